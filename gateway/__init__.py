@@ -1,0 +1,1 @@
+"""HTTP gateway: the only door for people (REST JSON API under /api/v1)."""

@@ -1,0 +1,146 @@
+"""Route declarations: one decorator gives a nameko HTTP entrypoint, request
+validation, authorisation, the error envelope and the OpenAPI description.
+"""
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass, field
+from functools import wraps
+from typing import Any, Callable
+
+from nameko.web.handlers import HttpRequestHandler
+from nameko.web.server import WebServer, WsgiApp
+from pydantic import BaseModel
+from werkzeug.exceptions import HTTPException
+from werkzeug.wrappers import Request, Response
+
+from services.common.errors import BadRequest, Forbidden, PayloadTooLarge, UnsupportedMediaType
+from services.common.schemas import parse
+
+from .exceptions import error_response
+
+DEFAULT_MAX_BODY = 30 * 1024 * 1024
+
+
+class ApiWsgiApp(WsgiApp):
+    """As nameko's, but unknown routes and wrong methods answer with the envelope too."""
+
+    def __call__(self, environ, start_response):
+        request = Request(environ, shallow=True)
+        adapter = self.url_map.bind_to_environ(environ)
+        try:
+            provider, values = adapter.match()
+            request.path_values = values
+            rv = provider.handle_request(request)
+        except HTTPException as exc:
+            rv = error_response(exc)
+        return rv(environ, start_response)
+
+
+class ApiWebServer(WebServer):
+    def get_wsgi_app(self):
+        return ApiWsgiApp(self)
+
+
+class ApiHandler(HttpRequestHandler):
+    server = ApiWebServer()
+
+    def handle_request(self, request: Request) -> Response:
+        limit = int(self.container.config.get("MAX_BODY_BYTES", DEFAULT_MAX_BODY))
+        if request.content_length is not None and request.content_length > limit:
+            return error_response(PayloadTooLarge(
+                f"Yêu cầu vượt quá dung lượng cho phép ({limit} byte)", {"max_bytes": limit}, "request_too_large"))
+        request.max_content_length = limit
+        request.max_form_memory_size = limit
+        return super().handle_request(request)
+
+    def response_from_exception(self, exc: Exception) -> Response:
+        return error_response(exc)
+
+
+@dataclass
+class RouteSpec:
+    method: str
+    path: str
+    summary: str
+    tag: str
+    auth: str | tuple[str, ...]
+    body: type[BaseModel] | None
+    query: type[BaseModel] | None
+    response: type[BaseModel] | None
+    status: int
+    errors: tuple[int, ...]
+    multipart: dict | None = None
+    binary: str | None = None
+    list_response: bool = False
+    headers: tuple[str, ...] = ()
+
+
+ROUTES: list[RouteSpec] = []
+
+
+@dataclass
+class Ctx:
+    request: Request
+    path: dict[str, Any]
+    actor: dict | None = None
+    claims: dict | None = None
+    body: Any = None
+    query: Any = None
+    extra: dict = field(default_factory=dict)
+
+
+def read_json(request: Request) -> Any:
+    if not request.mimetype or request.mimetype != "application/json":
+        raise UnsupportedMediaType("Content-Type phải là application/json", {"got": request.mimetype},
+                                   "unsupported_media_type")
+    raw = request.get_data(cache=True)
+    try:
+        return json.loads(raw.decode("utf-8")) if raw else None
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise BadRequest("JSON không hợp lệ", {"reason": str(exc)}, "malformed_json") from None
+
+
+def render(result: Any, status: int) -> Response:
+    if isinstance(result, Response):
+        return result
+    if isinstance(result, BaseModel):
+        result = result.model_dump(mode="json")
+    return Response(json.dumps(result, ensure_ascii=False), status=status, mimetype="application/json")
+
+
+def route(method: str, path: str, *, summary: str, tag: str, auth: str | tuple[str, ...] = "public",
+          body: type[BaseModel] | None = None, query: type[BaseModel] | None = None,
+          response: type[BaseModel] | None = None, status: int = 200, errors: tuple[int, ...] = (),
+          multipart: dict | None = None, binary: str | None = None, list_response: bool = False,
+          headers: tuple[str, ...] = ()) -> Callable:
+    """Declare a route. ``auth`` is "public", "user" (any signed-in account) or a tuple of roles."""
+    spec = RouteSpec(method, path, summary, tag, auth, body, query, response, status, errors, multipart, binary,
+                     list_response, headers)
+    ROUTES.append(spec)
+    nameko_path = re.sub(r"\{(\w+)\}", r"<\1>", path)
+
+    def decorate(fn: Callable) -> Callable:
+        @wraps(fn)
+        def handler(self, request: Request, **path_values: Any) -> Response:
+            try:
+                ctx = Ctx(request=request, path=path_values)
+                if auth != "public":
+                    ctx.claims = self.auth.verify(request)
+                    ctx.actor = {"id": ctx.claims["sub"], "role": ctx.claims["role"],
+                                 "agency_id": ctx.claims.get("agency_id")}
+                    if auth != "user" and ctx.actor["role"] not in auth:
+                        raise Forbidden("Tài khoản không có quyền thực hiện thao tác này",
+                                        {"required_roles": list(auth)}, "forbidden_role")
+                if query is not None:
+                    ctx.query = parse(query, request.args.to_dict(), "query parameters")
+                if body is not None and multipart is None:
+                    ctx.body = parse(body, read_json(request), "request body")
+                return render(fn(self, ctx), status)
+            except Exception as exc:  # every failure leaves as the one envelope
+                return error_response(exc)
+
+        return ApiHandler.decorator(method, nameko_path)(handler)
+
+    return decorate

@@ -1,0 +1,88 @@
+"""The gateway's own state (portal_gateway database): revoked tokens and
+rate-limit counters — and the token logic built on it."""
+from __future__ import annotations
+
+import time
+import uuid
+from datetime import datetime, timedelta, timezone
+
+import jwt
+from pymongo import ReturnDocument
+from pymongo.database import Database
+from werkzeug.wrappers import Request
+
+from services.common.errors import RateLimited, Unauthorized
+
+
+class GatewayStore:
+    def __init__(self, db: Database):
+        self.db = db
+
+    def revoke(self, jti: str, expires_at: datetime) -> None:
+        self.db.revoked_tokens.replace_one({"_id": jti}, {"_id": jti, "expires_at": expires_at}, upsert=True)
+
+    def is_revoked(self, jti: str) -> bool:
+        return self.db.revoked_tokens.find_one({"_id": jti}, {"_id": 1}) is not None
+
+    def hit(self, key: str, window_seconds: int) -> tuple[int, int]:
+        """Count one attempt in the current fixed window; return (count, seconds left)."""
+        now = int(time.time())
+        start = now - now % window_seconds
+        doc = self.db.rate_limits.find_one_and_update(
+            {"_id": f"{key}:{start}"},
+            {"$inc": {"count": 1},
+             "$setOnInsert": {"expires_at": datetime.fromtimestamp(start + window_seconds, timezone.utc)}},
+            upsert=True, return_document=ReturnDocument.AFTER)
+        return doc["count"], start + window_seconds - now
+
+    def purge_expired(self) -> None:
+        now = datetime.now(timezone.utc)
+        self.db.revoked_tokens.delete_many({"expires_at": {"$lt": now}})
+        self.db.rate_limits.delete_many({"expires_at": {"$lt": now}})
+
+
+class TokenAuth:
+    """Signed (HS256), expiring bearer tokens; logout revokes by token id."""
+
+    ISSUER = "portal-gateway"
+
+    def __init__(self, config: dict, store: GatewayStore):
+        self.secret = config["TOKEN_SECRET"]
+        self.ttl = int(config.get("TOKEN_TTL_SECONDS", 3600))
+        self.store = store
+        self.login_limit = int(config.get("LOGIN_MAX_ATTEMPTS", 10))
+        self.login_window = int(config.get("LOGIN_WINDOW_SECONDS", 300))
+
+    def issue(self, account: dict) -> dict:
+        now = datetime.now(timezone.utc)
+        exp = now + timedelta(seconds=self.ttl)
+        claims = {"sub": account["id"], "role": account["role"], "agency_id": account.get("agency_id"),
+                  "jti": str(uuid.uuid4()), "iat": now, "exp": exp, "iss": self.ISSUER}
+        token = jwt.encode(claims, self.secret, algorithm="HS256")
+        return {"access_token": token, "token_type": "Bearer", "expires_in": self.ttl,
+                "expires_at": exp.isoformat()}
+
+    def verify(self, request: Request) -> dict:
+        header = request.headers.get("Authorization", "")
+        if not header.startswith("Bearer ") or not header[7:].strip():
+            raise Unauthorized("Cần đăng nhập (thiếu Bearer token)", None, "auth_required")
+        try:
+            claims = jwt.decode(header[7:].strip(), self.secret, algorithms=["HS256"], issuer=self.ISSUER,
+                                options={"require": ["exp", "iat", "sub", "jti", "iss"]})
+        except jwt.ExpiredSignatureError:
+            raise Unauthorized("Phiên đăng nhập đã hết hạn", None, "token_expired") from None
+        except jwt.InvalidTokenError:
+            raise Unauthorized("Token không hợp lệ", None, "invalid_token") from None
+        if self.store.is_revoked(claims["jti"]):
+            raise Unauthorized("Token đã bị thu hồi (đã đăng xuất)", None, "token_revoked")
+        return claims
+
+    def revoke(self, claims: dict) -> None:
+        self.store.revoke(claims["jti"], datetime.fromtimestamp(claims["exp"], timezone.utc))
+
+    def limit_login(self, *keys: str) -> None:
+        for key in keys:
+            count, retry_after = self.store.hit(f"login:{key}", self.login_window)
+            if count > self.login_limit:
+                raise RateLimited("Đăng nhập sai quá nhiều lần, vui lòng thử lại sau",
+                                  {"retry_after_seconds": retry_after}, "too_many_login_attempts")

@@ -1,0 +1,74 @@
+"""Gateway-only payloads; service payloads are imported from the services' schemas."""
+from __future__ import annotations
+
+from typing import Annotated, Any, Union
+
+from pydantic import BaseModel, Field, RootModel
+
+from services.common.schemas import Payload
+from services.intake.schemas import (
+    Account, Agency, AttachmentIn, Credentials, Dossier, DossierPage, FileDossier, FiledDossier, Procedure,
+    ProcedureIn, ProcedurePage, PublicLookup, PublicStatus, RegisterIndividual, RegisterOrganisation,
+)
+
+__all__ = [
+    "Account", "Agency", "Credentials", "Dossier", "DossierPage", "FiledDossier", "Procedure", "ProcedureIn",
+    "ProcedurePage", "PublicLookup", "PublicStatus",
+]
+
+
+class RegisterRequest(RootModel[Annotated[Union[RegisterIndividual, RegisterOrganisation],
+                                          Field(discriminator="kind")]]):
+    """Đăng ký tài khoản: an individual (national ID) or an organisation (tax code)."""
+
+
+class FileDossierJson(FileDossier):
+    """Filing as one JSON document, attachments base64-encoded."""
+    attachments: list[AttachmentIn] = Field(default_factory=list)
+
+
+class VersionQuery(Payload):
+    version: int | None = Field(default=None, ge=1)
+
+
+class PageQuery(Payload):
+    page: int = Field(default=1, ge=1)
+    page_size: int = Field(default=20, ge=1, le=100)
+
+
+class WithdrawRequest(Payload):
+    reason: str | None = Field(default=None, max_length=1000)
+
+
+class TokenResponse(Payload):
+    access_token: str
+    token_type: str
+    expires_in: int
+    expires_at: str
+    account: Account
+
+
+class AgencyList(RootModel[list[Agency]]):
+    pass
+
+
+class ServiceHealth(BaseModel):
+    status: str
+    detail: str | None = None
+
+
+class Health(BaseModel):
+    status: str
+    broker: ServiceHealth
+    database: ServiceHealth
+    services: dict[str, ServiceHealth]
+
+
+class ErrorBody(BaseModel):
+    code: str = Field(description="stable, English, machine-readable")
+    message: str = Field(description="for a person (Vietnamese)")
+    details: Any = None
+
+
+class ErrorEnvelope(BaseModel):
+    error: ErrorBody

@@ -1,0 +1,201 @@
+"""The HTTP gateway (nameko @http entrypoints): the portal's REST API under /api/v1."""
+from __future__ import annotations
+
+import base64
+import json
+
+import eventlet
+from kombu import Connection
+from nameko.dependency_providers import Config
+from nameko.rpc import RpcProxy
+from nameko.timer import timer
+from werkzeug.wrappers import Response
+
+from services.common.errors import BadRequest, ValidationFailed
+from services.common.mongo import MongoDatabase
+from services.common.schemas import parse
+
+from .api import ApiHandler, Ctx, read_json, route
+from .dependencies import GatewayStore, TokenAuth
+from .exceptions import error_response
+from .openapi import build_openapi
+from .schemas import (
+    Account, AgencyList, Credentials, Dossier, DossierPage, FileDossierJson, FiledDossier, Health, PageQuery,
+    Procedure, ProcedureIn, ProcedurePage, PublicLookup, PublicStatus, RegisterRequest, TokenResponse,
+    VersionQuery, WithdrawRequest,
+)
+from services.intake.schemas import CatalogQuery, FileDossier
+
+CITIZEN = ("citizen",)
+MULTIPART_FILING = {
+    "type": "object", "required": ["dossier"],
+    "properties": {"dossier": {"type": "string", "description": "FileDossier as JSON"}},
+    "additionalProperties": {"type": "string", "format": "binary",
+                             "description": "one file per part; the part name is the document code"},
+}
+
+
+class GatewayService:
+    name = "gateway"
+
+    config = Config()
+    store: GatewayStore = MongoDatabase(GatewayStore)
+    intake = RpcProxy("intake")
+
+    @property
+    def auth(self) -> TokenAuth:
+        return TokenAuth(self.config, self.store)
+
+    def call(self, service: str, method: str, *args, **kwargs):
+        """RPC with a deadline: a service that does not answer becomes a 503, not a hung request."""
+        timeout = float(self.config.get("RPC_TIMEOUT", 20))
+        with eventlet.Timeout(timeout):
+            return getattr(getattr(self, service), method)(*args, **kwargs)
+
+    @timer(interval=600)
+    def purge(self) -> None:
+        self.store.purge_expired()
+
+    # ------------------------------------------------------------- meta
+    @ApiHandler.decorator("GET", "/health")
+    def health(self, request) -> Response:
+        services = {}
+        for svc in [s for s in str(self.config.get("HEALTH_SERVICES", "intake")).split(",") if s]:
+            try:
+                with eventlet.Timeout(float(self.config.get("HEALTH_TIMEOUT", 3))):
+                    getattr(self, svc).ping()
+                services[svc] = {"status": "ok"}
+            except BaseException as exc:  # eventlet.Timeout is a BaseException
+                services[svc] = {"status": "down", "detail": type(exc).__name__}
+        try:
+            with Connection(self.config["AMQP_URI"], connect_timeout=3) as conn:
+                conn.ensure_connection(max_retries=1)
+            broker = {"status": "ok"}
+        except Exception as exc:
+            broker = {"status": "down", "detail": type(exc).__name__}
+        try:
+            self.store.db.command("ping")
+            database = {"status": "ok"}
+        except Exception as exc:
+            database = {"status": "down", "detail": type(exc).__name__}
+        healthy = broker["status"] == database["status"] == "ok" and all(
+            s["status"] == "ok" for s in services.values())
+        body = Health(status="ok" if healthy else "degraded", broker=broker, database=database, services=services)
+        return Response(body.model_dump_json(), status=200 if healthy else 503, mimetype="application/json")
+
+    @ApiHandler.decorator("GET", "/api/v1/openapi.json")
+    def openapi(self, request) -> Response:
+        return Response(json.dumps(build_openapi(), ensure_ascii=False), mimetype="application/json")
+
+    # ------------------------------------------------------------- auth
+    @route("POST", "/api/v1/auth/register", summary="Đăng ký tài khoản (công dân / tổ chức)", tag="auth",
+           body=RegisterRequest, response=Account, status=201, errors=(409,))
+    def register(self, ctx: Ctx):
+        return self.call("intake", "register", ctx.body.model_dump(mode="json"))
+
+    @route("POST", "/api/v1/auth/login", summary="Đăng nhập: nhận bearer token", tag="auth",
+           body=Credentials, response=TokenResponse, errors=(401, 429))
+    def login(self, ctx: Ctx):
+        ip = ctx.request.remote_addr or "unknown"
+        self.auth.limit_login(f"ip:{ip}", f"id:{ctx.body.login.strip().lower()}")
+        account = self.call("intake", "authenticate", ctx.body.model_dump())
+        return {**self.auth.issue(account), "account": account}
+
+    @route("POST", "/api/v1/auth/logout", summary="Đăng xuất: thu hồi token", tag="auth", auth="user",
+           status=204)
+    def logout(self, ctx: Ctx):
+        self.auth.revoke(ctx.claims)
+        return Response(status=204)
+
+    @route("GET", "/api/v1/me", summary="Tài khoản đang đăng nhập", tag="auth", auth="user", response=Account)
+    def me(self, ctx: Ctx):
+        return self.call("intake", "get_account", ctx.actor["id"])
+
+    # ---------------------------------------------------------- catalog
+    @route("GET", "/api/v1/agencies", summary="Danh sách cơ quan", tag="catalog", response=AgencyList)
+    def agencies(self, ctx: Ctx):
+        return self.call("intake", "list_agencies")
+
+    @route("GET", "/api/v1/procedures", summary="Danh mục thủ tục hành chính (lọc, tìm kiếm, phân trang)",
+           tag="catalog", query=CatalogQuery, response=ProcedurePage)
+    def procedures(self, ctx: Ctx):
+        return self.call("intake", "list_procedures", ctx.query.model_dump(exclude_none=True))
+
+    @route("GET", "/api/v1/procedures/{code}", summary="Chi tiết thủ tục (phiên bản hiện hành hoặc ?version=)",
+           tag="catalog", query=VersionQuery, response=Procedure, errors=(404,))
+    def procedure(self, ctx: Ctx):
+        return self.call("intake", "get_procedure", ctx.path["code"], ctx.query.version)
+
+    @route("POST", "/api/v1/procedures/{code}/versions", summary="Công bố phiên bản mới của thủ tục (R7)",
+           tag="catalog", auth=("agency_admin", "operator"), body=ProcedureIn, response=Procedure, status=201)
+    def publish_procedure(self, ctx: Ctx):
+        if ctx.body.code != ctx.path["code"]:
+            raise ValidationFailed("Mã thủ tục trong đường dẫn và nội dung khác nhau", None, "code_mismatch")
+        return self.call("intake", "publish_procedure", ctx.actor, ctx.body.model_dump(mode="json"))
+
+    # --------------------------------------------------------- dossiers
+    def _filing_from_request(self, request) -> tuple[dict, list[dict]]:
+        if request.mimetype == "multipart/form-data":
+            raw = request.form.get("dossier")
+            if raw is None:
+                raise BadRequest("Thiếu phần 'dossier' (JSON) trong multipart", None, "missing_dossier_part")
+            try:
+                data = json.loads(raw)
+            except json.JSONDecodeError as exc:
+                raise BadRequest("Phần 'dossier' không phải JSON hợp lệ", {"reason": str(exc)},
+                                 "malformed_json") from None
+            filing = parse(FileDossier, data, "dossier")
+            files = [{"document_code": name, "filename": f.filename or name,
+                      "content_type": f.mimetype or "application/octet-stream",
+                      "content_b64": base64.b64encode(f.read()).decode()}
+                     for name, f in request.files.items(multi=True)]
+            return filing.model_dump(mode="json"), files
+        body = parse(FileDossierJson, read_json(request), "dossier")
+        data = body.model_dump(mode="json")
+        return {k: v for k, v in data.items() if k != "attachments"}, data["attachments"]
+
+    @route("POST", "/api/v1/dossiers", summary="Nộp hồ sơ trực tuyến (mức độ 3, 4)", tag="dossiers",
+           auth=CITIZEN, body=FileDossierJson, multipart=MULTIPART_FILING, response=FiledDossier, status=201,
+           errors=(404, 409, 413, 415), headers=("Idempotency-Key",))
+    def file_dossier(self, ctx: Ctx):
+        key = ctx.request.headers.get("Idempotency-Key")
+        if key is not None and not (1 <= len(key) <= 200):
+            raise BadRequest("Idempotency-Key phải dài 1–200 ký tự", None, "invalid_idempotency_key")
+        if ctx.request.mimetype == "multipart/form-data" or ctx.request.mimetype == "application/json":
+            filing, files = self._filing_from_request(ctx.request)
+        else:
+            read_json(ctx.request)  # raises the 415 with its message
+        result = self.call("intake", "file_dossier", ctx.actor, filing, files, key)
+        headers = {"Location": f"/api/v1/dossiers/{result['dossier']['code']}"}
+        if result.get("replayed"):
+            headers["Idempotent-Replayed"] = "true"
+        return Response(json.dumps(result, ensure_ascii=False), status=201, mimetype="application/json",
+                        headers=headers)
+
+    @route("GET", "/api/v1/dossiers", summary="Hồ sơ của tôi", tag="dossiers", auth=CITIZEN, query=PageQuery,
+           response=DossierPage)
+    def my_dossiers(self, ctx: Ctx):
+        return self.call("intake", "list_my_dossiers", ctx.actor, ctx.query.page, ctx.query.page_size)
+
+    @route("GET", "/api/v1/dossiers/{code}", summary="Chi tiết hồ sơ", tag="dossiers", auth="user",
+           response=Dossier, errors=(404,))
+    def dossier(self, ctx: Ctx):
+        return self.call("intake", "get_dossier", ctx.actor, ctx.path["code"])
+
+    @route("GET", "/api/v1/dossiers/{code}/attachments/{attachment_id}", summary="Tải tệp đính kèm",
+           tag="dossiers", auth="user", binary="application/octet-stream", errors=(404,))
+    def attachment(self, ctx: Ctx):
+        a = self.call("intake", "get_attachment", ctx.actor, ctx.path["code"], ctx.path["attachment_id"])
+        safe_name = a["filename"].replace('"', "").replace("\r", "").replace("\n", "")
+        return Response(base64.b64decode(a["content_b64"]), mimetype=a["content_type"], headers={
+            "Content-Disposition": f'attachment; filename="{safe_name}"', "X-Content-SHA256": a["sha256"]})
+
+    @route("POST", "/api/v1/dossiers/{code}/withdraw", summary="Rút hồ sơ (trước khi cơ quan tiếp nhận)",
+           tag="dossiers", auth=CITIZEN, body=WithdrawRequest, response=Dossier, errors=(404, 409))
+    def withdraw(self, ctx: Ctx):
+        return self.call("intake", "withdraw_dossier", ctx.actor, ctx.path["code"], ctx.body.reason)
+
+    @route("POST", "/api/v1/dossier-lookup", summary="Tra cứu tình trạng hồ sơ bằng mã + mã bí mật (công khai)",
+           tag="dossiers", body=PublicLookup, response=PublicStatus, errors=(404,))
+    def lookup(self, ctx: Ctx):
+        return self.call("intake", "lookup_status", ctx.body.model_dump())

@@ -1,0 +1,144 @@
+"""The one event envelope, the outbox and the idempotent consumer.
+
+Every event on the wire is an :class:`EventEnvelope` dumped to JSON. Producers
+write the envelopes they mean to publish into the *same document* they change
+(``outbox`` field) and publish afterwards, so a crash between the write and
+the publish loses nothing: a timer republishes whatever is left. Delivery is
+therefore at-least-once and consumers are idempotent by ``event_id``.
+"""
+from __future__ import annotations
+
+import functools
+import logging
+import time
+import traceback
+import uuid
+from datetime import datetime, timezone
+from typing import Any, Callable
+
+from pydantic import BaseModel, ConfigDict, Field
+from pymongo.collection import Collection
+from pymongo.database import Database
+from pymongo.errors import DuplicateKeyError
+
+log = logging.getLogger(__name__)
+
+
+def utcnow() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+class Actor(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    id: str
+    role: str
+    agency_id: str | None = None
+
+
+class EventEnvelope(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    event_id: str = Field(default_factory=lambda: str(uuid.uuid4()))
+    type: str
+    occurred_at: datetime = Field(default_factory=utcnow)
+    actor: Actor
+    dossier_code: str | None = None
+    payload: dict[str, Any] = Field(default_factory=dict)
+
+
+def new_event(type_: str, actor: Actor | dict, payload: dict[str, Any], dossier_code: str | None = None) -> dict:
+    """A JSON-ready envelope, ready to be stored in an outbox and dispatched."""
+    actor = actor if isinstance(actor, Actor) else Actor.model_validate(actor)
+    env = EventEnvelope(type=type_, actor=actor, payload=payload, dossier_code=dossier_code)
+    return env.model_dump(mode="json")
+
+
+# ------------------------------------------------------------------ outbox
+
+OUTBOX = "outbox"
+
+
+def flush_outbox(collection: Collection, doc_id: Any, dispatch: Callable[[str, dict], None]) -> int:
+    """Publish the pending events of one document, then remove exactly those.
+
+    Each sent envelope is pulled by exact match (FerretDB ignores conditional
+    ``$pull``), so an event appended meanwhile stays for the next flush.
+    """
+    doc = collection.find_one({"_id": doc_id}, {OUTBOX: 1})
+    pending = (doc or {}).get(OUTBOX) or []
+    for envelope in pending:
+        dispatch(envelope["type"], envelope)
+        collection.update_one({"_id": doc_id}, {"$pull": {OUTBOX: envelope}})
+    collection.update_one({"_id": doc_id, OUTBOX: []}, {"$set": {"outbox_pending": False}})
+    return len(pending)
+
+
+def flush_all_pending(collection: Collection, dispatch: Callable[[str, dict], None], limit: int = 200) -> int:
+    """Republish every document's leftover events (called from a timer)."""
+    count = 0
+    for doc in collection.find({"outbox_pending": True}, {"_id": 1}).limit(limit):
+        count += flush_outbox(collection, doc["_id"], dispatch)
+    return count
+
+
+# ------------------------------------------------------------- consumers
+
+PROCESSED = "processed_events"
+PARKED = "parked_messages"
+
+
+def already_processed(db: Database, event_id: str) -> bool:
+    return db[PROCESSED].find_one({"_id": event_id}, {"_id": 1}) is not None
+
+
+def mark_processed(db: Database, event_id: str, event_type: str) -> None:
+    try:
+        db[PROCESSED].insert_one({"_id": event_id, "type": event_type, "at": utcnow()})
+    except DuplicateKeyError:
+        pass
+
+
+def park(db: Database, queue: str, envelope: Any, error: str) -> None:
+    """Keep a message that kept failing, with its error, for an operator to replay."""
+    db[PARKED].insert_one({
+        "_id": str(uuid.uuid4()), "queue": queue, "envelope": envelope,
+        "error": error, "parked_at": utcnow(), "replayed": False,
+    })
+
+
+def consumer(database_attr: str, queue: str, retries: int = 3, backoff: float = 0.2) -> Callable:
+    """Wrap an event-handler method: validate the envelope, skip duplicates,
+    retry with backoff, park after the last failure. Nothing is dropped silently.
+
+    ``database_attr`` names the worker attribute holding the service's API, whose
+    ``db`` attribute is the pymongo Database. The handler receives an EventEnvelope
+    and must itself write idempotently (keyed by a natural id), because a crash
+    after its write but before ``mark_processed`` redelivers the event.
+    """
+
+    def decorate(fn: Callable) -> Callable:
+        @functools.wraps(fn)
+        def wrapper(self: Any, body: Any) -> None:
+            db = getattr(self, database_attr).db
+            try:
+                envelope = EventEnvelope.model_validate(body)
+            except Exception as exc:  # malformed: retrying cannot help
+                log.error("malformed event on %s parked: %s", queue, exc)
+                park(db, queue, body, f"malformed envelope: {exc}")
+                return
+            if already_processed(db, envelope.event_id):
+                return
+            for attempt in range(1, retries + 1):
+                try:
+                    fn(self, envelope)
+                    mark_processed(db, envelope.event_id, envelope.type)
+                    return
+                except Exception:
+                    error = traceback.format_exc()
+                    log.warning("handler %s failed (attempt %d/%d)", queue, attempt, retries)
+                    if attempt < retries:
+                        time.sleep(backoff * 2 ** (attempt - 1))
+            park(db, queue, body, error)
+
+        return wrapper
+
+    return decorate

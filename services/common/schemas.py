@@ -1,0 +1,28 @@
+"""Base pydantic models: every payload forbids unknown fields."""
+from __future__ import annotations
+
+from typing import Any, TypeVar
+
+from pydantic import BaseModel, ConfigDict, ValidationError
+
+from .errors import ValidationFailed, pydantic_details
+
+M = TypeVar("M", bound=BaseModel)
+
+
+class Payload(BaseModel):
+    """Inbound/outbound message. Unknown fields are an error, not silently dropped."""
+
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+
+def parse(model: type[M], data: Any, what: str = "payload") -> M:
+    """Validate ``data`` into ``model`` or raise ValidationFailed with field details."""
+    try:
+        return model.model_validate(data)
+    except ValidationError as exc:
+        raise ValidationFailed(f"Dữ liệu không hợp lệ ({what})", details=pydantic_details(exc)) from None
+
+
+def dump(model: BaseModel) -> dict:
+    return model.model_dump(mode="json")

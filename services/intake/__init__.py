@@ -1,0 +1,1 @@
+"""Intake (tiếp nhận): catalog of procedures, accounts, dossiers as filed, attachments."""

@@ -1,0 +1,188 @@
+"""IntakeStore: the intake service's database behind a small domain API.
+
+Everything is keyed by ``_id`` (FerretDB on SQLite only indexes ``_id``):
+procedures by code, versions by ``code@version``, dossiers by dossier code,
+uniqueness claims by ``email:…`` / ``nid:…`` / ``tax:…``, idempotency keys by
+``account:key``, attachment chunks by ``attachment_id:n``.
+"""
+from __future__ import annotations
+
+import json
+import re
+from typing import Any, Iterable
+
+from bson.binary import Binary
+from pymongo import ReturnDocument
+from pymongo.database import Database
+from pymongo.errors import DuplicateKeyError
+
+from services.common.events import utcnow
+
+
+def _encode_procedure(doc: dict) -> dict:
+    """JSON Schemas use keys like ``$schema`` and ``$ref`` that MongoDB-wire
+    servers refuse as field names (FerretDB always, MongoDB in places), so the
+    eForm schema is stored as a JSON string."""
+    doc = dict(doc)
+    schema = doc.pop("eform_schema", None)
+    doc["eform_schema_json"] = json.dumps(schema, ensure_ascii=False) if schema is not None else None
+    return doc
+
+
+def _decode_procedure(doc: dict | None) -> dict | None:
+    if doc is None:
+        return None
+    raw = doc.pop("eform_schema_json", None)
+    doc["eform_schema"] = json.loads(raw) if raw else None
+    return doc
+
+
+class IntakeStore:
+    def __init__(self, db: Database):
+        self.db = db
+        self.procedures = db.procedures
+        self.versions = db.procedure_versions
+        self.agencies = db.agencies
+        self.accounts = db.accounts
+        self.keys = db.account_keys
+        self.dossiers = db.dossiers
+        self.chunks = db.attachment_chunks
+        self.idempotency = db.idempotency_keys
+
+    @staticmethod
+    def ensure_indexes(db: Database) -> None:
+        # Secondary indexes for listing; lookups that must be fast go by _id.
+        db.dossiers.create_index([("applicant_id", 1), ("submitted_at", -1)])
+        db.procedures.create_index([("sector", 1), ("field", 1)])
+
+    # --------------------------------------------------------- agencies
+    def upsert_agency(self, agency: dict) -> None:
+        self.agencies.replace_one({"_id": agency["id"]}, {"_id": agency["id"], **agency}, upsert=True)
+
+    def agency(self, agency_id: str) -> dict | None:
+        return self.agencies.find_one({"_id": agency_id}, {"_id": 0})
+
+    def list_agencies(self) -> list[dict]:
+        return list(self.agencies.find({}, {"_id": 0}).sort("id", 1))
+
+    # ------------------------------------------------------- procedures
+    def current_procedure(self, code: str) -> dict | None:
+        return _decode_procedure(self.procedures.find_one({"_id": code}, {"_id": 0}))
+
+    def procedure_version(self, code: str, version: int) -> dict | None:
+        return _decode_procedure(self.versions.find_one({"_id": f"{code}@{version}"}, {"_id": 0}))
+
+    def publish_version(self, procedure: dict) -> dict:
+        """Store a new immutable version and make it current.
+
+        The version number is claimed by inserting ``code@version``; a
+        concurrent publisher gets a duplicate and retries with the next number.
+        """
+        while True:
+            current = self.current_procedure(procedure["code"])
+            version = (current["version"] + 1) if current else 1
+            doc = {**procedure, "version": version, "published_at": utcnow()}
+            stored = _encode_procedure(doc)
+            try:
+                self.versions.insert_one({"_id": f"{procedure['code']}@{version}", **stored})
+            except DuplicateKeyError:
+                continue
+            self.procedures.replace_one(
+                {"_id": procedure["code"]}, {"_id": procedure["code"], **stored}, upsert=True)
+            return doc
+
+    def search_procedures(self, query: dict, skip: int, limit: int) -> tuple[list[dict], int]:
+        filt: dict[str, Any] = {}
+        for key, field in (("sector", "sector"), ("field", "field"), ("agency", "agency_id"), ("level", "level")):
+            if query.get(key) is not None:
+                filt[field] = query[key]
+        if query.get("q"):
+            pattern = re.escape(query["q"])
+            filt["$or"] = [{"name": {"$regex": pattern, "$options": "i"}},
+                           {"code": {"$regex": pattern, "$options": "i"}},
+                           {"description": {"$regex": pattern, "$options": "i"}}]
+        total = self.procedures.count_documents(filt)
+        cursor = self.procedures.find(filt, {"_id": 0}).sort([("sector", 1), ("code", 1)]).skip(skip).limit(limit)
+        return [_decode_procedure(d) for d in cursor], total
+
+    # --------------------------------------------------------- accounts
+    def claim_keys(self, account_id: str, keys: Iterable[str]) -> list[str]:
+        """Claim unique identifiers for an account; return the ones already taken.
+
+        A claim left behind by a crash before its account was written is
+        reclaimed, so nothing blocks a retried registration.
+        """
+        taken, claimed = [], []
+        for key in keys:
+            try:
+                self.keys.insert_one({"_id": key, "account_id": account_id})
+                claimed.append(key)
+            except DuplicateKeyError:
+                owner = self.keys.find_one({"_id": key})
+                if owner and self.accounts.find_one({"_id": owner["account_id"]}, {"_id": 1}) is None:
+                    self.keys.update_one({"_id": key, "account_id": owner["account_id"]},
+                                         {"$set": {"account_id": account_id}})
+                    if (self.keys.find_one({"_id": key}) or {}).get("account_id") == account_id:
+                        claimed.append(key)
+                        continue
+                taken.append(key)
+        if taken:
+            self.keys.delete_many({"_id": {"$in": claimed}, "account_id": account_id})
+        return taken
+
+    def insert_account(self, account: dict) -> None:
+        self.accounts.insert_one({"_id": account["id"], **account})
+
+    def account(self, account_id: str) -> dict | None:
+        return self.accounts.find_one({"_id": account_id})
+
+    def account_by_key(self, key: str) -> dict | None:
+        claim = self.keys.find_one({"_id": key})
+        return self.account(claim["account_id"]) if claim else None
+
+    # -------------------------------------------------------- dossiers
+    def claim_idempotency(self, scope_key: str, request_hash: str, dossier_code: str) -> dict:
+        """Return the record for this key: ours if new, the earlier one if replayed."""
+        record = {"_id": scope_key, "request_hash": request_hash, "dossier_code": dossier_code,
+                  "created_at": utcnow()}
+        try:
+            self.idempotency.insert_one(record)
+            return record
+        except DuplicateKeyError:
+            return self.idempotency.find_one({"_id": scope_key})
+
+    def put_chunks(self, attachment_id: str, parts: list[bytes]) -> None:
+        for n, part in enumerate(parts):
+            self.chunks.replace_one({"_id": f"{attachment_id}:{n}"},
+                                    {"_id": f"{attachment_id}:{n}", "data": Binary(part)}, upsert=True)
+
+    def read_chunks(self, attachment_id: str, count: int) -> bytes:
+        ids = [f"{attachment_id}:{n}" for n in range(count)]
+        found = {d["_id"]: bytes(d["data"]) for d in self.chunks.find({"_id": {"$in": ids}})}
+        return b"".join(found[i] for i in ids)
+
+    def insert_dossier(self, dossier: dict) -> bool:
+        """Insert; False when a dossier with this code already exists (a replay)."""
+        try:
+            self.dossiers.insert_one({"_id": dossier["code"], **dossier})
+            return True
+        except DuplicateKeyError:
+            return False
+
+    def dossier(self, code: str) -> dict | None:
+        return self.dossiers.find_one({"_id": code})
+
+    def list_dossiers(self, applicant_id: str, skip: int, limit: int) -> tuple[list[dict], int]:
+        filt = {"applicant_id": applicant_id}
+        total = self.dossiers.count_documents(filt)
+        cursor = self.dossiers.find(filt, {"form_data": 0, "outbox": 0}).sort("submitted_at", -1).skip(skip).limit(limit)
+        return list(cursor), total
+
+    def transition(self, code: str, expected: dict, changes: dict, events: list[dict]) -> dict | None:
+        """Apply ``changes`` if the dossier still matches ``expected``; queue ``events`` atomically."""
+        update: dict[str, Any] = {"$set": {**changes, "updated_at": utcnow(), "outbox_pending": True},
+                                  "$inc": {"version": 1}}
+        if events:
+            update["$push"] = {"outbox": {"$each": events}}
+        return self.dossiers.find_one_and_update({"_id": code, **expected}, update,
+                                                 return_document=ReturnDocument.AFTER)

@@ -1,0 +1,349 @@
+"""Intake service (tiếp nhận hồ sơ trực tuyến): catalog, accounts, dossiers as filed."""
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import json
+import secrets
+import uuid
+from typing import Any
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+from jsonschema import Draft202012Validator, FormatChecker
+from nameko.dependency_providers import Config
+from nameko.events import EventDispatcher
+from nameko.rpc import rpc
+from nameko.timer import timer
+
+from services.common.errors import Forbidden, ValidationFailed
+from services.common.events import Actor, flush_all_pending, flush_outbox, new_event, utcnow
+from services.common.mongo import MongoDatabase
+from services.common.schemas import dump, parse
+
+from . import attachments as att
+from . import exceptions
+from .dependencies import IntakeStore
+from .schemas import (
+    Account, AttachmentIn, CatalogQuery, Credentials, Dossier, DossierPage, DossierSummary, FileDossier,
+    FiledDossier, OFFICIAL_ROLES, Procedure, ProcedureIn, ProcedurePage, ProcedureSummary, PublicLookup,
+    PublicStatus, RegisterIndividual, RegisterOrganisation,
+)
+
+_hasher = PasswordHasher()  # argon2id, memory-hard
+_CROCKFORD = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
+SYSTEM = {"id": "intake", "role": "system"}
+
+
+def hash_password(password: str) -> str:
+    return _hasher.hash(password)
+
+
+def canonical_json(value: Any) -> str:
+    return json.dumps(value, sort_keys=True, ensure_ascii=False, separators=(",", ":"), default=str)
+
+
+def account_view(doc: dict) -> dict:
+    return dump(Account.model_validate({k: v for k, v in doc.items() if k in Account.model_fields}))
+
+
+def dossier_view(doc: dict) -> dict:
+    return dump(Dossier.model_validate({k: v for k, v in doc.items() if k in Dossier.model_fields}))
+
+
+class IntakeService:
+    name = "intake"
+
+    store: IntakeStore = MongoDatabase(IntakeStore)
+    dispatch = EventDispatcher()
+    config = Config()
+
+    # ------------------------------------------------------------ health
+    @rpc
+    def ping(self) -> dict:
+        self.store.db.command("ping")
+        return {"service": self.name, "database": "ok"}
+
+    @timer(interval=2)
+    def republish_outbox(self) -> None:
+        """Publish events left in outboxes by a crash between write and publish."""
+        flush_all_pending(self.store.dossiers, self.dispatch)
+        flush_all_pending(self.store.accounts, self.dispatch)
+
+    # ----------------------------------------------------------- catalog
+    @rpc
+    def list_agencies(self) -> list[dict]:
+        return self.store.list_agencies()
+
+    @rpc
+    def list_procedures(self, query: dict | None = None) -> dict:
+        q = parse(CatalogQuery, query or {}, "catalog query")
+        items, total = self.store.search_procedures(q.model_dump(), (q.page - 1) * q.page_size, q.page_size)
+        summaries = [ProcedureSummary(
+            **{k: p[k] for k in ProcedureSummary.model_fields if k in p},
+            total_fee_vnd=sum(f["amount_vnd"] for f in p.get("fees", [])),
+        ) for p in items]
+        return dump(ProcedurePage(items=summaries, page=q.page, page_size=q.page_size, total=total))
+
+    @rpc
+    def get_procedure(self, code: str, version: int | None = None) -> dict:
+        doc = self.store.procedure_version(code, int(version)) if version else self.store.current_procedure(code)
+        if not doc:
+            raise exceptions.procedure_not_found(code)
+        return dump(Procedure.model_validate(doc))
+
+    @rpc
+    def publish_procedure(self, actor: dict, procedure: dict) -> dict:
+        """An agency publishes a new version of one of its procedures (R7)."""
+        who = Actor.model_validate(actor)
+        p = parse(ProcedureIn, procedure, "procedure")
+        if who.role != "operator" and not (who.role == "agency_admin" and who.agency_id == p.agency_id):
+            raise Forbidden("Chỉ quản trị của cơ quan thực hiện mới được cập nhật thủ tục này",
+                            {"agency_id": p.agency_id}, "not_agency_admin")
+        if not self.store.agency(p.agency_id):
+            raise ValidationFailed(f"Cơ quan {p.agency_id} không tồn tại", {"agency_id": p.agency_id},
+                                   "unknown_agency")
+        if p.eform_schema:
+            try:
+                Draft202012Validator.check_schema(p.eform_schema)
+            except Exception as exc:
+                raise ValidationFailed("eForm JSON Schema không hợp lệ", {"reason": str(exc)[:500]},
+                                       "invalid_eform_schema") from None
+        doc = self.store.publish_version(dump(p))
+        return dump(Procedure.model_validate(doc))
+
+    # ----------------------------------------------------------- accounts
+    @rpc
+    def register(self, payload: dict) -> dict:
+        kind = (payload or {}).get("kind") if isinstance(payload, dict) else None
+        model = RegisterOrganisation if kind == "organisation" else RegisterIndividual
+        reg = parse(model, payload, "registration")
+        account_id = str(uuid.uuid4())
+        keys = {"email": f"email:{reg.email}"}
+        if isinstance(reg, RegisterIndividual):
+            keys["national_id"] = f"nid:{reg.national_id}"
+        else:
+            keys["tax_code"] = f"tax:{reg.tax_code}"
+        taken = self.store.claim_keys(account_id, keys.values())
+        if taken:
+            raise exceptions.duplicate_account([f for f, k in keys.items() if k in taken])
+        now = utcnow()
+        data = reg.model_dump(mode="json", exclude={"password", "full_name", "name", "representative"})
+        account = {
+            **data, "id": account_id, "role": "citizen",
+            "name": reg.full_name if isinstance(reg, RegisterIndividual) else reg.name,
+            "password_hash": hash_password(reg.password), "created_at": now,
+        }
+        if isinstance(reg, RegisterOrganisation):
+            account["representative"] = reg.representative
+        account["outbox"] = [new_event("account_registered", SYSTEM, {
+            "account_id": account_id, "kind": reg.kind, "name": account["name"],
+            "email": reg.email, "phone": reg.phone})]
+        account["outbox_pending"] = True
+        self.store.insert_account(account)
+        flush_outbox(self.store.accounts, account_id, self.dispatch)
+        return account_view(account)
+
+    @rpc
+    def authenticate(self, credentials: dict) -> dict:
+        cred = parse(Credentials, credentials, "credentials")
+        login = cred.login.strip().lower()
+        prefix = "email" if "@" in login else ("nid" if len(login) == 12 and login.isdigit() else "tax")
+        account = self.store.account_by_key(f"{prefix}:{login}")
+        if not account:
+            _hasher.hash(cred.password)  # same cost either way: no account enumeration by timing
+            raise exceptions.bad_credentials()
+        try:
+            _hasher.verify(account["password_hash"], cred.password)
+        except (VerificationError, InvalidHashError):
+            raise exceptions.bad_credentials() from None
+        return account_view(account)
+
+    @rpc
+    def get_account(self, account_id: str) -> dict:
+        account = self.store.account(account_id)
+        if not account:
+            raise exceptions.NotFound("Không tìm thấy tài khoản", None, "account_not_found")
+        return account_view(account)
+
+    # ----------------------------------------------------------- dossiers
+    def _tracking_secret(self, code: str) -> str:
+        """Derived, not stored: HMAC of the code under a server key, so a replay can return it again."""
+        key = self.config["TRACKING_SECRET_KEY"].encode()
+        digest = hmac.new(key, code.encode(), hashlib.sha256).digest()
+        return base64.b32encode(digest).decode()[:12]
+
+    def _new_code(self) -> str:
+        now = utcnow()
+        rand = "".join(secrets.choice(_CROCKFORD) for _ in range(8))
+        return f"{self.config.get('PROVINCE_CODE', '52')}-{now:%y%m%d}-{rand}"
+
+    def _check_form(self, schema: dict, data: dict) -> None:
+        validator = Draft202012Validator(schema, format_checker=FormatChecker())
+        errors = sorted(validator.iter_errors(data), key=lambda e: list(e.absolute_path))
+        if errors:
+            raise exceptions.invalid_form([
+                {"field": ".".join(str(p) for p in e.absolute_path) or "(form)", "message": e.message}
+                for e in errors[:50]])
+
+    def _check_attachments(self, procedure: dict, raw: list) -> list[tuple[dict, bytes]]:
+        max_bytes = int(self.config.get("MAX_ATTACHMENT_BYTES", 5 * 1024 * 1024))
+        max_count = int(self.config.get("MAX_ATTACHMENTS", 20))
+        if not isinstance(raw, list):
+            raise ValidationFailed("attachments must be a list", None, "invalid_attachments")
+        if len(raw) > max_count:
+            raise ValidationFailed(f"Tối đa {max_count} tệp đính kèm", {"max": max_count}, "too_many_attachments")
+        known = {d["code"]: d for d in procedure.get("required_documents", [])}
+        items = [parse(AttachmentIn, a, "attachment") for a in raw]
+        unknown = sorted({a.document_code for a in items} - set(known))
+        if unknown:
+            raise exceptions.unknown_documents(unknown)
+        present = {a.document_code for a in items}
+        missing = [{"code": c, "name": d["name"]} for c, d in known.items() if d.get("mandatory") and c not in present]
+        if missing:
+            raise exceptions.missing_documents(missing)
+        out = []
+        for a in items:
+            content = att.decode(a.content_b64, a.filename)
+            ctype = att.check(content, a.filename, a.content_type, max_bytes)
+            out.append(({"document_code": a.document_code, "filename": a.filename, "content_type": ctype,
+                         "size": len(content), "sha256": att.sha256(content)}, content))
+        return out
+
+    @rpc
+    def file_dossier(self, actor: dict, request: dict, attachments: list | None = None,
+                     idempotency_key: str | None = None) -> dict:
+        """Nộp hồ sơ trực tuyến (level 3/4). Everything is validated before anything is written."""
+        who = Actor.model_validate(actor)
+        if who.role != "citizen":
+            raise Forbidden("Chỉ công dân, tổ chức mới nộp hồ sơ trực tuyến", None, "citizens_only")
+        req = parse(FileDossier, request, "dossier")
+        procedure = self.store.current_procedure(req.procedure_code)
+        if not procedure:
+            raise exceptions.procedure_not_found(req.procedure_code)
+        if procedure["level"] < 3:
+            raise exceptions.not_online(procedure, self.store.agency(procedure["agency_id"]))
+        if req.delivery_method not in procedure["delivery_methods"]:
+            raise ValidationFailed("Hình thức nhận kết quả không áp dụng cho thủ tục này",
+                                   {"allowed": procedure["delivery_methods"]}, "delivery_method_not_allowed")
+        self._check_form(procedure["eform_schema"], req.form_data)
+        files = self._check_attachments(procedure, attachments or [])
+
+        request_hash = hashlib.sha256(canonical_json({
+            "request": req.model_dump(mode="json"), "procedure": [procedure["code"], procedure["version"]],
+            "files": [(m["document_code"], m["filename"], m["sha256"]) for m, _ in files],
+        }).encode()).hexdigest()
+        code = self._new_code()
+        if idempotency_key:
+            record = self.store.claim_idempotency(f"{who.id}:{idempotency_key}", request_hash, code)
+            if record["request_hash"] != request_hash:
+                raise exceptions.idempotency_mismatch()
+            code = record["dossier_code"]
+            existing = self.store.dossier(code)
+            if existing:
+                return dump(FiledDossier(dossier=dossier_view(existing), tracking_secret=self._tracking_secret(code),
+                                         replayed=True))
+
+        metas = []
+        for n, (meta, content) in enumerate(files):
+            meta = {**meta, "id": f"{code}-{n + 1}", "chunks": len(att.chunks(content))}
+            self.store.put_chunks(meta["id"], att.chunks(content))
+            metas.append(meta)
+        now = utcnow()
+        fee = sum(f["amount_vnd"] for f in procedure.get("fees", []))
+        dossier = {
+            "code": code, "procedure_code": procedure["code"], "procedure_version": procedure["version"],
+            "procedure_name": procedure["name"], "agency_id": procedure["agency_id"],
+            "level": procedure["level"],
+            # A level-4 dossier without a digital signature is handled as level 3 (Art. 7.2a);
+            # signatures arrive with the payment issue, so every online filing is level 3 for now.
+            "handled_as_level": 3,
+            "status": "submitted", "applicant_id": who.id, "form_data": req.form_data,
+            "attachments": metas, "delivery_method": req.delivery_method,
+            "delivery_address": req.delivery_address, "note": req.note, "fee_vnd": fee,
+            "submitted_at": now, "updated_at": now, "withdrawn_at": None, "version": 1,
+            "request_hash": request_hash, "outbox_pending": True,
+        }
+        dossier["outbox"] = [new_event("dossier_submitted", who, {
+            "code": code, "procedure_code": procedure["code"], "procedure_version": procedure["version"],
+            "procedure_name": procedure["name"], "agency_id": procedure["agency_id"],
+            "sector": procedure["sector"], "field": procedure["field"], "level": procedure["level"],
+            "handled_as_level": 3, "channel": "online", "processing_days": procedure["processing_days"],
+            "applicant_id": who.id, "delivery_method": req.delivery_method, "fee_vnd": fee,
+            "submitted_at": now.isoformat(),
+            "attachments": [{k: m[k] for k in ("id", "document_code", "sha256", "size")} for m in metas],
+        }, dossier_code=code)]
+        if not self.store.insert_dossier(dossier):
+            dossier = self.store.dossier(code)  # a concurrent replay got there first
+        flush_outbox(self.store.dossiers, code, self.dispatch)
+        return dump(FiledDossier(dossier=dossier_view(dossier), tracking_secret=self._tracking_secret(code)))
+
+    def _visible_dossier(self, actor: dict, code: str) -> dict:
+        who = Actor.model_validate(actor)
+        doc = self.store.dossier(code)
+        if doc and (doc["applicant_id"] == who.id or who.role == "operator"
+                    or (who.role in OFFICIAL_ROLES and who.agency_id == doc["agency_id"])):
+            return doc
+        raise exceptions.dossier_not_found(code)
+
+    @rpc
+    def get_dossier(self, actor: dict, code: str) -> dict:
+        return dossier_view(self._visible_dossier(actor, code))
+
+    @rpc
+    def list_my_dossiers(self, actor: dict, page: int = 1, page_size: int = 20) -> dict:
+        who = Actor.model_validate(actor)
+        page, page_size = max(1, int(page)), min(100, max(1, int(page_size)))
+        docs, total = self.store.list_dossiers(who.id, (page - 1) * page_size, page_size)
+        items = [DossierSummary.model_validate({k: d[k] for k in DossierSummary.model_fields}) for d in docs]
+        return dump(DossierPage(items=items, page=page, page_size=page_size, total=total))
+
+    @rpc
+    def get_attachment(self, actor: dict, code: str, attachment_id: str) -> dict:
+        doc = self._visible_dossier(actor, code)
+        meta = next((a for a in doc["attachments"] if a["id"] == attachment_id), None)
+        if not meta:
+            raise exceptions.NotFound("Không tìm thấy tệp đính kèm", {"attachment_id": attachment_id},
+                                      "attachment_not_found")
+        content = self.store.read_chunks(attachment_id, meta["chunks"])
+        if att.sha256(content) != meta["sha256"]:
+            # Stored bytes no longer match what was filed: never serve them silently (R21).
+            raise exceptions.Conflict("Tệp đính kèm không khớp mã băm khi nộp", {"attachment_id": attachment_id},
+                                      "attachment_integrity")
+        return {"filename": meta["filename"], "content_type": meta["content_type"], "sha256": meta["sha256"],
+                "content_b64": base64.b64encode(content).decode()}
+
+    @rpc
+    def withdraw_dossier(self, actor: dict, code: str, reason: str | None = None) -> dict:
+        """Citizen withdraws (rút hồ sơ) before the agency receives it."""
+        who = Actor.model_validate(actor)
+        doc = self.store.dossier(code)
+        if not doc or doc["applicant_id"] != who.id:
+            raise exceptions.dossier_not_found(code)
+        if doc["status"] != "submitted":
+            raise exceptions.cannot_withdraw(doc["status"])
+        now = utcnow()
+        event = new_event("dossier_withdrawn", who, {"code": code, "reason": reason, "agency_id": doc["agency_id"],
+                                                     "procedure_code": doc["procedure_code"],
+                                                     "withdrawn_at": now.isoformat()}, dossier_code=code)
+        updated = self.store.transition(code, {"status": "submitted", "version": doc["version"]},
+                                        {"status": "withdrawn", "withdrawn_at": now}, [event])
+        if not updated:
+            current = self.store.dossier(code)
+            raise exceptions.cannot_withdraw(current["status"] if current else "unknown")
+        flush_outbox(self.store.dossiers, code, self.dispatch)
+        return dossier_view(updated)
+
+    @rpc
+    def lookup_status(self, lookup: dict) -> dict:
+        """Public lookup (tra cứu hồ sơ) by code + tracking secret: status only, no personal data."""
+        q = parse(PublicLookup, lookup, "lookup")
+        doc = self.store.dossier(q.code.strip().upper())
+        if not doc or not hmac.compare_digest(self._tracking_secret(doc["code"]), q.secret.strip().upper()):
+            raise exceptions.dossier_not_found(q.code)
+        agency = self.store.agency(doc["agency_id"]) or {"name": doc["agency_id"]}
+        return dump(PublicStatus(code=doc["code"], procedure_code=doc["procedure_code"],
+                                 procedure_name=doc["procedure_name"], agency_name=agency["name"],
+                                 status=doc["status"], submitted_at=doc["submitted_at"],
+                                 updated_at=doc["updated_at"]))
