@@ -24,10 +24,20 @@ class GatewayStore:
     def is_revoked(self, jti: str) -> bool:
         return self.db.revoked_tokens.find_one({"_id": jti}, {"_id": 1}) is not None
 
+    @staticmethod
+    def _window(window_seconds: int) -> tuple[int, int]:
+        now = int(time.time())
+        return now - now % window_seconds, now
+
+    def count(self, key: str, window_seconds: int) -> tuple[int, int]:
+        """Attempts counted in the current fixed window; (count, seconds left)."""
+        start, now = self._window(window_seconds)
+        doc = self.db.rate_limits.find_one({"_id": f"{key}:{start}"}) or {}
+        return doc.get("count", 0), start + window_seconds - now
+
     def hit(self, key: str, window_seconds: int) -> tuple[int, int]:
         """Count one attempt in the current fixed window; return (count, seconds left)."""
-        now = int(time.time())
-        start = now - now % window_seconds
+        start, now = self._window(window_seconds)
         doc = self.db.rate_limits.find_one_and_update(
             {"_id": f"{key}:{start}"},
             {"$inc": {"count": 1},
@@ -50,7 +60,10 @@ class TokenAuth:
         self.secret = config["TOKEN_SECRET"]
         self.ttl = int(config.get("TOKEN_TTL_SECONDS", 3600))
         self.store = store
-        self.login_limit = int(config.get("LOGIN_MAX_ATTEMPTS", 10))
+        # Failed sign-ins allowed per window: per login name (guessing one
+        # account) and per client address (spraying many accounts).
+        self.limits = {"id": int(config.get("LOGIN_MAX_ATTEMPTS", 5)),
+                       "ip": int(config.get("LOGIN_MAX_ATTEMPTS_PER_IP", 100))}
         self.login_window = int(config.get("LOGIN_WINDOW_SECONDS", 300))
 
     def issue(self, account: dict) -> dict:
@@ -80,9 +93,14 @@ class TokenAuth:
     def revoke(self, claims: dict) -> None:
         self.store.revoke(claims["jti"], datetime.fromtimestamp(claims["exp"], timezone.utc))
 
-    def limit_login(self, *keys: str) -> None:
-        for key in keys:
-            count, retry_after = self.store.hit(f"login:{key}", self.login_window)
-            if count > self.login_limit:
+    def check_login_allowed(self, login: str, ip: str) -> None:
+        """Refuse before checking the password once too many attempts failed."""
+        for kind, value in (("id", login), ("ip", ip)):
+            count, retry_after = self.store.count(f"login:{kind}:{value}", self.login_window)
+            if count >= self.limits[kind]:
                 raise RateLimited("Đăng nhập sai quá nhiều lần, vui lòng thử lại sau",
-                                  {"retry_after_seconds": retry_after}, "too_many_login_attempts")
+                                  {"retry_after_seconds": max(1, retry_after)}, "too_many_login_attempts")
+
+    def record_failed_login(self, login: str, ip: str) -> None:
+        for kind, value in (("id", login), ("ip", ip)):
+            self.store.hit(f"login:{kind}:{value}", self.login_window)

@@ -11,7 +11,7 @@ from nameko.rpc import RpcProxy
 from nameko.timer import timer
 from werkzeug.wrappers import Response
 
-from services.common.errors import BadRequest, ValidationFailed
+from services.common.errors import BadRequest, Unauthorized, ValidationFailed
 from services.common.mongo import MongoDatabase
 from services.common.schemas import parse
 
@@ -96,9 +96,13 @@ class GatewayService:
     @route("POST", "/api/v1/auth/login", summary="Đăng nhập: nhận bearer token", tag="auth",
            body=Credentials, response=TokenResponse, errors=(401, 429))
     def login(self, ctx: Ctx):
-        ip = ctx.request.remote_addr or "unknown"
-        self.auth.limit_login(f"ip:{ip}", f"id:{ctx.body.login.strip().lower()}")
-        account = self.call("intake", "authenticate", ctx.body.model_dump())
+        ip, login = ctx.request.remote_addr or "unknown", ctx.body.login.strip().lower()
+        self.auth.check_login_allowed(login, ip)
+        try:
+            account = self.call("intake", "authenticate", ctx.body.model_dump())
+        except Unauthorized:
+            self.auth.record_failed_login(login, ip)
+            raise
         return {**self.auth.issue(account), "account": account}
 
     @route("POST", "/api/v1/auth/logout", summary="Đăng xuất: thu hồi token", tag="auth", auth="user",

@@ -105,20 +105,28 @@ def park(db: Database, queue: str, envelope: Any, error: str) -> None:
     })
 
 
-def consumer(database_attr: str, queue: str, retries: int = 3, backoff: float = 0.2) -> Callable:
-    """Wrap an event-handler method: validate the envelope, skip duplicates,
-    retry with backoff, park after the last failure. Nothing is dropped silently.
+def queue_name(source: str, event_type: str, service: str, method: str) -> str:
+    """The queue nameko's ``event_handler`` consumes from (SERVICE_POOL handlers)."""
+    return f"evt-{source}-{event_type}--{service}.{method}"
 
-    ``database_attr`` names the worker attribute holding the service's API, whose
-    ``db`` attribute is the pymongo Database. The handler receives an EventEnvelope
-    and must itself write idempotently (keyed by a natural id), because a crash
+
+def consumer(source: str, event_type: str, store_attr: str = "store", retries: int = 3,
+             backoff: float = 0.2) -> Callable:
+    """Wrap an ``@event_handler(source, event_type)`` method: validate the
+    envelope, skip duplicates, retry with backoff, park after the last failure.
+    Nothing is dropped silently.
+
+    ``store_attr`` names the worker attribute holding the service's store, whose
+    ``db`` is the pymongo Database. The handler receives an EventEnvelope and
+    must itself write idempotently (keyed by a natural id), because a crash
     after its write but before ``mark_processed`` redelivers the event.
     """
 
     def decorate(fn: Callable) -> Callable:
         @functools.wraps(fn)
         def wrapper(self: Any, body: Any) -> None:
-            db = getattr(self, database_attr).db
+            db = getattr(self, store_attr).db
+            queue = queue_name(source, event_type, self.name, fn.__name__)
             try:
                 envelope = EventEnvelope.model_validate(body)
             except Exception as exc:  # malformed: retrying cannot help
@@ -127,6 +135,7 @@ def consumer(database_attr: str, queue: str, retries: int = 3, backoff: float = 
                 return
             if already_processed(db, envelope.event_id):
                 return
+            error = ""
             for attempt in range(1, retries + 1):
                 try:
                     fn(self, envelope)

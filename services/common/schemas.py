@@ -16,6 +16,13 @@ class Payload(BaseModel):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
 
+class View(BaseModel):
+    """Outbound view of a stored document: fields not in the model (internal
+    bookkeeping such as outbox, version, hashes) are left out, never exposed."""
+
+    model_config = ConfigDict(extra="ignore")
+
+
 def parse(model: type[M], data: Any, what: str = "payload") -> M:
     """Validate ``data`` into ``model`` or raise ValidationFailed with field details."""
     try:

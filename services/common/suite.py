@@ -36,7 +36,9 @@ def start(component: str, env: dict | None = None, log_dir: Path | None = None) 
     if log_dir:
         log_dir.mkdir(parents=True, exist_ok=True)
         out = open(log_dir / f"{component}.log", "ab")
-    return subprocess.Popen(cmd, cwd=ROOT, env={**os.environ, **(env or {})}, stdout=out,
+    # Eventlet's own deprecation notice would fill every log; real warnings still show.
+    full_env = {"PYTHONWARNINGS": "ignore::DeprecationWarning", **os.environ, **(env or {})}
+    return subprocess.Popen(cmd, cwd=ROOT, env=full_env, stdout=out,
                             stderr=subprocess.STDOUT if out else None)
 
 

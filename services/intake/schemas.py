@@ -7,7 +7,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import EmailStr, Field, field_validator, model_validator
 
-from services.common.schemas import Payload
+from services.common.schemas import Payload, View
 
 Level = Annotated[int, Field(ge=1, le=4)]
 DeliveryMethod = Literal["in_person", "post", "online"]
@@ -92,7 +92,7 @@ class Procedure(ProcedureIn):
         return sum(f.amount_vnd for f in self.fees)
 
 
-class ProcedureSummary(Payload):
+class ProcedureSummary(View):
     code: str
     name: str
     sector: str
@@ -114,7 +114,7 @@ class CatalogQuery(Payload):
     page_size: int = Field(default=20, ge=1, le=100)
 
 
-class ProcedurePage(Payload):
+class ProcedurePage(View):
     items: list[ProcedureSummary]
     page: int
     page_size: int
@@ -183,7 +183,7 @@ class RegisterOrganisation(_RegisterBase):
         return v
 
 
-class Account(Payload):
+class Account(View):
     id: str
     kind: Literal["individual", "organisation", "official"]
     role: Role
@@ -225,7 +225,7 @@ class AttachmentIn(Payload):
     content_b64: str
 
 
-class Attachment(Payload):
+class Attachment(View):
     id: str
     document_code: str
     filename: str
@@ -237,7 +237,7 @@ class Attachment(Payload):
 DossierStatus = Literal["submitted", "withdrawn"]
 
 
-class Dossier(Payload):
+class Dossier(View):
     """Hồ sơ as filed."""
     code: str
     procedure_code: str
@@ -259,14 +259,14 @@ class Dossier(Payload):
     withdrawn_at: datetime | None = None
 
 
-class FiledDossier(Payload):
+class FiledDossier(View):
     dossier: Dossier
     tracking_secret: str | None = Field(
         default=None, description="With the code it lets anyone check the status; keep it private")
     replayed: bool = Field(default=False, description="True when an Idempotency-Key replay returned the earlier dossier")
 
 
-class DossierSummary(Payload):
+class DossierSummary(View):
     code: str
     procedure_code: str
     procedure_name: str
@@ -275,7 +275,7 @@ class DossierSummary(Payload):
     updated_at: datetime
 
 
-class DossierPage(Payload):
+class DossierPage(View):
     items: list[DossierSummary]
     page: int
     page_size: int
@@ -287,7 +287,7 @@ class PublicLookup(Payload):
     secret: str = Field(min_length=6, max_length=64)
 
 
-class PublicStatus(Payload):
+class PublicStatus(View):
     """What anyone with code + secret may see: no personal data."""
     code: str
     procedure_code: str

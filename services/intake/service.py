@@ -45,11 +45,11 @@ def canonical_json(value: Any) -> str:
 
 
 def account_view(doc: dict) -> dict:
-    return dump(Account.model_validate({k: v for k, v in doc.items() if k in Account.model_fields}))
+    return dump(Account.model_validate(doc))
 
 
 def dossier_view(doc: dict) -> dict:
-    return dump(Dossier.model_validate({k: v for k, v in doc.items() if k in Dossier.model_fields}))
+    return dump(Dossier.model_validate(doc))
 
 
 class IntakeService:
@@ -80,10 +80,8 @@ class IntakeService:
     def list_procedures(self, query: dict | None = None) -> dict:
         q = parse(CatalogQuery, query or {}, "catalog query")
         items, total = self.store.search_procedures(q.model_dump(), (q.page - 1) * q.page_size, q.page_size)
-        summaries = [ProcedureSummary(
-            **{k: p[k] for k in ProcedureSummary.model_fields if k in p},
-            total_fee_vnd=sum(f["amount_vnd"] for f in p.get("fees", [])),
-        ) for p in items]
+        summaries = [ProcedureSummary.model_validate(
+            {**p, "total_fee_vnd": sum(f["amount_vnd"] for f in p.get("fees", []))}) for p in items]
         return dump(ProcedurePage(items=summaries, page=q.page, page_size=q.page_size, total=total))
 
     @rpc
@@ -296,7 +294,7 @@ class IntakeService:
         who = Actor.model_validate(actor)
         page, page_size = max(1, int(page)), min(100, max(1, int(page_size)))
         docs, total = self.store.list_dossiers(who.id, (page - 1) * page_size, page_size)
-        items = [DossierSummary.model_validate({k: d[k] for k in DossierSummary.model_fields}) for d in docs]
+        items = [DossierSummary.model_validate(d) for d in docs]
         return dump(DossierPage(items=items, page=page, page_size=page_size, total=total))
 
     @rpc

@@ -1,0 +1,89 @@
+"""Small test helpers shared by integration and end-to-end tests."""
+from __future__ import annotations
+
+import base64
+import json
+import socket
+import time
+import uuid
+from typing import Any
+
+import pika
+import requests
+
+MGMT = "http://127.0.0.1:15672/api"
+AUTH = ("guest", "guest")
+
+# Minimal but real files of each accepted type.
+PDF = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
+PNG = base64.b64decode(
+    "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk+M9QDwADhgGAWjR9awAAAABJRU5ErkJggg==")
+JPEG = b"\xff\xd8\xff\xe0\x00\x10JFIF\x00\x01\x01\x00\x00\x01\x00\x01\x00\x00\xff\xd9"
+
+
+def make_vhost(name: str) -> None:
+    requests.put(f"{MGMT}/vhosts/{name}", auth=AUTH, timeout=10).raise_for_status()
+    requests.put(f"{MGMT}/permissions/{name}/guest", auth=AUTH, timeout=10,
+                 json={"configure": ".*", "write": ".*", "read": ".*"}).raise_for_status()
+
+
+def drop_vhost(name: str) -> None:
+    try:
+        requests.delete(f"{MGMT}/vhosts/{name}", auth=AUTH, timeout=10)
+    except requests.RequestException:
+        pass
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def b64(data: bytes) -> str:
+    return base64.b64encode(data).decode()
+
+
+def new_citizen(**over: Any) -> dict:
+    n = uuid.uuid4().int
+    body = {"kind": "individual", "full_name": "Nguyễn Văn An", "national_id": f"{n % 10**12:012d}",
+            "date_of_birth": "1990-05-17", "email": f"an.{n % 10**9}@example.vn", "phone": "0905123456",
+            "password": "mat-khau-rat-manh-2026"}
+    body.update(over)
+    return body
+
+
+def amqp_params(uri: str) -> pika.URLParameters:
+    return pika.URLParameters(uri.replace("pyamqp://", "amqp://", 1))
+
+
+class EventTap:
+    """Listens on a service's event exchange (a non-nameko client, with pika)."""
+
+    def __init__(self, amqp_uri: str, source: str, *event_types: str):
+        self.conn = pika.BlockingConnection(amqp_params(amqp_uri))
+        self.ch = self.conn.channel()
+        exchange = f"{source}.events"
+        self.ch.exchange_declare(exchange, exchange_type="topic", durable=True)
+        self.queue = self.ch.queue_declare("", exclusive=True).method.queue
+        for t in event_types or ("#",):
+            self.ch.queue_bind(self.queue, exchange, routing_key=t)
+
+    def drain(self, wait: float = 1.5, until: int | None = None) -> list[dict]:
+        """Collect events for ``wait`` seconds (or until ``until`` have arrived)."""
+        out, deadline = [], time.time() + wait
+        while time.time() < deadline:
+            method, _props, body = self.ch.basic_get(self.queue, auto_ack=True)
+            if method is None:
+                if until is not None and len(out) >= until:
+                    break
+                self.conn.sleep(0.05)
+                continue
+            out.append(json.loads(body))
+        return out
+
+    def close(self) -> None:
+        try:
+            self.conn.close()
+        except Exception:
+            pass
