@@ -32,7 +32,10 @@ def infra(request):
     external_amqp = os.environ.get("AMQP_URI")
     external_mongo = os.environ.get("MONGO_URI")
     if not (external_amqp and external_mongo):
-        subprocess.run([str(ROOT / "scripts" / "infra"), "up"], check=True)
+        try:
+            subprocess.run([str(ROOT / "scripts" / "infra"), "up"], check=True)
+        except subprocess.CalledProcessError as exc:
+            pytest.exit(f"local RabbitMQ/FerretDB could not start (scripts/infra up → {exc.returncode})", 3)
     mongo_uri = external_mongo or "mongodb://127.0.0.1:27017/"
     vhosts = []
 
