@@ -1,0 +1,208 @@
+"""Intake RPCs through the real broker and server (in-process container)."""
+import uuid
+
+import pytest
+from nameko.containers import ServiceContainer
+from nameko.events import event_handler
+from nameko.standalone.rpc import ServiceRpcProxy
+
+from services.common.errors import Conflict, Forbidden, NotFound, ValidationFailed
+from services.common.events import consumer, new_event, utcnow
+from services.common.mongo import MongoDatabase
+from services.common.parked import replay
+from services.intake.demo_data import seed
+from services.intake.dependencies import IntakeStore
+from services.intake.service import IntakeService
+from tests.helpers import PDF, EventTap, b64, new_citizen
+
+ADMIN_GR = {"id": "off-gr-admin", "role": "agency_admin", "agency_id": "UBND-GR"}
+ADMIN_STP = {"id": "off-stp-admin", "role": "agency_admin", "agency_id": "STP"}
+
+
+@pytest.fixture
+def intake(intake_config, intake_db):
+    seed(IntakeStore(intake_db))
+    container = ServiceContainer(IntakeService, intake_config)
+    container.start()
+    with ServiceRpcProxy("intake", intake_config, timeout=30) as proxy:
+        yield proxy
+    container.stop()
+
+
+def citizen(intake) -> dict:
+    account = intake.register(new_citizen())
+    return {"id": account["id"], "role": "citizen"}
+
+
+def marriage(purpose="Kết hôn"):
+    return {"procedure_code": "TP-HT-02", "delivery_method": "in_person",
+            "form_data": {"full_name": "An", "national_id": "079090001234", "date_of_birth": "1990-01-01",
+                          "residence": "Quy Nhơn", "marital_status": "chưa kết hôn", "purpose": purpose}}
+
+
+TK = [{"document_code": "TK-XNHN", "filename": "tk.pdf", "content_type": "application/pdf", "content_b64": b64(PDF)}]
+
+
+def test_catalog_filters_and_pagination(intake):
+    page = intake.list_procedures({"page_size": 100})
+    assert page["total"] >= 12
+    l4 = intake.list_procedures({"level": 4})
+    assert l4["total"] == len(l4["items"]) and all(p["level"] == 4 for p in l4["items"])
+    assert intake.list_procedures({"field": "Hộ tịch"})["total"] == 3
+    assert intake.list_procedures({"q": "GIẤY PHÉP"})["total"] >= 2  # case-insensitive free text
+    with pytest.raises(ValidationFailed):
+        intake.list_procedures({"page_size": 1000})
+
+
+def test_new_version_published_and_dossier_keeps_its_version(intake):
+    """R7: agencies update procedures; a dossier keeps the version it was filed under."""
+    who = citizen(intake)
+    old = intake.file_dossier(who, marriage(), TK)["dossier"]
+    current = intake.get_procedure("TP-HT-02")
+    changed = {k: v for k, v in current.items() if k not in ("version", "published_at")}
+    changed["processing_days"] = 2
+    changed["fees"] = [{"name": "Lệ phí", "amount_vnd": 20000}]
+    with pytest.raises(Forbidden):
+        intake.publish_procedure(ADMIN_STP, changed)  # another agency's admin
+    v2 = intake.publish_procedure(ADMIN_GR, changed)
+    assert v2["version"] == current["version"] + 1
+    new = intake.file_dossier(who, marriage("Khác"), TK)["dossier"]
+    assert (old["procedure_version"], old["fee_vnd"]) == (current["version"], 15000)
+    assert (new["procedure_version"], new["fee_vnd"]) == (v2["version"], 20000)
+    assert intake.get_procedure("TP-HT-02", current["version"])["processing_days"] == 3
+    assert intake.get_procedure("TP-HT-02")["processing_days"] == 2
+
+
+def test_publish_rejects_bad_procedures(intake):
+    base = {k: v for k, v in intake.get_procedure("TP-HT-02").items() if k not in ("version", "published_at")}
+    with pytest.raises(ValidationFailed):
+        intake.publish_procedure(ADMIN_GR, {**base, "eform_schema": None})  # level 3 needs an eForm
+    with pytest.raises(ValidationFailed) as info:
+        intake.publish_procedure(ADMIN_GR, {**base, "eform_schema": {"type": 12}})
+    assert info.value.code == "invalid_eform_schema"
+
+
+def test_register_authenticate_and_duplicates(intake):
+    profile = new_citizen()
+    acc = intake.register(profile)
+    assert acc["role"] == "citizen" and "password_hash" not in acc and "password" not in acc
+    for login in (profile["email"], profile["email"].upper(), profile["national_id"]):
+        assert intake.authenticate({"login": login, "password": profile["password"]})["id"] == acc["id"]
+    with pytest.raises(Conflict) as info:
+        intake.register({**profile, "email": f"x{uuid.uuid4().hex[:5]}@example.vn"})
+    assert info.value.details == {"fields": ["national_id"]}
+
+
+def test_concurrent_registrations_make_one_account(intake, intake_db, intake_config):
+    import eventlet
+
+    profile = new_citizen()
+    pool = eventlet.GreenPool(5)
+
+    def attempt(_):
+        # one proxy per green thread: a standalone proxy is not shared between them
+        with ServiceRpcProxy("intake", intake_config, timeout=30) as own:
+            try:
+                return own.register(profile)["id"]
+            except Conflict:
+                return None
+
+    ids = [i for i in pool.imap(attempt, range(5)) if i]
+    assert len(ids) == 1
+    assert intake_db.accounts.count_documents({"email": profile["email"]}) == 1
+
+
+def test_outbox_left_by_a_crash_is_published_by_the_timer(intake, intake_config, intake_db):
+    """A crash after the write but before the publish loses nothing."""
+    tap = EventTap(intake_config["AMQP_URI"], "intake", "dossier_submitted")
+    try:
+        code = f"52-CRASH-{uuid.uuid4().hex[:8].upper()}"
+        event = new_event("dossier_submitted", {"id": "c", "role": "citizen"}, {"code": code}, code)
+        intake_db.dossiers.insert_one({"_id": code, "code": code, "status": "submitted",
+                                       "outbox": [event], "outbox_pending": True, "submitted_at": utcnow()})
+        got = tap.drain(wait=8, until=1)
+        assert [e["event_id"] for e in got] == [event["event_id"]]
+        doc = intake_db.dossiers.find_one({"_id": code})
+        assert doc["outbox"] == [] and doc["outbox_pending"] is False
+        assert tap.drain(wait=3) == []  # published once
+    finally:
+        tap.close()
+
+
+def test_withdraw_race_changes_once(intake, intake_config):
+    import eventlet
+
+    who = citizen(intake)
+    code = intake.file_dossier(who, marriage(), TK)["dossier"]["code"]
+    pool = eventlet.GreenPool(4)
+
+    def attempt(_):
+        with ServiceRpcProxy("intake", intake_config, timeout=30) as own:
+            try:
+                return own.withdraw_dossier(who, code)["status"]
+            except Conflict:
+                return "conflict"
+
+    results = sorted(pool.imap(attempt, range(4)))
+    assert results.count("withdrawn") == 1 and results.count("conflict") == 3
+    with pytest.raises(NotFound):
+        intake.get_dossier({"id": "stranger", "role": "citizen"}, code)
+
+
+# ----------------------------------------------------------- consumer helper
+CALLS: list = []
+
+
+class Listener:
+    """A tiny consumer of intake events, to exercise the idempotent-consumer helper."""
+    name = "listener"
+    store = MongoDatabase(IntakeStore)
+
+    @event_handler("intake", "probe_event")
+    @consumer("intake", "probe_event", retries=2, backoff=0.01)
+    def on_probe(self, envelope):
+        CALLS.append(envelope.event_id)
+        if envelope.payload.get("fail"):
+            raise RuntimeError("cannot handle this one")
+
+
+def test_consumer_dedupes_parks_and_replays(intake_config, intake_db, amqp_uri):
+    from nameko.standalone.events import event_dispatcher
+
+    CALLS.clear()
+    config = {**intake_config, "MONGO_DB": intake_config["MONGO_DB"] + "_listener"}
+    container = ServiceContainer(Listener, config)
+    container.start()
+    db = intake_db.client[config["MONGO_DB"]]
+    try:
+        dispatch = event_dispatcher(config)
+        good = new_event("probe_event", {"id": "t", "role": "system"}, {})
+        dispatch("intake", "probe_event", good)
+        dispatch("intake", "probe_event", good)  # redelivered: handled once
+        bad = new_event("probe_event", {"id": "t", "role": "system"}, {"fail": True})
+        dispatch("intake", "probe_event", bad)
+        dispatch("intake", "probe_event", {"not": "an envelope"})
+
+        import eventlet
+        for _ in range(100):
+            if db.parked_messages.count_documents({}) >= 2:
+                break
+            eventlet.sleep(0.1)
+        assert CALLS.count(good["event_id"]) == 1
+        assert CALLS.count(bad["event_id"]) == 2  # retried, then parked
+        parked = {p["envelope"].get("event_id", "malformed"): p for p in db.parked_messages.find()}
+        assert set(parked) == {bad["event_id"], "malformed"}
+        assert parked[bad["event_id"]]["queue"] == "evt-intake-probe_event--listener.on_probe"
+        assert "cannot handle this one" in parked[bad["event_id"]]["error"]
+
+        # The operator replays the parked message to that consumer's queue only.
+        db.parked_messages.delete_one({"_id": parked["malformed"]["_id"]})
+        assert replay(db, config["AMQP_URI"]) == 1
+        for _ in range(100):
+            if CALLS.count(bad["event_id"]) >= 4:
+                break
+            eventlet.sleep(0.1)
+        assert CALLS.count(bad["event_id"]) == 4
+        assert db.parked_messages.count_documents({"replayed": True}) == 1
+    finally:
+        container.stop()
