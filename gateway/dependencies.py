@@ -7,7 +7,6 @@ import uuid
 from datetime import datetime, timedelta, timezone
 
 import jwt
-from pymongo import ReturnDocument
 from pymongo.database import Database
 from werkzeug.wrappers import Request
 
@@ -32,18 +31,15 @@ class GatewayStore:
     def count(self, key: str, window_seconds: int) -> tuple[int, int]:
         """Attempts counted in the current fixed window; (count, seconds left)."""
         start, now = self._window(window_seconds)
-        doc = self.db.rate_limits.find_one({"_id": f"{key}:{start}"}) or {}
-        return doc.get("count", 0), start + window_seconds - now
+        return self.db.rate_limits.count_documents({"key": key, "window": start}), start + window_seconds - now
 
-    def hit(self, key: str, window_seconds: int) -> tuple[int, int]:
-        """Count one attempt in the current fixed window; return (count, seconds left)."""
-        start, now = self._window(window_seconds)
-        doc = self.db.rate_limits.find_one_and_update(
-            {"_id": f"{key}:{start}"},
-            {"$inc": {"count": 1},
-             "$setOnInsert": {"expires_at": datetime.fromtimestamp(start + window_seconds, timezone.utc)}},
-            upsert=True, return_document=ReturnDocument.AFTER)
-        return doc["count"], start + window_seconds - now
+    def hit(self, key: str, window_seconds: int) -> None:
+        """Record one attempt. One insert per attempt, because concurrent ``$inc``
+        on one counter document can lose increments on FerretDB."""
+        start, _ = self._window(window_seconds)
+        self.db.rate_limits.insert_one({
+            "_id": str(uuid.uuid4()), "key": key, "window": start,
+            "expires_at": datetime.fromtimestamp(start + window_seconds, timezone.utc)})
 
     def purge_expired(self) -> None:
         now = datetime.now(timezone.utc)

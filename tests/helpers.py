@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import base64
 import json
-import socket
 import time
 import uuid
 from typing import Any
@@ -32,12 +31,6 @@ def drop_vhost(name: str) -> None:
         requests.delete(f"{MGMT}/vhosts/{name}", auth=AUTH, timeout=10)
     except requests.RequestException:
         pass
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def b64(data: bytes) -> str:

@@ -1,10 +1,10 @@
-"""The one event envelope, the outbox and the idempotent consumer.
+"""The one event envelope and the idempotent consumer.
 
 Every event on the wire is an :class:`EventEnvelope` dumped to JSON. Producers
-write the envelopes they mean to publish into the *same document* they change
-(``outbox`` field) and publish afterwards, so a crash between the write and
-the publish loses nothing: a timer republishes whatever is left. Delivery is
-therefore at-least-once and consumers are idempotent by ``event_id``.
+commit the envelopes they mean to publish in the same insert as the change
+(see :mod:`services.common.versioned`) and publish afterwards, so a crash
+between the write and the publish loses nothing. Delivery is therefore
+at-least-once and consumers are idempotent by ``event_id``.
 """
 from __future__ import annotations
 
@@ -17,7 +17,6 @@ from datetime import datetime, timezone
 from typing import Any, Callable
 
 from pydantic import BaseModel, ConfigDict, Field
-from pymongo.collection import Collection
 from pymongo.database import Database
 from pymongo.errors import DuplicateKeyError
 
@@ -50,34 +49,6 @@ def new_event(type_: str, actor: Actor | dict, payload: dict[str, Any], dossier_
     actor = actor if isinstance(actor, Actor) else Actor.model_validate(actor)
     env = EventEnvelope(type=type_, actor=actor, payload=payload, dossier_code=dossier_code)
     return env.model_dump(mode="json")
-
-
-# ------------------------------------------------------------------ outbox
-
-OUTBOX = "outbox"
-
-
-def flush_outbox(collection: Collection, doc_id: Any, dispatch: Callable[[str, dict], None]) -> int:
-    """Publish the pending events of one document, then remove exactly those.
-
-    Each sent envelope is pulled by exact match (FerretDB ignores conditional
-    ``$pull``), so an event appended meanwhile stays for the next flush.
-    """
-    doc = collection.find_one({"_id": doc_id}, {OUTBOX: 1})
-    pending = (doc or {}).get(OUTBOX) or []
-    for envelope in pending:
-        dispatch(envelope["type"], envelope)
-        collection.update_one({"_id": doc_id}, {"$pull": {OUTBOX: envelope}})
-    collection.update_one({"_id": doc_id, OUTBOX: []}, {"$set": {"outbox_pending": False}})
-    return len(pending)
-
-
-def flush_all_pending(collection: Collection, dispatch: Callable[[str, dict], None], limit: int = 200) -> int:
-    """Republish every document's leftover events (called from a timer)."""
-    count = 0
-    for doc in collection.find({"outbox_pending": True}, {"_id": 1}).limit(limit):
-        count += flush_outbox(collection, doc["_id"], dispatch)
-    return count
 
 
 # ------------------------------------------------------------- consumers

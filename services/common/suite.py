@@ -42,6 +42,14 @@ def start(component: str, env: dict | None = None, log_dir: Path | None = None) 
                             stderr=subprocess.STDOUT if out else None)
 
 
+def free_port() -> int:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
 def gateway_url(env: dict | None = None) -> str:
     address = (env or {}).get("GATEWAY_ADDRESS") or os.environ.get("GATEWAY_ADDRESS", "127.0.0.1:8000")
     return f"http://{address}"

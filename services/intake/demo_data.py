@@ -65,11 +65,11 @@ def seed(store: IntakeStore) -> dict:
         if store.account(account_id):
             continue
         store.claim_keys(account_id, [f"email:{email}"])
-        store.insert_account({
+        store.accounts.create(account_id, {
             "id": account_id, "kind": "official", "role": role, "name": name, "email": email,
             "phone": None, "agency_id": agency_id, "department_id": dept,
             "password_hash": hash_password(DEMO_PASSWORD), "created_at": utcnow(),
-        })
+        }, [])
         counts["officials"] += 1
     return counts
 

@@ -12,11 +12,11 @@ import re
 from typing import Any, Iterable
 
 from bson.binary import Binary
-from pymongo import ReturnDocument
 from pymongo.database import Database
 from pymongo.errors import DuplicateKeyError
 
 from services.common.events import utcnow
+from services.common.versioned import VersionedDocuments
 
 
 def _encode_procedure(doc: dict) -> dict:
@@ -43,9 +43,9 @@ class IntakeStore:
         self.procedures = db.procedures
         self.versions = db.procedure_versions
         self.agencies = db.agencies
-        self.accounts = db.accounts
+        self.accounts = VersionedDocuments(db, "accounts")
         self.keys = db.account_keys
-        self.dossiers = db.dossiers
+        self.dossiers = VersionedDocuments(db, "dossiers")
         self.chunks = db.attachment_chunks
         self.idempotency = db.idempotency_keys
 
@@ -54,6 +54,8 @@ class IntakeStore:
         # Secondary indexes for listing; lookups that must be fast go by _id.
         db.dossiers.create_index([("applicant_id", 1), ("submitted_at", -1)])
         db.procedures.create_index([("sector", 1), ("field", 1)])
+        VersionedDocuments.ensure_indexes(db, "dossiers")
+        VersionedDocuments.ensure_indexes(db, "accounts")
 
     # --------------------------------------------------------- agencies
     def upsert_agency(self, agency: dict) -> None:
@@ -119,7 +121,7 @@ class IntakeStore:
                 claimed.append(key)
             except DuplicateKeyError:
                 owner = self.keys.find_one({"_id": key})
-                if owner and self.accounts.find_one({"_id": owner["account_id"]}, {"_id": 1}) is None:
+                if owner and self.accounts.get(owner["account_id"]) is None:
                     self.keys.update_one({"_id": key, "account_id": owner["account_id"]},
                                          {"$set": {"account_id": account_id}})
                     if (self.keys.find_one({"_id": key}) or {}).get("account_id") == account_id:
@@ -130,11 +132,8 @@ class IntakeStore:
             self.keys.delete_many({"_id": {"$in": claimed}, "account_id": account_id})
         return taken
 
-    def insert_account(self, account: dict) -> None:
-        self.accounts.insert_one({"_id": account["id"], **account})
-
     def account(self, account_id: str) -> dict | None:
-        return self.accounts.find_one({"_id": account_id})
+        return self.accounts.get(account_id)
 
     def account_by_key(self, key: str) -> dict | None:
         claim = self.keys.find_one({"_id": key})
@@ -152,37 +151,24 @@ class IntakeStore:
             return self.idempotency.find_one({"_id": scope_key})
 
     def put_chunks(self, attachment_id: str, parts: list[bytes]) -> None:
+        """Insert chunks; a chunk already there is from an interrupted attempt at
+        the same request (same idempotency key and request hash), so it is kept."""
         for n, part in enumerate(parts):
-            self.chunks.replace_one({"_id": f"{attachment_id}:{n}"},
-                                    {"_id": f"{attachment_id}:{n}", "data": Binary(part)}, upsert=True)
+            try:
+                self.chunks.insert_one({"_id": f"{attachment_id}:{n}", "data": Binary(part)})
+            except DuplicateKeyError:
+                pass
 
     def read_chunks(self, attachment_id: str, count: int) -> bytes:
         ids = [f"{attachment_id}:{n}" for n in range(count)]
         found = {d["_id"]: bytes(d["data"]) for d in self.chunks.find({"_id": {"$in": ids}})}
         return b"".join(found[i] for i in ids)
 
-    def insert_dossier(self, dossier: dict) -> bool:
-        """Insert; False when a dossier with this code already exists (a replay)."""
-        try:
-            self.dossiers.insert_one({"_id": dossier["code"], **dossier})
-            return True
-        except DuplicateKeyError:
-            return False
-
     def dossier(self, code: str) -> dict | None:
-        return self.dossiers.find_one({"_id": code})
+        return self.dossiers.get(code)
 
     def list_dossiers(self, applicant_id: str, skip: int, limit: int) -> tuple[list[dict], int]:
         filt = {"applicant_id": applicant_id}
-        total = self.dossiers.count_documents(filt)
-        cursor = self.dossiers.find(filt, {"form_data": 0, "outbox": 0}).sort("submitted_at", -1).skip(skip).limit(limit)
+        total = self.dossiers.docs.count_documents(filt)
+        cursor = self.dossiers.docs.find(filt, {"form_data": 0}).sort("submitted_at", -1).skip(skip).limit(limit)
         return list(cursor), total
-
-    def transition(self, code: str, expected: dict, changes: dict, events: list[dict]) -> dict | None:
-        """Apply ``changes`` if the dossier still matches ``expected``; queue ``events`` atomically."""
-        update: dict[str, Any] = {"$set": {**changes, "updated_at": utcnow(), "outbox_pending": True},
-                                  "$inc": {"version": 1}}
-        if events:
-            update["$push"] = {"outbox": {"$each": events}}
-        return self.dossiers.find_one_and_update({"_id": code, **expected}, update,
-                                                 return_document=ReturnDocument.AFTER)

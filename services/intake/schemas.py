@@ -73,6 +73,8 @@ class ProcedureIn(Payload):
 
     @model_validator(mode="after")
     def _consistent(self) -> "ProcedureIn":
+        if self.level < 2 and any(d.template_url for d in self.required_documents):
+            raise ValueError("a procedure with downloadable forms is offered at least at level 2 (R6)")
         if self.level >= 3 and not self.eform_schema:
             raise ValueError("level 3 and 4 procedures need an eForm JSON Schema")
         if self.level < 4 and "online" in self.delivery_methods:

@@ -17,8 +17,8 @@ from nameko.events import EventDispatcher
 from nameko.rpc import rpc
 from nameko.timer import timer
 
-from services.common.errors import Forbidden, ValidationFailed
-from services.common.events import Actor, flush_all_pending, flush_outbox, new_event, utcnow
+from services.common.errors import Conflict, Forbidden, ValidationFailed
+from services.common.events import Actor, new_event, utcnow
 from services.common.mongo import MongoDatabase
 from services.common.schemas import dump, parse
 
@@ -66,10 +66,10 @@ class IntakeService:
         return {"service": self.name, "database": "ok"}
 
     @timer(interval=2)
-    def republish_outbox(self) -> None:
-        """Publish events left in outboxes by a crash between write and publish."""
-        flush_all_pending(self.store.dossiers, self.dispatch)
-        flush_all_pending(self.store.accounts, self.dispatch)
+    def recover_transitions(self) -> None:
+        """Project and publish what a crash between commit and publish left behind."""
+        self.store.dossiers.recover(self.dispatch)
+        self.store.accounts.recover(self.dispatch)
 
     # ----------------------------------------------------------- catalog
     @rpc
@@ -135,12 +135,11 @@ class IntakeService:
         }
         if isinstance(reg, RegisterOrganisation):
             account["representative"] = reg.representative
-        account["outbox"] = [new_event("account_registered", SYSTEM, {
+        event = new_event("account_registered", SYSTEM, {
             "account_id": account_id, "kind": reg.kind, "name": account["name"],
-            "email": reg.email, "phone": reg.phone})]
-        account["outbox_pending"] = True
-        self.store.insert_account(account)
-        flush_outbox(self.store.accounts, account_id, self.dispatch)
+            "email": reg.email, "phone": reg.phone})
+        self.store.accounts.create(account_id, account, [event])
+        self.store.accounts.publish(account_id, 1, self.dispatch)
         return account_view(account)
 
     @rpc
@@ -260,10 +259,9 @@ class IntakeService:
             "status": "submitted", "applicant_id": who.id, "form_data": req.form_data,
             "attachments": metas, "delivery_method": req.delivery_method,
             "delivery_address": req.delivery_address, "note": req.note, "fee_vnd": fee,
-            "submitted_at": now, "updated_at": now, "withdrawn_at": None, "version": 1,
-            "request_hash": request_hash, "outbox_pending": True,
+            "submitted_at": now, "updated_at": now, "withdrawn_at": None, "request_hash": request_hash,
         }
-        dossier["outbox"] = [new_event("dossier_submitted", who, {
+        event = new_event("dossier_submitted", who, {
             "code": code, "procedure_code": procedure["code"], "procedure_version": procedure["version"],
             "procedure_name": procedure["name"], "agency_id": procedure["agency_id"],
             "sector": procedure["sector"], "field": procedure["field"], "level": procedure["level"],
@@ -271,11 +269,12 @@ class IntakeService:
             "applicant_id": who.id, "delivery_method": req.delivery_method, "fee_vnd": fee,
             "submitted_at": now.isoformat(),
             "attachments": [{k: m[k] for k in ("id", "document_code", "sha256", "size")} for m in metas],
-        }, dossier_code=code)]
-        if not self.store.insert_dossier(dossier):
-            dossier = self.store.dossier(code)  # a concurrent replay got there first
-        flush_outbox(self.store.dossiers, code, self.dispatch)
-        return dump(FiledDossier(dossier=dossier_view(dossier), tracking_secret=self._tracking_secret(code)))
+        }, dossier_code=code)
+        # A concurrent replay with the same key may have created it first: then this returns that one.
+        dossier, created = self.store.dossiers.create(code, dossier, [event])
+        self.store.dossiers.publish(code, 1, self.dispatch)
+        return dump(FiledDossier(dossier=dossier_view(dossier), tracking_secret=self._tracking_secret(code),
+                                 replayed=not created))
 
     def _visible_dossier(self, actor: dict, code: str) -> dict:
         who = Actor.model_validate(actor)
@@ -325,12 +324,14 @@ class IntakeService:
         event = new_event("dossier_withdrawn", who, {"code": code, "reason": reason, "agency_id": doc["agency_id"],
                                                      "procedure_code": doc["procedure_code"],
                                                      "withdrawn_at": now.isoformat()}, dossier_code=code)
-        updated = self.store.transition(code, {"status": "submitted", "version": doc["version"]},
-                                        {"status": "withdrawn", "withdrawn_at": now}, [event])
-        if not updated:
-            current = self.store.dossier(code)
-            raise exceptions.cannot_withdraw(current["status"] if current else "unknown")
-        flush_outbox(self.store.dossiers, code, self.dispatch)
+        try:
+            updated = self.store.dossiers.transition(
+                code, doc["version"], {"status": "withdrawn", "withdrawn_at": now, "updated_at": now}, [event],
+                extra={"actor": who.model_dump(), "reason": reason})
+        except Conflict:
+            current = self.store.dossier(code) or {"status": "unknown"}
+            raise exceptions.cannot_withdraw(current["status"]) from None
+        self.store.dossiers.publish(code, updated["version"], self.dispatch)
         return dossier_view(updated)
 
     @rpc

@@ -9,7 +9,7 @@ import requests
 
 from services.common import suite as suite_mod
 from services.common.config import ROOT
-from tests.helpers import free_port, new_citizen
+from tests.helpers import new_citizen
 
 
 @pytest.fixture(scope="session")
@@ -18,7 +18,7 @@ def suite(infra):
         "AMQP_URI": infra["amqp_for"]("e2e"),
         "MONGO_URI": infra["mongo_uri"],
         "DB_PREFIX": infra["db_prefix"],
-        "GATEWAY_ADDRESS": f"127.0.0.1:{free_port()}",
+        "GATEWAY_ADDRESS": f"127.0.0.1:{suite_mod.free_port()}",
         "LOGIN_MAX_ATTEMPTS": "5",
         "MAX_ATTACHMENT_BYTES": str(1024 * 1024),
         "MAX_BODY_BYTES": str(8 * 1024 * 1024),

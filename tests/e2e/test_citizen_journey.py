@@ -38,6 +38,10 @@ def test_catalog_browse_and_filter(suite):
     assert detail["fees"][0]["amount_vnd"] == 200000 and detail["eform_schema"]["type"] == "object"
     assert detail["legal_basis"] and detail["required_documents"]
 
+    agencies = requests.get(f"{api}/agencies", timeout=10).json()  # R17: contacts are public
+    assert {a["kind"] for a in agencies} >= {"province_department", "district", "commune"}
+    assert all(a["address"] and a["email"] and a["phone"] for a in agencies)
+
     r = requests.get(f"{api}/procedures/NO-SUCH", timeout=10)
     assert r.status_code == 404 and r.json()["error"]["code"] == "procedure_not_found"
 

@@ -1,5 +1,6 @@
 """Intake RPCs through the real broker and server (in-process container)."""
 import uuid
+from datetime import timedelta
 
 import pytest
 from nameko.containers import ServiceContainer
@@ -75,6 +76,9 @@ def test_new_version_published_and_dossier_keeps_its_version(intake):
 
 def test_publish_rejects_bad_procedures(intake):
     base = {k: v for k, v in intake.get_procedure("TP-HT-02").items() if k not in ("version", "published_at")}
+    with pytest.raises(ValidationFailed) as info:  # R6: forms ⇒ at least level 2
+        intake.publish_procedure(ADMIN_GR, {**base, "level": 1, "eform_schema": None})
+    assert "R6" in str(info.value.details)
     with pytest.raises(ValidationFailed):
         intake.publish_procedure(ADMIN_GR, {**base, "eform_schema": None})  # level 3 needs an eForm
     with pytest.raises(ValidationFailed) as info:
@@ -112,18 +116,26 @@ def test_concurrent_registrations_make_one_account(intake, intake_db, intake_con
     assert intake_db.accounts.count_documents({"email": profile["email"]}) == 1
 
 
-def test_outbox_left_by_a_crash_is_published_by_the_timer(intake, intake_config, intake_db):
-    """A crash after the write but before the publish loses nothing."""
-    tap = EventTap(intake_config["AMQP_URI"], "intake", "dossier_submitted")
+def test_commit_left_by_a_crash_is_projected_and_published(intake, intake_config, intake_db):
+    """A crash after the commit but before projecting/publishing loses nothing."""
+    tap = EventTap(intake_config["AMQP_URI"], "intake", "dossier_submitted", "dossier_withdrawn")
     try:
         code = f"52-CRASH-{uuid.uuid4().hex[:8].upper()}"
-        event = new_event("dossier_submitted", {"id": "c", "role": "citizen"}, {"code": code}, code)
-        intake_db.dossiers.insert_one({"_id": code, "code": code, "status": "submitted",
-                                       "outbox": [event], "outbox_pending": True, "submitted_at": utcnow()})
-        got = tap.drain(wait=8, until=1)
-        assert [e["event_id"] for e in got] == [event["event_id"]]
+        long_ago = utcnow() - timedelta(minutes=5)
+        created = new_event("dossier_submitted", {"id": "c", "role": "citizen"}, {"code": code}, code)
+        withdrawn = new_event("dossier_withdrawn", {"id": "c", "role": "citizen"}, {"code": code}, code)
+        # Only the transition records were committed; the dossier document was never written.
+        intake_db.dossiers_transitions.insert_many([
+            {"_id": f"{code}#1", "doc_id": code, "version": 1, "published": False, "at": long_ago,
+             "set": {"code": code, "status": "submitted", "version": 1}, "events": [created]},
+            {"_id": f"{code}#2", "doc_id": code, "version": 2, "published": False,
+             "at": long_ago + timedelta(seconds=1), "set": {"status": "withdrawn", "version": 2},
+             "events": [withdrawn]}])
+        got = tap.drain(wait=10, until=2)
+        assert [e["event_id"] for e in got] == [created["event_id"], withdrawn["event_id"]]
         doc = intake_db.dossiers.find_one({"_id": code})
-        assert doc["outbox"] == [] and doc["outbox_pending"] is False
+        assert (doc["status"], doc["version"]) == ("withdrawn", 2)
+        assert intake_db.dossiers_transitions.count_documents({"doc_id": code, "published": True}) == 2
         assert tap.drain(wait=3) == []  # published once
     finally:
         tap.close()
@@ -147,6 +159,19 @@ def test_withdraw_race_changes_once(intake, intake_config):
     assert results.count("withdrawn") == 1 and results.count("conflict") == 3
     with pytest.raises(NotFound):
         intake.get_dossier({"id": "stranger", "role": "citizen"}, code)
+
+
+def test_tampered_attachment_is_detected_not_served(intake, intake_db):
+    """R21: bytes changed in the database after filing are refused, not served."""
+    who = citizen(intake)
+    d = intake.file_dossier(who, marriage(), TK)["dossier"]
+    att_id = d["attachments"][0]["id"]
+    assert intake.get_attachment(who, d["code"], att_id)["sha256"] == d["attachments"][0]["sha256"]
+    from bson.binary import Binary
+    intake_db.attachment_chunks.update_one({"_id": f"{att_id}:0"}, {"$set": {"data": Binary(b"%PDF-forged")}})
+    with pytest.raises(Conflict) as info:
+        intake.get_attachment(who, d["code"], att_id)
+    assert info.value.code == "attachment_integrity"
 
 
 # ----------------------------------------------------------- consumer helper

@@ -35,7 +35,7 @@ def test_level_1_procedure_says_how_to_file_and_writes_nothing():
     with pytest.raises(ValidationFailed) as info:
         svc.file_dossier(CITIZEN, {"procedure_code": "TP-CT-01", "form_data": {}, "delivery_method": "in_person"})
     assert info.value.code == "procedure_not_online" and "Khu vực 3" in info.value.message
-    svc.store.insert_dossier.assert_not_called()
+    svc.store.dossiers.create.assert_not_called()
     svc.store.claim_idempotency.assert_not_called()
     svc.dispatch.assert_not_called()
 
@@ -48,16 +48,17 @@ def test_officials_cannot_file():
 def test_valid_filing_writes_dossier_with_event_in_outbox():
     svc = service()
     svc.store.current_procedure.return_value = LEVEL3
-    svc.store.insert_dossier.return_value = True
+    svc.store.dossiers.create.side_effect = lambda code, doc, events: ({**doc, "version": 1}, True)
     out = svc.file_dossier(CITIZEN, {"procedure_code": "TP-HT-02", "form_data": {"name": "An"},
                                      "delivery_method": "in_person"},
                            [{"document_code": "TK", "filename": "a.pdf", "content_type": "application/pdf",
                              "content_b64": b64(PDF)}])
-    stored = svc.store.insert_dossier.call_args[0][0]
+    code, stored, events = svc.store.dossiers.create.call_args[0]
     assert stored["procedure_version"] == 2 and stored["fee_vnd"] == 15000
-    assert [e["type"] for e in stored["outbox"]] == ["dossier_submitted"]
+    assert [e["type"] for e in events] == ["dossier_submitted"] and events[0]["dossier_code"] == code
+    svc.store.dossiers.publish.assert_called_once_with(code, 1, svc.dispatch)
     assert out["dossier"]["code"].startswith("52-") and len(out["tracking_secret"]) == 12
-    assert "request_hash" not in out["dossier"] and "outbox" not in out["dossier"]
+    assert "request_hash" not in out["dossier"] and "version" not in out["dossier"]
 
 
 def test_too_many_attachments():
@@ -80,7 +81,7 @@ def test_withdraw_rules():
     with pytest.raises(Conflict) as info:
         svc.withdraw_dossier(CITIZEN, "D")
     assert info.value.code == "withdraw_not_allowed"
-    svc.store.transition.assert_not_called()
+    svc.store.dossiers.transition.assert_not_called()
 
 
 def test_authenticate_unknown_account():

@@ -1,0 +1,75 @@
+"""Optimistic concurrency that holds on FerretDB as on MongoDB (services.common.versioned)."""
+import uuid
+
+import eventlet
+import pytest
+
+from services.common.errors import Conflict
+from services.common.mongo import make_client
+from services.common.versioned import VersionedDocuments
+
+
+@pytest.fixture
+def docs(infra):
+    client = make_client(infra["mongo_uri"])
+    yield VersionedDocuments(client[f"{infra['db_prefix']}_versioned"], f"things{uuid.uuid4().hex[:6]}", stale_after=0)
+    client.close()
+
+
+def test_raw_conditional_update_is_not_a_guard_on_this_server(infra):
+    """Why the module exists: document what the server does with a version-filtered update race.
+
+    On MongoDB exactly one of the racing updates matches; on FerretDB 1.24 several can. The
+    transition protocol below must be correct either way, so this test only records the count.
+    """
+    client = make_client(infra["mongo_uri"])
+    coll = client[f"{infra['db_prefix']}_versioned"].raw
+    doc_id = str(uuid.uuid4())
+    coll.insert_one({"_id": doc_id, "version": 1})
+    pool = eventlet.GreenPool(8)
+    wins = sum(pool.imap(lambda i: coll.update_one({"_id": doc_id, "version": 1},
+                                                   {"$set": {"version": 2, "by": i}}).modified_count, range(8)))
+    assert wins >= 1
+    client.close()
+
+
+def test_exactly_one_concurrent_transition_wins(docs):
+    doc_id = str(uuid.uuid4())
+    docs.create(doc_id, {"status": "submitted"}, [])
+    pool = eventlet.GreenPool(8)
+
+    def attempt(i):
+        try:
+            docs.transition(doc_id, 1, {"status": f"by-{i}"}, [])
+            return i
+        except Conflict as exc:
+            assert exc.code == "stale_version"
+            return None
+
+    winners = [i for i in pool.imap(attempt, range(8)) if i is not None]
+    assert len(winners) == 1
+    doc = docs.get(doc_id)
+    assert doc["status"] == f"by-{winners[0]}" and doc["version"] == 2
+    assert [r["version"] for r in docs.history(doc_id)] == [1, 2]
+
+
+def test_create_is_idempotent(docs):
+    doc_id = str(uuid.uuid4())
+    first, created = docs.create(doc_id, {"n": 1}, [{"type": "x", "event_id": "e1"}])
+    again, created_again = docs.create(doc_id, {"n": 2}, [{"type": "x", "event_id": "e2"}])
+    assert created and not created_again and again["n"] == 1
+
+
+def test_recover_projects_in_order_and_publishes_once(docs):
+    doc_id = str(uuid.uuid4())
+    docs.create(doc_id, {"n": 0}, [{"type": "made", "event_id": "a"}])
+    sent = []
+    docs.recover(lambda t, e: sent.append(e["event_id"]))
+    # a crash after committing version 2: record present, projection missing
+    docs.log.insert_one({"_id": f"{doc_id}#2", "doc_id": doc_id, "version": 2, "set": {"n": 2, "version": 2},
+                         "events": [{"type": "changed", "event_id": "b"}], "at": docs.log.find_one()["at"],
+                         "published": False})
+    docs.recover(lambda t, e: sent.append(e["event_id"]))
+    docs.recover(lambda t, e: sent.append(e["event_id"]))
+    assert sent == ["a", "b"]
+    assert docs.get(doc_id)["n"] == 2
