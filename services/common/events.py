@@ -57,15 +57,36 @@ PROCESSED = "processed_events"
 PARKED = "parked_messages"
 
 
-def already_processed(db: Database, event_id: str) -> bool:
-    return db[PROCESSED].find_one({"_id": event_id}, {"_id": 1}) is not None
+LEASE_SECONDS = 60.0
 
 
-def mark_processed(db: Database, event_id: str, event_type: str) -> None:
+def claim_event(db: Database, event_id: str, event_type: str, lease: float = LEASE_SECONDS) -> bool:
+    """True when this worker should handle the event, False when it is done already.
+
+    The claim is an insert (atomic on every server). A duplicate arriving
+    while another worker holds a fresh claim waits for it to finish; a claim
+    older than ``lease`` (its worker died) or a parked one is taken over.
+    """
     try:
-        db[PROCESSED].insert_one({"_id": event_id, "type": event_type, "at": utcnow()})
+        db[PROCESSED].insert_one({"_id": event_id, "type": event_type, "status": "handling", "claimed_at": utcnow()})
+        return True
     except DuplicateKeyError:
         pass
+    deadline = time.monotonic() + lease
+    while True:
+        doc = db[PROCESSED].find_one({"_id": event_id}) or {}
+        if doc.get("status") == "done":
+            return False
+        claimed = doc.get("claimed_at")
+        stale = claimed is None or (utcnow() - claimed).total_seconds() > lease
+        if doc.get("status") != "handling" or stale or time.monotonic() > deadline:
+            db[PROCESSED].update_one({"_id": event_id}, {"$set": {"status": "handling", "claimed_at": utcnow()}})
+            return True
+        time.sleep(0.1)
+
+
+def mark_processed(db: Database, event_id: str, status: str = "done") -> None:
+    db[PROCESSED].update_one({"_id": event_id}, {"$set": {"status": status, "at": utcnow()}})
 
 
 def park(db: Database, queue: str, envelope: Any, error: str) -> None:
@@ -90,7 +111,8 @@ def consumer(source: str, event_type: str, store_attr: str = "store", retries: i
     ``store_attr`` names the worker attribute holding the service's store, whose
     ``db`` is the pymongo Database. The handler receives an EventEnvelope and
     must itself write idempotently (keyed by a natural id), because a crash
-    after its write but before ``mark_processed`` redelivers the event.
+    after its write but before ``mark_processed`` redelivers the event, and
+    the redelivery takes the claim over once its lease has run out.
     """
 
     def decorate(fn: Callable) -> Callable:
@@ -104,19 +126,20 @@ def consumer(source: str, event_type: str, store_attr: str = "store", retries: i
                 log.error("malformed event on %s parked: %s", queue, exc)
                 park(db, queue, body, f"malformed envelope: {exc}")
                 return
-            if already_processed(db, envelope.event_id):
+            if not claim_event(db, envelope.event_id, envelope.type):
                 return
             error = ""
             for attempt in range(1, retries + 1):
                 try:
                     fn(self, envelope)
-                    mark_processed(db, envelope.event_id, envelope.type)
+                    mark_processed(db, envelope.event_id)
                     return
                 except Exception:
                     error = traceback.format_exc()
                     log.warning("handler %s failed (attempt %d/%d)", queue, attempt, retries)
                     if attempt < retries:
                         time.sleep(backoff * 2 ** (attempt - 1))
+            mark_processed(db, envelope.event_id, "parked")
             park(db, queue, body, error)
 
         return wrapper
