@@ -27,6 +27,15 @@ class FileDossierJson(FileDossier):
     attachments: list[AttachmentIn] = Field(default_factory=list)
 
 
+class FormTemplate(BaseModel):
+    procedure_code: str
+    document_code: str
+    filename: str
+    content_type: str
+    size: int
+    sha256: str
+
+
 class VersionQuery(Payload):
     version: int | None = Field(default=None, ge=1)
 

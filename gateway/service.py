@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import base64
 import json
+from urllib.parse import quote
 
 import eventlet
 from kombu import Connection
@@ -20,7 +21,7 @@ from .dependencies import GatewayStore, TokenAuth
 from .exceptions import error_response
 from .openapi import build_openapi
 from .schemas import (
-    Account, AgencyList, Credentials, Dossier, DossierPage, FileDossierJson, FiledDossier, Health, PageQuery,
+    Account, AgencyList, Credentials, FormTemplate, Dossier, DossierPage, FileDossierJson, FiledDossier, Health, PageQuery,
     Procedure, ProcedureIn, ProcedurePage, PublicLookup, PublicStatus, RegisterRequest, TokenResponse,
     VersionQuery, WithdrawRequest,
 )
@@ -137,6 +138,29 @@ class GatewayService:
             raise ValidationFailed("Mã thủ tục trong đường dẫn và nội dung khác nhau", None, "code_mismatch")
         return self.call("intake", "publish_procedure", ctx.actor, ctx.body.model_dump(mode="json"))
 
+    @route("GET", "/api/v1/procedures/{code}/forms/{document_code}", summary="Tải biểu mẫu (mức độ 2 trở lên)",
+           tag="catalog", binary="application/octet-stream", errors=(404,))
+    def form_template(self, ctx: Ctx):
+        return self._file_response(self.call("intake", "get_form_template", ctx.path["code"],
+                                             ctx.path["document_code"]))
+
+    @route("PUT", "/api/v1/procedures/{code}/forms/{document_code}",
+           summary="Đăng biểu mẫu (PDF, DOC, DOCX; thân yêu cầu là tệp, tên tệp ở ?filename=)", tag="catalog",
+           auth=("agency_admin", "operator"), response=FormTemplate, errors=(404, 413, 415))
+    def upload_form_template(self, ctx: Ctx):
+        filename = ctx.request.args.get("filename") or f"{ctx.path['document_code']}"
+        content = ctx.request.get_data(cache=False)
+        return self.call("intake", "upload_form_template", ctx.actor, ctx.path["code"], ctx.path["document_code"],
+                         filename, ctx.request.mimetype or "", base64.b64encode(content).decode())
+
+    @staticmethod
+    def _file_response(a: dict) -> Response:
+        # ASCII fallback plus the UTF-8 name (RFC 6266/5987) for Vietnamese file names.
+        fallback = a["filename"].encode("ascii", "replace").decode().replace('"', "").replace("?", "_")
+        disposition = f"attachment; filename=\"{fallback}\"; filename*=UTF-8''{quote(a['filename'])}"
+        return Response(base64.b64decode(a["content_b64"]), mimetype=a["content_type"], headers={
+            "Content-Disposition": disposition, "X-Content-SHA256": a["sha256"]})
+
     # --------------------------------------------------------- dossiers
     def _filing_from_request(self, request) -> tuple[dict, list[dict]]:
         if request.mimetype == "multipart/form-data":
@@ -189,10 +213,8 @@ class GatewayService:
     @route("GET", "/api/v1/dossiers/{code}/attachments/{attachment_id}", summary="Tải tệp đính kèm",
            tag="dossiers", auth="user", binary="application/octet-stream", errors=(404,))
     def attachment(self, ctx: Ctx):
-        a = self.call("intake", "get_attachment", ctx.actor, ctx.path["code"], ctx.path["attachment_id"])
-        safe_name = a["filename"].replace('"', "").replace("\r", "").replace("\n", "")
-        return Response(base64.b64decode(a["content_b64"]), mimetype=a["content_type"], headers={
-            "Content-Disposition": f'attachment; filename="{safe_name}"', "X-Content-SHA256": a["sha256"]})
+        return self._file_response(
+            self.call("intake", "get_attachment", ctx.actor, ctx.path["code"], ctx.path["attachment_id"]))
 
     @route("POST", "/api/v1/dossiers/{code}/withdraw", summary="Rút hồ sơ (trước khi cơ quan tiếp nhận)",
            tag="dossiers", auth=CITIZEN, body=WithdrawRequest, response=Dossier, errors=(404, 409))

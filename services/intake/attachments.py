@@ -19,11 +19,17 @@ SIGNATURES = {
     "image/png": (b"\x89PNG\r\n\x1a\n",),
 }
 ALLOWED_TYPES = sorted(SIGNATURES)
+# Form templates (biểu mẫu) that agencies publish may also be Word documents.
+TEMPLATE_SIGNATURES = {
+    **SIGNATURES,
+    "application/vnd.openxmlformats-officedocument.wordprocessingml.document": (b"PK\x03\x04",),
+    "application/msword": (b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1",),
+}
 CHUNK_BYTES = 255 * 1024
 
 
-def sniff(content: bytes) -> str | None:
-    for content_type, magics in SIGNATURES.items():
+def sniff(content: bytes, signatures: dict = SIGNATURES) -> str | None:
+    for content_type, magics in signatures.items():
         if any(content.startswith(m) for m in magics):
             return content_type
     return None
@@ -37,21 +43,53 @@ def decode(content_b64: str, filename: str) -> bytes:
                                "attachment_encoding") from None
 
 
-def check(content: bytes, filename: str, claimed_type: str, max_bytes: int) -> str:
+def check(content: bytes, filename: str, claimed_type: str, max_bytes: int,
+          signatures: dict = SIGNATURES) -> str:
     """Return the verified content type or raise 413/415."""
     if len(content) > max_bytes:
         raise exceptions.attachment_too_large(filename, max_bytes)
     if len(content) == 0:
         raise ValidationFailed(f"Tệp {filename} rỗng", {"filename": filename}, "attachment_empty")
-    actual = sniff(content)
+    actual = sniff(content, signatures)
     claimed = claimed_type.split(";")[0].strip().lower()
     if actual is None or (claimed not in ("", "application/octet-stream") and claimed != actual):
-        raise exceptions.attachment_type(filename, ALLOWED_TYPES)
+        raise exceptions.attachment_type(filename, sorted(signatures))
     return actual
 
 
 def sha256(content: bytes) -> str:
     return hashlib.sha256(content).hexdigest()
+
+
+def simple_pdf(lines: list[str]) -> bytes:
+    """A one-page PDF with the given lines (Helvetica, so text is reduced to ASCII).
+
+    Used for the demo catalog's form templates; real agencies upload their own."""
+    import unicodedata
+
+    def ascii_(text: str) -> str:
+        text = text.replace("đ", "d").replace("Đ", "D")
+        text = "".join(c for c in unicodedata.normalize("NFKD", text) if not unicodedata.combining(c))
+        return text.encode("ascii", "replace").decode().replace("\\", "/").replace("(", "[").replace(")", "]")
+
+    body = "BT /F1 12 Tf 50 790 Td 16 TL " + " ".join(f"({ascii_(l)}) '" for l in lines) + " ET"
+    objects = [
+        "<< /Type /Catalog /Pages 2 0 R >>",
+        "<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
+        "<< /Type /Page /Parent 2 0 R /MediaBox [0 0 595 842] /Contents 4 0 R "
+        "/Resources << /Font << /F1 5 0 R >> >> >>",
+        f"<< /Length {len(body)} >>\nstream\n{body}\nendstream",
+        "<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>",
+    ]
+    out, offsets = b"%PDF-1.4\n", []
+    for n, obj in enumerate(objects, 1):
+        offsets.append(len(out))
+        out += f"{n} 0 obj\n{obj}\nendobj\n".encode()
+    xref = len(out)
+    out += f"xref\n0 {len(objects) + 1}\n0000000000 65535 f \n".encode()
+    out += "".join(f"{o:010d} 00000 n \n" for o in offsets).encode()
+    out += f"trailer\n<< /Size {len(objects) + 1} /Root 1 0 R >>\nstartxref\n{xref}\n%%EOF\n".encode()
+    return out
 
 
 def chunks(content: bytes) -> list[bytes]:

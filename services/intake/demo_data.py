@@ -14,6 +14,7 @@ from services.common.config import load_config
 from services.common.events import utcnow
 from services.common.mongo import make_client
 
+from . import attachments as att
 from .dependencies import IntakeStore
 from .schemas import Agency, ProcedureIn
 from .service import hash_password
@@ -32,7 +33,9 @@ DEMO_OFFICIALS = [
     ("off-qn-leader", "leader", "UBND-QN", "QN-LD", "Huỳnh Đức Thắng"),
     ("off-qn-admin", "agency_admin", "UBND-QN", None, "Bùi Thị Hồng"),
     ("off-gr-reception", "reception", "UBND-GR", "GR-TN", "Ngô Thị Thu"),
+    ("off-gr-specialist", "specialist", "UBND-GR", "GR-TPHT", "Lý Thị Kim"),
     ("off-gr-leader", "leader", "UBND-GR", "GR-LD", "Phan Văn Tài"),
+    ("off-gr-admin", "agency_admin", "UBND-GR", None, "Trương Văn Lực"),
     ("off-province-operator", "operator", "VP-UBND", None, "Đoàn Minh Khoa"),
 ]
 
@@ -60,6 +63,21 @@ def seed(store: IntakeStore) -> dict:
         if current is None or not _same(current, proc):
             store.publish_version(proc)
             counts["procedures_published"] += 1
+    for raw in catalog["procedures"]:
+        for doc in raw["required_documents"]:
+            if doc.get("template_url") and not store.template(raw["code"], doc["code"]):
+                pdf = att.simple_pdf([f"MAU: {doc['name']}", f"Thu tuc: {raw['name']} ({raw['code']})",
+                                      "Ho va ten: ........................................",
+                                      "So dinh danh ca nhan: .............................",
+                                      "Dia chi: ..........................................",
+                                      "Ngay ... thang ... nam ....      Nguoi khai (ky, ghi ro ho ten)"])
+                digest = att.sha256(pdf)
+                store.put_chunks(f"tpl-{digest[:32]}", att.chunks(pdf))
+                store.put_template(raw["code"], doc["code"], {
+                    "procedure_code": raw["code"], "document_code": doc["code"], "filename": f"{doc['code']}.pdf",
+                    "content_type": "application/pdf", "size": len(pdf), "sha256": digest,
+                    "blob_id": f"tpl-{digest[:32]}", "chunks": 1, "uploaded_by": "demo", "uploaded_at": utcnow()})
+                counts["form_templates"] = counts.get("form_templates", 0) + 1
     for account_id, role, agency_id, dept, name in DEMO_OFFICIALS:
         email = f"{account_id}@demo.binhdinh.gov.vn"
         if store.account(account_id):

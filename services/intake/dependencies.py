@@ -48,6 +48,7 @@ class IntakeStore:
         self.dossiers = VersionedDocuments(db, "dossiers")
         self.chunks = db.attachment_chunks
         self.idempotency = db.idempotency_keys
+        self.templates = db.form_templates
 
     @staticmethod
     def ensure_indexes(db: Database) -> None:
@@ -149,6 +150,14 @@ class IntakeStore:
             return record
         except DuplicateKeyError:
             return self.idempotency.find_one({"_id": scope_key})
+
+    def put_template(self, code: str, document_code: str, meta: dict) -> None:
+        """The current template of one form (biểu mẫu) of a procedure; replaced on upload."""
+        key = f"{code}:{document_code}"
+        self.templates.replace_one({"_id": key}, {"_id": key, **meta}, upsert=True)
+
+    def template(self, code: str, document_code: str) -> dict | None:
+        return self.templates.find_one({"_id": f"{code}:{document_code}"})
 
     def put_chunks(self, attachment_id: str, parts: list[bytes]) -> None:
         """Insert chunks; a chunk already there is from an interrupted attempt at

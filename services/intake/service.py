@@ -111,6 +111,52 @@ class IntakeService:
         doc = self.store.publish_version(dump(p))
         return dump(Procedure.model_validate(doc))
 
+    def _form_document(self, code: str, document_code: str) -> dict:
+        procedure = self.store.current_procedure(code)
+        if not procedure:
+            raise exceptions.procedure_not_found(code)
+        doc = next((d for d in procedure.get("required_documents", []) if d["code"] == document_code), None)
+        if not doc:
+            raise exceptions.NotFound(f"Thủ tục {code} không có thành phần hồ sơ {document_code}",
+                                      {"document_code": document_code}, "form_not_found")
+        return {"procedure": procedure, "document": doc}
+
+    @rpc
+    def upload_form_template(self, actor: dict, code: str, document_code: str, filename: str,
+                             content_type: str, content_b64: str) -> dict:
+        """An agency publishes the downloadable template of one form (biểu mẫu, R2)."""
+        who = Actor.model_validate(actor)
+        found = self._form_document(code, document_code)
+        agency_id = found["procedure"]["agency_id"]
+        if who.role != "operator" and not (who.role == "agency_admin" and who.agency_id == agency_id):
+            raise Forbidden("Chỉ quản trị của cơ quan thực hiện mới được đăng biểu mẫu", {"agency_id": agency_id},
+                            "not_agency_admin")
+        content = att.decode(content_b64, filename)
+        ctype = att.check(content, filename, content_type, int(self.config.get("MAX_ATTACHMENT_BYTES", 5242880)),
+                          att.TEMPLATE_SIGNATURES)
+        digest = att.sha256(content)
+        blob_id = f"tpl-{digest[:32]}"
+        self.store.put_chunks(blob_id, att.chunks(content))
+        meta = {"procedure_code": code, "document_code": document_code, "filename": filename,
+                "content_type": ctype, "size": len(content), "sha256": digest, "blob_id": blob_id,
+                "chunks": len(att.chunks(content)), "uploaded_by": who.id, "uploaded_at": utcnow()}
+        self.store.put_template(code, document_code, meta)
+        return {k: meta[k] for k in ("procedure_code", "document_code", "filename", "content_type", "size",
+                                     "sha256")}
+
+    @rpc
+    def get_form_template(self, code: str, document_code: str) -> dict:
+        self._form_document(code, document_code)
+        meta = self.store.template(code, document_code)
+        if not meta:
+            raise exceptions.NotFound("Biểu mẫu này chưa được cơ quan đăng tải", {"document_code": document_code},
+                                      "form_not_found")
+        content = self.store.read_chunks(meta["blob_id"], meta["chunks"])
+        if att.sha256(content) != meta["sha256"]:
+            raise Conflict("Biểu mẫu không khớp mã băm", {"document_code": document_code}, "attachment_integrity")
+        return {"filename": meta["filename"], "content_type": meta["content_type"], "sha256": meta["sha256"],
+                "content_b64": base64.b64encode(content).decode()}
+
     # ----------------------------------------------------------- accounts
     @rpc
     def register(self, payload: dict) -> dict:

@@ -140,3 +140,36 @@ def test_health_and_openapi(suite):
     assert {"201", "401", "409", "413", "415", "422"} <= set(post["responses"])
     for name in ("FileDossierJson", "FiledDossier", "ErrorEnvelope", "ProcedurePage", "RegisterIndividual"):
         assert name in doc["components"]["schemas"]
+
+
+def test_form_templates_download_and_agency_upload(suite, citizen):
+    """R2: from level 2 on, forms are downloadable; the implementing agency publishes them."""
+    api, (_, auth) = suite["api"], citizen
+    detail = requests.get(f"{api}/procedures/DD-GCN-02", timeout=10).json()
+    form = next(d for d in detail["required_documents"] if d["template_url"])
+    r = requests.get(f"{suite['url']}{form['template_url']}", timeout=10)
+    assert r.status_code == 200 and r.content.startswith(b"%PDF-") and r.headers["Content-Type"] == "application/pdf"
+    assert hashlib.sha256(r.content).hexdigest() == r.headers["X-Content-SHA256"]
+
+    url = f"{api}/procedures/TP-HT-02/forms/TK-XNHN"
+    docx = b"PK\x03\x04" + b"\x00" * 64
+    assert requests.put(url, data=docx, headers={**auth, "Content-Type": "application/msword"},
+                        timeout=10).status_code == 403
+    tok = requests.post(f"{api}/auth/login", json={"login": "off-gr-admin@demo.binhdinh.gov.vn",
+                                                   "password": "demo-password-2026"}, timeout=30).json()
+    admin = {"Authorization": f"Bearer {tok['access_token']}"}
+    r = requests.put(url, params={"filename": "tờ-khai.docx"}, data=b"MZ not a document", timeout=10,
+                     headers={**admin, "Content-Type": "application/octet-stream"})
+    assert r.status_code == 415
+    r = requests.put(url, params={"filename": "tờ-khai.docx"}, data=docx, timeout=10, headers={
+        **admin, "Content-Type": "application/vnd.openxmlformats-officedocument.wordprocessingml.document"})
+    assert r.status_code == 200 and r.json()["sha256"] == hashlib.sha256(docx).hexdigest()
+    r = requests.get(url, timeout=10)
+    assert r.content == docx and "t%E1%BB%9D-khai.docx" in r.headers["Content-Disposition"]
+    other = requests.post(f"{api}/auth/login", json={"login": "off-stp-admin@demo.binhdinh.gov.vn",
+                                                     "password": "demo-password-2026"}, timeout=30).json()
+    assert "access_token" in other, other
+    r = requests.put(url, data=docx, timeout=10, headers={
+        "Authorization": f"Bearer {other['access_token']}", "Content-Type": "application/msword"})
+    assert r.status_code == 403  # another agency's admin
+    assert requests.get(f"{api}/procedures/TP-HT-02/forms/NOPE", timeout=10).status_code == 404
