@@ -80,6 +80,32 @@ class WorkingCalendar:
             day = self.next_working_day(day)
         return datetime.combine(day, clock)
 
+    def add_working_time(self, start: datetime, days: float) -> datetime:
+        """``start`` + a possibly fractional amount of working time, in days.
+
+        Same convention as :meth:`add_working_days` (which it equals for whole
+        numbers); used when a paused clock resumes with what was left of it.
+        """
+        if days < 0:
+            raise ValueError("days must be >= 0")
+        current = self._local(start)
+        remaining = days * _DAY
+        while True:
+            day = current.date()
+            if not self.is_working_day(day):
+                current = datetime.combine(self.next_working_day(day), time(0, tzinfo=self.tz))
+                continue
+            end_of_day = datetime.combine(day + timedelta(days=1), time(0, tzinfo=self.tz))
+            available = (end_of_day - current).total_seconds()
+            if remaining < available:
+                return current + timedelta(seconds=remaining)
+            if remaining == available:
+                # "the end of this day" is written, as add_working_days writes it,
+                # as 00:00 of the next working day
+                return datetime.combine(self.next_working_day(day), time(0, tzinfo=self.tz))
+            remaining -= available
+            current = datetime.combine(self.next_working_day(day), time(0, tzinfo=self.tz))
+
     def working_days_between(self, start: datetime, end: datetime) -> float:
         """Working time elapsed from ``start`` to ``end``, in days (negative if end < start)."""
         a, b = self._local(start), self._local(end)

@@ -89,3 +89,15 @@ def test_between_is_antisymmetric_and_bounded(a, b):
     d = CAL.working_days_between(a, b)
     assert d == pytest.approx(-CAL.working_days_between(b, a))
     assert abs(d) <= abs((b - a).total_seconds()) / 86400 + 1e-9
+
+
+@settings(max_examples=150, deadline=None)
+@given(start=instants, n=st.integers(min_value=0, max_value=30))
+def test_fractional_addition_agrees_with_whole_days(start, n):
+    assert CAL.add_working_time(start, n) == CAL.add_working_days(start, n)
+
+
+@settings(max_examples=150, deadline=None)
+@given(start=instants, x=st.floats(min_value=0, max_value=30, allow_nan=False))
+def test_fractional_addition_is_the_inverse_of_between(start, x):
+    assert CAL.working_days_between(start, CAL.add_working_time(start, x)) == pytest.approx(x, abs=1e-6)
