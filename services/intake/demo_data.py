@@ -10,11 +10,11 @@ import json
 import sys
 from pathlib import Path
 
+from services.common import files as att
 from services.common.config import load_config
 from services.common.events import utcnow
 from services.common.mongo import make_client
 
-from . import attachments as att
 from .dependencies import IntakeStore
 from .schemas import Agency, ProcedureIn
 from .service import hash_password
@@ -72,7 +72,7 @@ def seed(store: IntakeStore) -> dict:
                                       "Dia chi: ..........................................",
                                       "Ngay ... thang ... nam ....      Nguoi khai (ky, ghi ro ho ten)"])
                 digest = att.sha256(pdf)
-                store.put_chunks(f"tpl-{digest[:32]}", att.chunks(pdf))
+                store.files.put(f"tpl-{digest[:32]}", pdf)
                 store.put_template(raw["code"], doc["code"], {
                     "procedure_code": raw["code"], "document_code": doc["code"], "filename": f"{doc['code']}.pdf",
                     "content_type": "application/pdf", "size": len(pdf), "sha256": digest,

@@ -11,11 +11,11 @@ import json
 import re
 from typing import Any, Iterable
 
-from bson.binary import Binary
 from pymongo.database import Database
 from pymongo.errors import DuplicateKeyError
 
 from services.common.events import utcnow
+from services.common.files import ChunkStore
 from services.common.versioned import VersionedDocuments
 
 
@@ -46,7 +46,7 @@ class IntakeStore:
         self.accounts = VersionedDocuments(db, "accounts")
         self.keys = db.account_keys
         self.dossiers = VersionedDocuments(db, "dossiers")
-        self.chunks = db.attachment_chunks
+        self.files = ChunkStore(db.attachment_chunks)
         self.idempotency = db.idempotency_keys
         self.templates = db.form_templates
 
@@ -158,20 +158,6 @@ class IntakeStore:
 
     def template(self, code: str, document_code: str) -> dict | None:
         return self.templates.find_one({"_id": f"{code}:{document_code}"})
-
-    def put_chunks(self, attachment_id: str, parts: list[bytes]) -> None:
-        """Insert chunks; a chunk already there is from an interrupted attempt at
-        the same request (same idempotency key and request hash), so it is kept."""
-        for n, part in enumerate(parts):
-            try:
-                self.chunks.insert_one({"_id": f"{attachment_id}:{n}", "data": Binary(part)})
-            except DuplicateKeyError:
-                pass
-
-    def read_chunks(self, attachment_id: str, count: int) -> bytes:
-        ids = [f"{attachment_id}:{n}" for n in range(count)]
-        found = {d["_id"]: bytes(d["data"]) for d in self.chunks.find({"_id": {"$in": ids}})}
-        return b"".join(found[i] for i in ids)
 
     def dossier(self, code: str) -> dict | None:
         return self.dossiers.get(code)

@@ -1,7 +1,5 @@
 """Errors raised by intake, each a PortalError with its own stable code."""
-from services.common.errors import (
-    Conflict, NotFound, PayloadTooLarge, Unauthorized, UnsupportedMediaType, ValidationFailed,
-)
+from services.common.errors import Conflict, NotFound, Unauthorized, ValidationFailed
 
 
 def procedure_not_found(code: str) -> NotFound:
@@ -36,16 +34,6 @@ def unknown_documents(codes: list[str]) -> ValidationFailed:
     return ValidationFailed(
         f"Giấy tờ không có trong danh mục thành phần hồ sơ của thủ tục: {', '.join(codes)}",
         {"document_codes": codes}, "unknown_documents")
-
-
-def attachment_too_large(filename: str, limit: int) -> PayloadTooLarge:
-    return PayloadTooLarge(f"Tệp {filename} vượt quá dung lượng cho phép ({limit // (1024 * 1024)} MB)",
-                           {"filename": filename, "max_bytes": limit}, "attachment_too_large")
-
-
-def attachment_type(filename: str, allowed: list[str]) -> UnsupportedMediaType:
-    return UnsupportedMediaType(f"Tệp {filename} không đúng định dạng; chỉ nhận PDF, JPEG, PNG",
-                                {"filename": filename, "allowed": allowed}, "attachment_type_not_allowed")
 
 
 def duplicate_account(fields: list[str]) -> Conflict:

@@ -17,12 +17,12 @@ from nameko.events import EventDispatcher
 from nameko.rpc import rpc
 from nameko.timer import timer
 
+from services.common import files as att
 from services.common.errors import Conflict, Forbidden, ValidationFailed
 from services.common.events import Actor, new_event, utcnow
 from services.common.mongo import MongoDatabase
 from services.common.schemas import dump, parse
 
-from . import attachments as att
 from . import exceptions
 from .dependencies import IntakeStore
 from .schemas import (
@@ -136,10 +136,10 @@ class IntakeService:
                           att.TEMPLATE_SIGNATURES)
         digest = att.sha256(content)
         blob_id = f"tpl-{digest[:32]}"
-        self.store.put_chunks(blob_id, att.chunks(content))
+        chunk_count = self.store.files.put(blob_id, content)
         meta = {"procedure_code": code, "document_code": document_code, "filename": filename,
                 "content_type": ctype, "size": len(content), "sha256": digest, "blob_id": blob_id,
-                "chunks": len(att.chunks(content)), "uploaded_by": who.id, "uploaded_at": utcnow()}
+                "chunks": chunk_count, "uploaded_by": who.id, "uploaded_at": utcnow()}
         self.store.put_template(code, document_code, meta)
         return {k: meta[k] for k in ("procedure_code", "document_code", "filename", "content_type", "size",
                                      "sha256")}
@@ -151,9 +151,7 @@ class IntakeService:
         if not meta:
             raise exceptions.NotFound("Biểu mẫu này chưa được cơ quan đăng tải", {"document_code": document_code},
                                       "form_not_found")
-        content = self.store.read_chunks(meta["blob_id"], meta["chunks"])
-        if att.sha256(content) != meta["sha256"]:
-            raise Conflict("Biểu mẫu không khớp mã băm", {"document_code": document_code}, "attachment_integrity")
+        content = self.store.files.get(meta["blob_id"], meta["chunks"], meta["sha256"])
         return {"filename": meta["filename"], "content_type": meta["content_type"], "sha256": meta["sha256"],
                 "content_b64": base64.b64encode(content).decode()}
 
@@ -290,8 +288,8 @@ class IntakeService:
 
         metas = []
         for n, (meta, content) in enumerate(files):
-            meta = {**meta, "id": f"{code}-{n + 1}", "chunks": len(att.chunks(content))}
-            self.store.put_chunks(meta["id"], att.chunks(content))
+            meta = {**meta, "id": f"{code}-{n + 1}"}
+            meta["chunks"] = self.store.files.put(meta["id"], content)
             metas.append(meta)
         now = utcnow()
         fee = sum(f["amount_vnd"] for f in procedure.get("fees", []))
@@ -349,11 +347,7 @@ class IntakeService:
         if not meta:
             raise exceptions.NotFound("Không tìm thấy tệp đính kèm", {"attachment_id": attachment_id},
                                       "attachment_not_found")
-        content = self.store.read_chunks(attachment_id, meta["chunks"])
-        if att.sha256(content) != meta["sha256"]:
-            # Stored bytes no longer match what was filed: never serve them silently (R21).
-            raise exceptions.Conflict("Tệp đính kèm không khớp mã băm khi nộp", {"attachment_id": attachment_id},
-                                      "attachment_integrity")
+        content = self.store.files.get(attachment_id, meta["chunks"], meta["sha256"])
         return {"filename": meta["filename"], "content_type": meta["content_type"], "sha256": meta["sha256"],
                 "content_b64": base64.b64encode(content).decode()}
 

@@ -6,7 +6,7 @@ from nameko.testing.services import worker_factory
 
 from services.common.errors import Conflict, Forbidden, NotFound, PayloadTooLarge, Unauthorized, \
     UnsupportedMediaType, ValidationFailed
-from services.intake import attachments as att
+from services.common import files as att
 from services.intake.service import IntakeService
 from tests.helpers import JPEG, PDF, PNG, b64
 

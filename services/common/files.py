@@ -1,7 +1,9 @@
-"""Attachment checks and chunked storage helpers (tệp đính kèm).
+"""Files: type checks, hashing and chunked storage (tệp đính kèm, văn bản kết quả).
 
 The type is decided from the file's first bytes, not from what the client
-claims, and the claimed type must agree with it.
+claims, and the claimed type must agree with it. Files are stored as chunks
+keyed ``<blob id>:<n>`` (fast ``_id`` lookups on every server) and their
+sha256 is checked on every read, so bytes changed in the database are refused.
 """
 from __future__ import annotations
 
@@ -9,9 +11,11 @@ import base64
 import binascii
 import hashlib
 
-from services.common.errors import ValidationFailed
+from bson.binary import Binary
+from pymongo.collection import Collection
+from pymongo.errors import DuplicateKeyError
 
-from . import exceptions
+from .errors import Conflict, PayloadTooLarge, UnsupportedMediaType, ValidationFailed
 
 SIGNATURES = {
     "application/pdf": (b"%PDF-",),
@@ -47,13 +51,15 @@ def check(content: bytes, filename: str, claimed_type: str, max_bytes: int,
           signatures: dict = SIGNATURES) -> str:
     """Return the verified content type or raise 413/415."""
     if len(content) > max_bytes:
-        raise exceptions.attachment_too_large(filename, max_bytes)
+        raise PayloadTooLarge(f"Tệp {filename} vượt quá dung lượng cho phép ({max_bytes // (1024 * 1024)} MB)",
+                              {"filename": filename, "max_bytes": max_bytes}, "attachment_too_large")
     if len(content) == 0:
         raise ValidationFailed(f"Tệp {filename} rỗng", {"filename": filename}, "attachment_empty")
     actual = sniff(content, signatures)
     claimed = claimed_type.split(";")[0].strip().lower()
     if actual is None or (claimed not in ("", "application/octet-stream") and claimed != actual):
-        raise exceptions.attachment_type(filename, sorted(signatures))
+        raise UnsupportedMediaType(f"Tệp {filename} không đúng định dạng cho phép",
+                                   {"filename": filename, "allowed": sorted(signatures)}, "attachment_type_not_allowed")
     return actual
 
 
@@ -94,3 +100,30 @@ def simple_pdf(lines: list[str]) -> bytes:
 
 def chunks(content: bytes) -> list[bytes]:
     return [content[i:i + CHUNK_BYTES] for i in range(0, len(content), CHUNK_BYTES)] or [b""]
+
+
+class ChunkStore:
+    """Content stored as chunks in one collection, read back only if its hash still matches."""
+
+    def __init__(self, collection: Collection):
+        self.collection = collection
+
+    def put(self, blob_id: str, content: bytes) -> int:
+        """Insert the chunks; a chunk already there belongs to an interrupted attempt
+        at the same content (ids are derived from the request), so it is kept."""
+        parts = chunks(content)
+        for n, part in enumerate(parts):
+            try:
+                self.collection.insert_one({"_id": f"{blob_id}:{n}", "data": Binary(part)})
+            except DuplicateKeyError:
+                pass
+        return len(parts)
+
+    def get(self, blob_id: str, count: int, expected_sha256: str) -> bytes:
+        ids = [f"{blob_id}:{n}" for n in range(count)]
+        found = {d["_id"]: bytes(d["data"]) for d in self.collection.find({"_id": {"$in": ids}})}
+        content = b"".join(found.get(i, b"") for i in ids)
+        if sha256(content) != expected_sha256:
+            # Stored bytes no longer match what was filed: never serve them silently (R21).
+            raise Conflict("Tệp không khớp mã băm đã ghi nhận khi nộp", {"blob_id": blob_id}, "attachment_integrity")
+        return content
