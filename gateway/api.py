@@ -129,7 +129,8 @@ def route(method: str, path: str, *, summary: str, tag: str, auth: str | tuple[s
                 if auth != "public":
                     ctx.claims = self.auth.verify(request)
                     ctx.actor = {"id": ctx.claims["sub"], "role": ctx.claims["role"],
-                                 "agency_id": ctx.claims.get("agency_id")}
+                                 "agency_id": ctx.claims.get("agency_id"),
+                                 "department_id": ctx.claims.get("department_id")}
                     if auth != "user" and ctx.actor["role"] not in auth:
                         raise Forbidden("Tài khoản không có quyền thực hiện thao tác này",
                                         {"required_roles": list(auth)}, "forbidden_role")

@@ -66,6 +66,7 @@ class TokenAuth:
         now = datetime.now(timezone.utc)
         exp = now + timedelta(seconds=self.ttl)
         claims = {"sub": account["id"], "role": account["role"], "agency_id": account.get("agency_id"),
+                  "department_id": account.get("department_id"),
                   "jti": str(uuid.uuid4()), "iat": now, "exp": exp, "iss": self.ISSUER}
         token = jwt.encode(claims, self.secret, algorithm="HS256")
         return {"access_token": token, "token_type": "Bearer", "expires_in": self.ttl,

@@ -7,11 +7,14 @@ from pydantic import BaseModel, Field, RootModel
 
 from services.common.schemas import Payload
 from services.intake.schemas import (
-    Account, Agency, AttachmentIn, Credentials, Dossier, DossierPage, FileDossier, FiledDossier, Procedure,
+    Account, Agency, AttachmentIn, Credentials, Department, NewOfficial, OfficialChange, Dossier, DossierPage, FileDossier, FiledDossier, Procedure,
     ProcedureIn, ProcedurePage, PublicLookup, PublicStatus, RegisterIndividual, RegisterOrganisation,
 )
 
+from services.processing.schemas import Case, CaseCommand, CasePage, ChainReport, QueueQuery, Timeline
+
 __all__ = [
+    "Case", "CaseCommand", "CasePage", "ChainReport", "QueueQuery", "Timeline",
     "Account", "Agency", "Credentials", "Dossier", "DossierPage", "FiledDossier", "Procedure", "ProcedureIn",
     "ProcedurePage", "PublicLookup", "PublicStatus",
 ]
@@ -43,6 +46,45 @@ class VersionQuery(Payload):
 class PageQuery(Payload):
     page: int = Field(default=1, ge=1)
     page_size: int = Field(default=20, ge=1, le=100)
+
+
+class SupplementRequest(Payload):
+    """Bổ sung hồ sơ: the missing files (base64) and a note."""
+    attachments: list[AttachmentIn] = Field(default_factory=list, max_length=20)
+    note: str | None = Field(default=None, max_length=2000)
+
+
+class InboxQuery(Payload):
+    page: int = Field(default=1, ge=1)
+    page_size: int = Field(default=20, ge=1, le=100)
+    unread_only: bool = False
+
+
+class InboxMessage(BaseModel):
+    id: str
+    dossier_code: str
+    action: str
+    subject: str
+    body: str
+    created_at: str
+    read_at: str | None = None
+    document: dict | None = None
+
+
+class InboxPage(BaseModel):
+    items: list[InboxMessage]
+    page: int
+    page_size: int
+    total: int
+
+
+class ReadReceipt(BaseModel):
+    id: str
+    read_at: str
+
+
+class AccountList(RootModel[list[Account]]):
+    pass
 
 
 class WithdrawRequest(Payload):

@@ -12,7 +12,7 @@ from nameko.rpc import RpcProxy
 from nameko.timer import timer
 from werkzeug.wrappers import Response
 
-from services.common.errors import BadRequest, Unauthorized, ValidationFailed
+from services.common.errors import BadRequest, Conflict, NotFound, Unauthorized, ValidationFailed
 from services.common.mongo import MongoDatabase
 from services.common.schemas import parse
 
@@ -21,6 +21,8 @@ from .dependencies import GatewayStore, TokenAuth
 from .exceptions import error_response
 from .openapi import build_openapi
 from .schemas import (
+    AccountList, Agency, Case, CaseCommand, CasePage, ChainReport, Department, InboxPage, InboxQuery, NewOfficial,
+    OfficialChange, QueueQuery, ReadReceipt, SupplementRequest, Timeline,
     Account, AgencyList, Credentials, FormTemplate, Dossier, DossierPage, FileDossierJson, FiledDossier, Health, PageQuery,
     Procedure, ProcedureIn, ProcedurePage, PublicLookup, PublicStatus, RegisterRequest, TokenResponse,
     VersionQuery, WithdrawRequest,
@@ -28,6 +30,8 @@ from .schemas import (
 from services.intake.schemas import CatalogQuery, FileDossier
 
 CITIZEN = ("citizen",)
+OFFICIALS = ("reception", "specialist", "leader", "agency_admin", "operator")
+WORKFLOW_ROLES = ("reception", "specialist", "leader")
 MULTIPART_FILING = {
     "type": "object", "required": ["dossier"],
     "properties": {"dossier": {"type": "string", "description": "FileDossier as JSON"}},
@@ -42,6 +46,8 @@ class GatewayService:
     config = Config()
     store: GatewayStore = MongoDatabase(GatewayStore)
     intake = RpcProxy("intake")
+    processing = RpcProxy("processing")
+    notification = RpcProxy("notification")
 
     @property
     def auth(self) -> TokenAuth:
@@ -61,7 +67,7 @@ class GatewayService:
     @ApiHandler.decorator("GET", "/health")
     def health(self, request) -> Response:
         services = {}
-        for svc in [s for s in str(self.config.get("HEALTH_SERVICES", "intake")).split(",") if s]:
+        for svc in [s.strip() for s in str(self.config.get("HEALTH_SERVICES", "intake")).split(",") if s.strip()]:
             try:
                 with eventlet.Timeout(float(self.config.get("HEALTH_TIMEOUT", 3))):
                     getattr(self, svc).ping()
@@ -208,7 +214,13 @@ class GatewayService:
     @route("GET", "/api/v1/dossiers/{code}", summary="Chi tiết hồ sơ", tag="dossiers", auth="user",
            response=Dossier, errors=(404,))
     def dossier(self, ctx: Ctx):
-        return self.call("intake", "get_dossier", ctx.actor, ctx.path["code"])
+        dossier = self.call("intake", "get_dossier", ctx.actor, ctx.path["code"])
+        if ctx.actor["id"] == dossier["applicant_id"]:
+            try:
+                dossier["case"] = self.call("processing", "timeline", ctx.actor, ctx.path["code"])
+            except (NotFound, Conflict):
+                dossier["case"] = None  # filed a moment ago: the case is being opened
+        return dossier
 
     @route("GET", "/api/v1/dossiers/{code}/attachments/{attachment_id}", summary="Tải tệp đính kèm",
            tag="dossiers", auth="user", binary="application/octet-stream", errors=(404,))
@@ -217,11 +229,108 @@ class GatewayService:
             self.call("intake", "get_attachment", ctx.actor, ctx.path["code"], ctx.path["attachment_id"]))
 
     @route("POST", "/api/v1/dossiers/{code}/withdraw", summary="Rút hồ sơ (trước khi cơ quan tiếp nhận)",
-           tag="dossiers", auth=CITIZEN, body=WithdrawRequest, response=Dossier, errors=(404, 409))
+           tag="dossiers", auth=CITIZEN, body=WithdrawRequest, response=Timeline, errors=(404, 409))
     def withdraw(self, ctx: Ctx):
-        return self.call("intake", "withdraw_dossier", ctx.actor, ctx.path["code"], ctx.body.reason)
+        return self.call("processing", "withdraw", ctx.actor, ctx.path["code"], ctx.body.reason)
 
     @route("POST", "/api/v1/dossier-lookup", summary="Tra cứu tình trạng hồ sơ bằng mã + mã bí mật (công khai)",
            tag="dossiers", body=PublicLookup, response=PublicStatus, errors=(404,))
     def lookup(self, ctx: Ctx):
-        return self.call("intake", "lookup_status", ctx.body.model_dump())
+        status = self.call("intake", "lookup_status", ctx.body.model_dump())  # checks the secret
+        try:
+            timeline = self.call("processing", "timeline", None, status["code"])
+        except NotFound:
+            timeline = None
+        if timeline:
+            status.update(status=timeline["status"], due_at=timeline["due_at"], entries=[
+                {"at": e["at"], "status": e["status"], "agency_id": e["agency_id"]} for e in timeline["entries"]])
+        return status
+
+    @route("POST", "/api/v1/dossiers/{code}/supplement", summary="Bổ sung hồ sơ theo yêu cầu của cơ quan",
+           tag="dossiers", auth=CITIZEN, body=SupplementRequest, response=Timeline, errors=(404, 409, 413, 415))
+    def supplement(self, ctx: Ctx):
+        ids = []
+        if ctx.body.attachments:
+            added = self.call("intake", "add_attachments", ctx.actor, ctx.path["code"],
+                              {"attachments": [a.model_dump() for a in ctx.body.attachments]})
+            ids = [a["id"] for a in added]
+        return self.call("processing", "supplement", ctx.actor, ctx.path["code"],
+                         {"attachment_ids": ids, "note": ctx.body.note})
+
+    @route("GET", "/api/v1/dossiers/{code}/result", summary="Nhận kết quả trực tuyến (tải văn bản kết quả)",
+           tag="dossiers", auth=CITIZEN, binary="application/octet-stream", errors=(404, 409))
+    def collect_result(self, ctx: Ctx):
+        return self._file_response(self.call("processing", "collect_result", ctx.actor, ctx.path["code"]))
+
+    @route("GET", "/api/v1/dossiers/{code}/documents/{file_id}", summary="Tải văn bản của cơ quan (ví dụ văn bản "
+           "nêu lý do trả hồ sơ)", tag="dossiers", auth=CITIZEN, binary="application/octet-stream", errors=(404,))
+    def dossier_document(self, ctx: Ctx):
+        return self._file_response(self.call("processing", "get_file", ctx.actor, ctx.path["code"],
+                                             ctx.path["file_id"]))
+
+    # ------------------------------------------------------------ cases
+    @route("GET", "/api/v1/cases", summary="Hàng đợi hồ sơ của cơ quan (theo hạn xử lý)", tag="cases",
+           auth=OFFICIALS, query=QueueQuery, response=CasePage)
+    def cases(self, ctx: Ctx):
+        return self.call("processing", "queue", ctx.actor, ctx.query.model_dump(exclude_none=True))
+
+    @route("GET", "/api/v1/cases/{code}", summary="Chi tiết hồ sơ đang giải quyết", tag="cases", auth=OFFICIALS,
+           response=Case, errors=(404,))
+    def case(self, ctx: Ctx):
+        return self.call("processing", "get_case", ctx.actor, ctx.path["code"])
+
+    @route("POST", "/api/v1/cases/{code}/commands", summary="Thực hiện một bước xử lý (tiếp nhận, chuyển, đề xuất, "
+           "phê duyệt, trả kết quả, …)", tag="cases", auth=WORKFLOW_ROLES, body=CaseCommand, response=Case,
+           errors=(404, 409))
+    def case_command(self, ctx: Ctx):
+        return self.call("processing", "command", ctx.actor, ctx.path["code"], ctx.body.model_dump(mode="json"))
+
+    @route("GET", "/api/v1/cases/{code}/history/verify", summary="Kiểm tra tính toàn vẹn của lịch sử xử lý",
+           tag="cases", auth="user", response=ChainReport, errors=(404,))
+    def verify_history(self, ctx: Ctx):
+        return self.call("processing", "verify_history", ctx.actor, ctx.path["code"])
+
+    @route("GET", "/api/v1/cases/{code}/files/{file_id}", summary="Tải văn bản của hồ sơ", tag="cases",
+           auth=OFFICIALS, binary="application/octet-stream", errors=(404,))
+    def case_file(self, ctx: Ctx):
+        return self._file_response(self.call("processing", "get_file", ctx.actor, ctx.path["code"],
+                                             ctx.path["file_id"]))
+
+    @route("POST", "/api/v1/cases/sweep", summary="Quét hạn xử lý ngay (đánh dấu sắp đến hạn, quá hạn)",
+           tag="cases", auth=("operator",))
+    def sweep(self, ctx: Ctx):
+        return self.call("processing", "sweep")
+
+    # ----------------------------------------------------- agency admin
+    @route("GET", "/api/v1/agency/officials", summary="Cán bộ của cơ quan", tag="agency", auth=("agency_admin",),
+           response=AccountList)
+    def officials(self, ctx: Ctx):
+        return self.call("intake", "list_officials", ctx.actor)
+
+    @route("POST", "/api/v1/agency/officials", summary="Thêm cán bộ", tag="agency", auth=("agency_admin",),
+           body=NewOfficial, response=Account, status=201, errors=(409,))
+    def create_official(self, ctx: Ctx):
+        return self.call("intake", "create_official", ctx.actor, ctx.body.model_dump(mode="json"))
+
+    @route("PATCH", "/api/v1/agency/officials/{official_id}", summary="Đổi vai trò, phòng ban hoặc khoá cán bộ",
+           tag="agency", auth=("agency_admin",), body=OfficialChange, response=Account, errors=(404, 409))
+    def update_official(self, ctx: Ctx):
+        return self.call("intake", "update_official", ctx.actor, ctx.path["official_id"],
+                         ctx.body.model_dump(exclude_none=True))
+
+    @route("POST", "/api/v1/agency/departments", summary="Thêm phòng ban", tag="agency", auth=("agency_admin",),
+           body=Department, response=Agency, status=201, errors=(409,))
+    def add_department(self, ctx: Ctx):
+        return self.call("intake", "add_department", ctx.actor, ctx.body.model_dump())
+
+    # ------------------------------------------------------------ inbox
+    @route("GET", "/api/v1/inbox", summary="Hộp thư thông báo của tôi", tag="inbox", auth="user",
+           query=InboxQuery, response=InboxPage)
+    def inbox(self, ctx: Ctx):
+        q = ctx.query
+        return self.call("notification", "inbox", ctx.actor, q.page, q.page_size, q.unread_only)
+
+    @route("POST", "/api/v1/inbox/{message_id}/read", summary="Đánh dấu đã đọc", tag="inbox", auth="user",
+           response=ReadReceipt, errors=(404,))
+    def mark_read(self, ctx: Ctx):
+        return self.call("notification", "mark_read", ctx.actor, ctx.path["message_id"])

@@ -32,6 +32,7 @@ class Actor(BaseModel):
     id: str
     role: str
     agency_id: str | None = None
+    department_id: str | None = None
 
 
 class EventEnvelope(BaseModel):

@@ -22,6 +22,8 @@ from .config import ROOT
 # component → nameko service path. Add a line here when a service is added.
 COMPONENTS = {
     "intake": "services.intake.service:IntakeService",
+    "processing": "services.processing.service:ProcessingService",
+    "notification": "services.notification.service:NotificationService",
     "gateway": "gateway.service:GatewayService",
 }
 
@@ -31,7 +33,13 @@ def config_file(component: str) -> Path:
 
 
 def start(component: str, env: dict | None = None, log_dir: Path | None = None) -> subprocess.Popen:
-    cmd = [sys.executable, "-m", "nameko", "run", "--config", str(config_file(component)), COMPONENTS[component]]
+    """Start a component (or ``mail_sink``, the local SMTP catcher) as its own process."""
+    if component == "mail_sink":
+        full = {**os.environ, **(env or {})}
+        cmd = [sys.executable, "-m", "services.notification.mail_sink", "--port", full.get("SMTP_PORT", "8025"),
+               "--dir", full.get("MAIL_DIR", str(ROOT / "var" / "mail"))]
+    else:
+        cmd = [sys.executable, "-m", "nameko", "run", "--config", str(config_file(component)), COMPONENTS[component]]
     out = None
     if log_dir:
         log_dir.mkdir(parents=True, exist_ok=True)
@@ -88,12 +96,12 @@ def stop(procs: dict) -> None:
 def run(seed: bool) -> int:
     if seed:
         subprocess.run([sys.executable, "-m", "services.intake.demo_data"], cwd=ROOT, check=True)
-    procs = {name: start(name, log_dir=ROOT / "var" / "log") for name in COMPONENTS}
+    procs = {name: start(name, log_dir=ROOT / "var" / "log") for name in ["mail_sink", *COMPONENTS]}
     url = gateway_url()
     try:
         wait_healthy(url, procs=procs)
         print(f"\nPortal is running: {url}\n  API:     {url}/api/v1/procedures\n  OpenAPI: {url}/api/v1/openapi.json\n"
-              f"  Health:  {url}/health\n  Logs:    var/log/\nCtrl-C to stop.", flush=True)
+              f"  Health:  {url}/health\n  Logs:    var/log/\n  Mail:    var/mail/ (every email the portal sends, as .eml)\nCtrl-C to stop.", flush=True)
         while all(p.poll() is None for p in procs.values()):
             time.sleep(1)
         dead = [n for n, p in procs.items() if p.poll() is not None]

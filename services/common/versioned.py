@@ -48,11 +48,11 @@ class VersionedDocuments:
         return self.docs.find_one({"_id": doc_id})
 
     # ------------------------------------------------------------ writes
-    def create(self, doc_id: str, doc: dict, events: list[dict]) -> tuple[dict, bool]:
+    def create(self, doc_id: str, doc: dict, events: list[dict], extra: dict | None = None) -> tuple[dict, bool]:
         """Create version 1; returns (document, created). A second create of
         the same id (a replay) returns the existing document, unchanged."""
         record = {"_id": f"{doc_id}#1", "doc_id": doc_id, "version": 1, "set": {**doc, "version": 1},
-                  "events": events, "at": utcnow(), "published": False}
+                  "events": events, "at": utcnow(), "published": False, **(extra or {})}
         try:
             self.log.insert_one(record)
         except DuplicateKeyError:

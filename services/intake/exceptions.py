@@ -46,8 +46,3 @@ def bad_credentials() -> Unauthorized:
 
 def idempotency_mismatch() -> Conflict:
     return Conflict("Idempotency-Key đã được dùng cho một yêu cầu khác", None, "idempotency_key_reused")
-
-
-def cannot_withdraw(status: str) -> Conflict:
-    return Conflict(f"Hồ sơ ở trạng thái '{status}' không thể rút; chỉ rút được trước khi cơ quan tiếp nhận",
-                    {"status": status}, "withdraw_not_allowed")

@@ -67,6 +67,9 @@ class ProcedureIn(Payload):
     required_documents: list[RequiredDocument] = Field(default_factory=list)
     eform_schema: dict[str, Any] | None = None
     processing_days: int = Field(ge=1, le=365)
+    supplement_clock: Literal["restart", "resume"] = Field(
+        default="restart", description="after a supplement during review, the clock restarts in full "
+                                       "(default) or resumes with the time that was left")
     fees: list[Fee] = Field(default_factory=list)
     delivery_methods: list[DeliveryMethod] = Field(min_length=1)
     effective_from: date
@@ -197,7 +200,29 @@ class Account(View):
     date_of_birth: date | None = None
     agency_id: str | None = None
     department_id: str | None = None
+    active: bool = True
     created_at: datetime
+
+
+class NewOfficial(Payload):
+    """Cán bộ: created by the agency admin of their agency."""
+    name: str = Field(min_length=2, max_length=200)
+    email: EmailStr
+    phone: str | None = None
+    role: Literal["reception", "specialist", "leader", "agency_admin"]
+    department_id: str | None = None
+    password: str = Field(min_length=10, max_length=200)
+
+    @field_validator("email")
+    @classmethod
+    def _email_lower(cls, v: str) -> str:
+        return v.lower()
+
+
+class OfficialChange(Payload):
+    role: Literal["reception", "specialist", "leader", "agency_admin"] | None = None
+    department_id: str | None = None
+    active: bool | None = None
 
 
 class Credentials(Payload):
@@ -236,7 +261,9 @@ class Attachment(View):
     sha256: str
 
 
-DossierStatus = Literal["submitted", "withdrawn"]
+class AddAttachments(Payload):
+    """Supplementing a dossier (bổ sung hồ sơ): files for documents on the procedure's list."""
+    attachments: list[AttachmentIn] = Field(min_length=1, max_length=20)
 
 
 class Dossier(View):
@@ -259,6 +286,7 @@ class Dossier(View):
     submitted_at: datetime
     updated_at: datetime
     withdrawn_at: datetime | None = None
+    case: dict[str, Any] | None = Field(default=None, description="the processing timeline (added by the gateway)")
 
 
 class FiledDossier(View):
@@ -298,3 +326,5 @@ class PublicStatus(View):
     status: str
     submitted_at: datetime
     updated_at: datetime
+    due_at: datetime | None = Field(default=None, description="added by the gateway from the case")
+    entries: list[dict[str, Any]] = Field(default_factory=list, description="status history: at, status, agency")

@@ -13,20 +13,20 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from jsonschema import Draft202012Validator, FormatChecker
 from nameko.dependency_providers import Config
-from nameko.events import EventDispatcher
+from nameko.events import EventDispatcher, event_handler
 from nameko.rpc import rpc
 from nameko.timer import timer
 
 from services.common import files as att
 from services.common.errors import Conflict, Forbidden, ValidationFailed
-from services.common.events import Actor, new_event, utcnow
+from services.common.events import Actor, EventEnvelope, consumer, new_event, utcnow
 from services.common.mongo import MongoDatabase
 from services.common.schemas import dump, parse
 
 from . import exceptions
 from .dependencies import IntakeStore
 from .schemas import (
-    Account, AttachmentIn, CatalogQuery, Credentials, Dossier, DossierPage, DossierSummary, FileDossier,
+    Account, AddAttachments, AttachmentIn, CatalogQuery, Department, NewOfficial, OfficialChange, Credentials, Dossier, DossierPage, DossierSummary, FileDossier,
     FiledDossier, OFFICIAL_ROLES, Procedure, ProcedureIn, ProcedurePage, ProcedureSummary, PublicLookup,
     PublicStatus, RegisterIndividual, RegisterOrganisation,
 )
@@ -75,6 +75,14 @@ class IntakeService:
     @rpc
     def list_agencies(self) -> list[dict]:
         return self.store.list_agencies()
+
+    @rpc
+    def get_agency(self, agency_id: str) -> dict:
+        agency = self.store.agency(agency_id)
+        if not agency:
+            raise exceptions.NotFound(f"Không tìm thấy cơ quan {agency_id}", {"agency_id": agency_id},
+                                      "agency_not_found")
+        return agency
 
     @rpc
     def list_procedures(self, query: dict | None = None) -> dict:
@@ -155,6 +163,61 @@ class IntakeService:
         return {"filename": meta["filename"], "content_type": meta["content_type"], "sha256": meta["sha256"],
                 "content_b64": base64.b64encode(content).decode()}
 
+    # --------------------------------------------------- agency admin
+    def _admin_of(self, actor: dict) -> tuple[Actor, dict]:
+        who = Actor.model_validate(actor)
+        if who.role != "agency_admin" or not who.agency_id:
+            raise Forbidden("Chỉ quản trị cơ quan mới quản lý cán bộ và phòng ban", None, "not_agency_admin")
+        agency = self.store.agency(who.agency_id)
+        if not agency:
+            raise exceptions.NotFound("Không tìm thấy cơ quan", {"agency_id": who.agency_id}, "agency_not_found")
+        return who, agency
+
+    @rpc
+    def add_department(self, actor: dict, department: dict) -> dict:
+        who, agency = self._admin_of(actor)
+        dept = parse(Department, department, "department").model_dump()
+        if any(d["id"] == dept["id"] for d in agency.get("departments", [])):
+            raise Conflict("Phòng ban đã tồn tại", {"department_id": dept["id"]}, "department_exists")
+        agency["departments"] = [*agency.get("departments", []), dept]
+        self.store.upsert_agency(agency)
+        return agency
+
+    @rpc
+    def list_officials(self, actor: dict) -> list[dict]:
+        who, _ = self._admin_of(actor)
+        docs = self.store.accounts.docs.find({"kind": "official", "agency_id": who.agency_id}).sort("name", 1)
+        return [account_view(d) for d in docs]
+
+    @rpc
+    def create_official(self, actor: dict, payload: dict) -> dict:
+        who, agency = self._admin_of(actor)
+        new = parse(NewOfficial, payload, "official")
+        if new.department_id and new.department_id not in {d["id"] for d in agency.get("departments", [])}:
+            raise ValidationFailed("Phòng ban không thuộc cơ quan", {"department_id": new.department_id},
+                                   "unknown_department")
+        account_id = str(uuid.uuid4())
+        if self.store.claim_keys(account_id, [f"email:{new.email}"]):
+            raise exceptions.duplicate_account(["email"])
+        account = {"id": account_id, "kind": "official", "role": new.role, "name": new.name, "email": new.email,
+                   "phone": new.phone, "agency_id": who.agency_id, "department_id": new.department_id,
+                   "active": True, "password_hash": hash_password(new.password), "created_at": utcnow()}
+        self.store.accounts.create(account_id, account, [])
+        return account_view(account)
+
+    @rpc
+    def update_official(self, actor: dict, official_id: str, payload: dict) -> dict:
+        who, agency = self._admin_of(actor)
+        change = parse(OfficialChange, payload, "official change").model_dump(exclude_none=True)
+        if "department_id" in change and change["department_id"] not in {d["id"] for d in agency["departments"]}:
+            raise ValidationFailed("Phòng ban không thuộc cơ quan", {"department_id": change["department_id"]},
+                                   "unknown_department")
+        doc = self.store.account(official_id)
+        if not doc or doc.get("kind") != "official" or doc.get("agency_id") != who.agency_id:
+            raise exceptions.NotFound("Không tìm thấy cán bộ", {"official_id": official_id}, "official_not_found")
+        updated = self.store.accounts.transition(official_id, doc["version"], change, [])
+        return account_view(updated)
+
     # ----------------------------------------------------------- accounts
     @rpc
     def register(self, payload: dict) -> dict:
@@ -199,6 +262,8 @@ class IntakeService:
             _hasher.verify(account["password_hash"], cred.password)
         except (VerificationError, InvalidHashError):
             raise exceptions.bad_credentials() from None
+        if not account.get("active", True):
+            raise exceptions.Unauthorized("Tài khoản đã bị khoá", None, "account_disabled")
         return account_view(account)
 
     @rpc
@@ -310,6 +375,8 @@ class IntakeService:
             "procedure_name": procedure["name"], "agency_id": procedure["agency_id"],
             "sector": procedure["sector"], "field": procedure["field"], "level": procedure["level"],
             "handled_as_level": 3, "channel": "online", "processing_days": procedure["processing_days"],
+            "supplement_clock": procedure.get("supplement_clock", "restart"),
+            "delivery_address": req.delivery_address,
             "applicant_id": who.id, "delivery_method": req.delivery_method, "fee_vnd": fee,
             "submitted_at": now.isoformat(),
             "attachments": [{k: m[k] for k in ("id", "document_code", "sha256", "size")} for m in metas],
@@ -352,27 +419,56 @@ class IntakeService:
                 "content_b64": base64.b64encode(content).decode()}
 
     @rpc
-    def withdraw_dossier(self, actor: dict, code: str, reason: str | None = None) -> dict:
-        """Citizen withdraws (rút hồ sơ) before the agency receives it."""
+    def add_attachments(self, actor: dict, code: str, payload: dict) -> list[dict]:
+        """Files for a supplement (bổ sung): checked like at filing, appended to the dossier."""
         who = Actor.model_validate(actor)
+        req = parse(AddAttachments, payload, "attachments")
         doc = self.store.dossier(code)
         if not doc or doc["applicant_id"] != who.id:
             raise exceptions.dossier_not_found(code)
-        if doc["status"] != "submitted":
-            raise exceptions.cannot_withdraw(doc["status"])
-        now = utcnow()
-        event = new_event("dossier_withdrawn", who, {"code": code, "reason": reason, "agency_id": doc["agency_id"],
-                                                     "procedure_code": doc["procedure_code"],
-                                                     "withdrawn_at": now.isoformat()}, dossier_code=code)
-        try:
-            updated = self.store.dossiers.transition(
-                code, doc["version"], {"status": "withdrawn", "withdrawn_at": now, "updated_at": now}, [event],
-                extra={"actor": who.model_dump(), "reason": reason})
-        except Conflict:
-            current = self.store.dossier(code) or {"status": "unknown"}
-            raise exceptions.cannot_withdraw(current["status"]) from None
-        self.store.dossiers.publish(code, updated["version"], self.dispatch)
-        return dossier_view(updated)
+        procedure = self.store.procedure_version(doc["procedure_code"], doc["procedure_version"])
+        known = {d["code"] for d in procedure.get("required_documents", [])}
+        unknown = sorted({a.document_code for a in req.attachments} - known)
+        if unknown:
+            raise exceptions.unknown_documents(unknown)
+        max_bytes = int(self.config.get("MAX_ATTACHMENT_BYTES", 5 * 1024 * 1024))
+        checked = []
+        for a in req.attachments:
+            content = att.decode(a.content_b64, a.filename)
+            ctype = att.check(content, a.filename, a.content_type, max_bytes)
+            checked.append(({"document_code": a.document_code, "filename": a.filename, "content_type": ctype,
+                             "size": len(content), "sha256": att.sha256(content)}, content))
+        while True:
+            doc = self.store.dossier(code)
+            metas = []
+            for n, (meta, content) in enumerate(checked, start=len(doc["attachments"]) + 1):
+                meta = {**meta, "id": f"{code}-{n}"}
+                meta["chunks"] = self.store.files.put(meta["id"], content)
+                metas.append(meta)
+            try:
+                self.store.dossiers.transition(code, doc["version"], {
+                    "attachments": [*doc["attachments"], *metas], "updated_at": utcnow()}, [])
+                return metas
+            except Conflict:
+                continue  # another change landed first: number the files after it
+
+    @event_handler("processing", "case_status_changed")
+    @consumer("processing", "case_status_changed")
+    def mirror_case_status(self, envelope: EventEnvelope) -> None:
+        """Keep the filed dossier's status in step with its case, for lists and lookups."""
+        p = envelope.payload
+        while True:
+            doc = self.store.dossier(p["code"])
+            if doc is None or doc.get("case_version", 0) >= p["case_version"]:
+                return
+            changes = {"status": p["to"], "case_version": p["case_version"], "updated_at": utcnow()}
+            if p["to"] == "withdrawn":
+                changes["withdrawn_at"] = utcnow()
+            try:
+                self.store.dossiers.transition(p["code"], doc["version"], changes, [])
+                return
+            except Conflict:
+                continue
 
     @rpc
     def lookup_status(self, lookup: dict) -> dict:

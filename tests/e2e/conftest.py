@@ -23,11 +23,14 @@ def suite(infra):
         "MAX_ATTACHMENT_BYTES": str(1024 * 1024),
         "MAX_BODY_BYTES": str(8 * 1024 * 1024),
         "RPC_TIMEOUT": "15",
+        "SMTP_PORT": str(suite_mod.free_port()),
+        "MAIL_DIR": str(ROOT / "var" / "mail" / f"test-{infra['db_prefix']}"),
+        "DELIVERY_BACKOFF_SECONDS": "0.5",
     }
     subprocess.run([sys.executable, "-m", "services.intake.demo_data"], cwd=ROOT, check=True,
                    env={**os.environ, **env}, stdout=subprocess.DEVNULL)
     log_dir = ROOT / "var" / "log" / f"test-{infra['db_prefix']}"
-    procs = {name: suite_mod.start(name, env, log_dir) for name in suite_mod.COMPONENTS}
+    procs = {name: suite_mod.start(name, env, log_dir) for name in ["mail_sink", *suite_mod.COMPONENTS]}
     url = suite_mod.gateway_url(env)
     try:
         suite_mod.wait_healthy(url, timeout=90, procs=procs)

@@ -48,7 +48,8 @@ def test_catalog_browse_and_filter(suite):
 
 def test_citizen_files_level3_dossier_end_to_end(suite, citizen):
     api, (profile, auth) = suite["api"], citizen
-    tap = EventTap(suite["env"]["AMQP_URI"], "intake", "dossier_submitted", "dossier_withdrawn")
+    tap = EventTap(suite["env"]["AMQP_URI"], "intake", "dossier_submitted")
+    case_tap = EventTap(suite["env"]["AMQP_URI"], "processing", "case_status_changed")
     try:
         r = requests.get(f"{api}/me", headers=auth, timeout=10)
         assert r.json()["national_id"] == profile["national_id"] and "password_hash" not in r.json()
@@ -99,14 +100,17 @@ def test_citizen_files_level3_dossier_end_to_end(suite, citizen):
         r = requests.post(f"{api}/dossiers/{code}/withdraw", json={"reason": "Nộp nhầm thủ tục"}, headers=auth,
                           timeout=10)
         assert r.status_code == 200 and r.json()["status"] == "withdrawn"
-        assert [e["type"] for e in tap.drain(wait=5, until=1)] == ["dossier_withdrawn"]
+        assert [(e["type"], e["payload"]["action"]) for e in case_tap.drain(wait=5, until=1)] == [
+            ("case_status_changed", "withdraw")]
 
         r = requests.post(f"{api}/dossiers/{code}/withdraw", json={}, headers=auth, timeout=10)
         assert r.status_code == 409 and r.json()["error"]["code"] == "withdraw_not_allowed"
         r = requests.post(f"{api}/dossier-lookup", json={"code": code, "secret": secret}, timeout=10)
         assert r.json()["status"] == "withdrawn"
+        assert [e["status"] for e in r.json()["entries"]] == ["submitted", "withdrawn"]
     finally:
         tap.close()
+        case_tap.close()
 
 
 def test_multipart_filing(suite, citizen):

@@ -141,37 +141,22 @@ def test_commit_left_by_a_crash_is_projected_and_published(intake, intake_config
         tap.close()
 
 
-def test_withdraw_race_changes_once(intake, intake_config):
-    import eventlet
-
-    who = citizen(intake)
-    code = intake.file_dossier(who, marriage(), TK)["dossier"]["code"]
-    pool = eventlet.GreenPool(4)
-
-    def attempt(_):
-        with ServiceRpcProxy("intake", intake_config, timeout=30) as own:
-            try:
-                return own.withdraw_dossier(who, code)["status"]
-            except Conflict:
-                return "conflict"
-
-    results = sorted(pool.imap(attempt, range(4)))
-    assert results.count("withdrawn") == 1 and results.count("conflict") == 3
-    with pytest.raises(NotFound):
-        intake.get_dossier({"id": "stranger", "role": "citizen"}, code)
-
-
-def test_tampered_attachment_is_detected_not_served(intake, intake_db):
-    """R21: bytes changed in the database after filing are refused, not served."""
+def test_supplement_attachments_are_checked_and_appended(intake):
     who = citizen(intake)
     d = intake.file_dossier(who, marriage(), TK)["dossier"]
-    att_id = d["attachments"][0]["id"]
-    assert intake.get_attachment(who, d["code"], att_id)["sha256"] == d["attachments"][0]["sha256"]
-    from bson.binary import Binary
-    intake_db.attachment_chunks.update_one({"_id": f"{att_id}:0"}, {"$set": {"data": Binary(b"%PDF-forged")}})
-    with pytest.raises(Conflict) as info:
-        intake.get_attachment(who, d["code"], att_id)
-    assert info.value.code == "attachment_integrity"
+    added = intake.add_attachments(who, d["code"], {"attachments": [
+        {"document_code": "BA-LYHON", "filename": "ban-an.pdf", "content_type": "application/pdf",
+         "content_b64": b64(PDF)}]})
+    assert [a["id"] for a in added] == [f"{d['code']}-2"]
+    assert len(intake.get_dossier(who, d["code"])["attachments"]) == 2
+    with pytest.raises(ValidationFailed):
+        intake.add_attachments(who, d["code"], {"attachments": [
+            {"document_code": "SO-HO-KHAU", "filename": "x.pdf", "content_type": "application/pdf",
+             "content_b64": b64(PDF)}]})
+    with pytest.raises(NotFound):
+        intake.add_attachments({"id": "other", "role": "citizen"}, d["code"], {"attachments": [
+            {"document_code": "BA-LYHON", "filename": "x.pdf", "content_type": "application/pdf",
+             "content_b64": b64(PDF)}]})
 
 
 # ----------------------------------------------------------- consumer helper

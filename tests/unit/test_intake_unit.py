@@ -72,18 +72,6 @@ def test_too_many_attachments():
     assert info.value.code == "too_many_attachments"
 
 
-def test_withdraw_rules():
-    svc = service()
-    svc.store.dossier.return_value = {"code": "D", "applicant_id": "someone-else", "status": "submitted"}
-    with pytest.raises(NotFound):
-        svc.withdraw_dossier(CITIZEN, "D")
-    svc.store.dossier.return_value = {"code": "D", "applicant_id": "c1", "status": "received", "version": 3}
-    with pytest.raises(Conflict) as info:
-        svc.withdraw_dossier(CITIZEN, "D")
-    assert info.value.code == "withdraw_not_allowed"
-    svc.store.dossiers.transition.assert_not_called()
-
-
 def test_authenticate_unknown_account():
     svc = service()
     svc.store.account_by_key.return_value = None

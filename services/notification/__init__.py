@@ -1,0 +1,1 @@
+"""Notification (thông báo): portal inbox, email and SMS to citizens, from events."""

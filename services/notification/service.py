@@ -1,0 +1,144 @@
+"""Notification service: turns case events into inbox messages, emails and SMS
+for the applicant (R14's electronic notice, R16's online return channels)."""
+from __future__ import annotations
+
+import base64
+import logging
+import traceback
+
+from nameko.dependency_providers import Config
+from nameko.events import event_handler
+from nameko.rpc import RpcProxy, rpc
+from nameko.timer import timer
+
+from services.common.errors import NotFound
+from services.common.events import Actor, EventEnvelope, consumer, utcnow
+from services.common.mongo import MongoDatabase
+
+from .channels import SmtpEmail, sms_adapter
+from .dependencies import NotificationStore
+from .templates import render
+
+log = logging.getLogger(__name__)
+SYSTEM = {"id": "notification", "role": "system"}
+
+
+class NotificationService:
+    name = "notification"
+
+    store: NotificationStore = MongoDatabase(NotificationStore)
+    intake = RpcProxy("intake")
+    processing = RpcProxy("processing")
+    config = Config()
+
+    @rpc
+    def ping(self) -> dict:
+        self.store.db.command("ping")
+        return {"service": self.name, "database": "ok"}
+
+    # ------------------------------------------------------------ inputs
+    @event_handler("intake", "account_registered")
+    @consumer("intake", "account_registered")
+    def remember_contact(self, envelope: EventEnvelope) -> None:
+        p = envelope.payload
+        self.store.save_contact(p["account_id"], {"name": p["name"], "email": p.get("email"),
+                                                  "phone": p.get("phone")})
+
+    @event_handler("processing", "case_status_changed")
+    @consumer("processing", "case_status_changed")
+    def notify_applicant(self, envelope: EventEnvelope) -> None:
+        p = envelope.payload
+        rendered = render(p["action"], p)
+        if rendered is None:
+            return
+        subject, body, sms_text = rendered
+        account_id = p["applicant_id"]
+        document = p.get("refusal_document") if p["action"] == "return_with_reasons" else None
+        now = utcnow()
+        self.store.add_inbox({
+            "_id": f"{envelope.event_id}:inbox", "account_id": account_id, "dossier_code": p["code"],
+            "action": p["action"], "subject": subject, "body": body, "created_at": now, "read_at": None,
+            "document": {k: document[k] for k in ("id", "filename", "content_type", "sha256")} if document else None,
+        })
+        contact = self.store.contact(account_id) or self._fetch_contact(account_id)
+        for channel, to, content in (("email", contact.get("email"), {"subject": subject, "body": body}),
+                                     ("sms", contact.get("phone"), {"text": sms_text})):
+            delivery = {"_id": f"{envelope.event_id}:{channel}", "event_id": envelope.event_id, "channel": channel,
+                        "account_id": account_id, "dossier_code": p["code"], "to": to, **content,
+                        "document": document, "status": "pending" if to else "no_contact", "attempts": 0,
+                        "created_at": now, "next_attempt_at": now}
+            if self.store.add_delivery(delivery) and to:
+                self._attempt(delivery)
+
+    def _fetch_contact(self, account_id: str) -> dict:
+        try:
+            account = self.intake.get_account(account_id)
+        except NotFound:
+            return {}
+        contact = {"name": account["name"], "email": account.get("email"), "phone": account.get("phone")}
+        self.store.save_contact(account_id, contact)
+        return contact
+
+    # ---------------------------------------------------------- delivery
+    def _attempt(self, delivery: dict) -> None:
+        attempt = delivery.get("attempts", 0) + 1
+        if not self.store.claim_attempt(delivery["_id"], attempt):
+            return  # someone else is making this attempt
+        error = None
+        try:
+            if delivery["channel"] == "email":
+                attachment = self._attachment(delivery)
+                SmtpEmail(self.config).send(delivery["to"], delivery["subject"], delivery["body"], attachment)
+            else:
+                sms_adapter(self.config).send(delivery["to"], delivery["text"])
+        except Exception as exc:
+            error = f"{type(exc).__name__}: {exc}"
+            log.warning("delivery %s attempt %d failed: %s", delivery["_id"], attempt, error)
+            log.debug(traceback.format_exc())
+        self.store.record_attempt(delivery["_id"], attempt, error,
+                                  int(self.config.get("DELIVERY_MAX_ATTEMPTS", 6)),
+                                  float(self.config.get("DELIVERY_BACKOFF_SECONDS", 5)))
+
+    def _attachment(self, delivery: dict) -> dict | None:
+        """R14: the notice carries the signed refusal document itself."""
+        doc = delivery.get("document")
+        if not doc:
+            return None
+        f = self.processing.get_file(SYSTEM, delivery["dossier_code"], doc["id"])
+        return {"filename": f["filename"], "content_type": f["content_type"],
+                "content": base64.b64decode(f["content_b64"])}
+
+    @timer(interval=2)
+    def retry_deliveries(self) -> None:
+        for delivery in self.store.due_deliveries(utcnow()):
+            self._attempt(delivery)
+
+    # ------------------------------------------------------------ inbox
+    @rpc
+    def inbox(self, actor: dict, page: int = 1, page_size: int = 20, unread_only: bool = False) -> dict:
+        who = Actor.model_validate(actor)
+        page, page_size = max(1, int(page)), min(100, max(1, int(page_size)))
+        docs, total = self.store.inbox(who.id, (page - 1) * page_size, page_size, bool(unread_only))
+        items = [{"id": d["_id"], "dossier_code": d["dossier_code"], "action": d["action"], "subject": d["subject"],
+                  "body": d["body"], "created_at": d["created_at"].isoformat(),
+                  "read_at": d["read_at"].isoformat() if d.get("read_at") else None, "document": d.get("document")}
+                 for d in docs]
+        return {"items": items, "page": page, "page_size": page_size, "total": total}
+
+    @rpc
+    def mark_read(self, actor: dict, message_id: str) -> dict:
+        who = Actor.model_validate(actor)
+        doc = self.store.mark_read(who.id, message_id)
+        if doc is None:
+            raise NotFound("Không tìm thấy thông báo", {"message_id": message_id}, "message_not_found")
+        return {"id": doc["_id"], "read_at": doc["read_at"].isoformat()}
+
+    @rpc
+    def deliveries(self, actor: dict, dossier_code: str) -> list[dict]:
+        """Delivery status per channel, for the operator."""
+        if Actor.model_validate(actor).role != "operator":
+            raise NotFound("Không tìm thấy", None, "not_found")
+        docs = self.store.db.deliveries.find({"dossier_code": dossier_code}).sort("created_at", 1)
+        return [{k: (v.isoformat() if hasattr(v, "isoformat") else v) for k, v in d.items()
+                 if k in ("_id", "channel", "status", "attempts", "last_error", "sent_at", "created_at")}
+                for d in docs]

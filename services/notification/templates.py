@@ -1,0 +1,60 @@
+"""Vietnamese message templates, one per case action a citizen must hear about."""
+from __future__ import annotations
+
+from datetime import datetime
+
+from services.common.calendar import VN_TZ
+
+
+def _when(value: str | None) -> str:
+    if not value:
+        return "(chưa xác định)"
+    return datetime.fromisoformat(value).astimezone(VN_TZ).strftime("%H:%M ngày %d/%m/%Y")
+
+
+def _lines(items) -> str:
+    return "\n".join(f"  - {x}" for x in items)
+
+
+HOW = {"online": "tải kết quả điện tử trên Cổng dịch vụ công (mục Hồ sơ của tôi)",
+       "in_person": "nhận trực tiếp tại Bộ phận tiếp nhận và trả kết quả",
+       "post": "nhận qua dịch vụ bưu chính công ích tại địa chỉ đã đăng ký"}
+
+
+def render(action: str, p: dict) -> tuple[str, str, str] | None:
+    """(subject, body, short SMS text) for an action, or None when the citizen is not told."""
+    code, name = p["code"], p.get("procedure_name", "")
+    head = f"Hồ sơ {code} — {name}\n\n"
+    if action == "receive":
+        return (f"Hồ sơ {code} đã được tiếp nhận",
+                head + f"Cơ quan đã tiếp nhận hồ sơ của Ông/Bà. Hạn trả kết quả: {_when(p.get('due_at'))}.",
+                f"Ho so {code} da duoc tiep nhan. Han tra ket qua: {_when(p.get('due_at'))}.")
+    if action == "request_supplement":
+        missing = [m["description"] + (f" ({m['document_code']})" if m.get("document_code") else "")
+                   for m in p.get("missing", [])]
+        return (f"Hồ sơ {code} cần bổ sung",
+                head + "Hồ sơ cần bổ sung các thành phần sau:\n" + _lines(missing)
+                + (f"\n\nGhi chú: {p['reason']}" if p.get("reason") else "")
+                + "\n\nVui lòng bổ sung trên Cổng dịch vụ công (mục Hồ sơ của tôi).",
+                f"Ho so {code} can bo sung {len(missing)} thanh phan. Xem chi tiet tren Cong DVC.")
+    if action == "reject_at_reception":
+        return (f"Hồ sơ {code} không được tiếp nhận",
+                head + "Hồ sơ không đủ điều kiện tiếp nhận vì:\n" + _lines(p.get("reasons", [])),
+                f"Ho so {code} khong duoc tiep nhan. Xem ly do tren Cong DVC.")
+    if action == "mark_result_ready":
+        return (f"Hồ sơ {code} đã có kết quả",
+                head + f"Hồ sơ đã có kết quả. Ông/Bà vui lòng {HOW.get(p.get('delivery_method'), HOW['in_person'])}.",
+                f"Ho so {code} da co ket qua.")
+    if action == "return_with_reasons":
+        return (f"Hồ sơ {code} được trả lại kèm văn bản nêu lý do",
+                head + "Cơ quan không giải quyết hồ sơ vì:\n" + _lines(p.get("reasons") or [])
+                + "\n\nVăn bản trả lời có chữ ký của lãnh đạo cơ quan được gửi kèm thông báo này.",
+                f"Ho so {code} duoc tra lai kem ly do. Xem van ban tren Cong DVC.")
+    if action == "issue_apology":
+        return (f"Thư xin lỗi về việc chậm trả kết quả hồ sơ {code}",
+                head + f"{p.get('letter', '')}\n\nNgày hẹn trả kết quả mới: {_when(p.get('new_due_at'))}.",
+                f"Ho so {code} tre han. Ngay hen moi: {_when(p.get('new_due_at'))}.")
+    if action == "withdraw":
+        return (f"Đã rút hồ sơ {code}", head + "Hồ sơ đã được rút theo yêu cầu của Ông/Bà.",
+                f"Ho so {code} da duoc rut.")
+    return None

@@ -1,0 +1,1 @@
+"""Processing (giải quyết hồ sơ): cases, workflow, working-day deadlines, tamper-evident history."""

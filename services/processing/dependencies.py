@@ -1,0 +1,42 @@
+"""ProcessingStore: cases (numbered transitions, each with its history entry) and their documents."""
+from __future__ import annotations
+
+from typing import Any
+
+from pymongo.database import Database
+
+from services.common.files import ChunkStore
+from services.common.versioned import VersionedDocuments
+
+from .schemas import CLOCK_STATUSES
+
+
+class ProcessingStore:
+    def __init__(self, db: Database):
+        self.db = db
+        self.cases = VersionedDocuments(db, "cases")
+        self.files = ChunkStore(db.case_files)
+
+    @staticmethod
+    def ensure_indexes(db: Database) -> None:
+        db.cases.create_index([("agency_id", 1), ("status", 1), ("due_at", 1)])
+        db.cases.create_index([("applicant_id", 1)])
+        db.cases_transitions.create_index([("doc_id", 1), ("version", 1)])
+        VersionedDocuments.ensure_indexes(db, "cases")
+
+    def case(self, code: str) -> dict | None:
+        return self.cases.get(code)
+
+    def queue(self, filt: dict, skip: int, limit: int) -> tuple[list[dict], int]:
+        total = self.cases.docs.count_documents(filt)
+        cursor = self.cases.docs.find(filt).sort([("due_at", 1), ("submitted_at", 1)]).skip(skip).limit(limit)
+        return list(cursor), total
+
+    def running_clocks(self, batch: int = 1000):
+        """Cases whose clock is running, lightly projected, for the deadline sweep."""
+        cursor = self.cases.docs.find({"status": {"$in": list(CLOCK_STATUSES)}, "paused": False},
+                                      {"_id": 1, "version": 1, "due_at": 1, "flags": 1, "status": 1})
+        return cursor.batch_size(batch)
+
+    def history(self, code: str) -> list[dict[str, Any]]:
+        return self.cases.history(code)
