@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import logging
 import smtplib
+from email import policy
 from email.message import EmailMessage
 
 log = logging.getLogger(__name__)
@@ -18,7 +19,9 @@ class SmtpEmail:
         self.starttls = str(config.get("SMTP_STARTTLS", "false")).lower() == "true"
 
     def send(self, to: str, subject: str, body: str, attachment: dict | None = None) -> None:
-        msg = EmailMessage()
+        # No folding below 998 characters: folding Vietnamese subjects into several
+        # encoded words loses the spaces between them in common readers.
+        msg = EmailMessage(policy=policy.default.clone(max_line_length=998))
         msg["From"], msg["To"], msg["Subject"] = self.sender, to, subject
         msg.set_content(body)
         if attachment:
