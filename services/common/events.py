@@ -58,7 +58,9 @@ PROCESSED = "processed_events"
 PARKED = "parked_messages"
 
 
-LEASE_SECONDS = 60.0
+# A claim left by a worker that died is taken over after this long. Handlers are
+# idempotent, so the lease only orders concurrent duplicates; it need not be long.
+LEASE_SECONDS = 10.0
 
 
 def claim_event(db: Database, event_id: str, event_type: str, lease: float = LEASE_SECONDS) -> bool:
