@@ -120,9 +120,12 @@ class ChunkStore:
         return len(parts)
 
     def get(self, blob_id: str, count: int, expected_sha256: str) -> bytes:
-        ids = [f"{blob_id}:{n}" for n in range(count)]
-        found = {d["_id"]: bytes(d["data"]) for d in self.collection.find({"_id": {"$in": ids}})}
-        content = b"".join(found.get(i, b"") for i in ids)
+        # One _id lookup per chunk: FerretDB uses its index for a lone _id equality only.
+        parts = []
+        for n in range(count):
+            doc = self.collection.find_one({"_id": f"{blob_id}:{n}"})
+            parts.append(bytes(doc["data"]) if doc else b"")
+        content = b"".join(parts)
         if sha256(content) != expected_sha256:
             # Stored bytes no longer match what was filed: never serve them silently (R21).
             raise Conflict("Tệp không khớp mã băm đã ghi nhận khi nộp", {"blob_id": blob_id}, "attachment_integrity")

@@ -22,7 +22,7 @@ class NotificationStore:
     @staticmethod
     def ensure_indexes(db: Database) -> None:
         db.inbox.create_index([("account_id", 1), ("created_at", -1)])
-        db.deliveries.create_index([("status", 1), ("next_attempt_at", 1)])
+        db.deliveries.create_index([("dossier_code", 1)])
 
     def save_contact(self, account_id: str, contact: dict) -> None:
         self.db.contacts.replace_one({"_id": account_id}, {"_id": account_id, **contact}, upsert=True)
@@ -45,8 +45,10 @@ class NotificationStore:
         return list(self.db.inbox.find(filt).sort("created_at", -1).skip(skip).limit(limit)), total
 
     def mark_read(self, account_id: str, message_id: str) -> dict | None:
-        doc = self.db.inbox.find_one({"_id": message_id, "account_id": account_id})
-        if doc and doc.get("read_at") is None:
+        doc = self.db.inbox.find_one({"_id": message_id})
+        if doc is None or doc["account_id"] != account_id:
+            return None
+        if doc.get("read_at") is None:
             # Single writer (the owner); a lost race only re-sets the same value.
             self.db.inbox.update_one({"_id": message_id}, {"$set": {"read_at": utcnow()}})
             doc = self.db.inbox.find_one({"_id": message_id})
@@ -55,9 +57,14 @@ class NotificationStore:
     def add_delivery(self, delivery: dict) -> bool:
         try:
             self.db.deliveries.insert_one(delivery)
-            return True
         except DuplicateKeyError:
             return False
+        if delivery["status"] == "pending":
+            # Pending deliveries are also listed in a small queue, so the retry timer
+            # never scans the ever-growing deliveries collection.
+            self.db.delivery_queue.replace_one({"_id": delivery["_id"]}, {
+                "_id": delivery["_id"], "next_attempt_at": delivery["next_attempt_at"]}, upsert=True)
+        return True
 
     def claim_attempt(self, delivery_id: str, attempt: int) -> bool:
         try:
@@ -77,10 +84,16 @@ class NotificationStore:
             changes = {"status": "retrying", "attempts": attempt, "last_error": error,
                        "next_attempt_at": now + timedelta(seconds=backoff_seconds * 2 ** (attempt - 1))}
         self.db.deliveries.update_one({"_id": delivery_id}, {"$set": changes})
+        if changes["status"] == "retrying":
+            self.db.delivery_queue.update_one({"_id": delivery_id},
+                                              {"$set": {"next_attempt_at": changes["next_attempt_at"]}})
+        else:
+            self.db.delivery_queue.delete_one({"_id": delivery_id})
 
     def due_deliveries(self, now: datetime, limit: int = 100) -> list[dict]:
-        return list(self.db.deliveries.find({"status": {"$in": ["pending", "retrying"]},
-                                             "next_attempt_at": {"$lte": now}}).limit(limit))
+        due = [q["_id"] for q in self.db.delivery_queue.find().limit(1000) if q["next_attempt_at"] <= now][:limit]
+        docs = (self.db.deliveries.find_one({"_id": d}) for d in due)
+        return [d for d in docs if d and d["status"] in ("pending", "retrying")]
 
     def deliveries_for(self, event_id: str) -> list[dict]:
         return list(self.db.deliveries.find({"event_id": event_id}))

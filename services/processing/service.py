@@ -338,11 +338,15 @@ class ProcessingService:
         calendar = default_calendar()
         at_risk = float(self.config.get("AT_RISK_WORKING_DAYS", 1))
         checked = flagged = 0
+        # Read first, write after: an open cursor holds a read transaction on
+        # FerretDB/SQLite, and writes made while it is open wait on it.
+        changed = []
         for doc in self.store.running_clocks():
             checked += 1
             flags = deadline_flags(calendar, now, doc.get("due_at"), at_risk)
-            if flags == (doc.get("flags") or {}):
-                continue
+            if flags != (doc.get("flags") or {}):
+                changed.append((doc, flags))
+        for doc, flags in changed:
             case = self.store.case(doc["_id"])
             if case is None or case["version"] != doc["version"]:
                 continue  # changed meanwhile; the next sweep sees it

@@ -124,7 +124,10 @@ def test_commit_left_by_a_crash_is_projected_and_published(intake, intake_config
         long_ago = utcnow() - timedelta(minutes=5)
         created = new_event("dossier_submitted", {"id": "c", "role": "citizen"}, {"code": code}, code)
         withdrawn = new_event("dossier_withdrawn", {"id": "c", "role": "citizen"}, {"code": code}, code)
-        # Only the transition records were committed; the dossier document was never written.
+        # Only the claims and transition records were committed; the dossier was never written.
+        intake_db.dossiers_pending.insert_many([
+            {"_id": f"{code}#1", "doc_id": code, "version": 1, "at": long_ago},
+            {"_id": f"{code}#2", "doc_id": code, "version": 2, "at": long_ago + timedelta(seconds=1)}])
         intake_db.dossiers_transitions.insert_many([
             {"_id": f"{code}#1", "doc_id": code, "version": 1, "published": False, "at": long_ago,
              "set": {"code": code, "status": "submitted", "version": 1}, "events": [created]},

@@ -65,11 +65,15 @@ def test_recover_projects_in_order_and_publishes_once(docs):
     docs.create(doc_id, {"n": 0}, [{"type": "made", "event_id": "a"}])
     sent = []
     docs.recover(lambda t, e: sent.append(e["event_id"]))
-    # a crash after committing version 2: record present, projection missing
+    # a crash after committing version 2: claim and record present, projection and publish missing
+    at = docs.log.find_one()["at"]
+    docs.pending.insert_one({"_id": f"{doc_id}#2", "doc_id": doc_id, "version": 2, "at": at})
     docs.log.insert_one({"_id": f"{doc_id}#2", "doc_id": doc_id, "version": 2, "set": {"n": 2, "version": 2},
-                         "events": [{"type": "changed", "event_id": "b"}], "at": docs.log.find_one()["at"],
-                         "published": False})
+                         "events": [{"type": "changed", "event_id": "b"}], "at": at, "published": False})
+    # and a claim whose writer died before committing: freed, nothing published
+    docs.pending.insert_one({"_id": f"{doc_id}#3", "doc_id": doc_id, "version": 3, "at": at})
     docs.recover(lambda t, e: sent.append(e["event_id"]))
     docs.recover(lambda t, e: sent.append(e["event_id"]))
     assert sent == ["a", "b"]
-    assert docs.get(doc_id)["n"] == 2
+    assert docs.get(doc_id)["n"] == 2 and docs.pending.count_documents({}) == 0
+    assert docs.transition(doc_id, 2, {"n": 3}, [])["version"] == 3  # the freed version is usable

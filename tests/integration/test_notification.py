@@ -1,0 +1,67 @@
+"""Notification deliveries: one message per event and channel, retries with backoff, then give up."""
+import uuid
+from unittest.mock import MagicMock
+
+import pytest
+from nameko.testing.services import worker_factory
+
+from services.common.events import new_event
+from services.common.mongo import make_client
+from services.notification.dependencies import NotificationStore
+from services.notification.service import NotificationService
+
+
+@pytest.fixture
+def svc(infra):
+    client = make_client(infra["mongo_uri"])
+    db = client[f"{infra['db_prefix']}_notification_it_{uuid.uuid4().hex[:6]}"]
+    intake = MagicMock()
+    intake.get_account.return_value = {"name": "An", "email": "an@example.vn", "phone": "0905123456"}
+    # Nothing listens on this port: every email attempt fails.
+    service = worker_factory(NotificationService, store=NotificationStore(db), intake=intake, config={
+        "SMTP_HOST": "127.0.0.1", "SMTP_PORT": 9, "DELIVERY_MAX_ATTEMPTS": 3, "DELIVERY_BACKOFF_SECONDS": 0,
+        "SMS_ADAPTER": "log"})
+    yield service
+    client.close()
+
+
+def received(code="52-N-1"):
+    return new_event("case_status_changed", {"id": "r", "role": "reception"}, {
+        "code": code, "action": "receive", "applicant_id": "c1", "procedure_name": "Khai sinh",
+        "due_at": "2026-12-01T02:00:00+00:00", "case_version": 2}, dossier_code=code)
+
+
+def test_one_message_per_event_and_channel_with_retries(svc):
+    event = received()
+    svc.notify_applicant(event)
+    svc.notify_applicant(event)  # redelivered: nothing new
+    db = svc.store.db
+    assert db.inbox.count_documents({}) == 1
+    assert db.deliveries.count_documents({}) == 2
+    assert db.deliveries.find_one({"_id": f"{event['event_id']}:sms"})["status"] == "sent"
+    email = db.deliveries.find_one({"_id": f"{event['event_id']}:email"})
+    assert email["status"] == "retrying" and email["attempts"] == 1 and "refused" in email["last_error"].lower()
+    svc.retry_deliveries()
+    svc.retry_deliveries()
+    email = db.deliveries.find_one({"_id": f"{event['event_id']}:email"})
+    assert email["status"] == "failed" and email["attempts"] == 3
+    assert db.delivery_queue.count_documents({}) == 0
+    svc.retry_deliveries()
+    assert db.deliveries.find_one({"_id": f"{event['event_id']}:email"})["attempts"] == 3  # gave up
+
+
+def test_actions_citizens_need_not_hear_about_send_nothing(svc):
+    event = new_event("case_status_changed", {"id": "s", "role": "specialist"}, {
+        "code": "52-N-2", "action": "propose", "applicant_id": "c1", "case_version": 5}, dossier_code="52-N-2")
+    svc.notify_applicant(event)
+    assert svc.store.db.inbox.count_documents({}) == 0
+
+
+def test_inbox_is_private(svc):
+    svc.notify_applicant(received("52-N-3"))
+    page = svc.inbox({"id": "c1", "role": "citizen"})
+    assert page["total"] == 1 and "Hạn trả kết quả" in page["items"][0]["body"]
+    assert svc.inbox({"id": "c2", "role": "citizen"})["total"] == 0
+    with pytest.raises(Exception) as info:
+        svc.mark_read({"id": "c2", "role": "citizen"}, page["items"][0]["id"])
+    assert getattr(info.value, "code", "") == "message_not_found"
