@@ -39,6 +39,20 @@ class FormTemplate(BaseModel):
     sha256: str
 
 
+class SigningRequest(Payload):
+    """What will be filed: the signing payload is computed from exactly this."""
+    procedure_code: str
+    form_data: dict[str, Any]
+    attachments: list[dict[str, str]] = Field(default_factory=list,
+                                              description="[{document_code, sha256}] of the files to attach")
+
+
+class SigningPayload(BaseModel):
+    payload_b64: str
+    sha256: str
+    procedure_version: int
+
+
 class VersionQuery(Payload):
     version: int | None = Field(default=None, ge=1)
 

@@ -22,7 +22,7 @@ from .exceptions import error_response
 from .openapi import build_openapi
 from .schemas import (
     AccountList, Agency, Case, CaseCommand, CasePage, ChainReport, Department, InboxPage, InboxQuery, NewOfficial,
-    OfficialChange, QueueQuery, ReadReceipt, SupplementRequest, Timeline,
+    OfficialChange, QueueQuery, ReadReceipt, SigningPayload, SigningRequest, SupplementRequest, Timeline,
     Account, AgencyList, Credentials, FormTemplate, Dossier, DossierPage, FileDossierJson, FiledDossier, Health, PageQuery,
     Procedure, ProcedureIn, ProcedurePage, PublicLookup, PublicStatus, RegisterRequest, TokenResponse,
     VersionQuery, WithdrawRequest,
@@ -205,6 +205,12 @@ class GatewayService:
             headers["Idempotent-Replayed"] = "true"
         return Response(json.dumps(result, ensure_ascii=False), status=201, mimetype="application/json",
                         headers=headers)
+
+    @route("POST", "/api/v1/dossiers/signing-payload", summary="Nội dung cần ký số trước khi nộp hồ sơ mức độ 4",
+           tag="dossiers", auth=CITIZEN, body=SigningRequest, response=SigningPayload, errors=(404,))
+    def signing_payload(self, ctx: Ctx):
+        b = ctx.body
+        return self.call("intake", "signing_payload", ctx.actor, b.procedure_code, b.form_data, b.attachments)
 
     @route("GET", "/api/v1/dossiers", summary="Hồ sơ của tôi", tag="dossiers", auth=CITIZEN, query=PageQuery,
            response=DossierPage)

@@ -231,12 +231,21 @@ class Credentials(Payload):
 
 
 # ----------------------------------------------------------------- dossiers
+class SignatureIn(Payload):
+    """Chữ ký số over services.intake.signatures.canonical_payload (level 4)."""
+    certificate_pem: str = Field(min_length=50, max_length=20000)
+    chain_pem: str | None = Field(default=None, max_length=40000, description="intermediate CA certificates")
+    signature_b64: str = Field(min_length=8, max_length=4000)
+
+
 class FileDossier(Payload):
     procedure_code: Code
     form_data: dict[str, Any]
     delivery_method: DeliveryMethod
     delivery_address: str | None = Field(default=None, max_length=500)
     note: str | None = Field(default=None, max_length=2000)
+    signature: SignatureIn | None = Field(default=None, description="level 4 only; without it the dossier "
+                                                                     "is handled as level 3 (Art. 7.2a)")
 
     @model_validator(mode="after")
     def _address(self) -> "FileDossier":
@@ -275,6 +284,7 @@ class Dossier(View):
     agency_id: str
     level: int
     handled_as_level: int
+    signature: dict[str, Any] | None = None
     status: str
     applicant_id: str
     form_data: dict[str, Any]

@@ -23,7 +23,7 @@ from services.common.events import Actor, EventEnvelope, consumer, new_event, ut
 from services.common.mongo import MongoDatabase
 from services.common.schemas import dump, parse
 
-from . import exceptions
+from . import exceptions, signatures
 from .dependencies import IntakeStore
 from .schemas import (
     Account, AddAttachments, AttachmentIn, CatalogQuery, Department, NewOfficial, OfficialChange, Credentials, Dossier, DossierPage, DossierSummary, FileDossier,
@@ -335,6 +335,7 @@ class IntakeService:
                                    {"allowed": procedure["delivery_methods"]}, "delivery_method_not_allowed")
         self._check_form(procedure["eform_schema"], req.form_data)
         files = self._check_attachments(procedure, attachments or [])
+        signature = self._check_signature(who, procedure, req, [m for m, _ in files])
 
         request_hash = hashlib.sha256(canonical_json({
             "request": req.model_dump(mode="json"), "procedure": [procedure["code"], procedure["version"]],
@@ -362,9 +363,8 @@ class IntakeService:
             "code": code, "procedure_code": procedure["code"], "procedure_version": procedure["version"],
             "procedure_name": procedure["name"], "agency_id": procedure["agency_id"],
             "level": procedure["level"],
-            # A level-4 dossier without a digital signature is handled as level 3 (Art. 7.2a);
-            # signatures arrive with the payment issue, so every online filing is level 3 for now.
-            "handled_as_level": 3,
+            # A level-4 dossier without a valid digital signature is handled as level 3 (Art. 7.2a).
+            "handled_as_level": 4 if signature else 3, "signature": signature,
             "status": "submitted", "applicant_id": who.id, "form_data": req.form_data,
             "attachments": metas, "delivery_method": req.delivery_method,
             "delivery_address": req.delivery_address, "note": req.note, "fee_vnd": fee,
@@ -374,7 +374,8 @@ class IntakeService:
             "code": code, "procedure_code": procedure["code"], "procedure_version": procedure["version"],
             "procedure_name": procedure["name"], "agency_id": procedure["agency_id"],
             "sector": procedure["sector"], "field": procedure["field"], "level": procedure["level"],
-            "handled_as_level": 3, "channel": "online", "processing_days": procedure["processing_days"],
+            "handled_as_level": 4 if signature else 3, "signed": bool(signature), "channel": "online",
+            "processing_days": procedure["processing_days"],
             "supplement_clock": procedure.get("supplement_clock", "restart"),
             "delivery_address": req.delivery_address,
             "applicant_id": who.id, "delivery_method": req.delivery_method, "fee_vnd": fee,
@@ -386,6 +387,28 @@ class IntakeService:
         self.store.dossiers.publish(code, 1, self.dispatch)
         return dump(FiledDossier(dossier=dossier_view(dossier), tracking_secret=self._tracking_secret(code),
                                  replayed=not created))
+
+    def _check_signature(self, who: Actor, procedure: dict, req: FileDossier, metas: list[dict]) -> dict | None:
+        """R10: verify a level-4 signature, or None when unsigned (then handled as level 3)."""
+        if req.signature is None:
+            return None
+        if procedure["level"] < 4:
+            raise ValidationFailed("Chữ ký số chỉ áp dụng cho dịch vụ công mức độ 4", None, "signature_not_applicable")
+        account = self.store.account(who.id) or {}
+        identity = account.get("national_id") or account.get("tax_code") or ""
+        payload = signatures.canonical_payload(procedure["code"], procedure["version"], req.form_data, metas)
+        return signatures.verify(req.signature.model_dump(), payload, identity,
+                                 self.config.get("TRUSTED_CA_FILE") or "", utcnow())
+
+    @rpc
+    def signing_payload(self, actor: dict, procedure_code: str, form_data: dict, attachments: list[dict]) -> dict:
+        """The exact bytes (base64) a signing tool must sign for this filing."""
+        procedure = self.store.current_procedure(procedure_code)
+        if not procedure:
+            raise exceptions.procedure_not_found(procedure_code)
+        payload = signatures.canonical_payload(procedure["code"], procedure["version"], form_data, attachments)
+        return {"payload_b64": base64.b64encode(payload).decode(), "sha256": signatures.digest(payload),
+                "procedure_version": procedure["version"]}
 
     def _visible_dossier(self, actor: dict, code: str) -> dict:
         who = Actor.model_validate(actor)

@@ -1,6 +1,7 @@
 """The whole suite as real processes (``nameko run`` per component), seeded
 with the demo catalog, behind a gateway on a free port."""
 import os
+from pathlib import Path
 import subprocess
 import sys
 
@@ -10,6 +11,7 @@ import requests
 from services.common import suite as suite_mod
 from services.common.config import ROOT
 from tests.helpers import new_citizen
+from tests.pki import Pki
 
 
 @pytest.fixture(scope="session")
@@ -26,7 +28,10 @@ def suite(infra):
         "SMTP_PORT": str(suite_mod.free_port()),
         "MAIL_DIR": str(ROOT / "var" / "mail" / f"test-{infra['db_prefix']}"),
         "DELIVERY_BACKOFF_SECONDS": "0.5",
+        "TRUSTED_CA_FILE": str(ROOT / "var" / f"test-ca-{infra['db_prefix']}.pem"),
     }
+    pki = Pki()
+    Path(env["TRUSTED_CA_FILE"]).write_text(pki.trust_pem)
     subprocess.run([sys.executable, "-m", "services.intake.demo_data"], cwd=ROOT, check=True,
                    env={**os.environ, **env}, stdout=subprocess.DEVNULL)
     log_dir = ROOT / "var" / "log" / f"test-{infra['db_prefix']}"
@@ -34,7 +39,7 @@ def suite(infra):
     url = suite_mod.gateway_url(env)
     try:
         suite_mod.wait_healthy(url, timeout=90, procs=procs)
-        yield {"url": url, "api": f"{url}/api/v1", "env": env, "procs": procs, "log_dir": log_dir}
+        yield {"url": url, "api": f"{url}/api/v1", "env": env, "procs": procs, "log_dir": log_dir, "pki": pki}
     finally:
         suite_mod.stop(procs)
 
