@@ -11,6 +11,7 @@ from services.intake.schemas import (
     ProcedureIn, ProcedurePage, PublicLookup, PublicStatus, RegisterIndividual, RegisterOrganisation,
 )
 
+from services.payment.schemas import Payment, Reconciliation, Refund, RefundRequest
 from services.processing.schemas import Case, CaseCommand, CasePage, ChainReport, QueueQuery, Timeline
 
 __all__ = [
@@ -51,6 +52,19 @@ class SigningPayload(BaseModel):
     payload_b64: str
     sha256: str
     procedure_version: int
+
+
+class DayQuery(Payload):
+    date: str | None = Field(default=None, pattern=r"^\d{4}-\d{2}-\d{2}$", description="default: yesterday")
+
+
+class RefundList(RootModel[list[Refund]]):
+    pass
+
+
+class CallbackAck(BaseModel):
+    result: str
+    status: str
 
 
 class VersionQuery(Payload):

@@ -21,6 +21,7 @@ from .dependencies import GatewayStore, TokenAuth
 from .exceptions import error_response
 from .openapi import build_openapi
 from .schemas import (
+    CallbackAck, DayQuery, Payment, Reconciliation, Refund, RefundList, RefundRequest,
     AccountList, Agency, Case, CaseCommand, CasePage, ChainReport, Department, InboxPage, InboxQuery, NewOfficial,
     OfficialChange, QueueQuery, ReadReceipt, SigningPayload, SigningRequest, SupplementRequest, Timeline,
     Account, AgencyList, Credentials, FormTemplate, Dossier, DossierPage, FileDossierJson, FiledDossier, Health, PageQuery,
@@ -48,6 +49,7 @@ class GatewayService:
     intake = RpcProxy("intake")
     processing = RpcProxy("processing")
     notification = RpcProxy("notification")
+    payment = RpcProxy("payment")
 
     @property
     def auth(self) -> TokenAuth:
@@ -273,6 +275,53 @@ class GatewayService:
     def dossier_document(self, ctx: Ctx):
         return self._file_response(self.call("processing", "get_file", ctx.actor, ctx.path["code"],
                                              ctx.path["file_id"]))
+
+    # --------------------------------------------------------- payments
+    @route("POST", "/api/v1/dossiers/{code}/payments", summary="Thanh toán phí, lệ phí trực tuyến (mức độ 4)",
+           tag="payments", auth=CITIZEN, response=Payment, status=201, errors=(404, 409),
+           headers=("Idempotency-Key",))
+    def create_payment(self, ctx: Ctx):
+        return self.call("payment", "create_payment", ctx.actor, ctx.path["code"],
+                         ctx.request.headers.get("Idempotency-Key"))
+
+    @route("GET", "/api/v1/payments/{payment_id}", summary="Trạng thái giao dịch", tag="payments", auth="user",
+           response=Payment, errors=(404,))
+    def get_payment(self, ctx: Ctx):
+        return self.call("payment", "get_payment", ctx.actor, ctx.path["payment_id"])
+
+    @route("GET", "/api/v1/payments/{payment_id}/receipt", summary="Tải biên lai điện tử", tag="payments",
+           auth="user", binary="application/pdf", errors=(404, 409))
+    def receipt(self, ctx: Ctx):
+        return self._file_response(self.call("payment", "receipt", ctx.actor, ctx.path["payment_id"]))
+
+    @route("POST", "/api/v1/payments/callback", summary="Kết quả thanh toán từ cổng thanh toán (ký HMAC-SHA256)",
+           tag="payments", response=CallbackAck, errors=(401,))
+    def payment_callback(self, ctx: Ctx):
+        params = ctx.request.form.to_dict() if ctx.request.form else (ctx.request.get_json(silent=True) or {})
+        return self.call("payment", "callback", params)
+
+    @route("POST", "/api/v1/payments/{payment_id}/refunds", summary="Hoàn phí (R11)", tag="payments",
+           auth=("leader", "agency_admin", "operator"), body=RefundRequest, response=Refund, status=201,
+           errors=(404, 409), headers=("Idempotency-Key",))
+    def refund(self, ctx: Ctx):
+        return self.call("payment", "refund", ctx.actor, ctx.path["payment_id"], ctx.body.model_dump(),
+                         ctx.request.headers.get("Idempotency-Key"))
+
+    @route("GET", "/api/v1/payments/{payment_id}/refunds", summary="Các lần hoàn phí", tag="payments", auth="user",
+           response=RefundList, errors=(404,))
+    def refunds(self, ctx: Ctx):
+        return self.call("payment", "refunds_for", ctx.actor, ctx.path["payment_id"])
+
+    @route("GET", "/api/v1/operator/reconciliation", summary="Đối soát giao dịch với cổng thanh toán",
+           tag="operator", auth=("operator",), query=DayQuery, response=Reconciliation)
+    def reconciliation(self, ctx: Ctx):
+        return self.call("payment", "reconcile", ctx.query.date)
+
+    @route("POST", "/api/v1/operator/payments/expire", summary="Cho hết hạn ngay các giao dịch quá thời gian",
+           tag="operator", auth=("operator",))
+    def expire_payments(self, ctx: Ctx):
+        self.call("payment", "expire_now")
+        return {"ok": True}
 
     # ------------------------------------------------------------ cases
     @route("GET", "/api/v1/cases", summary="Hàng đợi hồ sơ của cơ quan (theo hạn xử lý)", tag="cases",

@@ -24,8 +24,13 @@ COMPONENTS = {
     "intake": "services.intake.service:IntakeService",
     "processing": "services.processing.service:ProcessingService",
     "notification": "services.notification.service:NotificationService",
+    "payment": "services.payment.service:PaymentService",
     "gateway": "gateway.service:GatewayService",
 }
+
+
+# Local stand-ins for outside parties, started by `make run` and the tests.
+LOCAL_STAND_INS = ["mail_sink", "provider_simulator"]
 
 
 def config_file(component: str) -> Path:
@@ -33,8 +38,13 @@ def config_file(component: str) -> Path:
 
 
 def start(component: str, env: dict | None = None, log_dir: Path | None = None) -> subprocess.Popen:
-    """Start a component (or ``mail_sink``, the local SMTP catcher) as its own process."""
-    if component == "mail_sink":
+    """Start a component (or a local stand-in: ``mail_sink``, ``provider_simulator``) as its own process."""
+    if component == "provider_simulator":
+        full = {**os.environ, **(env or {})}
+        cmd = [sys.executable, "-m", "services.payment.simulator",
+               "--port", full.get("PROVIDER_URL", "http://127.0.0.1:8090").rsplit(":", 1)[-1].strip("/"),
+               "--secret", full.get("PROVIDER_SECRET", "dev-only-provider-secret")]
+    elif component == "mail_sink":
         full = {**os.environ, **(env or {})}
         cmd = [sys.executable, "-m", "services.notification.mail_sink", "--port", full.get("SMTP_PORT", "8025"),
                "--dir", full.get("MAIL_DIR", str(ROOT / "var" / "mail"))]
@@ -96,7 +106,7 @@ def stop(procs: dict) -> None:
 def run(seed: bool) -> int:
     if seed:
         subprocess.run([sys.executable, "-m", "services.intake.demo_data"], cwd=ROOT, check=True)
-    procs = {name: start(name, log_dir=ROOT / "var" / "log") for name in ["mail_sink", *COMPONENTS]}
+    procs = {name: start(name, log_dir=ROOT / "var" / "log") for name in LOCAL_STAND_INS + list(COMPONENTS)}
     url = gateway_url()
     try:
         wait_healthy(url, procs=procs)

@@ -37,6 +37,7 @@ class Receive(_Command):
     """Tiếp nhận: the dossier is complete and valid; the clock starts."""
     action: Literal["receive"]
     note: str | None = Field(default=None, max_length=2000)
+    fee_paid_at_desk: bool = Field(default=False, description="the fee of a level-4 dossier was paid at the desk")
 
 
 class RequestSupplement(_Command):
@@ -199,6 +200,8 @@ class Case(View):
     paused: bool = False
     processing_days: int
     supplement_clock: str
+    fee_vnd: int = 0
+    fee_status: str = "not_required"
     supplement: dict[str, Any] | None = None
     cohandling: list[dict[str, Any]] = Field(default_factory=list)
     proposal: dict[str, Any] | None = None

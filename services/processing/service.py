@@ -77,7 +77,8 @@ class ProcessingService:
 
         return Context(now=now or utcnow(), calendar=default_calendar(),
                        at_risk_days=float(self.config.get("AT_RISK_WORKING_DAYS", 1)),
-                       departments=departments, agency_exists=agency_exists, store_document=store_document)
+                       departments=departments, agency_exists=agency_exists, store_document=store_document,
+                       pay_at_desk=str(self.config.get("FEE_PAYABLE_AT_DESK", "true")).lower() == "true")
 
     def _commit(self, case: dict, actor: dict, action: str, decision: Decision, now: datetime,
                 event_type: str = "case_status_changed") -> dict:
@@ -134,6 +135,7 @@ class ProcessingService:
             "channel": p.get("channel", "online"), "applicant_id": p["applicant_id"],
             "delivery_method": p["delivery_method"], "delivery_address": p.get("delivery_address"),
             "fee_vnd": p.get("fee_vnd", 0), "processing_days": p["processing_days"],
+            "fee_status": "unpaid" if p.get("handled_as_level") == 4 and p.get("fee_vnd", 0) > 0 else "not_required",
             "supplement_clock": p.get("supplement_clock", "restart"), "status": "submitted",
             "submitted_at": datetime.fromisoformat(p["submitted_at"]), "clock": [], "due_at": None,
             "statutory_due_at": None, "paused": False, "flags": {"at_risk": False, "overdue": False},
@@ -149,6 +151,24 @@ class ProcessingService:
         _, created = self.store.cases.create(code, case, [event], extra={"history": entry})
         if created:
             self.store.cases.publish(code, 1, self.dispatch)
+
+    @event_handler("payment", "payment_succeeded")
+    @consumer("payment", "payment_succeeded")
+    def fee_paid(self, envelope: EventEnvelope) -> None:
+        """The online payment arrived: the case may now be received."""
+        code = envelope.payload["code"]
+        while True:
+            case = self.store.case(code)
+            if case is None or case.get("fee_status") != "unpaid":
+                return
+            decision = Decision(case["status"], {"fee_status": "paid_online",
+                                                 "payment_id": envelope.payload["payment_id"]}, None,
+                                {"payment_id": envelope.payload["payment_id"]})
+            try:
+                self._commit(case, SYSTEM, "fee_paid", decision, utcnow())
+                return
+            except Conflict:
+                continue
 
     # ---------------------------------------------------------- officials
     @rpc

@@ -62,6 +62,7 @@ class Context:
     departments: Callable[[str], set[str]]  # agency id → its department ids
     agency_exists: Callable[[str], bool]
     store_document: Callable[[str, dict], dict]  # (kind, Document) → file ref
+    pay_at_desk: bool = False
 
 
 def _err_role(action: str, roles: tuple[str, ...]) -> Forbidden:
@@ -134,8 +135,17 @@ def decide(case: dict, actor: dict, cmd: Any, ctx: Context) -> Decision:
 
 # ------------------------------------------------------------ the steps
 def _receive(case, actor, cmd, ctx):
+    fee = {}
+    if case.get("fee_status") == "unpaid":
+        # Level 4: not received until the fee is paid online — or at the desk, where allowed.
+        if not (cmd.fee_paid_at_desk and ctx.pay_at_desk):
+            raise Conflict("Hồ sơ mức độ 4 chưa nộp phí, lệ phí", {"fee_vnd": case.get("fee_vnd"),
+                                                                    "pay_at_desk_allowed": ctx.pay_at_desk},
+                           "fee_unpaid")
+        fee = {"fee_status": "paid_at_desk"}
     clock = [*case.get("clock", []), {"kind": "start", "at": ctx.now}]
-    changes = {"status": "received", "received_at": ctx.now, "received_by": actor["id"], **clock_fields(case, clock, ctx)}
+    changes = {"status": "received", "received_at": ctx.now, "received_by": actor["id"], **fee,
+               **clock_fields(case, clock, ctx)}
     return Decision("received", changes, cmd.note, {"due_at": changes["due_at"]})
 
 

@@ -29,13 +29,18 @@ def suite(infra):
         "MAIL_DIR": str(ROOT / "var" / "mail" / f"test-{infra['db_prefix']}"),
         "DELIVERY_BACKOFF_SECONDS": "0.5",
         "TRUSTED_CA_FILE": str(ROOT / "var" / f"test-ca-{infra['db_prefix']}.pem"),
+        "PROVIDER_URL": f"http://127.0.0.1:{suite_mod.free_port()}",
+        "PROVIDER_SECRET": "test-provider-secret",
+        "PAYMENT_EXPIRY_SECONDS": "8",
     }
+    env["PAYMENT_CALLBACK_URL"] = f"http://{env['GATEWAY_ADDRESS']}/api/v1/payments/callback"
     pki = Pki()
     Path(env["TRUSTED_CA_FILE"]).write_text(pki.trust_pem)
     subprocess.run([sys.executable, "-m", "services.intake.demo_data"], cwd=ROOT, check=True,
                    env={**os.environ, **env}, stdout=subprocess.DEVNULL)
     log_dir = ROOT / "var" / "log" / f"test-{infra['db_prefix']}"
-    procs = {name: suite_mod.start(name, env, log_dir) for name in ["mail_sink", *suite_mod.COMPONENTS]}
+    procs = {name: suite_mod.start(name, env, log_dir)
+             for name in suite_mod.LOCAL_STAND_INS + list(suite_mod.COMPONENTS)}
     url = suite_mod.gateway_url(env)
     try:
         suite_mod.wait_healthy(url, timeout=90, procs=procs)

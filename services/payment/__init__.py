@@ -1,0 +1,1 @@
+"""Payment (thanh toán trực tuyến): level-4 fees, refunds, reconciliation."""
