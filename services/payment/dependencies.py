@@ -32,17 +32,6 @@ class PaymentStore:
     def due(self, code: str) -> dict | None:
         return self.db.dues.find_one({"_id": code})
 
-    def set_case_status(self, code: str, status: str, version: int) -> None:
-        """Last known case status per dossier (for the refund rules)."""
-        doc = self.db.case_status.find_one({"_id": code})
-        if doc is None or doc["version"] < version:
-            self.db.case_status.replace_one({"_id": code}, {"_id": code, "status": status, "version": version},
-                                            upsert=True)
-
-    def case_status(self, code: str) -> str | None:
-        doc = self.db.case_status.find_one({"_id": code})
-        return doc["status"] if doc else None
-
     def idempotent(self, scope_key: str, payment_id: str) -> str:
         try:
             self.db.payment_keys.insert_one({"_id": scope_key, "payment_id": payment_id, "at": utcnow()})

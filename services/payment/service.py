@@ -9,7 +9,7 @@ from datetime import datetime, timedelta, timezone
 
 from nameko.dependency_providers import Config
 from nameko.events import EventDispatcher, event_handler
-from nameko.rpc import rpc
+from nameko.rpc import RpcProxy, rpc
 from nameko.timer import timer
 
 from services.common import files
@@ -34,6 +34,7 @@ class PaymentService:
 
     store: PaymentStore = MongoDatabase(PaymentStore)
     dispatch = EventDispatcher()
+    processing = RpcProxy("processing")
     config = Config()
 
     @property
@@ -65,7 +66,6 @@ class PaymentService:
     @consumer("processing", "case_status_changed")
     def follow_case(self, envelope: EventEnvelope) -> None:
         p = envelope.payload
-        self.store.set_case_status(p["code"], p["to"], p["case_version"])
         if p["action"] in AUTO_REFUND_ON:
             for payment in self.store.payments.docs.find({"dossier_code": p["code"], "status": "succeeded"}):
                 remaining = payment["amount_vnd"] - payment.get("refunded_vnd", 0)
@@ -207,7 +207,9 @@ class PaymentService:
         if not (who.role == "operator" or (who.role in ("leader", "agency_admin")
                                            and who.agency_id == due.get("agency_id"))):
             raise Forbidden("Chỉ lãnh đạo cơ quan hoặc quản trị cổng mới hoàn phí", None, "forbidden_role")
-        if self.store.case_status(payment["dossier_code"]) in NO_REFUND_AFTER:
+        # Ask processing for the case's status now: the event-fed copy may lag a step behind.
+        status = self.processing.get_case(SYSTEM, payment["dossier_code"])["status"]
+        if status in NO_REFUND_AFTER:
             raise exceptions.no_refund_uncollected()
         if payment["status"] != "succeeded":
             raise Conflict("Giao dịch chưa thanh toán thành công", {"status": payment["status"]}, "not_paid")

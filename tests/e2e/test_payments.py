@@ -57,12 +57,17 @@ def test_full_level4_journey_sign_file_pay_process_deliver(suite, citizen):
     command(api, leader, code, "approve", result_document={"filename": "phieu-lltp.pdf",
                                                           "content_type": "application/pdf", "content_b64": b64(PDF)})
     command(api, reception, code, "mark_result_ready")
+    # The agency did its part; the citizen has not collected the result: no refund (R11, Art. 7.3).
+    assert _refund_refused(api, payment["id"])  # at once: no window while events travel
     r = requests.get(f"{api}/dossiers/{code}/result", headers=auth, timeout=10)
     assert r.status_code == 200 and r.content == PDF
-    # Result produced and collected: no refund (R11).
-    r = requests.post(f"{api}/payments/{payment['id']}/refunds", headers=official(api, OPERATOR), timeout=10,
-                      json={"reason": "Công dân đề nghị"})
-    assert r.status_code == 409 and r.json()["error"]["code"] == "no_refund_result_produced"
+
+
+def _refund_refused(api, payment_id):
+    r = requests.post(f"{api}/payments/{payment_id}/refunds", headers=official(api, OPERATOR), timeout=10,
+                      json={"reason": "Công dân không đến nhận kết quả, đề nghị hoàn phí"})
+    assert r.status_code != 201, "a refund went through after the result was produced"
+    return r.status_code == 409 and r.json()["error"]["code"] == "no_refund_result_produced"
 
 
 def test_callbacks_forged_replayed_mismatched_and_duplicated(suite, citizen):
@@ -164,3 +169,11 @@ def test_reconciliation_finds_a_planted_mismatch(suite, citizen):
     assert planted and planted[0]["kind"] == "missing_at_portal" and planted[0]["provider_amount"] == 99000
     assert report["portal_payments"] >= 1
     assert not [m for m in report["mismatches"] if m["kind"] != "missing_at_portal"]
+    # The operators' command prints the same report (and exits 1: there is a mismatch).
+    import os
+    import subprocess
+    import sys
+    from services.common.config import ROOT
+    out = subprocess.run([sys.executable, "-m", "services.payment.reconcile", today], cwd=ROOT, timeout=120,
+                         env={**os.environ, **suite["env"]}, capture_output=True, text=True)
+    assert out.returncode == 1 and "PAYUNKNOWN0000001" in out.stdout and "missing_at_portal" in out.stdout
