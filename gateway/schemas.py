@@ -11,6 +11,9 @@ from services.intake.schemas import (
     ProcedureIn, ProcedurePage, PublicLookup, PublicStatus, RegisterIndividual, RegisterOrganisation,
 )
 
+from services.feedback.schemas import (
+    Answer, FeedbackPage, FeedbackQuery, FeedbackView, NewFeedback, PublicPage, PublicQuery, Rating, StaffEntry,
+)
 from services.payment.schemas import Payment, Reconciliation, Refund, RefundRequest
 from services.processing.schemas import Case, CaseCommand, CasePage, ChainReport, QueueQuery, Timeline
 
@@ -65,6 +68,12 @@ class RefundList(RootModel[list[Refund]]):
 class CallbackAck(BaseModel):
     result: str
     status: str
+
+
+class RatingView(BaseModel):
+    dossier_code: str
+    score: int
+    comment: str | None = None
 
 
 class VersionQuery(Payload):

@@ -21,6 +21,8 @@ from .dependencies import GatewayStore, TokenAuth
 from .exceptions import error_response
 from .openapi import build_openapi
 from .schemas import (
+    Answer, FeedbackPage, FeedbackQuery, FeedbackView, NewFeedback, PublicPage, PublicQuery, Rating, RatingView,
+    StaffEntry,
     CallbackAck, DayQuery, Payment, Reconciliation, Refund, RefundList, RefundRequest,
     AccountList, Agency, Case, CaseCommand, CasePage, ChainReport, Department, InboxPage, InboxQuery, NewOfficial,
     OfficialChange, QueueQuery, ReadReceipt, SigningPayload, SigningRequest, SupplementRequest, Timeline,
@@ -50,6 +52,7 @@ class GatewayService:
     processing = RpcProxy("processing")
     notification = RpcProxy("notification")
     payment = RpcProxy("payment")
+    feedback = RpcProxy("feedback")
 
     @property
     def auth(self) -> TokenAuth:
@@ -275,6 +278,53 @@ class GatewayService:
     def dossier_document(self, ctx: Ctx):
         return self._file_response(self.call("processing", "get_file", ctx.actor, ctx.path["code"],
                                              ctx.path["file_id"]))
+
+    # --------------------------------------------------------- feedback
+    @route("POST", "/api/v1/feedback", summary="Gửi phản ánh, kiến nghị, câu hỏi (đăng nhập hoặc kèm liên hệ)",
+           tag="feedback", body=NewFeedback, response=FeedbackView, status=201)
+    def submit_feedback(self, ctx: Ctx):
+        actor = None
+        if ctx.request.headers.get("Authorization"):
+            claims = self.auth.verify(ctx.request)
+            actor = {"id": claims["sub"], "role": claims["role"], "agency_id": claims.get("agency_id"),
+                     "department_id": claims.get("department_id")}
+        return self.call("feedback", "submit", actor, ctx.body.model_dump(mode="json"))
+
+    @route("POST", "/api/v1/feedback/staff", summary="Cán bộ ghi nhận phản ánh qua email, điện thoại, văn bản",
+           tag="feedback", auth=OFFICIALS, body=StaffEntry, response=FeedbackView, status=201)
+    def record_feedback(self, ctx: Ctx):
+        return self.call("feedback", "record", ctx.actor, ctx.body.model_dump(mode="json"))
+
+    @route("GET", "/api/v1/feedback", summary="Phản ánh cần trả lời (cơ quan) hoặc đã chuyển lên (Văn phòng UBND)",
+           tag="feedback", auth=OFFICIALS, query=FeedbackQuery, response=FeedbackPage)
+    def feedback_queue(self, ctx: Ctx):
+        return self.call("feedback", "queue", ctx.actor, ctx.query.model_dump(exclude_none=True))
+
+    @route("GET", "/api/v1/feedback/{feedback_id}", summary="Chi tiết phản ánh", tag="feedback", auth="user",
+           response=FeedbackView, errors=(404,))
+    def feedback_item(self, ctx: Ctx):
+        return self.call("feedback", "get", ctx.actor, ctx.path["feedback_id"])
+
+    @route("POST", "/api/v1/feedback/{feedback_id}/answer", summary="Trả lời phản ánh (trong 3 ngày làm việc)",
+           tag="feedback", auth=OFFICIALS, body=Answer, response=FeedbackView, errors=(404, 409))
+    def answer_feedback(self, ctx: Ctx):
+        return self.call("feedback", "answer", ctx.actor, ctx.path["feedback_id"], ctx.body.model_dump())
+
+    @route("GET", "/api/v1/qa", summary="Hỏi đáp công khai (theo thủ tục, cơ quan, từ khoá)", tag="feedback",
+           query=PublicQuery, response=PublicPage)
+    def public_qa(self, ctx: Ctx):
+        return self.call("feedback", "public_questions", ctx.query.model_dump(exclude_none=True))
+
+    @route("POST", "/api/v1/dossiers/{code}/rating", summary="Đánh giá mức độ hài lòng (một lần, sau khi nhận "
+           "kết quả)", tag="feedback", auth=CITIZEN, body=Rating, response=RatingView, status=201,
+           errors=(404, 409))
+    def rate(self, ctx: Ctx):
+        return self.call("feedback", "rate", ctx.actor, ctx.path["code"], ctx.body.model_dump())
+
+    @route("POST", "/api/v1/operator/feedback/sweep", summary="Quét hạn trả lời phản ánh ngay", tag="operator",
+           auth=("operator",))
+    def feedback_sweep(self, ctx: Ctx):
+        return self.call("feedback", "sweep")
 
     # --------------------------------------------------------- payments
     @route("POST", "/api/v1/dossiers/{code}/payments", summary="Thanh toán phí, lệ phí trực tuyến (mức độ 4)",

@@ -25,6 +25,7 @@ COMPONENTS = {
     "processing": "services.processing.service:ProcessingService",
     "notification": "services.notification.service:NotificationService",
     "payment": "services.payment.service:PaymentService",
+    "feedback": "services.feedback.service:FeedbackService",
     "gateway": "gateway.service:GatewayService",
 }
 

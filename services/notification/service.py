@@ -51,20 +51,35 @@ class NotificationService:
         rendered = render(p["action"], p)
         if rendered is None:
             return
-        subject, body, sms_text = rendered
         account_id = p["applicant_id"]
         document = p.get("refusal_document") if p["action"] == "return_with_reasons" else None
-        now = utcnow()
-        self.store.add_inbox({
-            "_id": f"{envelope.event_id}:inbox", "account_id": account_id, "dossier_code": p["code"],
-            "action": p["action"], "subject": subject, "body": body, "created_at": now, "read_at": None,
-            "document": {k: document[k] for k in ("id", "filename", "content_type", "sha256")} if document else None,
-        })
         contact = self.store.contact(account_id) or self._fetch_contact(account_id)
+        self._notify(envelope.event_id, account_id, p["code"], p["action"], rendered, contact, document)
+
+    @event_handler("feedback", "feedback_answered")
+    @consumer("feedback", "feedback_answered")
+    def notify_feedback_answer(self, envelope: EventEnvelope) -> None:
+        """R19: the answer reaches the asker, signed in or not."""
+        p = envelope.payload
+        rendered = render("feedback_answered", p)
+        contact = {"email": p.get("email"), "phone": p.get("phone")}
+        self._notify(envelope.event_id, p.get("account_id"), p["id"], "feedback_answered", rendered, contact, None)
+
+    def _notify(self, event_id: str, account_id: str | None, reference: str, action: str,
+                rendered: tuple[str, str, str], contact: dict, document: dict | None) -> None:
+        subject, body, sms_text = rendered
+        now = utcnow()
+        if account_id:
+            self.store.add_inbox({
+                "_id": f"{event_id}:inbox", "account_id": account_id, "dossier_code": reference, "action": action,
+                "subject": subject, "body": body, "created_at": now, "read_at": None,
+                "document": {k: document[k] for k in ("id", "filename", "content_type", "sha256")}
+                if document else None,
+            })
         for channel, to, content in (("email", contact.get("email"), {"subject": subject, "body": body}),
                                      ("sms", contact.get("phone"), {"text": sms_text})):
-            delivery = {"_id": f"{envelope.event_id}:{channel}", "event_id": envelope.event_id, "channel": channel,
-                        "account_id": account_id, "dossier_code": p["code"], "to": to, **content,
+            delivery = {"_id": f"{event_id}:{channel}", "event_id": event_id, "channel": channel,
+                        "account_id": account_id, "dossier_code": reference, "to": to, **content,
                         "document": document, "status": "pending" if to else "no_contact", "attempts": 0,
                         "created_at": now, "next_attempt_at": now}
             if self.store.add_delivery(delivery) and to:

@@ -23,6 +23,10 @@ HOW = {"online": "tải kết quả điện tử trên Cổng dịch vụ công 
 
 def render(action: str, p: dict) -> tuple[str, str, str] | None:
     """(subject, body, short SMS text) for an action, or None when the citizen is not told."""
+    if action == "feedback_answered":
+        return (f"Trả lời phản ánh, kiến nghị: {p['subject']}",
+                f"Kính gửi {p.get('name') or 'Ông/Bà'},\n\n{p['answer']}\n\n(Mã phản ánh: {p['id']})",
+                f"Co quan da tra loi phan anh {p['id']}. Xem tren Cong DVC hoac email.")
     code, name = p["code"], p.get("procedure_name", "")
     head = f"Hồ sơ {code} — {name}\n\n"
     if action == "receive":

@@ -1,0 +1,28 @@
+"""FeedbackStore: feedback items (numbered transitions), ratings (one per dossier)."""
+from __future__ import annotations
+
+from pymongo.database import Database
+from pymongo.errors import DuplicateKeyError
+
+from services.common.versioned import VersionedDocuments
+
+
+class FeedbackStore:
+    def __init__(self, db: Database):
+        self.db = db
+        self.items = VersionedDocuments(db, "feedback")
+
+    @staticmethod
+    def ensure_indexes(db: Database) -> None:
+        db.feedback.create_index([("agency_id", 1), ("status", 1), ("due_at", 1)])
+        db.public_questions.create_index([("procedure_code", 1), ("agency_id", 1)])
+
+    def add_rating(self, rating: dict) -> bool:
+        try:
+            self.db.ratings.insert_one(rating)
+            return True
+        except DuplicateKeyError:
+            return False
+
+    def publish_question(self, doc: dict) -> None:
+        self.db.public_questions.replace_one({"_id": doc["_id"]}, doc, upsert=True)

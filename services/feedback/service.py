@@ -1,0 +1,256 @@
+"""Feedback service (R17–R19): feedback and questions from every channel, routed to the agency
+concerned, answered within 3 working days or escalated to the province office."""
+from __future__ import annotations
+
+import re
+import uuid
+from datetime import datetime
+from typing import Any
+
+from nameko.dependency_providers import Config
+from nameko.events import EventDispatcher
+from nameko.rpc import RpcProxy, rpc
+from nameko.timer import timer
+
+from services.common.calendar import default_calendar
+from services.common.errors import Conflict, Forbidden, NotFound, ValidationFailed
+from services.common.events import Actor, new_event, utcnow
+from services.common.mongo import MongoDatabase
+from services.common.schemas import dump, parse
+
+from . import exceptions
+from .dependencies import FeedbackStore
+from .redact import redact
+from .schemas import (
+    Answer, FeedbackPage, FeedbackQuery, FeedbackView, NewFeedback, PublicPage, PublicQuery, PublicQuestion,
+    Rating, StaffEntry,
+)
+
+ANSWER_DAYS = 3  # Art. 11
+OFFICIALS = ("reception", "specialist", "leader", "agency_admin")
+SYSTEM = {"id": "feedback", "role": "system"}
+
+
+class FeedbackService:
+    name = "feedback"
+
+    store: FeedbackStore = MongoDatabase(FeedbackStore)
+    dispatch = EventDispatcher()
+    intake = RpcProxy("intake")
+    processing = RpcProxy("processing")
+    config = Config()
+
+    @rpc
+    def ping(self) -> dict:
+        self.store.db.command("ping")
+        return {"service": self.name, "database": "ok"}
+
+    @timer(interval=2)
+    def recover_transitions(self) -> None:
+        self.store.items.recover(self.dispatch)
+
+    def _now(self) -> datetime:
+        return utcnow()
+
+    # -------------------------------------------------------------- intake
+    def _route(self, item: NewFeedback) -> str:
+        """The agency concerned: the dossier's, else the procedure's, else the one named."""
+        if item.dossier_code:
+            try:
+                return self.processing.get_case(SYSTEM, item.dossier_code)["agency_id"]
+            except NotFound:
+                raise ValidationFailed("Không tìm thấy hồ sơ được nêu", {"dossier_code": item.dossier_code},
+                                       "unknown_dossier") from None
+        if item.procedure_code:
+            try:
+                return self.intake.get_procedure(item.procedure_code)["agency_id"]
+            except NotFound:
+                raise ValidationFailed("Không tìm thấy thủ tục được nêu", {"procedure_code": item.procedure_code},
+                                       "unknown_procedure") from None
+        try:
+            return self.intake.get_agency(item.agency_id)["id"]
+        except NotFound:
+            raise ValidationFailed("Không tìm thấy cơ quan", {"agency_id": item.agency_id}, "unknown_agency") from None
+
+    def _record(self, item: NewFeedback, channel: str, asker: dict, received_at: datetime, by: dict) -> dict:
+        agency_id = self._route(item)
+        fid = f"GY{uuid.uuid4().hex[:14].upper()}"
+        due = default_calendar().add_working_days(received_at, ANSWER_DAYS)
+        doc = {"id": fid, "channel": channel, "kind": item.kind, "subject": item.subject, "body": item.body,
+               "agency_id": agency_id, "procedure_code": item.procedure_code, "dossier_code": item.dossier_code,
+               "publish_consent": item.publish_consent, "asker": asker, "status": "received",
+               "received_at": received_at, "due_at": due, "flags": {"at_risk": False, "overdue": False},
+               "escalated": False, "recorded_by": by}
+        event = new_event("feedback_received", by, {"id": fid, "agency_id": agency_id, "channel": channel,
+                                                    "kind": item.kind, "due_at": due.isoformat(),
+                                                    "procedure_code": item.procedure_code})
+        created, _ = self.store.items.create(fid, doc, [event])
+        self.store.items.publish(fid, 1, self.dispatch)
+        return dump(FeedbackView.model_validate(created))
+
+    @rpc
+    def submit(self, actor: dict | None, payload: dict) -> dict:
+        """From the portal's Q&A form (hỏi đáp), signed in or anonymous with a contact."""
+        item = parse(NewFeedback, payload, "feedback")
+        if actor:
+            who = Actor.model_validate(actor)
+            account = self.intake.get_account(who.id)
+            asker = {"account_id": who.id, "name": account["name"], "email": account.get("email"),
+                     "phone": account.get("phone")}
+            by = who.model_dump()
+        else:
+            if item.contact is None:
+                raise ValidationFailed("Cần họ tên và email hoặc số điện thoại để cơ quan trả lời", None,
+                                       "contact_required")
+            asker = {"account_id": None, **item.contact.model_dump()}
+            by = {"id": "anonymous", "role": "public"}
+        return self._record(item, "portal", asker, self._now(), by)
+
+    @rpc
+    def record(self, actor: dict, payload: dict) -> dict:
+        """An official records feedback received by email, phone or in writing."""
+        who = Actor.model_validate(actor)
+        if who.role not in (*OFFICIALS, "operator"):
+            raise Forbidden("Chỉ cán bộ mới ghi nhận phản ánh từ các kênh khác", None, "officials_only")
+        item = parse(StaffEntry, payload, "feedback")
+        if item.contact is None:
+            raise ValidationFailed("Cần thông tin liên hệ của người phản ánh", None, "contact_required")
+        received = item.received_at or self._now()
+        return self._record(item, item.channel, {"account_id": None, **item.contact.model_dump()}, received,
+                            who.model_dump())
+
+    # ------------------------------------------------------------- answers
+    def _item(self, fid: str) -> dict:
+        doc = self.store.items.get(fid)
+        if not doc:
+            raise exceptions.feedback_not_found(fid)
+        return doc
+
+    def _may_handle(self, who: Actor, doc: dict) -> bool:
+        return who.role == "operator" or (who.role in OFFICIALS and who.agency_id == doc["agency_id"])
+
+    @rpc
+    def answer(self, actor: dict, fid: str, payload: dict) -> dict:
+        who = Actor.model_validate(actor)
+        ans = parse(Answer, payload, "answer")
+        doc = self._item(fid)
+        if not self._may_handle(who, doc):
+            raise exceptions.feedback_not_found(fid)
+        if doc["status"] == "answered":
+            raise Conflict("Phản ánh đã được trả lời", None, "already_answered")
+        now = self._now()
+        on_time = now <= doc["due_at"]
+        event = new_event("feedback_answered", who.model_dump(), {
+            "id": fid, "agency_id": doc["agency_id"], "on_time": on_time, "subject": doc["subject"],
+            "answer": ans.answer, "account_id": doc["asker"].get("account_id"), "email": doc["asker"].get("email"),
+            "phone": doc["asker"].get("phone"), "name": doc["asker"].get("name"), "channel": doc["channel"]})
+        updated = self.store.items.transition(fid, doc["version"], {
+            "status": "answered", "answer": ans.answer, "answered_at": now, "answered_by": who.id,
+            "on_time": on_time, "flags": {"at_risk": False, "overdue": False}}, [event])
+        self.store.items.publish(fid, updated["version"], self.dispatch)
+        if doc["publish_consent"]:
+            names = [doc["asker"].get("name") or ""]
+            self.store.publish_question({
+                "_id": fid, "id": fid, "subject": redact(doc["subject"], names), "body": redact(doc["body"], names),
+                "answer": redact(ans.answer, names), "agency_id": doc["agency_id"],
+                "procedure_code": doc.get("procedure_code"), "answered_at": now})
+        return dump(FeedbackView.model_validate(updated))
+
+    @rpc
+    def queue(self, actor: dict, query: dict | None = None) -> dict:
+        """The agency's feedback to answer, soonest due first; the operator sees escalated items."""
+        who = Actor.model_validate(actor)
+        q = parse(FeedbackQuery, query or {}, "query")
+        if who.role == "operator":
+            filt: dict[str, Any] = {"escalated": True}
+        elif who.role in OFFICIALS:
+            filt = {"agency_id": who.agency_id}
+        else:
+            raise Forbidden("Chỉ cán bộ mới xem được phản ánh", None, "officials_only")
+        if q.status:
+            filt["status"] = q.status
+        if q.flag:
+            filt[f"flags.{q.flag}"] = True
+        total = self.store.items.docs.count_documents(filt)
+        docs = self.store.items.docs.find(filt).sort("due_at", 1).skip((q.page - 1) * q.page_size).limit(q.page_size)
+        return dump(FeedbackPage(items=[FeedbackView.model_validate(d) for d in docs], page=q.page,
+                                 page_size=q.page_size, total=total))
+
+    @rpc
+    def get(self, actor: dict, fid: str) -> dict:
+        who = Actor.model_validate(actor)
+        doc = self._item(fid)
+        if not (self._may_handle(who, doc) or doc["asker"].get("account_id") == who.id):
+            raise exceptions.feedback_not_found(fid)
+        return dump(FeedbackView.model_validate(doc))
+
+    # --------------------------------------------------------------- clock
+    @timer(interval=60)
+    def answer_clock(self) -> None:
+        self.sweep()
+
+    @rpc
+    def sweep(self) -> dict:
+        """At-risk and overdue flags; overdue items escalate to the province office (R19)."""
+        now = self._now()
+        cal = default_calendar()
+        at_risk_days = float(self.config.get("FEEDBACK_AT_RISK_WORKING_DAYS", 1))
+        changed = []
+        for doc in self.store.items.docs.find({"status": "received"}):
+            left = cal.working_days_between(now, doc["due_at"])
+            flags = {"overdue": left < 0, "at_risk": 0 <= left <= at_risk_days}
+            if flags != doc.get("flags") or (flags["overdue"] and not doc.get("escalated")):
+                changed.append((doc, flags))
+        escalated = 0
+        for doc, flags in changed:
+            changes: dict[str, Any] = {"flags": flags}
+            events = []
+            if flags["overdue"] and not doc.get("escalated"):
+                changes.update(escalated=True, escalated_at=now)
+                events.append(new_event("feedback_escalated", SYSTEM, {
+                    "id": doc["_id"], "agency_id": doc["agency_id"], "due_at": doc["due_at"].isoformat()}))
+                escalated += 1
+            try:
+                updated = self.store.items.transition(doc["_id"], doc["version"], changes, events)
+                self.store.items.publish(doc["_id"], updated["version"], self.dispatch)
+            except Conflict:
+                continue
+        return {"checked": len(changed), "escalated": escalated}
+
+    # -------------------------------------------------------------- public
+    @rpc
+    def public_questions(self, query: dict | None = None) -> dict:
+        """Hỏi đáp công khai: answered questions their askers allowed to publish, personal data removed."""
+        q = parse(PublicQuery, query or {}, "query")
+        filt: dict[str, Any] = {}
+        if q.procedure_code:
+            filt["procedure_code"] = q.procedure_code
+        if q.agency_id:
+            filt["agency_id"] = q.agency_id
+        if q.q:
+            pattern = re.escape(q.q)
+            filt["$or"] = [{"subject": {"$regex": pattern, "$options": "i"}},
+                           {"body": {"$regex": pattern, "$options": "i"}}]
+        coll = self.store.db.public_questions
+        total = coll.count_documents(filt)
+        docs = coll.find(filt).sort("answered_at", -1).skip((q.page - 1) * q.page_size).limit(q.page_size)
+        return dump(PublicPage(items=[PublicQuestion.model_validate(d) for d in docs], page=q.page,
+                               page_size=q.page_size, total=total))
+
+    # ------------------------------------------------------------- ratings
+    @rpc
+    def rate(self, actor: dict, code: str, payload: dict) -> dict:
+        """Đánh giá mức độ hài lòng: once per dossier, after delivery, by its applicant."""
+        who = Actor.model_validate(actor)
+        rating = parse(Rating, payload, "rating")
+        timeline = self.processing.timeline(who.model_dump(), code)  # 404 unless it is the applicant's
+        if timeline["status"] != "delivered":
+            raise exceptions.not_delivered(timeline["status"])
+        doc = {"_id": code, "account_id": who.id, "agency_id": timeline["agency_id"], "score": rating.score,
+               "comment": rating.comment, "at": self._now()}
+        if not self.store.add_rating(doc):
+            raise exceptions.already_rated(code)
+        event = new_event("dossier_rated", who.model_dump(), {"code": code, "agency_id": timeline["agency_id"],
+                                                              "score": rating.score}, dossier_code=code)
+        self.dispatch("dossier_rated", event)
+        return {"dossier_code": code, "score": rating.score, "comment": rating.comment}
