@@ -115,7 +115,8 @@ def route(method: str, path: str, *, summary: str, tag: str, auth: str | tuple[s
           response: type[BaseModel] | None = None, status: int = 200, errors: tuple[int, ...] = (),
           multipart: dict | None = None, binary: str | None = None, list_response: bool = False,
           headers: tuple[str, ...] = ()) -> Callable:
-    """Declare a route. ``auth`` is "public", "user" (any signed-in account) or a tuple of roles."""
+    """Declare a route. ``auth`` is "public", "user" (any signed-in account), "postal" (the postal
+    operator's key + HMAC-signed request) or a tuple of roles."""
     spec = RouteSpec(method, path, summary, tag, auth, body, query, response, status, errors, multipart, binary,
                      list_response, headers)
     ROUTES.append(spec)
@@ -126,7 +127,9 @@ def route(method: str, path: str, *, summary: str, tag: str, auth: str | tuple[s
         def handler(self, request: Request, **path_values: Any) -> Response:
             try:
                 ctx = Ctx(request=request, path=path_values)
-                if auth != "public":
+                if auth == "postal":
+                    ctx.actor = {"id": self.postal_auth.verify(request), "role": "postal_operator"}
+                elif auth != "public":
                     ctx.claims = self.auth.verify(request)
                     ctx.actor = {"id": ctx.claims["sub"], "role": ctx.claims["role"],
                                  "agency_id": ctx.claims.get("agency_id"),

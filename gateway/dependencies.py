@@ -2,12 +2,15 @@
 rate-limit counters — and the token logic built on it."""
 from __future__ import annotations
 
+import hashlib
+import hmac
 import time
 import uuid
 from datetime import datetime, timedelta, timezone
 
 import jwt
 from pymongo.database import Database
+from pymongo.errors import DuplicateKeyError
 from werkzeug.wrappers import Request
 
 from services.common.errors import RateLimited, Unauthorized
@@ -45,6 +48,7 @@ class GatewayStore:
         now = datetime.now(timezone.utc)
         self.db.revoked_tokens.delete_many({"expires_at": {"$lt": now}})
         self.db.rate_limits.delete_many({"expires_at": {"$lt": now}})
+        self.db.postal_nonces.delete_many({"expires_at": {"$lt": now}})
 
 
 class TokenAuth:
@@ -101,3 +105,46 @@ class TokenAuth:
     def record_failed_login(self, login: str, ip: str) -> None:
         for kind, value in (("id", login), ("ip", ip)):
             self.store.hit(f"login:{kind}:{value}", self.login_window)
+
+
+class PostalAuth:
+    """The postal operator's own credentials: an API key and an HMAC-SHA256 signature over
+    ``METHOD\nPATH\nTIMESTAMP\nNONCE\nsha256(body)``. Valid only on the operator's routes; each
+    nonce is accepted once (replays refused), within ``POSTAL_CLOCK_SKEW_SECONDS`` of now."""
+
+    def __init__(self, config: dict, store: GatewayStore):
+        self.operators = {}
+        for entry in str(config.get("POSTAL_OPERATORS", "")).split(","):
+            if entry.count(":") >= 2:
+                operator_id, key, secret = entry.strip().split(":", 2)
+                self.operators[key] = (operator_id, secret)
+        self.skew = int(config.get("POSTAL_CLOCK_SKEW_SECONDS", 300))
+        self.store = store
+
+    @staticmethod
+    def signature(secret: str, method: str, path: str, timestamp: str, nonce: str, body: bytes) -> str:
+        message = "\n".join([method.upper(), path, timestamp, nonce, hashlib.sha256(body).hexdigest()])
+        return hmac.new(secret.encode(), message.encode(), hashlib.sha256).hexdigest()
+
+    def verify(self, request: Request) -> str:
+        key = request.headers.get("X-Postal-Key", "")
+        if key not in self.operators:
+            raise Unauthorized("Khoá API bưu chính không hợp lệ", None, "invalid_postal_key")
+        operator_id, secret = self.operators[key]
+        timestamp = request.headers.get("X-Postal-Timestamp", "")
+        nonce = request.headers.get("X-Postal-Nonce", "")
+        given = request.headers.get("X-Postal-Signature", "")
+        if not 8 <= len(nonce) <= 100:
+            raise Unauthorized("Thiếu X-Postal-Nonce (8–100 ký tự)", None, "invalid_postal_signature")
+        if not timestamp.isdigit() or abs(time.time() - int(timestamp)) > self.skew:
+            raise Unauthorized("Yêu cầu đã quá hạn hoặc thiếu thời điểm ký", None, "stale_postal_request")
+        expected = self.signature(secret, request.method, request.path, timestamp, nonce,
+                                  request.get_data(cache=True))
+        if not hmac.compare_digest(given, expected):
+            raise Unauthorized("Chữ ký yêu cầu không hợp lệ", None, "invalid_postal_signature")
+        try:
+            self.store.db.postal_nonces.insert_one({"_id": f"{key}:{nonce}", "expires_at": datetime.fromtimestamp(
+                int(timestamp) + self.skew, timezone.utc)})
+        except DuplicateKeyError:
+            raise Unauthorized("Yêu cầu đã được gửi trước đó (phát lại)", None, "replayed_postal_request") from None
+        return operator_id

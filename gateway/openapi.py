@@ -49,7 +49,10 @@ def _operation(spec: RouteSpec) -> dict[str, Any]:
         ok["content"] = {"application/json": {"schema": _ref(spec.response)}}
     responses = {str(spec.status): ok}
     errors = set(spec.errors) | {400, 503}
-    if spec.auth != "public":
+    if spec.auth == "postal":
+        errors |= {401}
+        op["security"] = [{"postalKey": [], "postalSignature": []}]
+    elif spec.auth != "public":
         errors |= {401}
         op["security"] = [{"bearer": []}]
         if spec.auth != "user":
@@ -93,5 +96,10 @@ def build_openapi(title: str = "Cổng dịch vụ công trực tuyến — API"
                                 "`{\"error\": {\"code\", \"message\", \"details\"}}`."},
         "paths": paths,
         "components": {"schemas": defs.get("$defs", {}),
-                       "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"}}},
+                       "securitySchemes": {
+                           "bearer": {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"},
+                           "postalKey": {"type": "apiKey", "in": "header", "name": "X-Postal-Key"},
+                           "postalSignature": {"type": "apiKey", "in": "header", "name": "X-Postal-Signature",
+                                               "description": "hex HMAC-SHA256 of METHOD\\nPATH\\nX-Postal-Timestamp"
+                                                              "\\nX-Postal-Nonce\\nsha256(body)"}}},
     }

@@ -14,6 +14,9 @@ from services.intake.schemas import (
 from services.feedback.schemas import (
     Answer, FeedbackPage, FeedbackQuery, FeedbackView, NewFeedback, PublicPage, PublicQuery, Rating, StaffEntry,
 )
+from services.postal.schemas import (
+    FileOnBehalf, OperatorUpdate, PickupRequest, ReturnStats, Shipment, ShipmentPage, ShipmentQuery,
+)
 from services.payment.schemas import Payment, Reconciliation, Refund, RefundRequest
 from services.processing.schemas import Case, CaseCommand, CasePage, ChainReport, QueueQuery, Timeline
 
@@ -74,6 +77,15 @@ class RatingView(BaseModel):
     dossier_code: str
     score: int
     comment: str | None = None
+
+
+class FiledOnBehalf(BaseModel):
+    shipment: Shipment
+    dossier_code: str
+
+
+class ShipmentList(RootModel[list[Shipment]]):
+    pass
 
 
 class VersionQuery(Payload):

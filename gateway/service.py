@@ -17,10 +17,12 @@ from services.common.mongo import MongoDatabase
 from services.common.schemas import parse
 
 from .api import ApiHandler, Ctx, read_json, route
-from .dependencies import GatewayStore, TokenAuth
+from .dependencies import GatewayStore, PostalAuth, TokenAuth
 from .exceptions import error_response
 from .openapi import build_openapi
 from .schemas import (
+    FiledOnBehalf, FileOnBehalf, OperatorUpdate, PickupRequest, ReturnStats, Shipment, ShipmentList, ShipmentPage,
+    ShipmentQuery,
     Answer, FeedbackPage, FeedbackQuery, FeedbackView, NewFeedback, PublicPage, PublicQuery, Rating, RatingView,
     StaffEntry,
     CallbackAck, DayQuery, Payment, Reconciliation, Refund, RefundList, RefundRequest,
@@ -53,10 +55,15 @@ class GatewayService:
     notification = RpcProxy("notification")
     payment = RpcProxy("payment")
     feedback = RpcProxy("feedback")
+    postal = RpcProxy("postal")
 
     @property
     def auth(self) -> TokenAuth:
         return TokenAuth(self.config, self.store)
+
+    @property
+    def postal_auth(self) -> PostalAuth:
+        return PostalAuth(self.config, self.store)
 
     def call(self, service: str, method: str, *args, **kwargs):
         """RPC with a deadline: a service that does not answer becomes a 503, not a hung request."""
@@ -278,6 +285,51 @@ class GatewayService:
     def dossier_document(self, ctx: Ctx):
         return self._file_response(self.call("processing", "get_file", ctx.actor, ctx.path["code"],
                                              ctx.path["file_id"]))
+
+    # ----------------------------------------------------------- postal
+    @route("POST", "/api/v1/postal/pickups", summary="Yêu cầu bưu chính đến thu gom hồ sơ giấy (R28)", tag="postal",
+           auth=CITIZEN, body=PickupRequest, response=Shipment, status=201, errors=(404,))
+    def request_pickup(self, ctx: Ctx):
+        return self.call("postal", "request_pickup", ctx.actor, ctx.body.model_dump(mode="json"))
+
+    @route("GET", "/api/v1/postal/shipments", summary="Bưu gửi của tôi", tag="postal", auth=CITIZEN,
+           response=ShipmentPage)
+    def my_shipments(self, ctx: Ctx):
+        return self.call("postal", "my_shipments", ctx.actor)
+
+    @route("GET", "/api/v1/postal/shipments/{shipment_id}", summary="Chi tiết bưu gửi (kể cả bồi thường)",
+           tag="postal", auth=("citizen", "operator"), response=Shipment, errors=(404,))
+    def shipment(self, ctx: Ctx):
+        return self.call("postal", "get_shipment", ctx.actor, ctx.path["shipment_id"])
+
+    @route("GET", "/api/v1/postal/operator/shipments", summary="[Bưu chính] Bưu gửi của doanh nghiệp", tag="postal",
+           auth="postal", query=ShipmentQuery, response=ShipmentPage)
+    def operator_shipments(self, ctx: Ctx):
+        return self.call("postal", "operator_shipments", ctx.actor["id"], ctx.query.model_dump(exclude_none=True))
+
+    @route("POST", "/api/v1/postal/operator/shipments/{shipment_id}/dossier",
+           summary="[Bưu chính] Nộp hồ sơ đã thu gom thay công dân", tag="postal", auth="postal", body=FileOnBehalf,
+           response=FiledOnBehalf, status=201, errors=(404, 409, 413, 415))
+    def operator_file(self, ctx: Ctx):
+        return self.call("postal", "operator_file", ctx.actor["id"], ctx.path["shipment_id"],
+                         ctx.body.model_dump(mode="json"))
+
+    @route("POST", "/api/v1/postal/operator/shipments/{shipment_id}/updates",
+           summary="[Bưu chính] Cập nhật trạng thái (theo mã sự kiện của doanh nghiệp), bằng chứng giao",
+           tag="postal", auth="postal", body=OperatorUpdate, response=Shipment, errors=(404, 409))
+    def operator_update(self, ctx: Ctx):
+        return self.call("postal", "operator_update", ctx.actor["id"], ctx.path["shipment_id"],
+                         ctx.body.model_dump(mode="json"))
+
+    @route("GET", "/api/v1/operator/postal/returns", summary="Trả kết quả qua bưu chính: đúng 24 giờ / trễ",
+           tag="operator", auth=("operator",), response=ReturnStats)
+    def postal_stats(self, ctx: Ctx):
+        return self.call("postal", "return_stats", ctx.actor)
+
+    @route("GET", "/api/v1/operator/postal/compensations", summary="Bưu gửi thất lạc và bồi thường", tag="operator",
+           auth=("operator",), response=ShipmentList)
+    def compensations(self, ctx: Ctx):
+        return self.call("postal", "compensations", ctx.actor)
 
     # --------------------------------------------------------- feedback
     @route("POST", "/api/v1/feedback", summary="Gửi phản ánh, kiến nghị, câu hỏi (đăng nhập hoặc kèm liên hệ)",

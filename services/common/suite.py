@@ -26,6 +26,7 @@ COMPONENTS = {
     "notification": "services.notification.service:NotificationService",
     "payment": "services.payment.service:PaymentService",
     "feedback": "services.feedback.service:FeedbackService",
+    "postal": "services.postal.service:PostalService",
     "gateway": "gateway.service:GatewayService",
 }
 

@@ -109,29 +109,39 @@ class IntakeStore:
         return [_decode_procedure(d) for d in cursor], total
 
     # --------------------------------------------------------- accounts
+    ORPHAN_CLAIM_SECONDS = 60
+
     def claim_keys(self, account_id: str, keys: Iterable[str]) -> list[str]:
         """Claim unique identifiers for an account; return the ones already taken.
 
-        A claim left behind by a crash before its account was written is
-        reclaimed, so nothing blocks a retried registration.
+        A claim is an insert (atomic everywhere). One left behind by a crash before
+        its account was written is reclaimed once it is clearly stale — never while
+        another registration may still be writing its account.
         """
         taken, claimed = [], []
         for key in keys:
-            try:
-                self.keys.insert_one({"_id": key, "account_id": account_id})
+            if self._insert_claim(key, account_id):
                 claimed.append(key)
-            except DuplicateKeyError:
-                owner = self.keys.find_one({"_id": key})
-                if owner and self.accounts.get(owner["account_id"]) is None:
-                    self.keys.update_one({"_id": key, "account_id": owner["account_id"]},
-                                         {"$set": {"account_id": account_id}})
-                    if (self.keys.find_one({"_id": key}) or {}).get("account_id") == account_id:
-                        claimed.append(key)
-                        continue
-                taken.append(key)
+                continue
+            owner = self.keys.find_one({"_id": key}) or {}
+            age = (utcnow() - owner["at"]).total_seconds() if owner.get("at") else 0
+            if (owner and age > self.ORPHAN_CLAIM_SECONDS and self.accounts.get(owner["account_id"]) is None):
+                self.keys.delete_one({"_id": key})
+                if self._insert_claim(key, account_id):
+                    claimed.append(key)
+                    continue
+            taken.append(key)
         if taken:
-            self.keys.delete_many({"_id": {"$in": claimed}, "account_id": account_id})
+            for key in claimed:
+                self.keys.delete_one({"_id": key})
         return taken
+
+    def _insert_claim(self, key: str, account_id: str) -> bool:
+        try:
+            self.keys.insert_one({"_id": key, "account_id": account_id, "at": utcnow()})
+            return True
+        except DuplicateKeyError:
+            return False
 
     def account(self, account_id: str) -> dict | None:
         return self.accounts.get(account_id)

@@ -243,14 +243,16 @@ class FileDossier(Payload):
     form_data: dict[str, Any]
     delivery_method: DeliveryMethod
     delivery_address: str | None = Field(default=None, max_length=500)
+    delivery_province_code: str | None = Field(default=None, pattern=r"^\d{2}$",
+                                               description="province of the delivery address (for the 24-hour norm)")
     note: str | None = Field(default=None, max_length=2000)
     signature: SignatureIn | None = Field(default=None, description="level 4 only; without it the dossier "
                                                                      "is handled as level 3 (Art. 7.2a)")
 
     @model_validator(mode="after")
     def _address(self) -> "FileDossier":
-        if self.delivery_method == "post" and not self.delivery_address:
-            raise ValueError("delivery_address is required for delivery by post")
+        if self.delivery_method == "post" and not (self.delivery_address and self.delivery_province_code):
+            raise ValueError("delivery_address and delivery_province_code are required for delivery by post")
         return self
 
 
@@ -291,6 +293,8 @@ class Dossier(View):
     attachments: list[Attachment]
     delivery_method: DeliveryMethod
     delivery_address: str | None = None
+    delivery_province_code: str | None = None
+    channel: str = "online"
     note: str | None = None
     fee_vnd: int
     submitted_at: datetime

@@ -319,21 +319,25 @@ class IntakeService:
 
     @rpc
     def file_dossier(self, actor: dict, request: dict, attachments: list | None = None,
-                     idempotency_key: str | None = None) -> dict:
-        """Nộp hồ sơ trực tuyến (level 3/4). Everything is validated before anything is written."""
+                     idempotency_key: str | None = None, channel: str = "online") -> dict:
+        """Nộp hồ sơ trực tuyến (level 3/4), or by postal staff on a citizen's behalf (channel "postal").
+        Everything is validated before anything is written."""
         who = Actor.model_validate(actor)
+        if channel not in ("online", "postal"):
+            raise ValidationFailed("Kênh nộp không hợp lệ", {"channel": channel}, "invalid_channel")
         if who.role != "citizen":
             raise Forbidden("Chỉ công dân, tổ chức mới nộp hồ sơ trực tuyến", None, "citizens_only")
         req = parse(FileDossier, request, "dossier")
         procedure = self.store.current_procedure(req.procedure_code)
         if not procedure:
             raise exceptions.procedure_not_found(req.procedure_code)
-        if procedure["level"] < 3:
+        if procedure["level"] < 3 and channel == "online":
             raise exceptions.not_online(procedure, self.store.agency(procedure["agency_id"]))
         if req.delivery_method not in procedure["delivery_methods"]:
             raise ValidationFailed("Hình thức nhận kết quả không áp dụng cho thủ tục này",
                                    {"allowed": procedure["delivery_methods"]}, "delivery_method_not_allowed")
-        self._check_form(procedure["eform_schema"], req.form_data)
+        if procedure.get("eform_schema"):
+            self._check_form(procedure["eform_schema"], req.form_data)
         files = self._check_attachments(procedure, attachments or [])
         signature = self._check_signature(who, procedure, req, [m for m, _ in files])
 
@@ -366,18 +370,19 @@ class IntakeService:
             # A level-4 dossier without a valid digital signature is handled as level 3 (Art. 7.2a).
             "handled_as_level": 4 if signature else 3, "signature": signature,
             "status": "submitted", "applicant_id": who.id, "form_data": req.form_data,
-            "attachments": metas, "delivery_method": req.delivery_method,
-            "delivery_address": req.delivery_address, "note": req.note, "fee_vnd": fee,
+            "attachments": metas, "delivery_method": req.delivery_method, "channel": channel,
+            "delivery_address": req.delivery_address, "delivery_province_code": req.delivery_province_code,
+            "note": req.note, "fee_vnd": fee,
             "submitted_at": now, "updated_at": now, "withdrawn_at": None, "request_hash": request_hash,
         }
         event = new_event("dossier_submitted", who, {
             "code": code, "procedure_code": procedure["code"], "procedure_version": procedure["version"],
             "procedure_name": procedure["name"], "agency_id": procedure["agency_id"],
             "sector": procedure["sector"], "field": procedure["field"], "level": procedure["level"],
-            "handled_as_level": 4 if signature else 3, "signed": bool(signature), "channel": "online",
+            "handled_as_level": 4 if signature else 3, "signed": bool(signature), "channel": channel,
             "processing_days": procedure["processing_days"],
             "supplement_clock": procedure.get("supplement_clock", "restart"),
-            "delivery_address": req.delivery_address,
+            "delivery_address": req.delivery_address, "delivery_province_code": req.delivery_province_code,
             "applicant_id": who.id, "delivery_method": req.delivery_method, "fee_vnd": fee,
             "submitted_at": now.isoformat(),
             "attachments": [{k: m[k] for k in ("id", "document_code", "sha256", "size")} for m in metas],

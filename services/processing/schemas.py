@@ -212,6 +212,8 @@ class Case(View):
     timing_class: str | None = None
     flags: dict[str, bool] = Field(default_factory=dict)
     delivered: dict[str, Any] | None = None
+    redo: dict[str, Any] | None = None
+    channel: str | None = None
     updated_at: datetime
 
 

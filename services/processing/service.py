@@ -96,7 +96,9 @@ class ProcessingService:
             "department_id": changes.get("department_id", case.get("department_id")),
             "applicant_id": case["applicant_id"], "procedure_code": case["procedure_code"],
             "procedure_name": case["procedure_name"], "delivery_method": case["delivery_method"],
-            "delivery_address": case.get("delivery_address"), "level": case["level"], "channel": case.get("channel"),
+            "delivery_address": case.get("delivery_address"),
+            "delivery_province_code": case.get("delivery_province_code"), "fee_vnd": case.get("fee_vnd", 0),
+            "level": case["level"], "channel": case.get("channel"),
             "due_at": changes.get("due_at", case.get("due_at")), "reason": decision.reason, **decision.event,
         }
         event = new_event(event_type, who, payload, dossier_code=case["code"])
@@ -134,6 +136,7 @@ class ProcessingService:
             "field": p.get("field"), "level": p["level"], "handled_as_level": p.get("handled_as_level", p["level"]),
             "channel": p.get("channel", "online"), "applicant_id": p["applicant_id"],
             "delivery_method": p["delivery_method"], "delivery_address": p.get("delivery_address"),
+            "delivery_province_code": p.get("delivery_province_code"),
             "fee_vnd": p.get("fee_vnd", 0), "processing_days": p["processing_days"],
             "fee_status": "unpaid" if p.get("handled_as_level") == 4 and p.get("fee_vnd", 0) > 0 else "not_required",
             "supplement_clock": p.get("supplement_clock", "restart"), "status": "submitted",
@@ -166,6 +169,26 @@ class ProcessingService:
                                 {"payment_id": envelope.payload["payment_id"]})
             try:
                 self._commit(case, SYSTEM, "fee_paid", decision, utcnow())
+                return
+            except Conflict:
+                continue
+
+    @event_handler("postal", "shipment_lost")
+    @consumer("postal", "shipment_lost")
+    def redo_after_loss(self, envelope: EventEnvelope) -> None:
+        """R30: the result was lost in the post: the agency redoes it (the case goes back to review)."""
+        p = envelope.payload
+        if p.get("kind") != "return" or not p.get("dossier_code"):
+            return
+        while True:
+            case = self.store.case(p["dossier_code"])
+            if case is None or case["status"] not in ("result_ready", "delivered"):
+                return
+            redo = {"shipment_id": p["shipment_id"], "requested_at": utcnow(), "reason": "lost in the post"}
+            decision = Decision("in_review", {"status": "in_review", "redo": redo, "closed_at": None}, redo["reason"],
+                                {"redo": redo})
+            try:
+                self._commit(case, SYSTEM, "redo_after_loss", decision, utcnow())
                 return
             except Conflict:
                 continue

@@ -32,6 +32,7 @@ def suite(infra):
         "PROVIDER_URL": f"http://127.0.0.1:{suite_mod.free_port()}",
         "PROVIDER_SECRET": "test-provider-secret",
         "PAYMENT_EXPIRY_SECONDS": "8",
+        "POSTAL_OPERATORS": "vnpost:vnpost-test-key:vnpost-test-secret,viettelpost:vtp-test-key:vtp-test-secret",
     }
     env["PAYMENT_CALLBACK_URL"] = f"http://{env['GATEWAY_ADDRESS']}/api/v1/payments/callback"
     pki = Pki()
