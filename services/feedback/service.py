@@ -16,6 +16,7 @@ from services.common.calendar import default_calendar
 from services.common.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from services.common.events import Actor, new_event, utcnow
 from services.common.mongo import MongoDatabase
+from services.common.service_base import PortalService
 from services.common.schemas import dump, parse
 
 from . import exceptions
@@ -31,8 +32,9 @@ OFFICIALS = ("reception", "specialist", "leader", "agency_admin")
 SYSTEM = {"id": "feedback", "role": "system"}
 
 
-class FeedbackService:
+class FeedbackService(PortalService):
     name = "feedback"
+    versioned = ("items",)
 
     store: FeedbackStore = MongoDatabase(FeedbackStore)
     dispatch = EventDispatcher()
@@ -40,14 +42,6 @@ class FeedbackService:
     processing = RpcProxy("processing")
     config = Config()
 
-    @rpc
-    def ping(self) -> dict:
-        self.store.db.command("ping")
-        return {"service": self.name, "database": "ok"}
-
-    @timer(interval=2)
-    def recover_transitions(self) -> None:
-        self.store.items.recover(self.dispatch)
 
     def _now(self) -> datetime:
         return utcnow()

@@ -15,12 +15,12 @@ from jsonschema import Draft202012Validator, FormatChecker
 from nameko.dependency_providers import Config
 from nameko.events import EventDispatcher, event_handler
 from nameko.rpc import rpc
-from nameko.timer import timer
 
 from services.common import files as att
 from services.common.errors import Conflict, Forbidden, ValidationFailed
 from services.common.events import Actor, EventEnvelope, consumer, new_event, utcnow
 from services.common.mongo import MongoDatabase
+from services.common.service_base import PortalService
 from services.common.schemas import dump, parse
 
 from . import exceptions, signatures
@@ -52,24 +52,13 @@ def dossier_view(doc: dict) -> dict:
     return dump(Dossier.model_validate(doc))
 
 
-class IntakeService:
+class IntakeService(PortalService):
     name = "intake"
+    versioned = ("dossiers", "accounts")
 
     store: IntakeStore = MongoDatabase(IntakeStore)
     dispatch = EventDispatcher()
     config = Config()
-
-    # ------------------------------------------------------------ health
-    @rpc
-    def ping(self) -> dict:
-        self.store.db.command("ping")
-        return {"service": self.name, "database": "ok"}
-
-    @timer(interval=2)
-    def recover_transitions(self) -> None:
-        """Project and publish what a crash between commit and publish left behind."""
-        self.store.dossiers.recover(self.dispatch)
-        self.store.accounts.recover(self.dispatch)
 
     # ----------------------------------------------------------- catalog
     @rpc

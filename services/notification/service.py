@@ -14,6 +14,7 @@ from nameko.timer import timer
 from services.common.errors import NotFound
 from services.common.events import Actor, EventEnvelope, consumer, utcnow
 from services.common.mongo import MongoDatabase
+from services.common.service_base import PortalService
 
 from .channels import SmtpEmail, sms_adapter
 from .dependencies import NotificationStore
@@ -23,18 +24,13 @@ log = logging.getLogger(__name__)
 SYSTEM = {"id": "notification", "role": "system"}
 
 
-class NotificationService:
+class NotificationService(PortalService):
     name = "notification"
 
     store: NotificationStore = MongoDatabase(NotificationStore)
     intake = RpcProxy("intake")
     processing = RpcProxy("processing")
     config = Config()
-
-    @rpc
-    def ping(self) -> dict:
-        self.store.db.command("ping")
-        return {"service": self.name, "database": "ok"}
 
     # ------------------------------------------------------------ inputs
     @event_handler("intake", "account_registered")

@@ -17,6 +17,7 @@ from services.common.calendar import VN_TZ
 from services.common.errors import Conflict, Forbidden
 from services.common.events import Actor, EventEnvelope, consumer, new_event, utcnow
 from services.common.mongo import MongoDatabase
+from services.common.service_base import PortalService
 from services.common.schemas import dump, parse
 
 from . import exceptions
@@ -29,8 +30,9 @@ NO_REFUND_AFTER = ("result_ready", "delivered")        # the agency did its part
 AUTO_REFUND_ON = ("reject_at_reception", "return_with_reasons")  # the agency cannot perform
 
 
-class PaymentService:
+class PaymentService(PortalService):
     name = "payment"
+    versioned = ("payments", "refunds")
 
     store: PaymentStore = MongoDatabase(PaymentStore)
     dispatch = EventDispatcher()
@@ -41,15 +43,6 @@ class PaymentService:
     def provider(self) -> ProviderClient:
         return ProviderClient(self.config)
 
-    @rpc
-    def ping(self) -> dict:
-        self.store.db.command("ping")
-        return {"service": self.name, "database": "ok"}
-
-    @timer(interval=2)
-    def recover_transitions(self) -> None:
-        self.store.payments.recover(self.dispatch)
-        self.store.refunds.recover(self.dispatch)
 
     # ------------------------------------------------------------ events in
     @event_handler("intake", "dossier_submitted")

@@ -13,6 +13,7 @@ from nameko.rpc import RpcProxy, rpc
 from services.common.errors import Conflict, Forbidden, ValidationFailed
 from services.common.events import Actor, EventEnvelope, consumer, new_event, utcnow
 from services.common.mongo import MongoDatabase
+from services.common.service_base import PortalService
 from services.common.schemas import dump, parse
 
 from . import exceptions
@@ -25,18 +26,14 @@ SYSTEM = {"id": "postal", "role": "system"}
 OPEN = ("requested", "picked_up", "in_transit", "failed_attempt")
 
 
-class PostalService:
+class PostalService(PortalService):
     name = "postal"
+    versioned = ("shipments",)
 
     store: PostalStore = MongoDatabase(PostalStore)
     dispatch = EventDispatcher()
     intake = RpcProxy("intake")
     config = Config()
-
-    @rpc
-    def ping(self) -> dict:
-        self.store.db.command("ping")
-        return {"service": self.name, "database": "ok"}
 
     def _operator(self) -> str:
         return str(self.config.get("POSTAL_DEFAULT_OPERATOR", "vnpost"))

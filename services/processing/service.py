@@ -19,6 +19,7 @@ from services.common.calendar import default_calendar
 from services.common.errors import Conflict, Forbidden, NotFound
 from services.common.events import Actor, EventEnvelope, consumer, new_event, utcnow
 from services.common.mongo import MongoDatabase
+from services.common.service_base import PortalService
 from services.common.schemas import dump, parse
 
 from . import exceptions
@@ -35,23 +36,14 @@ SYSTEM = {"id": "processing", "role": "system"}
 OFFICIALS = ("reception", "specialist", "leader", "agency_admin")
 
 
-class ProcessingService:
+class ProcessingService(PortalService):
     name = "processing"
+    versioned = ("cases",)
 
     store: ProcessingStore = MongoDatabase(ProcessingStore)
     dispatch = EventDispatcher()
     intake = RpcProxy("intake")
     config = Config()
-
-    # -------------------------------------------------------------- infra
-    @rpc
-    def ping(self) -> dict:
-        self.store.db.command("ping")
-        return {"service": self.name, "database": "ok"}
-
-    @timer(interval=2)
-    def recover_transitions(self) -> None:
-        self.store.cases.recover(self.dispatch)
 
     def _ctx(self, now: datetime | None = None) -> Context:
         def departments(agency_id: str) -> set[str]:
