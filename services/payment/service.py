@@ -157,7 +157,24 @@ class PaymentService(PortalService):
                 payment = self.store.payments.get(payment["_id"])
         if payment["status"] == outcome:
             return {"result": "duplicate", "status": payment["status"]}
+        if outcome == "succeeded" and payment["status"] in ("expired", "cancelled", "failed"):
+            # The citizen paid after the portal gave up on this payment: the money must go back.
+            return self._refund_late_success(payment, params)
         reject(f"payment already {payment['status']}")
+
+    def _refund_late_success(self, payment: dict, params: dict) -> dict:
+        while True:
+            try:
+                payment = self.store.payments.transition(payment["_id"], payment["version"], {
+                    "late_success_txn": params.get("txn"), "provider_txn": params.get("txn"),
+                    "late_paid_at": utcnow()}, [])
+                break
+            except Conflict:
+                payment = self.store.payments.get(payment["_id"])
+        refund = self._refund(payment["_id"], payment["amount_vnd"],
+                              f"Tự động hoàn tiền: thanh toán đến sau khi giao dịch đã {payment['status']}", True,
+                              key=f"late:{params.get('event_id')}")
+        return {"result": "refunded_late_success", "status": refund["status"]}
 
     @timer(interval=30)
     def expire_unpaid(self) -> None:
@@ -270,8 +287,9 @@ class PaymentService(PortalService):
         start = datetime.fromisoformat(day).replace(tzinfo=VN_TZ)
         end = start + timedelta(days=1)
         portal = {}
-        for p in self.store.payments.docs.find({"status": "succeeded"}):
-            if start <= p["succeeded_at"] < end:
+        for p in self.store.payments.docs.find():
+            paid_at = p.get("succeeded_at") or p.get("late_paid_at")  # late: paid after expiry, then refunded
+            if paid_at and start <= paid_at < end:
                 portal[p["_id"]] = ("payment", p["amount_vnd"], p.get("provider_txn"))
         refunds = 0
         for r in self.store.refunds.docs.find({"status": "refunded"}):
