@@ -1,7 +1,7 @@
 """Gateway-only payloads; service payloads are imported from the services' schemas."""
 from __future__ import annotations
 
-from typing import Annotated, Any, Union
+from typing import Annotated, Any, Literal, Union
 
 from pydantic import BaseModel, Field, RootModel
 
@@ -86,6 +86,21 @@ class FiledOnBehalf(BaseModel):
 
 class ShipmentList(RootModel[list[Shipment]]):
     pass
+
+
+class PeriodQuery(Payload):
+    period: str | None = Field(default=None, description="ALL, Y2026, Q2026-1, M2026-03 or D2026-03-15")
+
+
+class DashboardQuery(PeriodQuery):
+    dim: Literal["all", "agency", "procedure", "sector", "level"] = "all"
+    value: str = "*"
+
+
+class ReportQuery(Payload):
+    scope: str = Field(description="an agency id, or 'province'")
+    period: str = Field(description="Q2026-1 … or Y2026")
+    format: Literal["json", "csv", "xlsx", "html"] = "json"
 
 
 class VersionQuery(Payload):

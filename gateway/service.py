@@ -21,6 +21,7 @@ from .dependencies import GatewayStore, PostalAuth, TokenAuth
 from .exceptions import error_response
 from .openapi import build_openapi
 from .schemas import (
+    DashboardQuery, PeriodQuery, ReportQuery,
     FiledOnBehalf, FileOnBehalf, OperatorUpdate, PickupRequest, ReturnStats, Shipment, ShipmentList, ShipmentPage,
     ShipmentQuery,
     Answer, FeedbackPage, FeedbackQuery, FeedbackView, NewFeedback, PublicPage, PublicQuery, Rating, RatingView,
@@ -56,6 +57,7 @@ class GatewayService:
     payment = RpcProxy("payment")
     feedback = RpcProxy("feedback")
     postal = RpcProxy("postal")
+    reporting = RpcProxy("reporting")
 
     @property
     def auth(self) -> TokenAuth:
@@ -285,6 +287,30 @@ class GatewayService:
     def dossier_document(self, ctx: Ctx):
         return self._file_response(self.call("processing", "get_file", ctx.actor, ctx.path["code"],
                                              ctx.path["file_id"]))
+
+    # -------------------------------------------------------- reporting
+    @route("GET", "/api/v1/statistics", summary="Thống kê công khai: tần suất sử dụng, đúng hạn, quá hạn từng dịch "
+           "vụ mức độ 3, 4 (R8) và toàn tỉnh", tag="statistics", query=PeriodQuery)
+    def statistics(self, ctx: Ctx):
+        return self.call("reporting", "public_statistics", ctx.query.period)
+
+    @route("GET", "/api/v1/dashboard", summary="Bảng điều hành theo cơ quan, lĩnh vực, kỳ; tỷ lệ trực tuyến so với "
+           "chỉ tiêu (R27)", tag="statistics", auth=OFFICIALS, query=DashboardQuery)
+    def dashboard(self, ctx: Ctx):
+        q = ctx.query
+        return self.call("reporting", "dashboard", ctx.actor, q.dim, q.value, q.period)
+
+    @route("GET", "/api/v1/reports", summary="Báo cáo quý, năm (R26): json, csv, xlsx, html có biểu đồ",
+           tag="statistics", auth=OFFICIALS, query=ReportQuery, binary="application/octet-stream")
+    def report(self, ctx: Ctx):
+        q = ctx.query
+        result = self.call("reporting", "report", ctx.actor, q.scope, q.period, q.format)
+        return result if q.format == "json" else self._file_response(result)
+
+    @route("POST", "/api/v1/operator/statistics/rebuild", summary="Dựng lại toàn bộ số liệu từ nhật ký sự kiện",
+           tag="operator", auth=("operator",))
+    def rebuild_statistics(self, ctx: Ctx):
+        return self.call("reporting", "rebuild")
 
     # ----------------------------------------------------------- postal
     @route("POST", "/api/v1/postal/pickups", summary="Yêu cầu bưu chính đến thu gom hồ sơ giấy (R28)", tag="postal",

@@ -27,6 +27,7 @@ COMPONENTS = {
     "payment": "services.payment.service:PaymentService",
     "feedback": "services.feedback.service:FeedbackService",
     "postal": "services.postal.service:PostalService",
+    "reporting": "services.reporting.service:ReportingService",
     "gateway": "gateway.service:GatewayService",
 }
 

@@ -90,7 +90,7 @@ class ProcessingService(PortalService):
             "procedure_name": case["procedure_name"], "delivery_method": case["delivery_method"],
             "delivery_address": case.get("delivery_address"),
             "delivery_province_code": case.get("delivery_province_code"), "fee_vnd": case.get("fee_vnd", 0),
-            "level": case["level"], "channel": case.get("channel"),
+            "level": case["level"], "sector": case.get("sector"), "channel": case.get("channel"),
             "due_at": changes.get("due_at", case.get("due_at")), "reason": decision.reason, **decision.event,
         }
         event = new_event(event_type, who, payload, dossier_code=case["code"])

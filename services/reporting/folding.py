@@ -1,0 +1,117 @@
+"""Pure folding of events into counter deltas and case states (replayable, order-independent)."""
+from __future__ import annotations
+
+from collections import defaultdict
+from datetime import datetime
+from typing import Callable
+
+from .periods import dims, key, periods
+
+CLOSED = ("delivered", "rejected_at_reception", "returned_with_reasons", "withdrawn")
+CLOCK = ("received", "in_review", "proposed", "approved", "refusal_drafted", "refusal_signed")
+
+
+def bucket(state: dict | None) -> str | None:
+    """Which pending gauge a case is in: within time, overdue, or none."""
+    if not state or state.get("status") not in CLOCK:
+        return None
+    return "pending_overdue" if state.get("overdue") else "pending_on_time"
+
+
+class Fold:
+    """Collects counter deltas for a batch of events."""
+
+    def __init__(self, case_state: Callable[[str], dict | None]):
+        self.case_state = case_state
+        self.deltas: dict[str, float] = defaultdict(float)
+        self.states: dict[str, dict] = {}
+
+    def _info(self, code: str | None) -> dict:
+        if not code:
+            return {}
+        return self.states.get(code) or self.case_state(code) or {}
+
+    def count(self, metric: str, info: dict, at: datetime, amount: float = 1) -> None:
+        for dim, value in dims(info):
+            for period in periods(at):
+                self.deltas[key(metric, dim, value, period)] += amount
+
+    def gauge(self, metric: str, info: dict, amount: int) -> None:
+        for dim, value in dims(info):
+            self.deltas[key(metric, dim, value, "NOW")] += amount
+
+    def _state(self, code: str, version: int, changes: dict) -> None:
+        old = self._info(code)
+        if old and old.get("version", 0) >= version:
+            return  # an older event arriving late changes nothing
+        new = {**old, **changes, "version": version}
+        before, after = bucket(old), bucket(new)
+        if before != after:
+            if before:
+                self.gauge(before, old, -1)
+            if after:
+                self.gauge(after, new, +1)
+        self.states[code] = new
+
+    @staticmethod
+    def dossier_of(event: dict) -> str | None:
+        t, p = event["type"], event["payload"]
+        if t == "dossier_submitted" or t.startswith("feedback_"):
+            return None
+        return p.get("code") or p.get("dossier_code")
+
+    def apply(self, event: dict) -> bool:
+        """Fold one event; False (deferred) when it concerns a dossier whose filing has not been
+        folded yet — its dimensions come from the filing, so it waits for it (order-independence)."""
+        code = self.dossier_of(event)
+        if code and not self._info(code) and not event.get("force"):
+            return False
+        self._apply(event)
+        return True
+
+    def _apply(self, event: dict) -> None:
+        t, p = event["type"], event["payload"]
+        at = datetime.fromisoformat(event["occurred_at"]) if isinstance(event["occurred_at"], str) \
+            else event["occurred_at"]
+        if t == "dossier_submitted":
+            info = {k: p.get(k) for k in ("agency_id", "procedure_code", "sector", "level")}
+            channel = "postal" if p.get("channel") == "postal" else f"online_l{p.get('handled_as_level', 3)}"
+            self.count("received", info, at)
+            self.count(f"received_{channel}", info, at)
+            if p["code"] not in self.states and not self.case_state(p["code"]):
+                self.states[p["code"]] = {**info, "status": "submitted", "version": 0}
+        elif t == "case_status_changed":
+            info = self._info(p["code"]) or {k: p.get(k) for k in ("agency_id", "procedure_code", "sector", "level")}
+            action = p["action"]
+            if action in ("mark_result_ready", "return_with_reasons") and p.get("timing_class"):
+                self.count(f"processed_{p['timing_class']}", info, at)
+            if action == "request_supplement":
+                self.count("returned_for_supplement", info, at)
+            if action in ("reject_at_reception", "return_with_reasons"):
+                self.count("refused", info, at)
+            if action == "withdraw":
+                self.count("withdrawn", info, at)
+            overdue = self._info(p["code"]).get("overdue", False) if p["to"] in CLOCK else False
+            self._state(p["code"], p["case_version"], {"status": p["to"], "overdue": overdue})
+        elif t == "case_deadline_flagged":
+            self._state(p["code"], p["case_version"], {"overdue": bool(p.get("flags", {}).get("overdue"))})
+        elif t == "payment_succeeded":
+            info = self._info(p["code"])
+            self.count("payments", info, at)
+            self.count("payments_vnd", info, at, p["amount_vnd"])
+        elif t == "refund_completed":
+            info = self._info(p["code"])
+            self.count("refunds", info, at)
+            self.count("refunds_vnd", info, at, p["amount_vnd"])
+        elif t == "shipment_delivered" and p.get("kind") == "return":
+            self.count("postal_returns_late" if p.get("late") else "postal_returns_on_time",
+                       self._info(p.get("dossier_code")), at)
+        elif t == "feedback_received":
+            self.count("feedback_received", {"agency_id": p["agency_id"], "procedure_code": p.get("procedure_code")}, at)
+        elif t == "feedback_answered":
+            self.count("feedback_answered_on_time" if p.get("on_time") else "feedback_answered_late",
+                       {"agency_id": p["agency_id"]}, at)
+        elif t == "dossier_rated":
+            info = self._info(p["code"]) or {"agency_id": p["agency_id"]}
+            self.count("ratings", info, at)
+            self.count("rating_points", info, at, p["score"])
