@@ -2,11 +2,14 @@
 and rebuilding from the stored events gives the same read models (R8, R15, R25–R27)."""
 import base64
 import csv
+import hashlib
 import io
 import time
+from datetime import datetime, timedelta
 
 import requests
 
+from tests.e2e.test_postal import return_shipment, update
 from tests.e2e.test_processing_journey import case_of, command, official, wait_for
 from tests.helpers import PDF, b64
 
@@ -23,6 +26,24 @@ def file(api, auth, code, form, docs):
                              "content_b64": b64(PDF)} for d in docs]}
     r = requests.post(f"{api}/dossiers", json=body, headers=auth, timeout=30)
     assert r.status_code == 201, r.text
+    return r.json()["dossier"]["code"]
+
+
+def file_signed_hkd(suite, citizen):
+    """A signed level-4 household-business registration, result by post inside the province."""
+    api, (profile, auth), pki = suite["api"], citizen, suite["pki"]
+    metas = [{"document_code": "GDN-HKD", "sha256": hashlib.sha256(PDF).hexdigest()}]
+    payload = base64.b64decode(requests.post(f"{api}/dossiers/signing-payload", headers=auth, timeout=10, json={
+        "procedure_code": "KH-HKD-01", "form_data": HKD_FORM, "attachments": metas}).json()["payload_b64"])
+    signer = pki.citizen(profile["national_id"])
+    body = {"procedure_code": "KH-HKD-01", "form_data": HKD_FORM, "delivery_method": "post",
+            "delivery_address": "12 Lê Lợi, Quy Nhơn", "delivery_province_code": "52",
+            "attachments": [{"document_code": "GDN-HKD", "filename": "gdn.pdf", "content_type": "application/pdf",
+                             "content_b64": b64(PDF)}],
+            "signature": {"certificate_pem": signer.pem, "chain_pem": pki.intermediate.pem,
+                          "signature_b64": signer.sign(payload)}}
+    r = requests.post(f"{api}/dossiers", json=body, headers=auth, timeout=30)
+    assert r.status_code == 201 and r.json()["dossier"]["handled_as_level"] == 4, r.text
     return r.json()["dossier"]["code"]
 
 
@@ -57,6 +78,23 @@ def test_scripted_period_exact_numbers_exports_and_rebuild(suite, citizen, mongo
     command(api, rec, c, "return_with_reasons")
     # D: received, still pending within time
     command(api, rec, d, "receive")
+    # E: signed level 4, paid online, returned by post within 24 hours
+    e = file_signed_hkd(suite, citizen)
+    case_of(api, rec, e)
+    pay = requests.post(f"{api}/dossiers/{e}/payments", headers=auth, timeout=30).json()
+    requests.post(pay["redirect_url"], json={"outcome": "success"}, headers={"Accept": "application/json"},
+                  timeout=30).raise_for_status()
+    wait_for(lambda: case_of(api, rec, e)["fee_status"] == "paid_online")
+    command(api, rec, e, "receive")
+    command(api, rec, e, "assign", department_id="QN-KT")
+    command(api, spe, e, "propose", summary="Đủ điều kiện")
+    command(api, lead, e, "approve", result_document={"filename": "gcn.pdf", "content_type": "application/pdf",
+                                                     "content_b64": b64(PDF)})
+    command(api, rec, e, "mark_result_ready")
+    ret = return_shipment(suite, e)
+    ready = datetime.fromisoformat(ret["ready_at"])
+    update(suite, ret["id"], "picked_up", ready + timedelta(hours=1))
+    update(suite, ret["id"], "delivered", ready + timedelta(hours=3), proof={"receiver_name": "Nguyễn Văn An"})
     # a question about the procedure, answered in time
     fb = requests.post(f"{api}/feedback", headers=auth, timeout=30, json={
         "subject": "Vốn tối thiểu hộ kinh doanh", "body": "Đăng ký hộ kinh doanh có yêu cầu vốn tối thiểu không?",
@@ -67,45 +105,47 @@ def test_scripted_period_exact_numbers_exports_and_rebuild(suite, citizen, mongo
     def agency_figures():
         r = requests.get(f"{api}/dashboard", params={"dim": "agency", "value": "UBND-QN"}, headers=qn_admin,
                          timeout=10).json()["figures"]
-        return r if r["received"] == 4 and r["withdrawn"] == 1 and r["ratings"] == 1 and r["refused"] == 1 \
-            and r["pending_on_time"] == 1 and r["feedback_answered_on_time"] == 1 else None
+        return r if r["received"] == 5 and r["withdrawn"] == 1 and r["ratings"] == 1 and r["refused"] == 1 \
+            and r["pending_on_time"] == 1 and r["feedback_answered_on_time"] == 1 and r["payments"] == 1 \
+            and r["postal_returns_on_time"] == 1 else None
 
     f = wait_for(agency_figures, timeout=30)
     assert f, requests.get(f"{api}/dashboard", params={"dim": "agency", "value": "UBND-QN"}, headers=qn_admin,
                            timeout=10).json()
-    expected = {"received": 4, "received_online_l3": 4, "received_online": 4, "received_postal": 0,
-                "processed_early": 2, "processed_on_time": 0, "processed_late": 0, "returned_for_supplement": 1,
-                "refused": 1, "withdrawn": 1, "pending_on_time": 1, "pending_overdue": 0, "ratings": 1,
-                "rating_average": 4, "online_share": 100.0, "feedback_received": 1, "feedback_answered_on_time": 1,
-                "payments": 0}
+    expected = {"received": 5, "received_online_l3": 4, "received_online_l4": 1, "received_online": 5,
+                "received_postal": 0, "processed_early": 3, "processed_on_time": 0, "processed_late": 0,
+                "returned_for_supplement": 1, "refused": 1, "withdrawn": 1, "pending_on_time": 1,
+                "pending_overdue": 0, "ratings": 1, "rating_average": 4, "online_share": 100.0,
+                "feedback_received": 1, "feedback_answered_on_time": 1, "payments": 1, "payments_vnd": 100000,
+                "refunds": 0, "postal_returns_on_time": 1, "postal_returns_late": 0}
     assert {k: f[k] for k in expected} == expected
 
     hkd = requests.get(f"{api}/dashboard", params={"dim": "procedure", "value": "KH-HKD-01"}, headers=operator,
                        timeout=10).json()["figures"]
-    assert (hkd["received"], hkd["processed_early"], hkd["refused"], hkd["withdrawn"], hkd["pending_on_time"]) == \
-        (3, 2, 1, 1, 0)
+    assert (hkd["received"], hkd["processed_early"], hkd["refused"], hkd["withdrawn"], hkd["pending_on_time"],
+            hkd["payments_vnd"]) == (4, 3, 1, 1, 0, 100000)
     assert requests.get(f"{api}/dashboard", params={"dim": "agency", "value": "STP"}, headers=qn_admin,
                         timeout=10).status_code == 403  # an agency sees its own figures only
 
     public = requests.get(f"{api}/statistics", timeout=10).json()
     row = next(p for p in public["procedures"] if p["procedure_code"] == "KH-HKD-01")
-    assert (row["usage"], row["on_time"], row["overdue"]) == (3, 2, 0)
+    assert (row["usage"], row["on_time"], row["overdue"]) == (4, 3, 0)
     assert all(p["level"] >= 3 for p in public["procedures"])
 
     year = f"Y{time.gmtime().tm_year}"
     rep = requests.get(f"{api}/reports", params={"scope": "UBND-QN", "period": year}, headers=qn_admin,
                        timeout=30).json()
     hkd_row = next(r for r in rep["rows"] if r["name"].startswith("KH-HKD-01"))
-    assert hkd_row["received"] == 3 and rep["total"]["received"] == 4
+    assert hkd_row["received"] == 4 and rep["total"]["received"] == 5 and hkd_row["payments_vnd"] == 100000
     r = requests.get(f"{api}/reports", params={"scope": "UBND-QN", "period": year, "format": "csv"},
                      headers=qn_admin, timeout=30)
     rows = list(csv.reader(io.StringIO(r.content.decode("utf-8-sig"))))
-    assert rows[0][1] == "Tiếp nhận" and [x for x in rows if x[0].startswith("KH-HKD-01")][0][1] == "3"
+    assert rows[0][1] == "Tiếp nhận" and [x for x in rows if x[0].startswith("KH-HKD-01")][0][1] == "4"
     r = requests.get(f"{api}/reports", params={"scope": "UBND-QN", "period": year, "format": "xlsx"},
                      headers=qn_admin, timeout=60)
     from openpyxl import load_workbook
     ws = load_workbook(io.BytesIO(r.content)).active
-    assert any(row[0] and str(row[0]).startswith("KH-HKD-01") and row[1] == 3
+    assert any(row[0] and str(row[0]).startswith("KH-HKD-01") and row[1] == 4
                for row in ws.iter_rows(values_only=True))
     r = requests.get(f"{api}/reports", params={"scope": "province", "period": year, "format": "html"},
                      headers=operator, timeout=60)
