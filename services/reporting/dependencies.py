@@ -47,8 +47,8 @@ class ReportingStore:
             self.db.counters.replace_one({"_id": doc_id}, current, upsert=True)
         for code, state in states.items():
             self.db.case_states.replace_one({"_id": code}, {"_id": code, **state}, upsert=True)
-        if done:
-            self.db.pending.delete_many({"_id": {"$in": done}})
+        for event_id in done:  # one by _id: FerretDB scans the collection for an $in filter
+            self.db.pending.delete_one({"_id": event_id})
 
     def cell(self, dim: str, value: str, period: str) -> dict:
         return self.db.counters.find_one({"_id": f"{dim}:{value}|{period}"}) or {}
@@ -63,6 +63,12 @@ class ReportingStore:
                 self.db.locks.delete_one({"_id": "fold"})
                 return self.lock(owner, lease_seconds)
             return False
+
+    def touch(self, owner: str) -> None:
+        """Keep the lock while folding a long backlog, so no one takes it over as stale."""
+        doc = self.db.locks.find_one({"_id": "fold"})
+        if doc and doc["owner"] == owner:
+            self.db.locks.update_one({"_id": "fold"}, {"$set": {"at": utcnow()}})
 
     def unlock(self, owner: str) -> None:
         doc = self.db.locks.find_one({"_id": "fold"})

@@ -98,6 +98,7 @@ class ReportingService(PortalService):
         orphan_after = float(self.config.get("ORPHAN_EVENT_SECONDS", 3600))
         try:
             while True:
+                self.store.touch(owner)
                 events = self.store.pending(batch)
                 events.sort(key=lambda e: e["occurred_at"])
                 fold = Fold(self.store.case_state)
