@@ -19,7 +19,6 @@ import argparse  # noqa: E402
 import base64  # noqa: E402
 import os  # noqa: E402
 import statistics  # noqa: E402
-import subprocess  # noqa: E402
 import sys  # noqa: E402
 import time  # noqa: E402
 import uuid  # noqa: E402
@@ -34,8 +33,8 @@ from nameko.containers import ServiceContainer  # noqa: E402
 from nameko.rpc import rpc  # noqa: E402
 from nameko.standalone.rpc import ServiceRpcProxy  # noqa: E402
 
+from bench.harness import base_env, running, seed  # noqa: E402
 from services.common import suite  # noqa: E402
-from services.common.mongo import make_client  # noqa: E402
 
 PDF = b"%PDF-1.4\n" + b"0" * 200_000 + b"\n%%EOF\n"
 PNG = base64.b64decode(
@@ -84,19 +83,11 @@ def main():
     ap.add_argument("--floor-count", type=int, default=1000)
     args = ap.parse_args()
 
-    if not (os.environ.get("AMQP_URI") and os.environ.get("MONGO_URI")):
-        subprocess.run([str(ROOT / "scripts" / "infra"), "up"], check=True)
-    amqp = os.environ.get("AMQP_URI", "pyamqp://guest:guest@127.0.0.1:5672/portal")
-    mongo_uri = os.environ.get("MONGO_URI", "mongodb://127.0.0.1:27017/")
-    prefix = f"bench{uuid.uuid4().hex[:6]}"
-    port = suite.free_port()
-    env = {"AMQP_URI": amqp, "MONGO_URI": mongo_uri, "DB_PREFIX": prefix, "GATEWAY_ADDRESS": f"127.0.0.1:{port}",
-           "LOGIN_MAX_ATTEMPTS_PER_IP": "100000"}
-    subprocess.run([sys.executable, "-m", "services.intake.demo_data"], cwd=ROOT, check=True,
-                   env={**os.environ, **env}, stdout=subprocess.DEVNULL)
-    procs = {n: suite.start(n, env, ROOT / "var" / "log" / prefix) for n in suite.COMPONENTS}
-    client = make_client(mongo_uri)
-    try:
+    env = base_env(GATEWAY_ADDRESS=f"127.0.0.1:{suite.free_port()}", LOGIN_MAX_ATTEMPTS_PER_IP="100000",
+                   SMTP_PORT=str(suite.free_port()))
+    amqp, prefix = env["AMQP_URI"], env["DB_PREFIX"]
+    seed(env)
+    with running(list(suite.COMPONENTS), env) as (procs, client):
         url = suite.gateway_url(env)
         suite.wait_healthy(url, timeout=90, procs=procs)
         api = f"{url}/api/v1"
@@ -176,12 +167,6 @@ def main():
         big = {"blob": b"0" * 200_000}
         lat, elapsed = run_pool(lambda i: coll.insert_one({"_id": f"b{i}", **big}), 200, 1)
         report("floor: Mongo insert 200 KB doc (seq)", lat, elapsed)
-    finally:
-        suite.stop(procs)
-        for name in client.list_database_names():
-            if name.startswith(prefix):
-                client.drop_database(name)
-        client.close()
 
 
 if __name__ == "__main__":

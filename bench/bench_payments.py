@@ -16,7 +16,6 @@ import argparse  # noqa: E402
 import base64  # noqa: E402
 import hashlib  # noqa: E402
 import os  # noqa: E402
-import subprocess  # noqa: E402
 import sys  # noqa: E402
 import time  # noqa: E402
 import uuid  # noqa: E402
@@ -28,8 +27,8 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from bench.bench_filing import report, run_pool  # noqa: E402
+from bench.harness import base_env, running, seed  # noqa: E402
 from services.common import suite  # noqa: E402
-from services.common.mongo import make_client  # noqa: E402
 from tests.pki import Pki  # noqa: E402
 
 PDF = b"%PDF-1.4\n%%EOF\n"
@@ -45,25 +44,16 @@ def main():
     ap.add_argument("--count", type=int, default=100)
     ap.add_argument("--concurrency", type=int, default=4)
     args = ap.parse_args()
-    if not (os.environ.get("AMQP_URI") and os.environ.get("MONGO_URI")):
-        subprocess.run([str(ROOT / "scripts" / "infra"), "up"], check=True)
-    prefix = f"bench{uuid.uuid4().hex[:6]}"
     pki = Pki()
-    ca = ROOT / "var" / f"{prefix}-ca.pem"
-    ca.write_text(pki.trust_pem)
     port = suite.free_port()
-    env = {"AMQP_URI": os.environ.get("AMQP_URI", "pyamqp://guest:guest@127.0.0.1:5672/portal"),
-           "MONGO_URI": os.environ.get("MONGO_URI", "mongodb://127.0.0.1:27017/"), "DB_PREFIX": prefix,
-           "GATEWAY_ADDRESS": f"127.0.0.1:{port}", "LOGIN_MAX_ATTEMPTS_PER_IP": "100000",
-           "TRUSTED_CA_FILE": str(ca), "PROVIDER_URL": f"http://127.0.0.1:{suite.free_port()}",
-           "PROVIDER_SECRET": "bench-secret", "SMTP_PORT": str(suite.free_port()),
-           "MAIL_DIR": str(ROOT / "var" / "mail" / prefix),
-           "PAYMENT_CALLBACK_URL": f"http://127.0.0.1:{port}/api/v1/payments/callback"}
-    subprocess.run([sys.executable, "-m", "services.intake.demo_data"], cwd=ROOT, check=True,
-                   env={**os.environ, **env}, stdout=subprocess.DEVNULL)
-    procs = {n: suite.start(n, env, ROOT / "var" / "log" / prefix) for n in suite.LOCAL_STAND_INS + list(suite.COMPONENTS)}
-    client = make_client(env["MONGO_URI"])
-    try:
+    env = base_env(GATEWAY_ADDRESS=f"127.0.0.1:{port}", LOGIN_MAX_ATTEMPTS_PER_IP="100000",
+                   PROVIDER_URL=f"http://127.0.0.1:{suite.free_port()}", PROVIDER_SECRET="bench-secret",
+                   SMTP_PORT=str(suite.free_port()), PAYMENT_CALLBACK_URL=f"http://127.0.0.1:{port}/api/v1/payments/callback")
+    ca = ROOT / "var" / f"{env['DB_PREFIX']}-ca.pem"
+    ca.write_text(pki.trust_pem)
+    env.update(TRUSTED_CA_FILE=str(ca), MAIL_DIR=str(ROOT / "var" / "mail" / env["DB_PREFIX"]))
+    seed(env)
+    with running(suite.LOCAL_STAND_INS + list(suite.COMPONENTS), env) as (procs, client):
         url = suite.gateway_url(env)
         suite.wait_healthy(url, timeout=90, procs=procs)
         api = f"{url}/api/v1"
@@ -105,13 +95,7 @@ def main():
         report("payment start→pay→signed callback→status", lat, elapsed)
         if failures:
             print(f"  not succeeded: {len(failures)}")
-    finally:
-        suite.stop(procs)
-        for name in client.list_database_names():
-            if name.startswith(prefix):
-                client.drop_database(name)
-        client.close()
-        ca.unlink(missing_ok=True)
+    ca.unlink(missing_ok=True)
 
 
 if __name__ == "__main__":

@@ -16,10 +16,8 @@ eventlet.monkey_patch()
 import argparse  # noqa: E402
 import json  # noqa: E402
 import os  # noqa: E402
-import subprocess  # noqa: E402
 import sys  # noqa: E402
 import time  # noqa: E402
-import uuid  # noqa: E402
 from datetime import timedelta  # noqa: E402
 from pathlib import Path  # noqa: E402
 
@@ -28,25 +26,10 @@ import pika  # noqa: E402
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from nameko.exceptions import UnknownService  # noqa: E402
 from nameko.standalone.rpc import ServiceRpcProxy  # noqa: E402
 
-from services.common import suite  # noqa: E402
+from bench.harness import base_env, running, wait_rpc  # noqa: E402
 from services.common.events import new_event, utcnow  # noqa: E402
-from services.common.mongo import make_client  # noqa: E402
-
-
-def wait_ping(amqp):
-    deadline = time.time() + 60
-    while True:
-        try:
-            with ServiceRpcProxy("processing", {"AMQP_URI": amqp}, timeout=600) as proxy:
-                proxy.ping()
-                return
-        except UnknownService:
-            if time.time() > deadline:
-                raise
-            time.sleep(0.3)
 
 
 def main():
@@ -54,17 +37,11 @@ def main():
     ap.add_argument("--burst", type=int, default=1000)
     ap.add_argument("--open-cases", type=int, default=100_000)
     args = ap.parse_args()
-    if not (os.environ.get("AMQP_URI") and os.environ.get("MONGO_URI")):
-        subprocess.run([str(ROOT / "scripts" / "infra"), "up"], check=True)
-    amqp = os.environ.get("AMQP_URI", "pyamqp://guest:guest@127.0.0.1:5672/portal")
-    mongo_uri = os.environ.get("MONGO_URI", "mongodb://127.0.0.1:27017/")
-    prefix = f"bench{uuid.uuid4().hex[:6]}"
-    env = {"AMQP_URI": amqp, "MONGO_URI": mongo_uri, "DB_PREFIX": prefix}
-    proc = suite.start("processing", env, ROOT / "var" / "log" / prefix)
-    client = make_client(mongo_uri)
-    db = client[f"{prefix}_processing"]
-    try:
-        wait_ping(amqp)
+    env = base_env()
+    amqp = env["AMQP_URI"]
+    with running(["processing"], env) as (_, client):
+        db = client[f"{env['DB_PREFIX']}_processing"]
+        wait_rpc("processing", amqp)
         print(f"machine: {os.cpu_count()} cores")
         # ---- burst
         now = utcnow()
@@ -120,13 +97,6 @@ def main():
             took = time.perf_counter() - t0
         print(f"sweep again (nothing new to flag): checked {result['checked']}, flagged {result['flagged']} "
               f"in {took:.1f} s → {result['checked'] / took:.0f} cases/s")
-    finally:
-        proc.terminate()
-        proc.wait(15)
-        for name in client.list_database_names():
-            if name.startswith(prefix):
-                client.drop_database(name)
-        client.close()
 
 
 if __name__ == "__main__":

@@ -16,10 +16,8 @@ import argparse  # noqa: E402
 import json  # noqa: E402
 import os  # noqa: E402
 import statistics  # noqa: E402
-import subprocess  # noqa: E402
 import sys  # noqa: E402
 import time  # noqa: E402
-import uuid  # noqa: E402
 from pathlib import Path  # noqa: E402
 
 import pika  # noqa: E402
@@ -27,12 +25,10 @@ import pika  # noqa: E402
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from nameko.exceptions import UnknownService  # noqa: E402
 from nameko.standalone.rpc import ServiceRpcProxy  # noqa: E402
 
-from services.common import suite  # noqa: E402
+from bench.harness import base_env, running, wait_rpc  # noqa: E402
 from services.common.events import new_event  # noqa: E402
-from services.common.mongo import make_client  # noqa: E402
 
 AGENCIES = ["STP", "SXD", "STNMT", "SKHDT", "SGTVT", "UBND-QN", "UBND-GR"]
 OPERATOR = {"id": "op", "role": "operator"}
@@ -75,25 +71,12 @@ def main():
     ap.add_argument("--events", type=int, default=1_000_000)
     ap.add_argument("--batch", type=int, default=20_000)
     args = ap.parse_args()
-    if not (os.environ.get("AMQP_URI") and os.environ.get("MONGO_URI")):
-        subprocess.run([str(ROOT / "scripts" / "infra"), "up"], check=True)
-    amqp = os.environ.get("AMQP_URI", "pyamqp://guest:guest@127.0.0.1:5672/portal")
-    mongo_uri = os.environ.get("MONGO_URI", "mongodb://127.0.0.1:27017/")
-    prefix = f"bench{uuid.uuid4().hex[:6]}"
-    env = {"AMQP_URI": amqp, "MONGO_URI": mongo_uri, "DB_PREFIX": prefix}
-    proc = suite.start("reporting", env, ROOT / "var" / "log" / prefix)
-    client = make_client(mongo_uri)
-    db = client[f"{prefix}_reporting"]
-    try:
-        deadline = time.time() + 60
-        while True:
-            try:
-                print(f"machine: {os.cpu_count()} cores; dashboard with no events: {dashboard_ms(amqp):.1f} ms (median)")
-                break
-            except UnknownService:
-                if time.time() > deadline:
-                    raise
-                time.sleep(0.3)
+    env = base_env()
+    amqp = env["AMQP_URI"]
+    with running(["reporting"], env) as (_, client):
+        db = client[f"{env['DB_PREFIX']}_reporting"]
+        wait_rpc("reporting", amqp)
+        print(f"machine: {os.cpu_count()} cores; dashboard with no events: {dashboard_ms(amqp):.1f} ms (median)")
         conn = pika.BlockingConnection(pika.URLParameters(amqp.replace("pyamqp://", "amqp://", 1)))
         ch = conn.channel()
         for source in ("intake", "processing", "payment", "feedback"):
@@ -114,13 +97,6 @@ def main():
             print(f"{sent:>9} events stored and folded in {elapsed:7.1f} s → {sent / elapsed:7.0f} events/s; "
                   f"dashboard {dashboard_ms(amqp):.1f} ms (median)", flush=True)
         conn.close()
-    finally:
-        proc.terminate()
-        proc.wait(15)
-        for name in client.list_database_names():
-            if name.startswith(prefix):
-                client.drop_database(name)
-        client.close()
 
 
 if __name__ == "__main__":
