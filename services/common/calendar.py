@@ -122,6 +122,16 @@ class WorkingCalendar:
         return total / _DAY
 
 
+def deadline_flags(calendar: WorkingCalendar, now: datetime, due_at: datetime | None,
+                   at_risk_days: float) -> dict:
+    """The one at-risk / overdue rule: overdue once past due; at risk with ``at_risk_days``
+    working days or fewer left. Used by case deadlines and the feedback answer clock."""
+    if due_at is None:
+        return {"at_risk": False, "overdue": False}
+    left = calendar.working_days_between(now, due_at)
+    return {"overdue": left < 0, "at_risk": 0 <= left <= at_risk_days}
+
+
 @functools.lru_cache(maxsize=1)
 def default_calendar() -> WorkingCalendar:
     return WorkingCalendar.from_file()

@@ -12,7 +12,7 @@ from nameko.events import EventDispatcher
 from nameko.rpc import RpcProxy, rpc
 from nameko.timer import timer
 
-from services.common.calendar import default_calendar
+from services.common.calendar import deadline_flags, default_calendar
 from services.common.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from services.common.events import Actor, new_event, utcnow
 from services.common.mongo import MongoDatabase
@@ -191,8 +191,7 @@ class FeedbackService(PortalService):
         at_risk_days = float(self.config.get("FEEDBACK_AT_RISK_WORKING_DAYS", 1))
         changed = []
         for doc in self.store.items.docs.find({"status": "received"}):
-            left = cal.working_days_between(now, doc["due_at"])
-            flags = {"overdue": left < 0, "at_risk": 0 <= left <= at_risk_days}
+            flags = deadline_flags(cal, now, doc["due_at"], at_risk_days)
             if flags != doc.get("flags") or (flags["overdue"] and not doc.get("escalated")):
                 changed.append((doc, flags))
         escalated = 0

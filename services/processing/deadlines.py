@@ -59,10 +59,3 @@ def classify(calendar: WorkingCalendar, finished_at: datetime, due_at: datetime)
     if spare < 0:
         return "late"
     return "early" if spare >= 1 else "on_time"
-
-
-def deadline_flags(calendar: WorkingCalendar, now: datetime, due_at: datetime | None, at_risk_days: float) -> dict:
-    if due_at is None:
-        return {"at_risk": False, "overdue": False}
-    left = calendar.working_days_between(now, due_at)
-    return {"overdue": left < 0, "at_risk": 0 <= left <= at_risk_days}

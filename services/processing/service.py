@@ -15,7 +15,7 @@ from nameko.rpc import RpcProxy, rpc
 from nameko.timer import timer
 
 from services.common import files
-from services.common.calendar import default_calendar
+from services.common.calendar import deadline_flags, default_calendar
 from services.common.errors import Conflict, Forbidden, NotFound
 from services.common.events import Actor, EventEnvelope, consumer, new_event, utcnow
 from services.common.mongo import MongoDatabase
@@ -23,7 +23,7 @@ from services.common.service_base import PortalService
 from services.common.schemas import dump, parse
 
 from . import exceptions
-from .deadlines import deadline_flags
+
 from .dependencies import ProcessingStore
 from .history import GENESIS, make_entry, verify
 from .schemas import (

@@ -11,10 +11,10 @@ from dataclasses import dataclass, field
 from datetime import datetime, time, timedelta
 from typing import Any, Callable
 
-from services.common.calendar import WorkingCalendar
+from services.common.calendar import WorkingCalendar, deadline_flags
 from services.common.errors import Conflict, Forbidden, ValidationFailed
 
-from .deadlines import classify, compute_due, deadline_flags, is_paused
+from .deadlines import classify, compute_due, is_paused
 from .schemas import CLOCK_STATUSES
 
 # action: (statuses it may start from, roles allowed, scope)

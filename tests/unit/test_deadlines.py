@@ -4,7 +4,8 @@ from datetime import datetime
 import pytest
 
 from services.common.calendar import VN_TZ, default_calendar
-from services.processing.deadlines import classify, compute_due, deadline_flags, is_paused
+from services.common.calendar import deadline_flags
+from services.processing.deadlines import classify, compute_due, is_paused
 from services.processing.history import GENESIS, make_entry, verify
 
 CAL = default_calendar()
