@@ -34,21 +34,40 @@ class ReportingStore:
         return self.db.case_states.find_one({"_id": code})
 
     def save(self, deltas: dict, states: dict, done: list[str]) -> None:
-        # One writer folds at a time (the lock below), so read-add-write is safe on every server.
+        """Apply one folded batch. Only one folder runs at a time (the lock below), so it turns the
+        deltas into absolute documents, journals them, then writes them: replaying the journal after
+        a crash rewrites the same values instead of adding the deltas a second time."""
         cells: dict[str, dict[str, float]] = {}
         for counter_key, delta in deltas.items():
             if delta:
                 doc_id, metric = cell(counter_key)
                 cells.setdefault(doc_id, {})[metric] = delta
+        counters = []
         for doc_id, changes in cells.items():
             current = self.db.counters.find_one({"_id": doc_id}) or {"_id": doc_id}
             for metric, delta in changes.items():
                 current[metric] = current.get(metric, 0) + delta
-            self.db.counters.replace_one({"_id": doc_id}, current, upsert=True)
-        for code, state in states.items():
-            self.db.case_states.replace_one({"_id": code}, {"_id": code, **state}, upsert=True)
-        for event_id in done:  # one by _id: FerretDB scans the collection for an $in filter
+            counters.append(current)
+        journal = {"_id": "batch", "counters": counters,
+                   "states": [{"_id": code, **state} for code, state in states.items()], "done": done}
+        self.db.journal.insert_one(journal)
+        self.replay_journal(journal)
+
+    def replay_journal(self, journal: dict | None = None) -> None:
+        """Finish the batch a crashed folder journaled (idempotent: every write is absolute)."""
+        journal = journal or self.db.journal.find_one({"_id": "batch"})
+        if not journal:
+            return
+        # One statement per command: FerretDB 1.24 leaks SQLite connections on multi-statement
+        # update/delete commands under concurrent writes until the database hangs (seen here with
+        # bulk_write), and it scans the collection for an $in filter.
+        for doc in journal["counters"]:
+            self.db.counters.replace_one({"_id": doc["_id"]}, doc, upsert=True)
+        for doc in journal["states"]:
+            self.db.case_states.replace_one({"_id": doc["_id"]}, doc, upsert=True)
+        for event_id in journal["done"]:
             self.db.pending.delete_one({"_id": event_id})
+        self.db.journal.delete_one({"_id": "batch"})
 
     def cell(self, dim: str, value: str, period: str) -> dict:
         return self.db.counters.find_one({"_id": f"{dim}:{value}|{period}"}) or {}

@@ -25,11 +25,17 @@ class Fold:
         self.case_state = case_state
         self.deltas: dict[str, float] = defaultdict(float)
         self.states: dict[str, dict] = {}
+        self._stored: dict[str, dict | None] = {}  # states read from the store, once per batch
+
+    def _stored_state(self, code: str) -> dict | None:
+        if code not in self._stored:
+            self._stored[code] = self.case_state(code)
+        return self._stored[code]
 
     def _info(self, code: str | None) -> dict:
         if not code:
             return {}
-        return self.states.get(code) or self.case_state(code) or {}
+        return self.states.get(code) or self._stored_state(code) or {}
 
     def count(self, metric: str, info: dict, at: datetime, amount: float = 1) -> None:
         for dim, value in dims(info):
@@ -78,7 +84,7 @@ class Fold:
             channel = "postal" if p.get("channel") == "postal" else f"online_l{p.get('handled_as_level', 3)}"
             self.count("received", info, at)
             self.count(f"received_{channel}", info, at)
-            if p["code"] not in self.states and not self.case_state(p["code"]):
+            if p["code"] not in self.states and not self._stored_state(p["code"]):
                 self.states[p["code"]] = {**info, "status": "submitted", "version": 0}
         elif t == "case_status_changed":
             info = self._info(p["code"]) or {k: p.get(k) for k in ("agency_id", "procedure_code", "sector", "level")}

@@ -97,6 +97,7 @@ class ReportingService(PortalService):
         total = 0
         orphan_after = float(self.config.get("ORPHAN_EVENT_SECONDS", 3600))
         try:
+            self.store.replay_journal()
             while True:
                 self.store.touch(owner)
                 events = self.store.pending(batch)
@@ -122,13 +123,19 @@ class ReportingService(PortalService):
         while not self.store.lock(owner):
             _time.sleep(0.1)
         try:
+            self.store.db.journal.delete_many({})
             self.store.db.counters.delete_many({})
             self.store.db.case_states.delete_many({})
             self.store.db.pending.delete_many({})
-            count = 0
+            count, chunk = 0, []
             for event in self.store.db.events.find():
-                self.store.db.pending.insert_one(event)
-                count += 1
+                chunk.append(event)
+                if len(chunk) == 1000:
+                    self.store.db.pending.insert_many(chunk, ordered=False)
+                    count, chunk = count + len(chunk), []
+            if chunk:
+                self.store.db.pending.insert_many(chunk, ordered=False)
+                count += len(chunk)
         finally:
             self.store.unlock(owner)
         self.fold()

@@ -22,6 +22,10 @@ func main() {
 	listen := flag.String("listen", "127.0.0.1:27017", "TCP address to listen on")
 	dataDir := flag.String("data", "var/ferretdb", "directory for the SQLite databases")
 	level := flag.String("log-level", "warn", "log level: debug, info, warn, error")
+	// WAL with synchronous=NORMAL survives any crash of this process (the WAL is complete on
+	// disk); only an OS crash or power cut can lose the last commits. That is the right trade
+	// for a local development and test server; production runs MongoDB (deploy/).
+	synchronous := flag.String("synchronous", "normal", "SQLite synchronous pragma: normal or full")
 	flag.Parse()
 
 	abs, err := filepath.Abs(*dataDir)
@@ -42,7 +46,7 @@ func main() {
 		Listener:  ferretdb.ListenerConfig{TCP: *listen},
 		Logger:    logger,
 		Handler:   "sqlite",
-		SQLiteURL: "file:" + abs + "/",
+		SQLiteURL: "file:" + abs + "/?_pragma=synchronous(" + *synchronous + ")",
 	})
 	if err != nil {
 		log.Fatal(err)
