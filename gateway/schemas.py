@@ -18,10 +18,10 @@ from services.postal.schemas import (
     FileOnBehalf, OperatorUpdate, PickupRequest, ReturnStats, Shipment, ShipmentPage, ShipmentQuery,
 )
 from services.payment.schemas import Payment, Reconciliation, Refund, RefundRequest
-from services.processing.schemas import Case, CaseCommand, CasePage, ChainReport, QueueQuery, Timeline
+from services.processing.schemas import Case, CaseCommand, CaseHistory, CasePage, ChainReport, QueueQuery, Timeline
 
 __all__ = [
-    "Case", "CaseCommand", "CasePage", "ChainReport", "QueueQuery", "Timeline",
+    "Case", "CaseCommand", "CaseHistory", "CasePage", "ChainReport", "QueueQuery", "Timeline",
     "Account", "Agency", "Credentials", "Dossier", "DossierPage", "FiledDossier", "Procedure", "ProcedureIn",
     "ProcedurePage", "PublicLookup", "PublicStatus",
 ]

@@ -27,7 +27,7 @@ from .schemas import (
     Answer, FeedbackPage, FeedbackQuery, FeedbackView, NewFeedback, PublicPage, PublicQuery, Rating, RatingView,
     StaffEntry,
     CallbackAck, DayQuery, Payment, Reconciliation, Refund, RefundList, RefundRequest,
-    AccountList, Agency, Case, CaseCommand, CasePage, ChainReport, Department, InboxPage, InboxQuery, NewOfficial,
+    AccountList, Agency, Case, CaseCommand, CaseHistory, CasePage, ChainReport, Department, InboxPage, InboxQuery, NewOfficial,
     OfficialChange, QueueQuery, ReadReceipt, SigningPayload, SigningRequest, SupplementRequest, Timeline,
     Account, AgencyList, Credentials, FormTemplate, Dossier, DossierPage, FileDossierJson, FiledDossier, Health, PageQuery,
     Procedure, ProcedureIn, ProcedurePage, PublicLookup, PublicStatus, RegisterRequest, TokenResponse,
@@ -58,6 +58,7 @@ class GatewayService:
     feedback = RpcProxy("feedback")
     postal = RpcProxy("postal")
     reporting = RpcProxy("reporting")
+    ministry = RpcProxy("ministry")
 
     @property
     def auth(self) -> TokenAuth:
@@ -467,6 +468,11 @@ class GatewayService:
            errors=(404, 409))
     def case_command(self, ctx: Ctx):
         return self.call("processing", "command", ctx.actor, ctx.path["code"], ctx.body.model_dump(mode="json"))
+
+    @route("GET", "/api/v1/cases/{code}/history", summary="Nhật ký xử lý hồ sơ: ai làm gì, khi nào, vì sao",
+           tag="cases", auth=OFFICIALS, response=CaseHistory, errors=(404,))
+    def case_history(self, ctx: Ctx):
+        return self.call("processing", "history", ctx.actor, ctx.path["code"])
 
     @route("GET", "/api/v1/cases/{code}/history/verify", summary="Kiểm tra tính toàn vẹn của lịch sử xử lý",
            tag="cases", auth="user", response=ChainReport, errors=(404,))

@@ -28,6 +28,7 @@ COMPONENTS = {
     "feedback": "services.feedback.service:FeedbackService",
     "postal": "services.postal.service:PostalService",
     "reporting": "services.reporting.service:ReportingService",
+    "ministry": "services.ministry.service:MinistryService",
     "gateway": "gateway.service:GatewayService",
 }
 

@@ -312,9 +312,16 @@ class IntakeService(PortalService):
         """Nộp hồ sơ trực tuyến (level 3/4), or by postal staff on a citizen's behalf (channel "postal").
         Everything is validated before anything is written."""
         who = Actor.model_validate(actor)
-        if channel not in ("online", "postal"):
+        if channel not in ("online", "postal", "ministry_system"):
             raise ValidationFailed("Kênh nộp không hợp lệ", {"channel": channel}, "invalid_channel")
-        if who.role != "citizen":
+        # A ministry system files through its own channel (R31) and says which of its cases it is.
+        origin = None
+        if channel == "ministry_system":
+            if who.role != "ministry_system":
+                raise Forbidden("Kênh này chỉ dành cho hệ thống của bộ, ngành", None, "ministry_systems_only")
+            request = dict(request or {})
+            origin = request.pop("origin", None)
+        elif who.role != "citizen":
             raise Forbidden("Chỉ công dân, tổ chức mới nộp hồ sơ trực tuyến", None, "citizens_only")
         req = parse(FileDossier, request, "dossier")
         procedure = self.store.current_procedure(req.procedure_code)
@@ -361,7 +368,7 @@ class IntakeService(PortalService):
             "status": "submitted", "applicant_id": who.id, "form_data": req.form_data,
             "attachments": metas, "delivery_method": req.delivery_method, "channel": channel,
             "delivery_address": req.delivery_address, "delivery_province_code": req.delivery_province_code,
-            "note": req.note, "fee_vnd": fee,
+            "note": req.note, "fee_vnd": fee, "origin": origin,
             "submitted_at": now, "updated_at": now, "withdrawn_at": None, "request_hash": request_hash,
         }
         event = new_event("dossier_submitted", who, {
@@ -372,7 +379,7 @@ class IntakeService(PortalService):
             "processing_days": procedure["processing_days"],
             "supplement_clock": procedure.get("supplement_clock", "restart"),
             "delivery_address": req.delivery_address, "delivery_province_code": req.delivery_province_code,
-            "applicant_id": who.id, "delivery_method": req.delivery_method, "fee_vnd": fee,
+            "applicant_id": who.id, "delivery_method": req.delivery_method, "fee_vnd": fee, "origin": origin,
             "submitted_at": now.isoformat(),
             "attachments": [{k: m[k] for k in ("id", "document_code", "sha256", "size")} for m in metas],
         }, dossier_code=code)

@@ -52,3 +52,11 @@ def verify(records: Iterable[dict]) -> dict:
             return {"valid": False, "checked": count - 1, "broken_at": version, "reason": "entry content altered"}
         prev = entry["hash"]
     return {"valid": True, "checked": count, "broken_at": None, "reason": None, "head": prev}
+
+
+def external_reference(origin: dict | None) -> str | None:
+    """How a ministry system's call is written into the history: its id and its issue reference."""
+    if not origin:
+        return None
+    system = str(origin.get("system_id", "")).removeprefix("ministry:")
+    return f"hệ thống {system}, vụ việc (X-Road issue) {origin.get('issue')}"

@@ -241,6 +241,23 @@ class Timeline(View):
     entries: list[TimelineEntry]
 
 
+class HistoryEntry(View):
+    """One step of the hash-chained case history (nhật ký xử lý hồ sơ), as officials see it."""
+    version: int
+    at: datetime
+    action: str
+    from_status: str | None = None
+    to_status: str
+    actor: dict[str, Any]
+    reason: str | None = None
+    hash: str
+
+
+class CaseHistory(View):
+    code: str
+    entries: list[HistoryEntry]
+
+
 class ChainReport(View):
     code: str
     valid: bool

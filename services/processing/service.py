@@ -25,9 +25,9 @@ from services.common.schemas import dump, parse
 from . import exceptions
 
 from .dependencies import ProcessingStore
-from .history import GENESIS, make_entry, verify
+from .history import GENESIS, external_reference, make_entry, verify
 from .schemas import (
-    CLOCK_STATUSES, Case, CaseCommand, CasePage, CaseSummary, ChainReport, Document, QueueQuery, Supplement,
+    CLOCK_STATUSES, Case, CaseCommand, CaseHistory, CasePage, CaseSummary, ChainReport, Document, QueueQuery, Supplement,
     Timeline,
 )
 from .workflow import Context, Decision, clock_fields, decide
@@ -136,9 +136,11 @@ class ProcessingService(PortalService):
             "statutory_due_at": None, "paused": False, "flags": {"at_risk": False, "overdue": False},
             "department_id": None, "cohandling": [], "apologies": [], "attachments": p.get("attachments", []),
             "opened_at": now, "updated_at": now, "opened_by_event": envelope.event_id,
+            "origin": p.get("origin"),
         }
         entry = make_entry(code, 1, GENESIS, {**case, "version": 1}, action="open", from_status=None,
-                           to_status="submitted", actor=envelope.actor.model_dump(), at=now, reason=None)
+                           to_status="submitted", actor=envelope.actor.model_dump(), at=now,
+                           reason=external_reference(p.get("origin")))
         case["history_head"] = entry["hash"]
         event = new_event("case_opened", SYSTEM, {"code": code, "agency_id": case["agency_id"],
                                                   "procedure_code": case["procedure_code"],
@@ -232,6 +234,15 @@ class ProcessingService(PortalService):
         docs, total = self.store.queue(filt, (q.page - 1) * q.page_size, q.page_size)
         items = [CaseSummary.model_validate(self._with_live_flags(d)) for d in docs]
         return dump(CasePage(items=items, page=q.page, page_size=q.page_size, total=total))
+
+    @rpc
+    def history(self, actor: dict, code: str) -> dict:
+        """Every entry of the case history with who did it and why (officials of the case's agency)."""
+        case = self._case(code)
+        if not self._visible_to_official(case, Actor.model_validate(actor)):
+            raise exceptions.case_not_found(code)
+        entries = [{**r["history"], "version": r["version"]} for r in self.store.history(code) if r.get("history")]
+        return dump(CaseHistory(code=code, entries=entries))
 
     @rpc
     def verify_history(self, actor: dict, code: str) -> dict:
@@ -341,6 +352,28 @@ class ProcessingService(PortalService):
                 "content_b64": base64.b64encode(content).decode()}
 
     @rpc
+    def external_timeline(self, actor: dict, code: str, issue: str, procedures: list[str] | None) -> dict:
+        """R31: a ministry system reads a dossier within its procedures; the read goes into the case
+        history with the system and its X-Road-style issue reference."""
+        who = Actor.model_validate(actor)
+        if who.role != "ministry_system":
+            raise Forbidden("Chỉ dành cho hệ thống của bộ, ngành", None, "ministry_systems_only")
+        case = self.store.case(code)
+        if case is None:
+            raise exceptions.case_not_found(code)
+        if procedures is not None and case["procedure_code"] not in procedures:
+            raise Forbidden("Thủ tục nằm ngoài phạm vi được cấp cho hệ thống",
+                            {"procedure_code": case["procedure_code"]}, "procedure_out_of_scope")
+        while True:
+            try:
+                decision = Decision(case["status"], {}, external_reference({"system_id": who.id, "issue": issue}))
+                case = self._commit(case, actor, "external_read", decision, utcnow(), event_type="case_accessed")
+                break
+            except Conflict:
+                case = self._case(code)
+        return self._timeline(case, public=False)
+
+    @rpc
     def timeline(self, actor: dict | None, code: str) -> dict:
         """The citizen's view of their case; with actor None, the public view (no reasons, no documents)."""
         if actor is None:
@@ -351,7 +384,7 @@ class ProcessingService(PortalService):
         entries = []
         for record in self.store.history(case["code"]):
             h = record.get("history") or {}
-            if not h or h.get("action") == "deadline_flag":
+            if not h or h.get("action") in ("deadline_flag", "external_read"):
                 continue
             entries.append({"at": h["at"], "action": h["action"], "status": h["to_status"],
                             "agency_id": case["agency_id"], "reason": None if public else h.get("reason")})

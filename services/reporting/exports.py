@@ -8,7 +8,8 @@ import io
 
 COLUMNS = [
     ("name", "Thủ tục / Cơ quan"), ("received", "Tiếp nhận"), ("received_online", "Trực tuyến"),
-    ("received_postal", "Qua bưu chính"), ("processed_early", "Trước hạn"), ("processed_on_time", "Đúng hạn"),
+    ("received_postal", "Qua bưu chính"), ("received_ministry_system", "Từ hệ thống bộ, ngành"),
+    ("processed_early", "Trước hạn"), ("processed_on_time", "Đúng hạn"),
     ("processed_late", "Quá hạn"), ("returned_for_supplement", "Yêu cầu bổ sung"), ("refused", "Từ chối"),
     ("withdrawn", "Rút hồ sơ"), ("payments_vnd", "Phí đã thu (VND)"), ("refunds_vnd", "Đã hoàn (VND)"),
     ("feedback_received", "Phản ánh"), ("rating_average", "Hài lòng (1–5)"),

@@ -81,7 +81,8 @@ class Fold:
             else event["occurred_at"]
         if t == "dossier_submitted":
             info = {k: p.get(k) for k in ("agency_id", "procedure_code", "sector", "level")}
-            channel = "postal" if p.get("channel") == "postal" else f"online_l{p.get('handled_as_level', 3)}"
+            channel = p.get("channel") if p.get("channel") in ("postal", "ministry_system", "in_person") \
+                else f"online_l{p.get('handled_as_level', 3)}"
             self.count("received", info, at)
             self.count(f"received_{channel}", info, at)
             if p["code"] not in self.states and not self._stored_state(p["code"]):

@@ -24,7 +24,8 @@ from . import exports
 from .dependencies import ReportingStore
 from .folding import Fold
 
-METRICS = ["received", "received_online_l3", "received_online_l4", "received_postal", "processed_early",
+METRICS = ["received", "received_online_l3", "received_online_l4", "received_postal", "received_in_person",
+           "received_ministry_system", "processed_early",
            "processed_on_time", "processed_late", "returned_for_supplement", "refused", "withdrawn", "payments",
            "payments_vnd", "refunds", "refunds_vnd", "postal_returns_on_time", "postal_returns_late",
            "feedback_received", "feedback_answered_on_time", "feedback_answered_late", "ratings", "rating_points"]

@@ -13,6 +13,12 @@ from services.common.config import ROOT
 from tests.helpers import new_citizen
 from tests.pki import Pki
 
+# (system id, secret, access, procedures) of the ministry systems the tests call as (R31)
+MINISTRY_SYSTEMS = [("moj-hotich", "moj-test-secret", "rw", "TP-HT-01|TP-HT-02"),
+                    ("bca-readall", "bca-test-secret", "r", "*"),
+                    ("moj-read-kethon", "moj-kh-test-secret", "r", "TP-HT-02"),
+                    ("mof-writeonly", "mof-test-secret", "w", "KH-HKD-01")]
+
 
 @pytest.fixture(scope="session")
 def suite(infra):
@@ -33,6 +39,7 @@ def suite(infra):
         "PROVIDER_SECRET": "test-provider-secret",
         "PAYMENT_EXPIRY_SECONDS": "8",
         "POSTAL_OPERATORS": "vnpost:vnpost-test-key:vnpost-test-secret,viettelpost:vtp-test-key:vtp-test-secret",
+        "MINISTRY_SYSTEMS": ",".join(f"{s}:{k}:{a}:{p}" for s, k, a, p in MINISTRY_SYSTEMS),
     }
     env["PAYMENT_CALLBACK_URL"] = f"http://{env['GATEWAY_ADDRESS']}/api/v1/payments/callback"
     pki = Pki()

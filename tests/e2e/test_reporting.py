@@ -113,7 +113,7 @@ def test_scripted_period_exact_numbers_exports_and_rebuild(suite, citizen, mongo
     assert f, requests.get(f"{api}/dashboard", params={"dim": "agency", "value": "UBND-QN"}, headers=qn_admin,
                            timeout=10).json()
     expected = {"received": 5, "received_online_l3": 4, "received_online_l4": 1, "received_online": 5,
-                "received_postal": 0, "processed_early": 3, "processed_on_time": 0, "processed_late": 0,
+                "received_postal": 0, "received_ministry_system": 0, "received_in_person": 0, "processed_early": 3, "processed_on_time": 0, "processed_late": 0,
                 "returned_for_supplement": 1, "refused": 1, "withdrawn": 1, "pending_on_time": 1,
                 "pending_overdue": 0, "ratings": 1, "rating_average": 4, "online_share": 100.0,
                 "feedback_received": 1, "feedback_answered_on_time": 1, "payments": 1, "payments_vnd": 100000,
