@@ -4,7 +4,9 @@ validation, authorisation, the error envelope and the OpenAPI description.
 from __future__ import annotations
 
 import json
+import logging
 import re
+import time
 from dataclasses import dataclass, field
 from functools import wraps
 from typing import Any, Callable
@@ -16,11 +18,14 @@ from werkzeug.exceptions import HTTPException
 from werkzeug.wrappers import Request, Response
 
 from services.common.errors import BadRequest, Forbidden, PayloadTooLarge, UnsupportedMediaType
+from services.common.observability import bind, request_id_from
 from services.common.schemas import parse
 
+from . import metrics
 from .exceptions import error_response
 
 DEFAULT_MAX_BODY = 30 * 1024 * 1024
+log = logging.getLogger("gateway.access")
 
 
 class ApiWsgiApp(WsgiApp):
@@ -42,11 +47,32 @@ class ApiWebServer(WebServer):
     def get_wsgi_app(self):
         return ApiWsgiApp(self)
 
+    def context_data_from_headers(self, request: Request) -> dict:
+        # nameko carries context data with every RPC and event the worker makes: the request id
+        # thus reaches every service's log lines for this request.
+        return {"request_id": request_id(request)}
+
+
+def request_id(request: Request) -> str:
+    if not hasattr(request, "request_id"):
+        request.request_id = request_id_from(request.headers.get("X-Request-Id"))
+    return request.request_id
+
 
 class ApiHandler(HttpRequestHandler):
     server = ApiWebServer()
 
     def handle_request(self, request: Request) -> Response:
+        started = time.perf_counter()
+        response = self._handle(request)
+        response.headers["X-Request-Id"] = request_id(request)
+        elapsed = time.perf_counter() - started
+        metrics.observe_request(self.url, self.method, response.status_code, elapsed)
+        # The route pattern, not the path: paths and query strings may carry lookup secrets.
+        log.info("%s %s %d %.1f ms", self.method, self.url, response.status_code, elapsed * 1000)
+        return response
+
+    def _handle(self, request: Request) -> Response:
         limit = int(self.container.config.get("MAX_BODY_BYTES", DEFAULT_MAX_BODY))
         if request.content_length is not None and request.content_length > limit:
             return error_response(PayloadTooLarge(
@@ -126,6 +152,7 @@ def route(method: str, path: str, *, summary: str, tag: str, auth: str | tuple[s
         @wraps(fn)
         def handler(self, request: Request, **path_values: Any) -> Response:
             try:
+                bind(dossier_code=path_values.get("code"))
                 ctx = Ctx(request=request, path=path_values)
                 if auth == "postal":
                     ctx.actor = {"id": self.postal_auth.verify(request), "role": "postal_operator"}

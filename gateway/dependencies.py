@@ -44,6 +44,31 @@ class GatewayStore:
             "_id": str(uuid.uuid4()), "key": key, "window": start,
             "expires_at": datetime.fromtimestamp(start + window_seconds, timezone.utc)})
 
+    # ------------------------------------------------------------ incidents (R24)
+    def service_down_since(self, service: str, now: datetime) -> datetime:
+        """When the service was first seen down in this outage (kept across gateway replicas)."""
+        try:
+            self.db.service_watch.insert_one({"_id": service, "since": now})
+            return now
+        except DuplicateKeyError:
+            return (self.db.service_watch.find_one({"_id": service}) or {"since": now})["since"]
+
+    def open_incident(self, service: str, since: datetime, detail: str | None) -> bool:
+        """True for the one caller that opened it (an insert; replicas race harmlessly)."""
+        try:
+            self.db.incidents.insert_one({"_id": service, "since": since, "detail": detail})
+            return True
+        except DuplicateKeyError:
+            return False
+
+    def close_incident(self, service: str) -> dict | None:
+        """The incident this caller closed, if any; the outage watch ends either way."""
+        self.db.service_watch.delete_one({"_id": service})
+        incident = self.db.incidents.find_one({"_id": service})
+        if incident and self.db.incidents.delete_one({"_id": service}).deleted_count:
+            return incident
+        return None
+
     def purge_expired(self) -> None:
         now = datetime.now(timezone.utc)
         self.db.revoked_tokens.delete_many({"expires_at": {"$lt": now}})

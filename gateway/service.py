@@ -8,17 +8,20 @@ from urllib.parse import quote
 import eventlet
 from kombu import Connection
 from nameko.dependency_providers import Config
+from nameko.events import EventDispatcher
 from nameko.rpc import RpcProxy
 from nameko.timer import timer
 from werkzeug.wrappers import Response
 
 from services.common.errors import BadRequest, Conflict, NotFound, Unauthorized, ValidationFailed
+from services.common.events import new_event, utcnow
 from services.common.mongo import MongoDatabase
+from services.common.observability import CorrelationIds
 from services.common.schemas import parse
 
+from . import metrics
 from .api import ApiHandler, Ctx, read_json, route
 from .dependencies import GatewayStore, PostalAuth, TokenAuth
-from .exceptions import error_response
 from .openapi import build_openapi
 from .schemas import (
     DashboardQuery, PeriodQuery, ReportQuery,
@@ -35,6 +38,7 @@ from .schemas import (
 )
 from services.intake.schemas import CatalogQuery, FileDossier
 
+SYSTEM_ACTOR = {"id": "gateway", "role": "system"}
 CITIZEN = ("citizen",)
 OFFICIALS = ("reception", "specialist", "leader", "agency_admin", "operator")
 WORKFLOW_ROLES = ("reception", "specialist", "leader")
@@ -59,6 +63,8 @@ class GatewayService:
     postal = RpcProxy("postal")
     reporting = RpcProxy("reporting")
     ministry = RpcProxy("ministry")
+    dispatch = EventDispatcher()
+    correlation = CorrelationIds()
 
     @property
     def auth(self) -> TokenAuth:
@@ -71,21 +77,33 @@ class GatewayService:
     def call(self, service: str, method: str, *args, **kwargs):
         """RPC with a deadline: a service that does not answer becomes a 503, not a hung request."""
         timeout = float(self.config.get("RPC_TIMEOUT", 20))
-        with eventlet.Timeout(timeout):
-            return getattr(getattr(self, service), method)(*args, **kwargs)
+        try:
+            with eventlet.Timeout(timeout):
+                result = getattr(getattr(self, service), method)(*args, **kwargs)
+        except BaseException as exc:
+            metrics.observe_rpc(service, method, getattr(exc, "code", None) or type(exc).__name__)
+            raise
+        metrics.observe_rpc(service, method, None)
+        return result
 
     @timer(interval=600)
     def purge(self) -> None:
         self.store.purge_expired()
 
     # ------------------------------------------------------------- meta
-    @ApiHandler.decorator("GET", "/health")
-    def health(self, request) -> Response:
+    def _services(self) -> list[str]:
+        return [s.strip() for s in str(self.config.get("HEALTH_SERVICES", "intake")).split(",") if s.strip()]
+
+    def _ask(self, service: str, method: str) -> dict:
+        with eventlet.Timeout(float(self.config.get("HEALTH_TIMEOUT", 3))):
+            return getattr(getattr(self, service), method)()
+
+    def _probe(self) -> dict:
+        """Every service's health RPC, the broker and the database."""
         services = {}
-        for svc in [s.strip() for s in str(self.config.get("HEALTH_SERVICES", "intake")).split(",") if s.strip()]:
+        for svc in self._services():
             try:
-                with eventlet.Timeout(float(self.config.get("HEALTH_TIMEOUT", 3))):
-                    getattr(self, svc).ping()
+                self._ask(svc, "ping")
                 services[svc] = {"status": "ok"}
             except BaseException as exc:  # eventlet.Timeout is a BaseException
                 services[svc] = {"status": "down", "detail": type(exc).__name__}
@@ -100,10 +118,46 @@ class GatewayService:
             database = {"status": "ok"}
         except Exception as exc:
             database = {"status": "down", "detail": type(exc).__name__}
-        healthy = broker["status"] == database["status"] == "ok" and all(
-            s["status"] == "ok" for s in services.values())
-        body = Health(status="ok" if healthy else "degraded", broker=broker, database=database, services=services)
+        return {"broker": broker, "database": database, "services": services}
+
+    @ApiHandler.decorator("GET", "/health")
+    def health(self, request) -> Response:
+        probe = self._probe()
+        healthy = probe["broker"]["status"] == probe["database"]["status"] == "ok" and all(
+            s["status"] == "ok" for s in probe["services"].values())
+        body = Health(status="ok" if healthy else "degraded", **probe)
         return Response(body.model_dump_json(), status=200 if healthy else 503, mimetype="application/json")
+
+    @ApiHandler.decorator("GET", "/metrics")
+    def metrics(self, request) -> Response:
+        """Prometheus exposition (scrape it on the internal network only; see deploy/README.md)."""
+        probe = self._probe()
+        stats = {}
+        for svc, state in probe["services"].items():
+            try:
+                stats[svc] = self._ask(svc, "stats") if state["status"] == "ok" else None
+            except BaseException:
+                stats[svc] = None
+        metrics.record_state(probe, stats)
+        return Response(metrics.exposition(), mimetype="text/plain; version=0.0.4; charset=utf-8")
+
+    @timer(interval=5)
+    def watch_services(self) -> None:
+        """R24: a service down longer than INCIDENT_AFTER_SECONDS opens an incident (the operations
+        team is told by the notification service); its return closes it."""
+        now = utcnow()
+        threshold = float(self.config.get("INCIDENT_AFTER_SECONDS", 120))
+        for svc, state in self._probe()["services"].items():
+            if state["status"] == "ok":
+                closed = self.store.close_incident(svc)
+                if closed:
+                    self.dispatch("incident_resolved", new_event("incident_resolved", SYSTEM_ACTOR, {
+                        "service": svc, "since": closed["since"].isoformat(), "resolved_at": now.isoformat()}))
+                continue
+            since = self.store.service_down_since(svc, now)
+            if (now - since).total_seconds() >= threshold and self.store.open_incident(svc, since, state["detail"]):
+                self.dispatch("incident_opened", new_event("incident_opened", SYSTEM_ACTOR, {
+                    "service": svc, "since": since.isoformat(), "detail": state.get("detail")}))
 
     @ApiHandler.decorator("GET", "/api/v1/openapi.json")
     def openapi(self, request) -> Response:

@@ -20,6 +20,8 @@ from pydantic import BaseModel, ConfigDict, Field
 from pymongo.database import Database
 from pymongo.errors import DuplicateKeyError
 
+from .observability import bind
+
 log = logging.getLogger(__name__)
 
 
@@ -129,6 +131,7 @@ def consumer(source: str, event_type: str, store_attr: str = "store", retries: i
                 log.error("malformed event on %s parked: %s", queue, exc)
                 park(db, queue, body, f"malformed envelope: {exc}")
                 return
+            bind(event_id=envelope.event_id, dossier_code=envelope.dossier_code)
             if not claim_event(db, envelope.event_id, envelope.type):
                 return
             error = ""

@@ -1,7 +1,8 @@
 """Operators' command for parked messages (events a consumer kept failing on).
 
-    python -m services.common.parked list   <component>
-    python -m services.common.parked replay <component> [--id ID]
+    python -m services.common.parked list    <component>
+    python -m services.common.parked inspect <component> --id ID
+    python -m services.common.parked replay  <component> [--id ID]
 
 Replay publishes the stored envelope straight to the consumer's own queue
 (default exchange, routing key = queue name), so only that consumer sees it
@@ -45,7 +46,7 @@ def replay(db, amqp_uri: str, parked_id: str | None = None) -> int:
 
 def main() -> int:
     parser = argparse.ArgumentParser(prog="python -m services.common.parked")
-    parser.add_argument("action", choices=["list", "replay"])
+    parser.add_argument("action", choices=["list", "inspect", "replay"])
     parser.add_argument("component")
     parser.add_argument("--id")
     args = parser.parse_args()
@@ -57,6 +58,12 @@ def main() -> int:
             for doc in db[PARKED].find({"replayed": False}).sort("parked_at", 1):
                 print(f"{doc['_id']}  {doc['parked_at']:%Y-%m-%d %H:%M:%S}  {doc['queue']}  "
                       f"{doc['error'].strip().splitlines()[-1][:120]}")
+        elif args.action == "inspect":
+            doc = db[PARKED].find_one({"_id": args.id}) if args.id else None
+            if doc is None:
+                print(f"no parked message {args.id!r} (see: list)", file=sys.stderr)
+                return 2
+            print(json.dumps(doc, ensure_ascii=False, indent=2, default=str))
         else:
             print(f"replayed {replay(db, config['AMQP_URI'], args.id)} message(s)")
     finally:

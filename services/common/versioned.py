@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import time
 from datetime import timedelta
-from typing import Any, Callable
+from typing import Callable
 
 from pymongo import ASCENDING
 from pymongo.database import Database

@@ -5,6 +5,7 @@ import base64
 import hashlib
 import hmac
 import json
+import logging
 import secrets
 import uuid
 from typing import Any
@@ -20,6 +21,7 @@ from services.common import files as att
 from services.common.errors import Conflict, Forbidden, ValidationFailed
 from services.common.events import Actor, EventEnvelope, consumer, new_event, utcnow
 from services.common.mongo import MongoDatabase
+from services.common.observability import bind
 from services.common.service_base import PortalService
 from services.common.schemas import dump, parse
 
@@ -30,6 +32,8 @@ from .schemas import (
     FiledDossier, OFFICIAL_ROLES, Procedure, ProcedureIn, ProcedurePage, ProcedureSummary, PublicLookup,
     PublicStatus, RegisterIndividual, RegisterOrganisation,
 )
+
+log = logging.getLogger(__name__)
 
 _hasher = PasswordHasher()  # argon2id, memory-hard
 _CROCKFORD = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
@@ -385,6 +389,9 @@ class IntakeService(PortalService):
         }, dossier_code=code)
         # A concurrent replay with the same key may have created it first: then this returns that one.
         dossier, created = self.store.dossiers.create(code, dossier, [event])
+        bind(dossier_code=code)
+        log.info("dossier filed: procedure %s, channel %s, level %s", procedure["code"], channel,
+                 dossier["handled_as_level"])
         self.store.dossiers.publish(code, 1, self.dispatch)
         return dump(FiledDossier(dossier=dossier_view(dossier), tracking_secret=self._tracking_secret(code),
                                  replayed=not created))

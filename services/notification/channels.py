@@ -40,7 +40,7 @@ class LogSms:
     """Default SMS adapter: records the message in the log (no provider contacted)."""
 
     def send(self, to: str, text: str) -> None:
-        log.info("SMS to %s…%s: %s", to[:3], to[-2:], text)
+        log.info("SMS to …%s: %s", to[-2:], text)
 
 
 def sms_adapter(config: dict):

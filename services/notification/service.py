@@ -61,6 +61,23 @@ class NotificationService(PortalService):
         contact = {"email": p.get("email"), "phone": p.get("phone")}
         self._notify(envelope.event_id, p.get("account_id"), p["id"], "feedback_answered", rendered, contact, None)
 
+    @event_handler("gateway", "incident_opened")
+    @consumer("gateway", "incident_opened")
+    def notify_incident_opened(self, envelope: EventEnvelope) -> None:
+        self._notify_operations(envelope)
+
+    @event_handler("gateway", "incident_resolved")
+    @consumer("gateway", "incident_resolved")
+    def notify_incident_resolved(self, envelope: EventEnvelope) -> None:
+        self._notify_operations(envelope)
+
+    def _notify_operations(self, envelope: EventEnvelope) -> None:
+        """R24: the operations team hears of an incident and of its end."""
+        p = envelope.payload
+        contact = {"email": self.config.get("OPERATIONS_EMAIL"), "phone": self.config.get("OPERATIONS_PHONE")}
+        self._notify(envelope.event_id, None, f"incident:{p['service']}", envelope.type,
+                     render(envelope.type, p), contact, None)
+
     def _notify(self, event_id: str, account_id: str | None, reference: str, action: str,
                 rendered: tuple[str, str, str], contact: dict, document: dict | None) -> None:
         subject, body, sms_text = rendered

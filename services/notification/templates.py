@@ -23,6 +23,17 @@ HOW = {"online": "tải kết quả điện tử trên Cổng dịch vụ công 
 
 def render(action: str, p: dict) -> tuple[str, str, str] | None:
     """(subject, body, short SMS text) for an action, or None when the citizen is not told."""
+    if action == "incident_opened":
+        return (f"[Sự cố] Dịch vụ {p['service']} không hoạt động",
+                f"Dịch vụ {p['service']} của Cổng dịch vụ công không trả lời từ {_when(p['since'])} "
+                f"({p.get('detail') or 'không rõ nguyên nhân'}).\nXem /health và /metrics; hướng dẫn xử lý "
+                "trong deploy/README.md.",
+                f"Su co: dich vu {p['service']} khong hoat dong tu {_when(p['since'])}.")
+    if action == "incident_resolved":
+        return (f"[Đã khắc phục] Dịch vụ {p['service']} hoạt động trở lại",
+                f"Dịch vụ {p['service']} hoạt động trở lại lúc {_when(p['resolved_at'])} "
+                f"(không hoạt động từ {_when(p['since'])}).",
+                f"Dich vu {p['service']} da hoat dong tro lai.")
     if action == "feedback_answered":
         return (f"Trả lời phản ánh, kiến nghị: {p['subject']}",
                 f"Kính gửi {p.get('name') or 'Ông/Bà'},\n\n{p['answer']}\n\n(Mã phản ánh: {p['id']})",

@@ -3,7 +3,7 @@ citizen's behalf, returns results within 24 hours inside the province, and compe
 from __future__ import annotations
 
 import uuid
-from datetime import datetime, timedelta
+from datetime import timedelta
 from typing import Any
 
 from nameko.dependency_providers import Config

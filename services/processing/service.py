@@ -4,8 +4,8 @@ and a hash-chained history."""
 from __future__ import annotations
 
 import base64
+import logging
 import time as _time
-import uuid
 from datetime import datetime
 from typing import Any
 
@@ -31,6 +31,8 @@ from .schemas import (
     Timeline,
 )
 from .workflow import Context, Decision, clock_fields, decide
+
+log = logging.getLogger(__name__)
 
 SYSTEM = {"id": "processing", "role": "system"}
 OFFICIALS = ("reception", "specialist", "leader", "agency_admin")
@@ -147,6 +149,7 @@ class ProcessingService(PortalService):
                                                   "applicant_id": case["applicant_id"]}, dossier_code=code)
         _, created = self.store.cases.create(code, case, [event], extra={"history": entry})
         if created:
+            log.info("case opened at %s for procedure %s", case["agency_id"], case["procedure_code"])
             self.store.cases.publish(code, 1, self.dispatch)
 
     @event_handler("payment", "payment_succeeded")
@@ -394,6 +397,11 @@ class ProcessingService(PortalService):
                 view.pop(key, None)
         return dump(Timeline.model_validate(view))
 
+    def extra_stats(self) -> dict:
+        """Open cases at risk / overdue as of the last deadline sweep (for /metrics)."""
+        doc = self.store.db.stats.find_one({"_id": "deadlines"}) or {}
+        return {"cases_at_risk": doc.get("at_risk", 0), "cases_overdue": doc.get("overdue", 0)}
+
     # -------------------------------------------------------------- sweep
     @timer(interval=60)
     def deadline_sweep(self) -> None:
@@ -409,11 +417,16 @@ class ProcessingService(PortalService):
         # Read first, write after: an open cursor holds a read transaction on
         # FerretDB/SQLite, and writes made while it is open wait on it.
         changed = []
+        counts = {"at_risk": 0, "overdue": 0}
         for doc in self.store.running_clocks():
             checked += 1
             flags = deadline_flags(calendar, now, doc.get("due_at"), at_risk)
+            for flag in counts:
+                counts[flag] += bool(flags.get(flag))
             if flags != (doc.get("flags") or {}):
                 changed.append((doc, flags))
+        self.store.db.stats.replace_one({"_id": "deadlines"}, {"_id": "deadlines", **counts, "checked": checked,
+                                                               "at": now}, upsert=True)
         for doc, flags in changed:
             case = self.store.case(doc["_id"])
             if case is None or case["version"] != doc["version"]:

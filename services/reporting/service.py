@@ -125,6 +125,7 @@ class ReportingService(PortalService):
             _time.sleep(0.1)
         try:
             self.store.db.journal.delete_many({})
+            self.store.db.meta.delete_many({})
             self.store.db.counters.delete_many({})
             self.store.db.case_states.delete_many({})
             self.store.db.pending.delete_many({})

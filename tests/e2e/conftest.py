@@ -39,6 +39,9 @@ def suite(infra):
         "PROVIDER_SECRET": "test-provider-secret",
         "PAYMENT_EXPIRY_SECONDS": "8",
         "POSTAL_OPERATORS": "vnpost:vnpost-test-key:vnpost-test-secret,viettelpost:vtp-test-key:vtp-test-secret",
+        "LOG_LEVEL": "INFO",  # the personal-data scan reads what operators would see
+        "INCIDENT_AFTER_SECONDS": "3",
+        "OPERATIONS_EMAIL": "van-hanh@test.cong-dvc.vn",
         "MINISTRY_SYSTEMS": ",".join(f"{s}:{k}:{a}:{p}" for s, k, a, p in MINISTRY_SYSTEMS),
     }
     env["PAYMENT_CALLBACK_URL"] = f"http://{env['GATEWAY_ADDRESS']}/api/v1/payments/callback"

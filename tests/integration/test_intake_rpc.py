@@ -164,6 +164,8 @@ def test_supplement_attachments_are_checked_and_appended(intake):
 
 # ----------------------------------------------------------- consumer helper
 CALLS: list = []
+SUCCEEDED: list = []
+BROKEN: set = set()  # event ids the listener cannot handle until the operator "fixes" it
 
 
 class Listener:
@@ -175,8 +177,9 @@ class Listener:
     @consumer("intake", "probe_event", retries=2, backoff=0.01)
     def on_probe(self, envelope):
         CALLS.append(envelope.event_id)
-        if envelope.payload.get("fail"):
+        if envelope.payload.get("fail") or envelope.event_id in BROKEN:
             raise RuntimeError("cannot handle this one")
+        SUCCEEDED.append(envelope.event_id)
 
 
 def test_consumer_dedupes_parks_and_replays(intake_config, intake_db, amqp_uri):
@@ -217,5 +220,42 @@ def test_consumer_dedupes_parks_and_replays(intake_config, intake_db, amqp_uri):
             eventlet.sleep(0.1)
         assert CALLS.count(bad["event_id"]) == 4
         assert db.parked_messages.count_documents({"replayed": True}) == 1
+    finally:
+        container.stop()
+
+
+def test_parked_message_replayed_after_a_fix_is_handled_once(intake_config, intake_db, amqp_uri):
+    """Issue #7: a message parked after its last retry, replayed once the cause is fixed, is
+    handled exactly once — a second replay or a late duplicate changes nothing."""
+    import eventlet
+    from nameko.standalone.events import event_dispatcher
+
+    config = {**intake_config, "MONGO_DB": intake_config["MONGO_DB"] + "_parked"}
+    container = ServiceContainer(Listener, config)
+    container.start()
+    db = intake_db.client[config["MONGO_DB"]]
+    try:
+        dispatch = event_dispatcher(config)
+        event = new_event("probe_event", {"id": "t", "role": "system"}, {})
+        BROKEN.add(event["event_id"])
+        dispatch("intake", "probe_event", event)
+        for _ in range(100):
+            if db.parked_messages.count_documents({}):
+                break
+            eventlet.sleep(0.1)
+        parked = db.parked_messages.find_one({})
+        assert parked["envelope"]["event_id"] == event["event_id"] and SUCCEEDED.count(event["event_id"]) == 0
+
+        BROKEN.discard(event["event_id"])  # the operator fixed the cause
+        assert replay(db, config["AMQP_URI"], parked["_id"]) == 1
+        for _ in range(100):
+            if event["event_id"] in SUCCEEDED:
+                break
+            eventlet.sleep(0.1)
+        assert replay(db, config["AMQP_URI"], parked["_id"]) == 0  # already replayed
+        dispatch("intake", "probe_event", event)  # a late duplicate
+        eventlet.sleep(1)
+        assert SUCCEEDED.count(event["event_id"]) == 1
+        assert db.processed_events.find_one({"_id": event["event_id"]})["status"] == "done"
     finally:
         container.stop()

@@ -1,0 +1,74 @@
+"""Structured logs and correlation ids, the same in every process.
+
+Each log line is one JSON object with the component, level, message and the correlation ids of
+the work in hand: ``request_id`` (set by the gateway, carried to every RPC and event through
+nameko's context headers), ``call_id`` (nameko's call-id stack) and ``dossier_code`` when known.
+Logs must never carry personal data: code logs ids, not people; ``redact`` is a second line of
+defence that masks e-mail addresses and the digit runs of national ids, tax codes and phone
+numbers in any message or traceback.
+"""
+from __future__ import annotations
+
+import json
+import logging
+import re
+import threading
+import uuid
+from datetime import datetime, timezone
+from typing import Any
+
+from nameko.extensions import DependencyProvider
+
+_local = threading.local()  # green-thread local once eventlet has monkey-patched threading
+
+EMAIL = re.compile(r"[\w.+-]+@[\w-]+(\.[\w-]+)+")
+DIGITS = re.compile(r"(?<![\w-])\+?\d[\d .]{7,16}\d(?![\w-])")
+REQUEST_ID = re.compile(r"^[\w.:-]{1,64}$")
+
+
+def redact(text: str) -> str:
+    text = EMAIL.sub("<email>", text)
+    return DIGITS.sub(lambda m: m.group(0) if len(re.sub(r"\D", "", m.group(0))) < 9 else "<number>", text)
+
+
+def log_context() -> dict:
+    return getattr(_local, "ids", None) or {}
+
+
+def bind(**ids: Any) -> None:
+    """Add correlation ids (e.g. the dossier code) to the current worker's log lines."""
+    _local.ids = {**log_context(), **{k: v for k, v in ids.items() if v}}
+
+
+def request_id_from(header: str | None) -> str:
+    """The caller's X-Request-Id when it is a sane token, else a new one."""
+    return header if header and REQUEST_ID.match(header) else uuid.uuid4().hex
+
+
+class CorrelationIds(DependencyProvider):
+    """Binds the worker's request id and call id for its log lines (and clears them after)."""
+
+    def worker_setup(self, worker_ctx) -> None:
+        _local.ids = {"request_id": worker_ctx.context_data.get("request_id"),
+                      "call_id": ".".join(worker_ctx.call_id_stack[-1:]) or None}
+
+    def worker_teardown(self, worker_ctx) -> None:
+        _local.ids = {}
+
+    def get_dependency(self, worker_ctx):
+        return worker_ctx
+
+
+class JsonFormatter(logging.Formatter):
+    def __init__(self, service: str = "portal", **_: Any):
+        super().__init__()
+        self.service = service
+
+    def format(self, record: logging.LogRecord) -> str:
+        line = {"ts": datetime.fromtimestamp(record.created, timezone.utc).isoformat(timespec="milliseconds"),
+                "level": record.levelname, "service": self.service, "logger": record.name,
+                "message": redact(record.getMessage())}
+        line.update({k: v for k, v in log_context().items() if v})
+        if record.exc_info:
+            line["exc"] = redact(self.formatException(record.exc_info))
+        return json.dumps(line, ensure_ascii=False, default=str)
