@@ -2,6 +2,8 @@
 case states, and counters keyed by ``metric|dimension:value|period``."""
 from __future__ import annotations
 
+from datetime import datetime
+
 from pymongo.database import Database
 from pymongo.errors import DuplicateKeyError
 
@@ -33,7 +35,19 @@ class ReportingStore:
     def case_state(self, code: str) -> dict | None:
         return self.db.case_states.find_one({"_id": code})
 
-    def save(self, deltas: dict, states: dict, done: list[str]) -> None:
+    def deferred_of(self, code: str) -> list[dict]:
+        """Events waiting for this dossier's filing (see Fold.apply)."""
+        return (self.db.deferred.find_one({"_id": code}) or {}).get("events", [])
+
+    def orphans(self, older_than: datetime) -> list[str]:
+        """Dossiers whose waiting events are older than this: their filing is not coming. A scan,
+        but of a collection that is empty unless events arrive ahead of their filing."""
+        cutoff = older_than.isoformat()
+        return [d["_id"] for d in self.db.deferred.find()
+                if min(str(e["occurred_at"]) for e in d.get("events") or [{"occurred_at": cutoff}]) < cutoff]
+
+    def save(self, deltas: dict, states: dict, done: list[str], deferred: dict | None = None,
+             released: set | None = None) -> None:
         """Apply one folded batch. Only one folder runs at a time (the lock below), so it turns the
         deltas into absolute documents, journals them, then writes them: replaying the journal after
         a crash rewrites the same values instead of adding the deltas a second time."""
@@ -52,7 +66,9 @@ class ReportingStore:
         # by _id instead of counting the queue, which is a scan on FerretDB.
         folded = (self.db.meta.find_one({"_id": "fold"}) or {}).get("folded", 0) + len(done)
         journal = {"_id": "batch", "counters": counters, "folded": folded,
-                   "states": [{"_id": code, **state} for code, state in states.items()], "done": done}
+                   "states": [{"_id": code, **state} for code, state in states.items()], "done": done,
+                   "deferred": [{"_id": code, "events": events} for code, events in (deferred or {}).items()],
+                   "released": sorted(released or ())}
         self.db.journal.insert_one(journal)
         self.replay_journal(journal)
 
@@ -68,6 +84,10 @@ class ReportingStore:
             self.db.counters.replace_one({"_id": doc["_id"]}, doc, upsert=True)
         for doc in journal["states"]:
             self.db.case_states.replace_one({"_id": doc["_id"]}, doc, upsert=True)
+        for doc in journal.get("deferred", []):
+            self.db.deferred.replace_one({"_id": doc["_id"]}, doc, upsert=True)
+        for code in journal.get("released", []):
+            self.db.deferred.delete_one({"_id": code})
         for event_id in journal["done"]:
             self.db.pending.delete_one({"_id": event_id})
         self.db.meta.replace_one({"_id": "fold"}, {"_id": "fold", "folded": journal.get("folded", 0)}, upsert=True)

@@ -21,11 +21,17 @@ def bucket(state: dict | None) -> str | None:
 class Fold:
     """Collects counter deltas for a batch of events."""
 
-    def __init__(self, case_state: Callable[[str], dict | None]):
+    def __init__(self, case_state: Callable[[str], dict | None],
+                 deferred_of: Callable[[str], list[dict]] = lambda code: []):
         self.case_state = case_state
+        self.deferred_of = deferred_of
         self.deltas: dict[str, float] = defaultdict(float)
         self.states: dict[str, dict] = {}
         self._stored: dict[str, dict | None] = {}  # states read from the store, once per batch
+        #: events waiting for their dossier's filing, by dossier code (to be stored), and the codes
+        #: whose stored waiting events were folded in this batch (to be removed from the store)
+        self.deferred: dict[str, list[dict]] = {}
+        self.released: set[str] = set()
 
     def _stored_state(self, code: str) -> dict | None:
         if code not in self._stored:
@@ -67,13 +73,39 @@ class Fold:
         return p.get("code") or p.get("dossier_code")
 
     def apply(self, event: dict) -> bool:
-        """Fold one event; False (deferred) when it concerns a dossier whose filing has not been
-        folded yet — its dimensions come from the filing, so it waits for it (order-independence)."""
+        """Fold one event. An event about a dossier whose filing has not been folded yet waits for
+        it (its dimensions come from the filing): it is kept in ``deferred`` and folded when the
+        filing arrives, so the result does not depend on arrival order. Returns False when the
+        event waits."""
         code = self.dossier_of(event)
-        if code and not self._info(code) and not event.get("force"):
+        if code and not self._info(code):
+            waiting = self.deferred.get(code)
+            if waiting is None:
+                waiting = self.deferred[code] = list(self.deferred_of(code))
+            if all(e.get("event_id") != event.get("event_id") or not event.get("event_id") for e in waiting):
+                waiting.append(event)
             return False
         self._apply(event)
+        if event["type"] == "dossier_submitted":
+            self._release(event["payload"]["code"])
         return True
+
+    def _release(self, code: str) -> None:
+        waiting = self.deferred.pop(code, None)
+        if waiting is None:
+            waiting = self.deferred_of(code)
+        if waiting:
+            self.released.add(code)
+        for event in sorted(waiting, key=lambda e: e["occurred_at"]):
+            self._apply(event)
+
+    def release_orphans(self, code: str) -> None:
+        """The filing never reached us: fold the waiting events with the dimensions they carry."""
+        waiting = self.deferred.pop(code, None)
+        waiting = self.deferred_of(code) if waiting is None else waiting
+        self.released.add(code)
+        for event in sorted(waiting, key=lambda e: e["occurred_at"]):
+            self._apply(event)
 
     def _apply(self, event: dict) -> None:
         t, p = event["type"], event["payload"]

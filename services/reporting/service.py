@@ -8,7 +8,7 @@ import base64
 import hashlib
 import time as _time
 import uuid
-from datetime import datetime
+from datetime import timedelta
 
 from nameko.dependency_providers import Config
 from nameko.events import event_handler
@@ -35,6 +35,8 @@ SOURCES = [("intake", "dossier_submitted"), ("processing", "case_status_changed"
            ("postal", "shipment_delivered"), ("feedback", "feedback_received"), ("feedback", "feedback_answered"),
            ("feedback", "dossier_rated")]
 STAFF = ("operator", "agency_admin", "leader", "reception", "specialist")
+ORPHAN_SWEEP_SECONDS = 60
+_LAST_ORPHAN_SWEEP = 0.0  # per process: how often the folder looks for events whose filing never came
 
 
 def _period(value: str | None) -> str:
@@ -91,31 +93,43 @@ class ReportingService(PortalService):
 
     @rpc
     def fold(self, batch: int = 2000) -> int:
-        """Fold pending events into the counters (one folder at a time)."""
+        """Fold pending events into the counters (one folder at a time). Every queued event is
+        consumed by its pass: one that is ahead of its dossier's filing moves to ``deferred`` and
+        is folded with the filing; if the filing never comes, after ORPHAN_EVENT_SECONDS."""
         owner = uuid.uuid4().hex
         if not self.store.lock(owner):
             return 0
         total = 0
-        orphan_after = float(self.config.get("ORPHAN_EVENT_SECONDS", 3600))
         try:
             self.store.replay_journal()
+            self._fold_orphans()
             while True:
                 self.store.touch(owner)
                 events = self.store.pending(batch)
-                events.sort(key=lambda e: e["occurred_at"])
-                fold = Fold(self.store.case_state)
-                done = []
-                for event in events:
-                    # An event whose filing never reached us is folded with the dimensions it carries.
-                    age = (utcnow() - datetime.fromisoformat(event["occurred_at"])).total_seconds()
-                    if fold.apply({**event, "force": age > orphan_after}):
-                        done.append(event["_id"])
-                self.store.save(fold.deltas, fold.states, done)
-                total += len(done)
-                if not done:
+                if not events:
                     return total
+                events.sort(key=lambda e: e["occurred_at"])
+                fold = Fold(self.store.case_state, self.store.deferred_of)
+                for event in events:
+                    fold.apply(event)
+                done = [e["_id"] for e in events]
+                self.store.save(fold.deltas, fold.states, done, fold.deferred, fold.released)
+                total += len(done)
         finally:
             self.store.unlock(owner)
+
+    def _fold_orphans(self) -> None:
+        global _LAST_ORPHAN_SWEEP
+        if _time.monotonic() - _LAST_ORPHAN_SWEEP < ORPHAN_SWEEP_SECONDS:
+            return
+        _LAST_ORPHAN_SWEEP = _time.monotonic()
+        cutoff = utcnow() - timedelta(seconds=float(self.config.get("ORPHAN_EVENT_SECONDS", 3600)))
+        codes = self.store.orphans(cutoff)
+        if codes:
+            fold = Fold(self.store.case_state, self.store.deferred_of)
+            for code in codes:
+                fold.release_orphans(code)
+            self.store.save(fold.deltas, fold.states, [], {}, fold.released)
 
     @rpc
     def rebuild(self) -> dict:
@@ -129,6 +143,7 @@ class ReportingService(PortalService):
             self.store.db.counters.delete_many({})
             self.store.db.case_states.delete_many({})
             self.store.db.pending.delete_many({})
+            self.store.db.deferred.delete_many({})
             count, chunk = 0, []
             for event in self.store.db.events.find():
                 chunk.append(event)

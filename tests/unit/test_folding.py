@@ -64,9 +64,9 @@ def test_any_order_gives_the_same_read_models():
         rng.shuffle(shuffled)
         states: dict = {}
         f = Fold(lambda code: states.get(code))
-        remaining = shuffled  # deliberately not sorted: events arrive out of order
-        while remaining:      # as the service does: deferred events wait for the next pass
-            remaining = [e for e in remaining if not f.apply(e)]
+        for e in shuffled:  # deliberately not sorted: events arrive out of order and wait for their filing
+            f.apply(e)
+        assert not f.deferred
         counts = {k: v for k, v in f.deltas.items() if v and not k.split("|")[0].startswith("pending")}
         assert counts == {k: v for k, v in expected.items() if not k.split("|")[0].startswith("pending")}
 
@@ -75,3 +75,26 @@ def test_periods_follow_vietnamese_days():
     # 31/12/2025 18:00 UTC is already 1/1/2026 in Vietnam
     assert periods(datetime(2025, 12, 31, 18, tzinfo=timezone.utc)) == ["D2026-01-01", "M2026-01", "Q2026-1",
                                                                          "Y2026", "ALL"]
+
+
+def test_waiting_events_survive_batches_and_orphans_are_folded_with_what_they_carry():
+    """Events ahead of their filing are stored between batches (not re-read forever from the
+    queue), folded when the filing arrives in a later batch; an orphan is folded on release."""
+    store: dict = {}
+    first = Fold(lambda code: None, lambda code: store.get(code, []))
+    early = [e for e in EVENTS if e["type"] != "dossier_submitted" and e["payload"].get("code") == "A"]
+    for e in early:
+        assert first.apply(e) is False
+    store.update(first.deferred)
+    assert not first.deltas and len(store["A"]) == len(early)
+
+    second = Fold(lambda code: None, lambda code: store.get(code, []))
+    second.apply(EVENTS[0])  # A's filing
+    assert second.released == {"A"} and "A" not in second.deferred
+    expected, _ = fold([EVENTS[0], *early])
+    assert {k: v for k, v in second.deltas.items() if v} == expected
+
+    orphan = ev("payment_succeeded", {"code": "Z", "amount_vnd": 5000, "payment_id": "PZ"})
+    third = Fold(lambda code: None, lambda code: [orphan] if code == "Z" else [])
+    third.release_orphans("Z")
+    assert third.released == {"Z"} and third.deltas[key("payments_vnd", "all", "*", "ALL")] == 5000
