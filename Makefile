@@ -16,6 +16,7 @@ run: infra
 
 ## Installs everything and runs the whole test suite (the tests start the servers they need).
 test: setup
+	scripts/infra tools
 	$(PY) -m pytest -p no:cacheprovider $(PYTEST_ARGS)
 
 seed: infra

@@ -2,6 +2,7 @@
 case states, and counters keyed by ``metric|dimension:value|period``."""
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
 
 from pymongo.database import Database
@@ -15,6 +16,15 @@ from .periods import cell
 class ReportingStore:
     def __init__(self, db: Database):
         self.db = db
+        # While one fold holds the lock it is the only writer, so it may keep what it read:
+        self._counters: dict[str, dict] = {}      # counter documents by _id
+        self._waiting: set[str] | None = None     # dossier codes with deferred events
+
+    def begin_fold(self) -> None:
+        """Called once the fold lock is held: remember which dossiers have waiting events (the
+        deferred collection is small), so a filing does not cost a lookup to find none."""
+        self._counters = {}
+        self._waiting = {d["_id"] for d in self.db.deferred.find({}, {"_id": 1})}
 
     def record(self, envelope: dict) -> bool:
         """Keep the raw event (once) and queue a copy for folding (the queue stays small,
@@ -37,6 +47,8 @@ class ReportingStore:
 
     def deferred_of(self, code: str) -> list[dict]:
         """Events waiting for this dossier's filing (see Fold.apply)."""
+        if self._waiting is not None and code not in self._waiting:
+            return []
         return (self.db.deferred.find_one({"_id": code}) or {}).get("events", [])
 
     def orphans(self, older_than: datetime) -> list[str]:
@@ -58,7 +70,9 @@ class ReportingStore:
                 cells.setdefault(doc_id, {})[metric] = delta
         counters = []
         for doc_id, changes in cells.items():
-            current = self.db.counters.find_one({"_id": doc_id}) or {"_id": doc_id}
+            if doc_id not in self._counters:
+                self._counters[doc_id] = self.db.counters.find_one({"_id": doc_id}) or {"_id": doc_id}
+            current = dict(self._counters[doc_id])
             for metric, delta in changes.items():
                 current[metric] = current.get(metric, 0) + delta
             counters.append(current)
@@ -71,6 +85,9 @@ class ReportingStore:
                    "released": sorted(released or ())}
         self.db.journal.insert_one(journal)
         self.replay_journal(journal)
+        self._counters.update({d["_id"]: d for d in counters})
+        if self._waiting is not None:
+            self._waiting = (self._waiting | set(deferred or {})) - set(released or ())
 
     def replay_journal(self, journal: dict | None = None) -> None:
         """Finish the batch a crashed folder journaled (idempotent: every write is absolute)."""
@@ -88,8 +105,10 @@ class ReportingStore:
             self.db.deferred.replace_one({"_id": doc["_id"]}, doc, upsert=True)
         for code in journal.get("released", []):
             self.db.deferred.delete_one({"_id": code})
-        for event_id in journal["done"]:
-            self.db.pending.delete_one({"_id": event_id})
+        # One statement per event (FerretDB scans for $in and hangs on multi-statement deletes under
+        # load), several at a time: the cost is the round trip, not the write.
+        with ThreadPoolExecutor(8) as pool:
+            list(pool.map(lambda event_id: self.db.pending.delete_one({"_id": event_id}), journal["done"]))
         self.db.meta.replace_one({"_id": "fold"}, {"_id": "fold", "folded": journal.get("folded", 0)}, upsert=True)
         self.db.journal.delete_one({"_id": "batch"})
 

@@ -102,6 +102,7 @@ class ReportingService(PortalService):
         total = 0
         try:
             self.store.replay_journal()
+            self.store.begin_fold()
             self._fold_orphans()
             while True:
                 self.store.touch(owner)
