@@ -105,8 +105,12 @@ class TokenAuth:
         header = request.headers.get("Authorization", "")
         if not header.startswith("Bearer ") or not header[7:].strip():
             raise Unauthorized("Cần đăng nhập (thiếu Bearer token)", None, "auth_required")
+        return self.verify_token(header[7:].strip())
+
+    def verify_token(self, token: str) -> dict:
+        """Claims of a token (bearer header or the web portal's session cookie)."""
         try:
-            claims = jwt.decode(header[7:].strip(), self.secret, algorithms=["HS256"], issuer=self.ISSUER,
+            claims = jwt.decode(token, self.secret, algorithms=["HS256"], issuer=self.ISSUER,
                                 options={"require": ["exp", "iat", "sub", "jti", "iss"]})
         except jwt.ExpiredSignatureError:
             raise Unauthorized("Phiên đăng nhập đã hết hạn", None, "token_expired") from None

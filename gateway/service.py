@@ -23,6 +23,7 @@ from . import metrics
 from .api import ApiHandler, Ctx, read_json, route
 from .dependencies import GatewayStore, PostalAuth, TokenAuth
 from .openapi import build_openapi
+from .web.pages import WebPortal
 from .schemas import (
     DashboardQuery, PeriodQuery, ReportQuery,
     FiledOnBehalf, FileOnBehalf, OperatorUpdate, PickupRequest, ReturnStats, Shipment, ShipmentList, ShipmentPage,
@@ -50,7 +51,7 @@ MULTIPART_FILING = {
 }
 
 
-class GatewayService:
+class GatewayService(WebPortal):
     name = "gateway"
 
     config = Config()

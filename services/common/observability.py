@@ -22,7 +22,8 @@ from nameko.extensions import DependencyProvider
 _local = threading.local()  # green-thread local once eventlet has monkey-patched threading
 
 EMAIL = re.compile(r"[\w.+-]+@[\w-]+(\.[\w-]+)+")
-DIGITS = re.compile(r"(?<![\w-])\+?\d[\d .]{7,16}\d(?![\w-])")
+# digit runs that may be a national id (12), tax code (10/13) or phone number, grouped or not
+DIGITS = re.compile(r"(?<![\w-])\+?\d{2,4}(?:[ .]?\d{3,5}){1,3}(?![\w-])")
 REQUEST_ID = re.compile(r"^[\w.:-]{1,64}$")
 
 

@@ -1,0 +1,301 @@
+"""The portal's pages. Each calls the same RPCs as the REST API (gateway/service.py), so the rules
+are the services' own; this module only turns them into HTML forms and pages."""
+from __future__ import annotations
+
+import base64
+import json
+import mimetypes
+from urllib.parse import urlparse
+
+from werkzeug.wrappers import Request, Response
+
+from services.common.errors import NotFound, PortalError, Unauthorized, ValidationFailed
+from services.processing.schemas import CaseCommand
+
+from .forms import fields_of, values_of
+from .render import HERE, SESSION_COOKIE, html, page, redirect
+
+CITIZEN = ("citizen",)
+OFFICIALS = ("reception", "specialist", "leader", "agency_admin", "operator")
+WORKFLOW = ("reception", "specialist", "leader")
+DELIVERY_VI = {"online": "Nhận kết quả trực tuyến", "in_person": "Nhận trực tiếp tại bộ phận một cửa",
+               "post": "Nhận qua bưu chính công ích"}
+ACTION_VI = {"receive": "Tiếp nhận", "request_supplement": "Yêu cầu bổ sung", "reject_at_reception": "Từ chối tiếp nhận",
+             "assign": "Chuyển phòng chuyên môn", "request_cohandling": "Xin ý kiến phối hợp",
+             "answer_cohandling": "Trả lời phối hợp", "propose": "Đề xuất", "approve": "Phê duyệt, ký",
+             "send_back": "Trả lại để xử lý lại", "mark_result_ready": "Có kết quả tại một cửa",
+             "deliver": "Trả kết quả", "draft_refusal": "Dự thảo từ chối", "sign_refusal": "Ký văn bản từ chối",
+             "return_with_reasons": "Trả hồ sơ kèm lý do", "issue_apology": "Gửi thư xin lỗi, hẹn lại"}
+COMMAND_SCHEMAS = {s["properties"]["action"]["const"]: {**s, "$defs": CaseCommand.model_json_schema().get("$defs", {})}
+                   for s in (CaseCommand.model_json_schema()["$defs"][ref["$ref"].rsplit("/", 1)[-1]]
+                             for ref in CaseCommand.model_json_schema()["oneOf"])}
+COMMAND_FIELDS = {action: fields_of(schema, skip=("action", "expected_version"))
+                  for action, schema in COMMAND_SCHEMAS.items()}
+
+
+def _safe_next(target: str | None, default: str) -> str:
+    """Only local paths: a login link must not send people to another site."""
+    if target and target.startswith("/") and not target.startswith("//") and not urlparse(target).netloc:
+        return target
+    return default
+
+
+class WebPortal:
+    """Mixed into GatewayService: the pages of the portal."""
+
+    @property
+    def secure_cookies(self) -> bool:
+        return str(self.config.get("WEB_SECURE_COOKIES", "false")).lower() == "true"
+
+    def web_session(self, request: Request) -> dict | None:
+        token = request.cookies.get(SESSION_COOKIE)
+        if not token:
+            return None
+        try:
+            claims = self.auth.verify_token(token)
+        except Unauthorized:
+            return None
+        return {"id": claims["sub"], "role": claims["role"], "agency_id": claims.get("agency_id"),
+                "department_id": claims.get("department_id"), "claims": claims}
+
+    @staticmethod
+    def _actor(session: dict) -> dict:
+        return {k: session[k] for k in ("id", "role", "agency_id", "department_id")}
+
+    @staticmethod
+    def _download(f: dict) -> Response:
+        from ..service import GatewayService  # one place builds file responses
+        return GatewayService._file_response(f)
+
+    # ------------------------------------------------------------ static
+    @page("GET", "/static/{name}")
+    def web_static(self, request, session, name):
+        path = HERE / "static" / name
+        if "/" in name or not path.is_file():
+            raise NotFound("Không tìm thấy tệp", None, "not_found")
+        kind = mimetypes.guess_type(name)[0] or "application/octet-stream"
+        response = Response(path.read_bytes(), mimetype=kind)
+        response.headers["Cache-Control"] = "public, max-age=3600"
+        return response
+
+    # ------------------------------------------------------------ public
+    @page("GET", "/")
+    def web_home(self, request, session):
+        query = {k: v for k in ("q", "sector", "agency", "level") if (v := request.args.get(k, "").strip())}
+        if "level" in query and not query["level"].isdigit():
+            query.pop("level")
+        page_no = max(1, int(request.args.get("page", "1") or 1)) if request.args.get("page", "1").isdigit() else 1
+        found = self.call("intake", "list_procedures", {**{k: (int(v) if k == "level" else v)
+                                                          for k, v in query.items()}, "page": page_no,
+                                                       "page_size": 20})
+        agencies = self.call("intake", "list_agencies")
+        sectors = sorted({p["sector"] for p in self.call("intake", "list_procedures", {"page_size": 100})["items"]})
+        return html(request, "home.html", session=session, found=found, query=query, agencies=agencies,
+                    sectors=sectors)
+
+    @page("GET", "/thu-tuc/{code}")
+    def web_procedure(self, request, session, code):
+        procedure = self.call("intake", "get_procedure", code, None)
+        agency = self.call("intake", "get_agency", procedure["agency_id"])
+        stats = None
+        try:
+            rows = self.call("reporting", "public_statistics", None)["procedures"]
+            stats = next((r for r in rows if r["procedure_code"] == code), None)
+        except PortalError:
+            pass  # statistics are a courtesy on this page
+        return html(request, "procedure.html", session=session, p=procedure, agency=agency, stats=stats,
+                    delivery_vi=DELIVERY_VI)
+
+    @page("GET", "/tra-cuu")
+    def web_lookup_form(self, request, session):
+        return html(request, "lookup.html", session=session, result=None, form={})
+
+    @page("POST", "/tra-cuu")
+    def web_lookup(self, request, session):
+        form = {"code": request.form.get("code", "").strip(), "secret": request.form.get("secret", "").strip()}
+        try:
+            status = self.call("intake", "lookup_status", form)
+            try:
+                timeline = self.call("processing", "timeline", None, status["code"])
+                status.update(status=timeline["status"], due_at=timeline["due_at"], entries=timeline["entries"])
+            except NotFound:
+                status["entries"] = []
+        except (NotFound, ValidationFailed) as exc:
+            return html(request, "lookup.html", 404 if isinstance(exc, NotFound) else 422, session=session,
+                        result=None, form=form, error="Không tìm thấy hồ sơ với mã và mã bí mật này.")
+        return html(request, "lookup.html", session=session, result=status, form=form)
+
+    @page("GET", "/thong-ke")
+    def web_statistics(self, request, session):
+        stats = self.call("reporting", "public_statistics", request.args.get("period") or None)
+        peak = max([r["usage"] for r in stats["procedures"]] + [1])
+        return html(request, "statistics.html", session=session, stats=stats, peak=peak)
+
+    # -------------------------------------------------------------- auth
+    @page("GET", "/dang-nhap")
+    def web_login_form(self, request, session):
+        return html(request, "login.html", session=session, next=request.args.get("next", ""), error=None)
+
+    @page("POST", "/dang-nhap")
+    def web_login(self, request, session):
+        login, password = request.form.get("login", "").strip().lower(), request.form.get("password", "")
+        ip = request.remote_addr or "unknown"
+        try:
+            self.auth.check_login_allowed(login, ip)
+            account = self.call("intake", "authenticate", {"login": login, "password": password})
+        except Unauthorized:
+            self.auth.record_failed_login(login, ip)
+            return html(request, "login.html", 401, session=None, next=request.form.get("next", ""),
+                        error="Tên đăng nhập hoặc mật khẩu không đúng.")
+        except PortalError as exc:
+            return html(request, "login.html", exc.status, session=None, next=request.form.get("next", ""),
+                        error=exc.message)
+        token = self.auth.issue(account)
+        default = "/ho-so-cua-toi" if account["role"] == "citizen" else "/can-bo"
+        response = redirect(_safe_next(request.form.get("next"), default))
+        response.set_cookie(SESSION_COOKIE, token["access_token"], max_age=token["expires_in"], httponly=True,
+                            samesite="Lax", secure=self.secure_cookies, path="/")
+        return response
+
+    @page("POST", "/dang-xuat")
+    def web_logout(self, request, session):
+        if session:
+            self.auth.revoke(session["claims"])
+        response = redirect("/")
+        response.delete_cookie(SESSION_COOKIE, path="/")
+        return response
+
+    @page("GET", "/dang-ky")
+    def web_register_form(self, request, session):
+        return html(request, "register.html", session=session, form={}, errors=[])
+
+    @page("POST", "/dang-ky")
+    def web_register(self, request, session):
+        form = {k: request.form.get(k, "").strip() for k in ("kind", "full_name", "national_id", "tax_code",
+                                                            "date_of_birth", "email", "phone")}
+        body = {k: v for k, v in form.items() if v}
+        body["password"] = request.form.get("password", "")
+        try:
+            self.call("intake", "register", body)
+        except PortalError as exc:
+            return html(request, "register.html", exc.status, session=None, form=form, message=exc.message,
+                        errors=exc.details if isinstance(exc.details, list) else [])
+        return html(request, "login.html", session=None, next="", error=None,
+                    notice="Đăng ký thành công. Mời Ông/Bà đăng nhập.", login=form.get("email", ""))
+
+    # ----------------------------------------------------------- citizens
+    def _filing_page(self, request, session, procedure, status=200, values=None, message=None, errors=None):
+        return html(request, "file.html", status, session=session, p=procedure,
+                    fields=fields_of(procedure.get("eform_schema") or {}), values=values or {},
+                    message=message, errors=errors or [], delivery_vi=DELIVERY_VI)
+
+    @page("GET", "/nop-ho-so/{code}", auth=CITIZEN)
+    def web_file_form(self, request, session, code):
+        return self._filing_page(request, session, self.call("intake", "get_procedure", code, None))
+
+    @page("POST", "/nop-ho-so/{code}", auth=CITIZEN)
+    def web_file(self, request, session, code):
+        procedure = self.call("intake", "get_procedure", code, None)
+        fields = fields_of(procedure.get("eform_schema") or {})
+        form_data = values_of(fields, request.form, request.files)
+        delivery = request.form.get("delivery_method", "")
+        filing = {"procedure_code": code, "form_data": form_data, "delivery_method": delivery}
+        for key in ("delivery_address", "delivery_province_code", "note"):
+            if request.form.get(key, "").strip():
+                filing[key] = request.form[key].strip()
+        attachments = []
+        for doc in procedure.get("required_documents", []):
+            upload = request.files.get(f"doc-{doc['code']}")
+            if upload and upload.filename:
+                attachments.append({"document_code": doc["code"], "filename": upload.filename,
+                                    "content_type": upload.mimetype or "application/octet-stream",
+                                    "content_b64": base64.b64encode(upload.read()).decode()})
+        try:
+            filed = self.call("intake", "file_dossier", self._actor(session), filing, attachments,
+                              request.form.get("idempotency_key") or None)
+        except PortalError as exc:
+            return self._filing_page(request, session, procedure, exc.status, {**request.form}, exc.message,
+                                     exc.details if isinstance(exc.details, list) else [])
+        return html(request, "filed.html", 201, session=session, filed=filed, p=procedure)
+
+    @page("GET", "/ho-so-cua-toi", auth=CITIZEN)
+    def web_my_dossiers(self, request, session):
+        listing = self.call("intake", "list_my_dossiers", self._actor(session), 1, 50)
+        inbox = self.call("notification", "inbox", self._actor(session), 1, 5, False)
+        return html(request, "my_dossiers.html", session=session, listing=listing, inbox=inbox)
+
+    @page("GET", "/ho-so-cua-toi/{code}", auth=CITIZEN)
+    def web_my_dossier(self, request, session, code):
+        dossier = self.call("intake", "get_dossier", self._actor(session), code)
+        try:
+            case = self.call("processing", "timeline", self._actor(session), code)
+        except PortalError:
+            case = None  # filed a moment ago: the case is being opened
+        return html(request, "dossier.html", session=session, d=dossier, case=case)
+
+    @page("GET", "/ho-so-cua-toi/{code}/ket-qua", auth=CITIZEN)
+    def web_result(self, request, session, code):
+        return self._download(self.call("processing", "collect_result", self._actor(session), code))
+
+    @page("POST", "/ho-so-cua-toi/{code}/danh-gia", auth=CITIZEN)
+    def web_rate(self, request, session, code):
+        score = request.form.get("score", "")
+        self.call("feedback", "rate", self._actor(session), code,
+                  {"score": int(score) if score.isdigit() else score,
+                   **({"comment": c} if (c := request.form.get("comment", "").strip()) else {})})
+        return redirect(f"/ho-so-cua-toi/{code}")
+
+    # ----------------------------------------------------------- officials
+    @page("GET", "/can-bo", auth=OFFICIALS)
+    def web_queue(self, request, session):
+        query = {"page_size": 50}
+        if request.args.get("flag") in ("at_risk", "overdue"):
+            query["flag"] = request.args["flag"]
+        queue = self.call("processing", "queue", self._actor(session), query)
+        return html(request, "queue.html", session=session, queue=queue, flag=query.get("flag"))
+
+    @page("GET", "/can-bo/ho-so/{code}", auth=OFFICIALS)
+    def web_case(self, request, session, code, message=None, status=200):
+        actor = self._actor(session)
+        case = self.call("processing", "get_case", actor, code)
+        history = self.call("processing", "history", actor, code)
+        dossier = self.call("intake", "get_dossier", actor, code)
+        return html(request, "case.html", status, session=session, case=case, history=history["entries"],
+                    dossier=dossier, commands=COMMAND_FIELDS, action_vi=ACTION_VI, message=message,
+                    workflow=session["role"] in WORKFLOW)
+
+    @page("GET", "/can-bo/ho-so/{code}/tep/{attachment_id}", auth=OFFICIALS)
+    def web_case_attachment(self, request, session, code, attachment_id):
+        return self._download(self.call("intake", "get_attachment", self._actor(session), code, attachment_id))
+
+    @page("POST", "/can-bo/ho-so/{code}/thao-tac", auth=WORKFLOW)
+    def web_case_command(self, request, session, code):
+        action = request.form.get("action", "")
+        if action not in COMMAND_FIELDS:
+            raise ValidationFailed("Thao tác không hợp lệ", {"action": action}, "invalid_action")
+        command = {"action": action, "expected_version": int(request.form.get("expected_version", "0") or 0),
+                   **values_of(COMMAND_FIELDS[action], request.form, request.files)}
+        try:
+            self.call("processing", "command", self._actor(session), code, command)
+        except PortalError as exc:
+            detail = "; ".join(f"{d.get('field')}: {d.get('message')}" for d in exc.details
+                               if isinstance(d, dict)) if isinstance(exc.details, list) else ""
+            return self.web_case.__wrapped__(self, request, session, code,
+                                             message=f"{exc.message}{' — ' + detail if detail else ''}",
+                                             status=exc.status)
+        return redirect(f"/can-bo/ho-so/{code}")
+
+    @page("GET", "/can-bo/bao-cao", auth=OFFICIALS)
+    def web_reports(self, request, session):
+        return html(request, "reports.html", session=session,
+                    scope="province" if session["role"] == "operator" else session["agency_id"])
+
+    @page("GET", "/can-bo/bao-cao/tai", auth=OFFICIALS)
+    def web_report_download(self, request, session):
+        scope = "province" if session["role"] == "operator" else session["agency_id"]
+        period, fmt = request.args.get("period", ""), request.args.get("format", "html")
+        result = self.call("reporting", "report", self._actor(session), request.args.get("scope") or scope,
+                           period, fmt)
+        if fmt == "json":
+            return Response(json.dumps(result, ensure_ascii=False), mimetype="application/json")
+        return self._download(result)

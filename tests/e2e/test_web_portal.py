@@ -1,0 +1,149 @@
+"""Issue #8: the web portal in a real browser (Debian's chromium, headless, through chromedriver):
+a citizen registers, files a dossier from the generated eForm with attachments and follows it;
+an official finds it in the work queue and receives it; the pages work on a phone-sized screen,
+load nothing from outside, and refuse forms without their CSRF token. Screenshots are kept in
+var/artifacts/web/ for the CI run."""
+import re
+
+import pytest
+import requests
+
+from services.common import suite as suite_mod
+from services.common.config import ROOT
+from tests.helpers import PDF, PNG, new_citizen
+from tests.webdriver import Browser, find_browser
+
+ARTIFACTS = ROOT / "var" / "artifacts" / "web"
+DEMO_PASSWORD = "demo-password-2026"
+
+
+@pytest.fixture(scope="module")
+def browser():
+    found = find_browser()
+    if found is None:
+        pytest.skip("chromium and chromedriver are not installed (make test installs them: scripts/infra tools)")
+    b = Browser(*found, port=suite_mod.free_port())
+    yield b
+    b.quit()
+
+
+@pytest.fixture(scope="module")
+def files(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("uploads")
+    (folder / "to-khai.pdf").write_bytes(PDF)
+    (folder / "giay-chung-sinh.png").write_bytes(PNG)
+    return folder
+
+
+def sign_in(b, url, login, password):
+    b.get(f"{url}/dang-nhap")
+    b.type("#login", login)
+    b.type("#password", password)
+    b.click("form[action='/dang-nhap'] button[type=submit]")
+
+
+def sign_out(b):
+    b.click("form[action='/dang-xuat'] button")
+
+
+def test_citizen_files_and_follows_a_dossier_an_official_receives_it(suite, browser, files):
+    url, b = suite["url"], browser
+    citizen = new_citizen(full_name="Trần Thị Bích")
+
+    # Home: search the catalog and open the procedure page (R5 content, statistics R8).
+    b.get(f"{url}/")
+    b.type("#q", "khai sinh")
+    b.click("form.search button")
+    b.click("a[href='/thu-tuc/TP-HT-01']")
+    page = b.source
+    assert "Thành phần hồ sơ" in page and "Căn cứ pháp lý" in page and "Luật Hộ tịch 2014" in page
+    b.screenshot(ARTIFACTS / "01-thu-tuc.png")
+
+    # Register, then sign in.
+    b.get(f"{url}/dang-ky")
+    for field in ("full_name", "national_id", "date_of_birth", "email", "phone", "password"):
+        if field == "date_of_birth":
+            b.js("document.getElementById('date_of_birth').value = arguments[0]", citizen[field])
+        else:
+            b.type(f"#{field}", citizen[field])
+    b.click("form[action='/dang-ky'] button[type=submit]")
+    assert "Đăng ký thành công" in b.text(".notice")
+    b.type("#password", citizen["password"])
+    b.click("form[action='/dang-nhap'] button[type=submit]")
+    b.wait_text("h1", "Hồ sơ của tôi")
+
+    # The filing form generated from the eForm schema: the browser's checks speak Vietnamese.
+    b.get(f"{url}/nop-ho-so/TP-HT-01")
+    message = b.js("const f = document.getElementById('nop-ho-so'); f.reportValidity();"
+                   "return document.getElementById('tk-child_full_name').validationMessage")
+    assert message == "Vui lòng nhập thông tin này."
+    b.type("#tk-child_full_name", "Trần Gia Hân")
+    b.js("document.getElementById('tk-child_date_of_birth').value = '2026-11-20'")
+    b.click("#tk-child_sex option[value='nữ']")
+    b.type("#tk-place_of_birth", "Bệnh viện Đa khoa tỉnh Bình Định")
+    b.type("#tk-mother_full_name", "Trần Thị Bích")
+    b.click("#tk-relationship_of_declarant option[value='mẹ']")
+    b.upload("#doc-TK-KS", files / "to-khai.pdf")
+    b.upload("#doc-GCS", files / "giay-chung-sinh.png")
+    b.click("input[name=delivery_method][value=online]")
+    b.screenshot(ARTIFACTS / "02-nop-ho-so.png")
+    b.click("#nop-ho-so button[type=submit]")
+    code = b.text("#ma-ho-so", timeout=30)
+    assert re.fullmatch(r"\d{2}-[\w-]+", code), code
+    b.screenshot(ARTIFACTS / "03-da-nop.png")
+
+    # My dossiers and the dossier's page.
+    b.get(f"{url}/ho-so-cua-toi")
+    assert code in b.source
+    b.click(f"a[href='/ho-so-cua-toi/{code}']")
+    assert "to-khai.pdf" in b.source
+    sign_out(b)
+
+    # The reception official: the work queue, the dossier, the "receive" action.
+    sign_in(b, url, "off-gr-reception@demo.binhdinh.gov.vn", DEMO_PASSWORD)
+    b.wait_text("h1", "Hồ sơ cần xử lý")
+    for _ in range(30):  # the case opens from the filing event
+        if code in b.source:
+            break
+        b.get(f"{url}/can-bo")
+    b.screenshot(ARTIFACTS / "04-hang-doi.png")
+    b.click(f"a[href='/can-bo/ho-so/{code}']")
+    assert "Trần Gia Hân" in b.source and "giay-chung-sinh.png" in b.source
+    b.click("details:has(#form-receive) summary")  # opens the "Tiếp nhận" action
+    b.click("#form-receive button[type=submit]")
+    b.wait_text("#tinh-trang", "Đã tiếp nhận")
+    b.screenshot(ARTIFACTS / "05-da-tiep-nhan.png")
+    sign_out(b)
+
+    # The citizen sees it received.
+    sign_in(b, url, citizen["email"], citizen["password"])
+    b.get(f"{url}/ho-so-cua-toi/{code}")
+    b.wait_text("#tinh-trang", "Đã tiếp nhận")
+    sign_out(b)
+
+
+def test_phone_screen_no_external_resources_security_headers_and_csrf(suite, browser):
+    url, b = suite["url"], browser
+    b.resize(390, 844)
+    try:
+        for path in ("/", "/thu-tuc/TP-HT-01", "/thong-ke", "/tra-cuu", "/dang-nhap"):
+            b.get(f"{url}{path}")
+            assert b.js("return document.documentElement.scrollWidth <= window.innerWidth + 1"), path
+            assert not re.search(r'(src|href|action)="(https?:)?//', b.source), f"external resource on {path}"
+        b.get(f"{url}/thong-ke")
+        assert "<svg" in b.source
+        b.screenshot(ARTIFACTS / "06-thong-ke-dien-thoai.png")
+    finally:
+        b.resize(1280, 900)
+    r = requests.get(f"{url}/", timeout=10)
+    assert r.status_code == 200 and r.headers["Content-Security-Policy"].startswith("default-src 'self'")
+    assert r.headers["X-Frame-Options"] == "DENY" and "cdvc_csrf" in r.headers.get("Set-Cookie", "")
+    # A form posted without its token (as a forged cross-site form would be) is refused.
+    forged = requests.post(f"{url}/dang-nhap", data={"login": "x@example.vn", "password": "y"}, timeout=10)
+    assert forged.status_code == 403 and "Phiên biểu mẫu không hợp lệ" in forged.text
+    # Labels for every input (accessibility): each visible input of the registration form has one.
+    page = requests.get(f"{url}/dang-ky", timeout=10).text
+    ids = re.findall(r'<input id="([\w-]+)"', page)
+    assert ids and all(f'for="{i}"' in page for i in ids)
+    lookup = requests.get(f"{url}/tra-cuu", timeout=10, cookies=r.cookies)
+    assert lookup.status_code == 200 and 'lang="vi"' in lookup.text
