@@ -81,7 +81,7 @@ class WebPortal:
     # ------------------------------------------------------------ public
     @page("GET", "/")
     def web_home(self, request, session):
-        query = {k: v for k in ("q", "sector", "agency", "level") if (v := request.args.get(k, "").strip())}
+        query = {k: v for k in ("q", "sector", "field", "agency", "level") if (v := request.args.get(k, "").strip())}
         if "level" in query and not query["level"].isdigit():
             query.pop("level")
         page_no = max(1, int(request.args.get("page", "1") or 1)) if request.args.get("page", "1").isdigit() else 1
@@ -89,9 +89,10 @@ class WebPortal:
                                                           for k, v in query.items()}, "page": page_no,
                                                        "page_size": 20})
         agencies = self.call("intake", "list_agencies")
-        sectors = sorted({p["sector"] for p in self.call("intake", "list_procedures", {"page_size": 100})["items"]})
+        catalog = self.call("intake", "list_procedures", {"page_size": 100})["items"]
+        sectors, fields = sorted({p["sector"] for p in catalog}), sorted({p["field"] for p in catalog})
         return html(request, "home.html", session=session, found=found, query=query, agencies=agencies,
-                    sectors=sectors)
+                    sectors=sectors, fields=fields)
 
     @page("GET", "/thu-tuc/{code}")
     def web_procedure(self, request, session, code):
@@ -232,6 +233,59 @@ class WebPortal:
         except PortalError:
             case = None  # filed a moment ago: the case is being opened
         return html(request, "dossier.html", session=session, d=dossier, case=case)
+
+    @page("POST", "/ho-so-cua-toi/{code}/bo-sung", auth=CITIZEN)
+    def web_supplement(self, request, session, code):
+        """Bổ sung hồ sơ: the files asked for and a note, as the API's supplement route does."""
+        attachments = []
+        for name, upload in request.files.items(multi=True):
+            if name.startswith("doc-") and upload and upload.filename:
+                attachments.append({"document_code": name[4:], "filename": upload.filename,
+                                    "content_type": upload.mimetype or "application/octet-stream",
+                                    "content_b64": base64.b64encode(upload.read()).decode()})
+        ids = []
+        if attachments:
+            ids = [a["id"] for a in self.call("intake", "add_attachments", self._actor(session), code,
+                                              {"attachments": attachments})]
+        self.call("processing", "supplement", self._actor(session), code,
+                  {"attachment_ids": ids, "note": request.form.get("note", "").strip() or None})
+        return redirect(f"/ho-so-cua-toi/{code}")
+
+    @page("POST", "/ho-so-cua-toi/{code}/thanh-toan", auth=CITIZEN)
+    def web_pay(self, request, session, code):
+        """Level 4: pay the fee at the payment provider, then come back to the dossier."""
+        payment = self.call("payment", "create_payment", self._actor(session), code,
+                            request.form.get("idempotency_key") or None)
+        return redirect(payment.get("redirect_url") or f"/ho-so-cua-toi/{code}")
+
+    @page("GET", "/thong-bao", auth="user")
+    def web_inbox(self, request, session):
+        page_no = int(request.args["page"]) if request.args.get("page", "").isdigit() else 1
+        inbox = self.call("notification", "inbox", self._actor(session), max(1, page_no), 20, False)
+        return html(request, "inbox.html", session=session, inbox=inbox)
+
+    @page("GET", "/hoi-dap")
+    def web_questions(self, request, session):
+        query = {k: v for k in ("q", "procedure_code") if (v := request.args.get(k, "").strip())}
+        found = self.call("feedback", "public_questions", query)
+        return html(request, "qa.html", session=session, found=found, query=query, form={}, sent=None)
+
+    @page("POST", "/hoi-dap")
+    def web_ask(self, request, session):
+        form = {k: request.form.get(k, "").strip() for k in ("subject", "body", "procedure_code", "name", "email")}
+        question = {"kind": "question", "subject": form["subject"], "body": form["body"],
+                    "procedure_code": form["procedure_code"] or None,
+                    "publish_consent": request.form.get("publish_consent") == "on"}
+        if session is None:
+            question["contact"] = {"name": form["name"], "email": form["email"] or None}
+        try:
+            sent = self.call("feedback", "submit", self._actor(session) if session else None, question)
+        except ValidationFailed as exc:
+            found = self.call("feedback", "public_questions", {})
+            return html(request, "qa.html", 422, session=session, found=found, query={}, form=form, sent=None,
+                        message=exc.message, errors=exc.details if isinstance(exc.details, list) else [])
+        found = self.call("feedback", "public_questions", {})
+        return html(request, "qa.html", 201, session=session, found=found, query={}, form={}, sent=sent)
 
     @page("GET", "/ho-so-cua-toi/{code}/ket-qua", auth=CITIZEN)
     def web_result(self, request, session, code):

@@ -234,6 +234,7 @@ class Timeline(View):
     due_at: datetime | None = None
     paused: bool = False
     timing_class: str | None = None
+    fee_status: str = "not_required"
     supplement: dict[str, Any] | None = None
     reasons: list[str] | None = None
     result_document: FileRef | None = None

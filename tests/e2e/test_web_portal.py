@@ -109,30 +109,81 @@ def test_citizen_files_and_follows_a_dossier_an_official_receives_it(suite, brow
     b.screenshot(ARTIFACTS / "04-hang-doi.png")
     b.click(f"a[href='/can-bo/ho-so/{code}']")
     assert "Trần Gia Hân" in b.source and "giay-chung-sinh.png" in b.source
-    b.click("details:has(#form-receive) summary")  # opens the "Tiếp nhận" action
-    b.click("#form-receive button[type=submit]")
-    b.wait_text("#tinh-trang", "Đã tiếp nhận")
-    b.screenshot(ARTIFACTS / "05-da-tiep-nhan.png")
+    act(b, "request_supplement", {"#request_supplement-missing": "GCS | Giấy chứng sinh bản rõ nét hơn"})
+    b.wait_text("#tinh-trang", "Cần bổ sung")
     sign_out(b)
 
-    # The citizen sees it received.
+    # The citizen sees what is missing and sends it.
     sign_in(b, url, citizen["email"], citizen["password"])
     b.get(f"{url}/ho-so-cua-toi/{code}")
-    b.wait_text("#tinh-trang", "Đã tiếp nhận")
+    assert "Giấy chứng sinh bản rõ nét hơn" in b.source
+    b.upload("#bs-GCS", files / "giay-chung-sinh.png")
+    b.click("#form-bo-sung button[type=submit]")
+    b.wait_text("#tinh-trang", "Đã nộp")
     sign_out(b)
+
+    # Reception receives it, the department proposes, the leader signs the result.
+    sign_in(b, url, "off-gr-reception@demo.binhdinh.gov.vn", DEMO_PASSWORD)
+    b.get(f"{url}/can-bo/ho-so/{code}")
+    act(b, "receive", {})
+    b.wait_text("#tinh-trang", "Đã tiếp nhận")
+    b.screenshot(ARTIFACTS / "05-da-tiep-nhan.png")
+    act(b, "assign", {"#assign-department_id": "GR-TPHT"})
+    b.wait_text("#tinh-trang", "Đang xử lý")
+    sign_out(b)
+    sign_in(b, url, "off-gr-specialist@demo.binhdinh.gov.vn", DEMO_PASSWORD)
+    b.get(f"{url}/can-bo/ho-so/{code}")
+    act(b, "propose", {"#propose-summary": "Đủ điều kiện đăng ký khai sinh"})
+    b.wait_text("#tinh-trang", "Chờ lãnh đạo duyệt")
+    sign_out(b)
+    sign_in(b, url, "off-gr-leader@demo.binhdinh.gov.vn", DEMO_PASSWORD)
+    b.get(f"{url}/can-bo/ho-so/{code}")
+    act(b, "approve", {}, uploads={"#approve-result_document": files / "to-khai.pdf"})
+    b.wait_text("#tinh-trang", "Đã duyệt")
+    sign_out(b)
+    sign_in(b, url, "off-gr-reception@demo.binhdinh.gov.vn", DEMO_PASSWORD)
+    b.get(f"{url}/can-bo/ho-so/{code}")
+    act(b, "mark_result_ready", {})
+    b.wait_text("#tinh-trang", "Có kết quả")
+    assert "request_supplement" in b.source and "approve" in b.source  # the history lists every step
+    sign_out(b)
+
+    # The citizen downloads the result and rates the service.
+    sign_in(b, url, citizen["email"], citizen["password"])
+    b.get(f"{url}/ho-so-cua-toi/{code}")
+    b.wait_text("#tinh-trang", "Có kết quả")
+    cookies = {c["name"]: c["value"] for c in b.cmd("GET", "/cookie")}
+    result = requests.get(f"{url}/ho-so-cua-toi/{code}/ket-qua", cookies=cookies, timeout=20)
+    assert result.status_code == 200 and result.content == PDF
+    b.click("input[name=score][value='5']")
+    b.click("form[action$='/danh-gia'] button[type=submit]")
+    b.screenshot(ARTIFACTS / "06-ket-qua.png")
+    b.get(f"{url}/thong-bao")
+    assert code in b.source  # notices of the case's steps reach the inbox
+    sign_out(b)
+
+
+def act(b, action, fields, uploads=None):
+    """An official's workflow action on the case page: open it, fill its form, submit."""
+    b.click(f"details:has(#form-{action}) summary")
+    for css, value in fields.items():
+        b.type(css, value)
+    for css, path in (uploads or {}).items():
+        b.upload(css, path)
+    b.click(f"#form-{action} button[type=submit]")
 
 
 def test_phone_screen_no_external_resources_security_headers_and_csrf(suite, browser):
     url, b = suite["url"], browser
     b.resize(390, 844)
     try:
-        for path in ("/", "/thu-tuc/TP-HT-01", "/thong-ke", "/tra-cuu", "/dang-nhap"):
+        for path in ("/", "/thu-tuc/TP-HT-01", "/thong-ke", "/tra-cuu", "/dang-nhap", "/hoi-dap", "/dang-ky"):
             b.get(f"{url}{path}")
             assert b.js("return document.documentElement.scrollWidth <= window.innerWidth + 1"), path
             assert not re.search(r'(src|href|action)="(https?:)?//', b.source), f"external resource on {path}"
         b.get(f"{url}/thong-ke")
         assert "<svg" in b.source
-        b.screenshot(ARTIFACTS / "06-thong-ke-dien-thoai.png")
+        b.screenshot(ARTIFACTS / "07-thong-ke-dien-thoai.png")
     finally:
         b.resize(1280, 900)
     r = requests.get(f"{url}/", timeout=10)
@@ -147,3 +198,19 @@ def test_phone_screen_no_external_resources_security_headers_and_csrf(suite, bro
     assert ids and all(f'for="{i}"' in page for i in ids)
     lookup = requests.get(f"{url}/tra-cuu", timeout=10, cookies=r.cookies)
     assert lookup.status_code == 200 and 'lang="vi"' in lookup.text
+
+
+def test_anonymous_question_with_its_csrf_token_is_accepted_and_bad_input_explained(suite):
+    url = suite["url"]
+    with requests.Session() as web:
+        page = web.get(f"{url}/hoi-dap", timeout=10).text
+        token = re.search(r'name="csrf" value="([^"]+)"', page).group(1)
+        r = web.post(f"{url}/hoi-dap", timeout=20, data={
+            "csrf": token, "subject": "Hỏi về giấy khai sinh", "body": "Tôi cần mang theo giấy tờ gì khi nhận kết quả?",
+            "procedure_code": "TP-HT-01", "name": "Người Hỏi", "email": "nguoi.hoi@example.vn"})
+        assert r.status_code == 201 and "Đã gửi câu hỏi" in r.text
+        assert "nguoi.hoi@example.vn" not in r.text  # the asker's address is not echoed into the public page
+        r = web.post(f"{url}/hoi-dap", timeout=20, data={
+            "csrf": token, "subject": "Hỏi", "body": "ngắn", "procedure_code": "TP-HT-01", "name": "A",
+            "email": "khong-phai-email"})
+        assert r.status_code == 422 and 'role="alert"' in r.text
