@@ -22,6 +22,8 @@ import requests
 
 HERE = Path(__file__).resolve().parent
 COMPOSE = HERE / "docker-compose.yml"
+sys.path.insert(0, str(HERE.parent))
+from services.common.suite import wait_healthy  # noqa: E402  (the same wait as `make run` and the tests)
 PROJECT = "portal-smoke"
 NO_ENGINE = 2
 
@@ -47,20 +49,6 @@ def compose(*args: str) -> None:
         except FileNotFoundError:
             continue
     raise RuntimeError("neither `docker compose` nor `docker-compose` is installed")
-
-
-def wait_healthy(url: str, timeout: float) -> dict:
-    deadline, last = time.time() + timeout, None
-    while time.time() < deadline:
-        try:
-            r = requests.get(f"{url}/health", timeout=10)
-            last = r.json()
-            if r.status_code == 200:
-                return last
-        except (requests.RequestException, ValueError) as exc:
-            last = str(exc)
-        time.sleep(3)
-    raise RuntimeError(f"stack not healthy after {timeout:.0f}s: {last}")
 
 
 def journey(api: str) -> str:
