@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import re
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -104,4 +105,36 @@ def values_of(fields: list[FormField], form: Any, files: Any) -> dict:
             out[f.name] = items
         else:
             out[f.name] = raw
+    return out
+
+
+_MESSAGES = [  # jsonschema's English messages → what the person reads
+    (re.compile(r"^'(?P<name>[^']+)' is a required property$"), "bắt buộc phải nhập"),
+    (re.compile(r"does not match"), "sai định dạng"),
+    (re.compile(r"is not one of"), "phải chọn một giá trị trong danh sách"),
+    (re.compile(r"is too long"), "quá dài"),
+    (re.compile(r"is too short|should be non-empty"), "chưa nhập hoặc quá ngắn"),
+    (re.compile(r"is not a 'date'"), "không phải ngày hợp lệ (ngày/tháng/năm)"),
+    (re.compile(r"is not of type"), "sai kiểu dữ liệu"),
+    (re.compile(r"Additional properties are not allowed"), "có trường không thuộc tờ khai"),
+]
+
+
+def explain(details: Any, fields: list[FormField]) -> list[dict]:
+    """The services' error details as Vietnamese lines naming the form's own labels."""
+    labels = {f.name: f.label for f in fields}
+    out = []
+    for d in details if isinstance(details, list) else []:
+        if not isinstance(d, dict):
+            out.append({"field": None, "message": str(d)})
+            continue
+        name, message = str(d.get("field") or ""), str(d.get("message") or d.get("name") or "")
+        for pattern, vietnamese in _MESSAGES:
+            found = pattern.search(message)
+            if found:
+                name = found.groupdict().get("name") or name
+                message = vietnamese
+                break
+        out.append({"field": labels.get(name.rsplit(".", 1)[-1], name if name != "(form)" else None),
+                    "message": message})
     return out

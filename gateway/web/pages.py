@@ -12,7 +12,7 @@ from werkzeug.wrappers import Request, Response
 from services.common.errors import NotFound, PortalError, Unauthorized, ValidationFailed
 from services.processing.schemas import CaseCommand
 
-from .forms import fields_of, values_of
+from .forms import explain, fields_of, values_of
 from .render import HERE, SESSION_COOKIE, html, page, redirect
 
 CITIZEN = ("citizen",)
@@ -216,7 +216,7 @@ class WebPortal:
                               request.form.get("idempotency_key") or None)
         except PortalError as exc:
             return self._filing_page(request, session, procedure, exc.status, {**request.form}, exc.message,
-                                     exc.details if isinstance(exc.details, list) else [])
+                                     explain(exc.details, fields))
         return html(request, "filed.html", 201, session=session, filed=filed, p=procedure)
 
     @page("GET", "/ho-so-cua-toi", auth=CITIZEN)
@@ -256,7 +256,11 @@ class WebPortal:
         """Level 4: pay the fee at the payment provider, then come back to the dossier."""
         payment = self.call("payment", "create_payment", self._actor(session), code,
                             request.form.get("idempotency_key") or None)
-        return redirect(payment.get("redirect_url") or f"/ho-so-cua-toi/{code}")
+        if not payment.get("redirect_url"):
+            return redirect(f"/ho-so-cua-toi/{code}")
+        # A page that navigates on, not a redirect: the CSP's form-action 'self' forbids a form
+        # whose answer redirects to another site (the provider).
+        return html(request, "pay.html", session=session, payment=payment)
 
     @page("GET", "/thong-bao", auth="user")
     def web_inbox(self, request, session):

@@ -100,8 +100,9 @@ class PaymentService(PortalService):
         payment, _ = self.store.payments.create(payment_id, doc, [])
         if payment["status"] != "created":
             return dump(Payment.model_validate(payment))
-        session = self.provider.start(payment_id, due["amount_vnd"], self.config["PAYMENT_CALLBACK_URL"],
-                                      self.config.get("PAYMENT_RETURN_URL", ""))
+        # Back to the dossier's page after paying: DOSSIER_CODE in the configured URL becomes its code.
+        return_url = str(self.config.get("PAYMENT_RETURN_URL", "")).replace("DOSSIER_CODE", code)
+        session = self.provider.start(payment_id, due["amount_vnd"], self.config["PAYMENT_CALLBACK_URL"], return_url)
         started = self.store.payments.transition(payment_id, payment["version"], {
             "status": "started", "started_at": utcnow(), "provider_session": session["session_id"],
             "redirect_url": session["pay_url"]}, [])

@@ -45,6 +45,7 @@ def suite(infra):
         "MINISTRY_SYSTEMS": ",".join(f"{s}:{k}:{a}:{p}" for s, k, a, p in MINISTRY_SYSTEMS),
     }
     env["PAYMENT_CALLBACK_URL"] = f"http://{env['GATEWAY_ADDRESS']}/api/v1/payments/callback"
+    env["PAYMENT_RETURN_URL"] = f"http://{env['GATEWAY_ADDRESS']}/ho-so-cua-toi/DOSSIER_CODE"
     pki = Pki()
     Path(env["TRUSTED_CA_FILE"]).write_text(pki.trust_pem)
     subprocess.run([sys.executable, "-m", "services.intake.demo_data"], cwd=ROOT, check=True,

@@ -4,12 +4,14 @@ an official finds it in the work queue and receives it; the pages work on a phon
 load nothing from outside, and refuse forms without their CSRF token. Screenshots are kept in
 var/artifacts/web/ for the CI run."""
 import re
+import time
 
 import pytest
 import requests
 
 from services.common import suite as suite_mod
 from services.common.config import ROOT
+from tests.e2e.test_payments import file_signed
 from tests.helpers import PDF, PNG, new_citizen
 from tests.webdriver import Browser, find_browser
 
@@ -214,3 +216,38 @@ def test_anonymous_question_with_its_csrf_token_is_accepted_and_bad_input_explai
             "csrf": token, "subject": "Hỏi", "body": "ngắn", "procedure_code": "TP-HT-01", "name": "A",
             "email": "khong-phai-email"})
         assert r.status_code == 422 and 'role="alert"' in r.text
+
+
+def test_server_side_checks_speak_vietnamese_and_level4_fee_is_paid_from_the_dossier_page(suite, browser, citizen):
+    url, b = suite["url"], browser
+    profile, _ = citizen
+    sign_in(b, url, profile["email"], profile["password"])
+    b.wait_text("h1", "Hồ sơ của tôi")
+
+    # The browser's checks switched off, as an old browser would: the server's answer names the fields.
+    b.get(f"{url}/nop-ho-so/TP-HT-01")
+    b.js("document.getElementById('nop-ho-so').noValidate = true")
+    b.type("#tk-mother_national_id", "123")
+    b.click("#nop-ho-so button[type=submit]")
+    alert = b.text("#loi-nop", timeout=20)
+    assert "Họ tên trẻ: bắt buộc phải nhập" in alert and "Số định danh của mẹ: sai định dạng" in alert
+    b.screenshot(ARTIFACTS / "08-loi-nop.png")
+
+    # A signed level-4 dossier (filed with a signing tool through the API) is paid from its page.
+    code = file_signed(suite, citizen)
+    b.get(f"{url}/ho-so-cua-toi/{code}")
+    b.click("#form-thanh-toan button[type=submit]")
+    for _ in range(50):  # our page moves on to the provider's by itself (its link is the fallback)
+        if "Cổng thanh toán (mô phỏng)" in b.source:
+            break
+        time.sleep(0.2)
+    assert "Cổng thanh toán (mô phỏng)" in b.source, b.source[-600:]
+    b.click("button[value=success]")
+    b.wait_text("h1", f"Hồ sơ {code}")
+    for _ in range(30):
+        if "form-thanh-toan" not in b.source:
+            break
+        b.get(f"{url}/ho-so-cua-toi/{code}")
+    assert "form-thanh-toan" not in b.source, "the fee is paid: no payment button any more"
+    b.screenshot(ARTIFACTS / "09-da-thanh-toan.png")
+    sign_out(b)

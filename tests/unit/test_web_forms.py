@@ -7,7 +7,7 @@ from werkzeug.datastructures import FileStorage, MultiDict
 from werkzeug.test import EnvironBuilder
 from werkzeug.wrappers import Request, Response
 
-from gateway.web.forms import fields_of, values_of
+from gateway.web.forms import explain, fields_of, values_of
 from gateway.web.pages import COMMAND_FIELDS
 from gateway.web.render import CSRF_COOKIE, ENV, check_csrf, csrf_token, finish
 from services.common.errors import Forbidden
@@ -77,3 +77,14 @@ def test_templates_render_escaped_vietnamese_pages():
         action_vi={"receive": "Tiếp nhận"})
     assert 'id="form-receive"' in case and 'name="expected_version" value="1"' in case
     assert 'id="approve-result_document"' in case
+
+
+def test_schema_errors_read_as_vietnamese_with_the_form_labels():
+    fields = fields_of(BIRTH["eform_schema"])
+    details = [{"field": "(form)", "message": "'child_full_name' is a required property"},
+               {"field": "mother_national_id", "message": "'123' does not match '^\\d{12}$'"},
+               {"field": "child_date_of_birth", "message": "'2026-13-45' is not a 'date'"}]
+    assert explain(details, fields) == [
+        {"field": "Họ tên trẻ", "message": "bắt buộc phải nhập"},
+        {"field": "Số định danh của mẹ", "message": "sai định dạng"},
+        {"field": "Ngày sinh của trẻ", "message": "không phải ngày hợp lệ (ngày/tháng/năm)"}]
