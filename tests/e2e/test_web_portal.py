@@ -76,6 +76,7 @@ def test_citizen_files_and_follows_a_dossier_an_official_receives_it(suite, brow
 
     # The filing form generated from the eForm schema: the browser's checks speak Vietnamese.
     b.get(f"{url}/nop-ho-so/TP-HT-01")
+    assert unlabelled(b) == []
     message = b.js("const f = document.getElementById('nop-ho-so'); f.reportValidity();"
                    "return document.getElementById('tk-child_full_name').validationMessage")
     assert message == "Vui lòng nhập thông tin này."
@@ -111,6 +112,7 @@ def test_citizen_files_and_follows_a_dossier_an_official_receives_it(suite, brow
     b.screenshot(ARTIFACTS / "04-hang-doi.png")
     b.click(f"a[href='/can-bo/ho-so/{code}']")
     assert "Trần Gia Hân" in b.source and "giay-chung-sinh.png" in b.source
+    assert unlabelled(b) == []
     act(b, "request_supplement", {"#request_supplement-missing": "GCS | Giấy chứng sinh bản rõ nét hơn"})
     b.wait_text("#tinh-trang", "Cần bổ sung")
     sign_out(b)
@@ -163,6 +165,12 @@ def test_citizen_files_and_follows_a_dossier_an_official_receives_it(suite, brow
     b.get(f"{url}/thong-bao")
     assert code in b.source  # notices of the case's steps reach the inbox
     sign_out(b)
+
+
+def unlabelled(b):
+    """Form controls a screen reader could not name (accessibility)."""
+    return b.js("return Array.from(document.querySelectorAll('input:not([type=hidden]), select, textarea'))"
+                ".filter(e => !e.labels.length && !e.getAttribute('aria-label')).map(e => e.name || e.id)")
 
 
 def act(b, action, fields, uploads=None):
