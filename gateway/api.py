@@ -3,6 +3,7 @@ validation, authorisation, the error envelope and the OpenAPI description.
 """
 from __future__ import annotations
 
+import base64
 import json
 import logging
 import re
@@ -10,6 +11,7 @@ import time
 from dataclasses import dataclass, field
 from functools import wraps
 from typing import Any, Callable
+from urllib.parse import quote
 
 from nameko.web.handlers import HttpRequestHandler
 from nameko.web.server import WebServer, WsgiApp
@@ -126,6 +128,15 @@ def read_json(request: Request) -> Any:
         return json.loads(raw.decode("utf-8")) if raw else None
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise BadRequest("JSON không hợp lệ", {"reason": str(exc)}, "malformed_json") from None
+
+
+def file_response(f: dict) -> Response:
+    """A stored file as a download: ASCII fallback plus the UTF-8 name (RFC 6266/5987) for
+    Vietnamese file names, and its SHA-256 for the receiver to check."""
+    fallback = f["filename"].encode("ascii", "replace").decode().replace('"', "").replace("?", "_")
+    disposition = f"attachment; filename=\"{fallback}\"; filename*=UTF-8''{quote(f['filename'])}"
+    return Response(base64.b64decode(f["content_b64"]), mimetype=f["content_type"], headers={
+        "Content-Disposition": disposition, "X-Content-SHA256": f["sha256"]})
 
 
 def render(result: Any, status: int) -> Response:

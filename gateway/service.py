@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import base64
 import json
-from urllib.parse import quote
 
 import eventlet
 from kombu import Connection
@@ -20,7 +19,7 @@ from services.common.observability import CorrelationIds
 from services.common.schemas import parse
 
 from . import metrics
-from .api import ApiHandler, Ctx, read_json, route
+from .api import ApiHandler, Ctx, file_response, read_json, route
 from .dependencies import GatewayStore, PostalAuth, TokenAuth
 from .openapi import build_openapi
 from .web.pages import WebPortal
@@ -229,13 +228,7 @@ class GatewayService(WebPortal):
         return self.call("intake", "upload_form_template", ctx.actor, ctx.path["code"], ctx.path["document_code"],
                          filename, ctx.request.mimetype or "", base64.b64encode(content).decode())
 
-    @staticmethod
-    def _file_response(a: dict) -> Response:
-        # ASCII fallback plus the UTF-8 name (RFC 6266/5987) for Vietnamese file names.
-        fallback = a["filename"].encode("ascii", "replace").decode().replace('"', "").replace("?", "_")
-        disposition = f"attachment; filename=\"{fallback}\"; filename*=UTF-8''{quote(a['filename'])}"
-        return Response(base64.b64decode(a["content_b64"]), mimetype=a["content_type"], headers={
-            "Content-Disposition": disposition, "X-Content-SHA256": a["sha256"]})
+    _file_response = staticmethod(file_response)
 
     # --------------------------------------------------------- dossiers
     def _filing_from_request(self, request) -> tuple[dict, list[dict]]:

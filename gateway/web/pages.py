@@ -12,6 +12,7 @@ from werkzeug.wrappers import Request, Response
 from services.common.errors import NotFound, PortalError, Unauthorized, ValidationFailed
 from services.processing.schemas import CaseCommand
 
+from ..api import file_response
 from .forms import explain, fields_of, values_of
 from .render import HERE, SESSION_COOKIE, html, page, redirect
 
@@ -64,8 +65,7 @@ class WebPortal:
 
     @staticmethod
     def _download(f: dict) -> Response:
-        from ..service import GatewayService  # one place builds file responses
-        return GatewayService._file_response(f)
+        return file_response(f)
 
     # ------------------------------------------------------------ static
     @page("GET", "/static/{name}")
@@ -82,12 +82,11 @@ class WebPortal:
     @page("GET", "/")
     def web_home(self, request, session):
         query = {k: v for k in ("q", "sector", "field", "agency", "level") if (v := request.args.get(k, "").strip())}
-        if "level" in query and not query["level"].isdigit():
+        if not query.get("level", "1").isdigit():
             query.pop("level")
-        page_no = max(1, int(request.args.get("page", "1") or 1)) if request.args.get("page", "1").isdigit() else 1
-        found = self.call("intake", "list_procedures", {**{k: (int(v) if k == "level" else v)
-                                                          for k, v in query.items()}, "page": page_no,
-                                                       "page_size": 20})
+        page_no = int(request.args["page"]) if request.args.get("page", "").isdigit() else 1
+        catalog_query = {**query, **({"level": int(query["level"])} if "level" in query else {})}
+        found = self.call("intake", "list_procedures", {**catalog_query, "page": max(1, page_no), "page_size": 20})
         agencies = self.call("intake", "list_agencies")
         catalog = self.call("intake", "list_procedures", {"page_size": 100})["items"]
         sectors, fields = sorted({p["sector"] for p in catalog}), sorted({p["field"] for p in catalog})
