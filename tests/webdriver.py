@@ -92,6 +92,21 @@ class Browser:
     def click(self, css: str) -> None:
         self.cmd("POST", f"/element/{self.find(css)}/click")
 
+    def go(self, css: str, timeout: float = 30.0) -> None:
+        """Click something that loads a new page, and wait until that page has loaded (a click
+        alone returns before the navigation it starts)."""
+        self.js("window.__leaving = true")
+        self.click(css)
+        deadline = time.time() + timeout
+        while time.time() < deadline:
+            try:
+                if self.js("return window.__leaving === undefined && document.readyState === 'complete'"):
+                    return
+            except AssertionError:
+                pass  # between documents
+            time.sleep(0.1)
+        raise AssertionError(f"clicking {css!r} did not load a new page (still {self.url})")
+
     def wait_text(self, css: str, expected: str, timeout: float = 20.0) -> str:
         deadline, seen = time.time() + timeout, ""
         while time.time() < deadline:

@@ -41,11 +41,13 @@ def sign_in(b, url, login, password):
     b.get(f"{url}/dang-nhap")
     b.type("#login", login)
     b.type("#password", password)
-    b.click("form[action='/dang-nhap'] button[type=submit]")
+    b.go("form[action='/dang-nhap'] button[type=submit]")
+    b.find("form[action='/dang-xuat']", timeout=20)  # signed in: the page after the redirect has loaded
 
 
 def sign_out(b):
-    b.click("form[action='/dang-xuat'] button")
+    b.go("form[action='/dang-xuat'] button")
+    b.find("a[href='/dang-nhap']", timeout=20)  # a click does not wait for the page it leads to
 
 
 def test_citizen_files_and_follows_a_dossier_an_official_receives_it(suite, browser, files):
@@ -55,8 +57,8 @@ def test_citizen_files_and_follows_a_dossier_an_official_receives_it(suite, brow
     # Home: search the catalog and open the procedure page (R5 content, statistics R8).
     b.get(f"{url}/")
     b.type("#q", "khai sinh")
-    b.click("form.search button")
-    b.click("a[href='/thu-tuc/TP-HT-01']")
+    b.go("form.search button")
+    b.go("a[href='/thu-tuc/TP-HT-01']")
     page = b.source
     assert "Thành phần hồ sơ" in page and "Căn cứ pháp lý" in page and "Luật Hộ tịch 2014" in page
     b.screenshot(ARTIFACTS / "01-thu-tuc.png")
@@ -68,7 +70,7 @@ def test_citizen_files_and_follows_a_dossier_an_official_receives_it(suite, brow
             b.js("document.getElementById('date_of_birth').value = arguments[0]", citizen[field])
         else:
             b.type(f"#{field}", citizen[field])
-    b.click("form[action='/dang-ky'] button[type=submit]")
+    b.go("form[action='/dang-ky'] button[type=submit]")
     assert "Đăng ký thành công" in b.text(".notice")
     b.type("#password", citizen["password"])
     b.click("form[action='/dang-nhap'] button[type=submit]")
@@ -98,7 +100,7 @@ def test_citizen_files_and_follows_a_dossier_an_official_receives_it(suite, brow
     # My dossiers and the dossier's page.
     b.get(f"{url}/ho-so-cua-toi")
     assert code in b.source
-    b.click(f"a[href='/ho-so-cua-toi/{code}']")
+    b.go(f"a[href='/ho-so-cua-toi/{code}']")
     assert "to-khai.pdf" in b.source
     sign_out(b)
 
@@ -110,7 +112,7 @@ def test_citizen_files_and_follows_a_dossier_an_official_receives_it(suite, brow
             break
         b.get(f"{url}/can-bo")
     b.screenshot(ARTIFACTS / "04-hang-doi.png")
-    b.click(f"a[href='/can-bo/ho-so/{code}']")
+    b.go(f"a[href='/can-bo/ho-so/{code}']")
     assert "Trần Gia Hân" in b.source and "giay-chung-sinh.png" in b.source
     assert unlabelled(b) == []
     act(b, "request_supplement", {"#request_supplement-missing": "GCS | Giấy chứng sinh bản rõ nét hơn"})
@@ -122,7 +124,7 @@ def test_citizen_files_and_follows_a_dossier_an_official_receives_it(suite, brow
     b.get(f"{url}/ho-so-cua-toi/{code}")
     assert "Giấy chứng sinh bản rõ nét hơn" in b.source
     b.upload("#bs-GCS", files / "giay-chung-sinh.png")
-    b.click("#form-bo-sung button[type=submit]")
+    b.go("#form-bo-sung button[type=submit]")
     b.wait_text("#tinh-trang", "Đã nộp")
     sign_out(b)
 
@@ -160,7 +162,7 @@ def test_citizen_files_and_follows_a_dossier_an_official_receives_it(suite, brow
     result = requests.get(f"{url}/ho-so-cua-toi/{code}/ket-qua", cookies=cookies, timeout=20)
     assert result.status_code == 200 and result.content == PDF
     b.click("input[name=score][value='5']")
-    b.click("form[action$='/danh-gia'] button[type=submit]")
+    b.go("form[action$='/danh-gia'] button[type=submit]")
     b.screenshot(ARTIFACTS / "06-ket-qua.png")
     b.get(f"{url}/thong-bao")
     assert code in b.source  # notices of the case's steps reach the inbox
@@ -180,7 +182,7 @@ def act(b, action, fields, uploads=None):
         b.type(css, value)
     for css, path in (uploads or {}).items():
         b.upload(css, path)
-    b.click(f"#form-{action} button[type=submit]")
+    b.go(f"#form-{action} button[type=submit]")
 
 
 def test_phone_screen_no_external_resources_security_headers_and_csrf(suite, browser):
@@ -236,7 +238,7 @@ def test_server_side_checks_speak_vietnamese_and_level4_fee_is_paid_from_the_dos
     b.get(f"{url}/nop-ho-so/TP-HT-01")
     b.js("document.getElementById('nop-ho-so').noValidate = true")
     b.type("#tk-mother_national_id", "123")
-    b.click("#nop-ho-so button[type=submit]")
+    b.click("#nop-ho-so button[type=submit]")  # sent by the upload script: the answer replaces the page
     alert = b.text("#loi-nop", timeout=20)
     assert "Họ tên trẻ: bắt buộc phải nhập" in alert and "Số định danh của mẹ: sai định dạng" in alert
     b.screenshot(ARTIFACTS / "08-loi-nop.png")
@@ -250,7 +252,7 @@ def test_server_side_checks_speak_vietnamese_and_level4_fee_is_paid_from_the_dos
             break
         time.sleep(0.2)
     assert "Cổng thanh toán (mô phỏng)" in b.source, b.source[-600:]
-    b.click("button[value=success]")
+    b.go("button[value=success]")
     b.wait_text("h1", f"Hồ sơ {code}")
     for _ in range(30):
         if "form-thanh-toan" not in b.source:
