@@ -19,9 +19,10 @@ from typing import Any
 
 from nameko.extensions import DependencyProvider
 
+from .personal_data import EMAIL, PHONE
+
 _local = threading.local()  # green-thread local once eventlet has monkey-patched threading
 
-EMAIL = re.compile(r"[\w.+-]+@[\w-]+(\.[\w-]+)+")
 # digit runs that may be a national id (12), tax code (10/13) or phone number, grouped or not
 DIGITS = re.compile(r"(?<![\w-])\+?\d{2,4}(?:[ .]?\d{3,5}){1,3}(?![\w-])")
 REQUEST_ID = re.compile(r"^[\w.:-]{1,64}$")
@@ -29,6 +30,7 @@ REQUEST_ID = re.compile(r"^[\w.:-]{1,64}$")
 
 def redact(text: str) -> str:
     text = EMAIL.sub("<email>", text)
+    text = PHONE.sub("<phone>", text)
     return DIGITS.sub(lambda m: m.group(0) if len(re.sub(r"\D", "", m.group(0))) < 9 else "<number>", text)
 
 

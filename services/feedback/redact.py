@@ -3,14 +3,10 @@ from __future__ import annotations
 
 import re
 
-PATTERNS = [
-    (re.compile(r"\b\d{2}-\d{6}-[0-9A-Z]{8}\b"), "[mã hồ sơ]"),
-    (re.compile(r"[\w.+-]+@[\w-]+(\.[\w-]+)+"), "[email]"),
-    (re.compile(r"\b\d{12}\b"), "[số định danh]"),
-    (re.compile(r"(?<![\d\w])(\+84|0)[\s.]?\d{2,3}[\s.]?\d{3}[\s.]?\d{3,4}\b"), "[số điện thoại]"),
-    (re.compile(r"\b\d{9}\b"), "[số CMND]"),
-    (re.compile(r"\b\d{10}(-\d{3})?\b"), "[mã số]"),
-]
+from services.common.personal_data import DOSSIER_CODE, EMAIL, NATIONAL_ID, OLD_ID_CARD, PHONE, TAX_CODE
+
+PATTERNS = [(DOSSIER_CODE, "[mã hồ sơ]"), (EMAIL, "[email]"), (NATIONAL_ID, "[số định danh]"),
+            (PHONE, "[số điện thoại]"), (OLD_ID_CARD, "[số CMND]"), (TAX_CODE, "[mã số]")]
 
 
 def redact(text: str, names: list[str] = ()) -> str:
