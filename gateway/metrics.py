@@ -40,13 +40,13 @@ def observe_rpc(service: str, method: str, error_code: str | None) -> None:
         RPC_ERRORS.labels(service, method, error_code).inc()
 
 
-def record_state(health: dict, stats: dict[str, dict | None]) -> None:
+def record_state(health: dict, stats: dict[str, dict]) -> None:
     DEPENDENCY_UP.labels("broker").set(health["broker"]["status"] == "ok")
     DEPENDENCY_UP.labels("database").set(health["database"]["status"] == "ok")
     for service, state in health["services"].items():
         SERVICE_UP.labels(service).set(state["status"] == "ok")
         figures = stats.get(service)
-        if figures is None:
+        if not figures:
             continue  # a stopped service keeps its last figures; portal_service_up says it is down
         EVENTS_HANDLED.labels(service).set(figures.get("events_handled", 0))
         PARKED.labels(service).set(figures.get("parked_messages", 0))

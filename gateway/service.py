@@ -98,15 +98,20 @@ class GatewayService(WebPortal):
         with eventlet.Timeout(float(self.config.get("HEALTH_TIMEOUT", 3))):
             return getattr(getattr(self, service), method)()
 
-    def _probe(self) -> dict:
-        """Every service's health RPC, the broker and the database."""
-        services = {}
+    def _ask_all(self, method: str) -> tuple[dict, dict]:
+        """Ask every service one RPC (``ping`` or ``stats``): their states, and the answers of those up."""
+        states, answers = {}, {}
         for svc in self._services():
             try:
-                self._ask(svc, "ping")
-                services[svc] = {"status": "ok"}
+                answers[svc] = self._ask(svc, method)
+                states[svc] = {"status": "ok"}
             except BaseException as exc:  # eventlet.Timeout is a BaseException
-                services[svc] = {"status": "down", "detail": type(exc).__name__}
+                states[svc] = {"status": "down", "detail": type(exc).__name__}
+        return states, answers
+
+    def _probe(self, method: str = "ping") -> tuple[dict, dict]:
+        """Every service (through ``method``), the broker and the database; and the services' answers."""
+        services, answers = self._ask_all(method)
         try:
             with Connection(self.config["AMQP_URI"], connect_timeout=3) as conn:
                 conn.ensure_connection(max_retries=1)
@@ -118,11 +123,11 @@ class GatewayService(WebPortal):
             database = {"status": "ok"}
         except Exception as exc:
             database = {"status": "down", "detail": type(exc).__name__}
-        return {"broker": broker, "database": database, "services": services}
+        return {"broker": broker, "database": database, "services": services}, answers
 
     @ApiHandler.decorator("GET", "/health")
     def health(self, request) -> Response:
-        probe = self._probe()
+        probe, _ = self._probe()
         healthy = probe["broker"]["status"] == probe["database"]["status"] == "ok" and all(
             s["status"] == "ok" for s in probe["services"].values())
         body = Health(status="ok" if healthy else "degraded", **probe)
@@ -131,13 +136,7 @@ class GatewayService(WebPortal):
     @ApiHandler.decorator("GET", "/metrics")
     def metrics(self, request) -> Response:
         """Prometheus exposition (scrape it on the internal network only; see deploy/README.md)."""
-        probe = self._probe()
-        stats = {}
-        for svc, state in probe["services"].items():
-            try:
-                stats[svc] = self._ask(svc, "stats") if state["status"] == "ok" else None
-            except BaseException:
-                stats[svc] = None
+        probe, stats = self._probe("stats")  # a service that answers its stats is up
         metrics.record_state(probe, stats)
         return Response(metrics.exposition(), mimetype="text/plain; version=0.0.4; charset=utf-8")
 
@@ -147,7 +146,7 @@ class GatewayService(WebPortal):
         team is told by the notification service); its return closes it."""
         now = utcnow()
         threshold = float(self.config.get("INCIDENT_AFTER_SECONDS", 120))
-        for svc, state in self._probe()["services"].items():
+        for svc, state in self._ask_all("ping")[0].items():  # services only: no broker/database round trip
             if state["status"] == "ok":
                 closed = self.store.close_incident(svc)
                 if closed:
@@ -172,10 +171,14 @@ class GatewayService(WebPortal):
     @route("POST", "/api/v1/auth/login", summary="Đăng nhập: nhận bearer token", tag="auth",
            body=Credentials, response=TokenResponse, errors=(401, 429))
     def login(self, ctx: Ctx):
-        ip, login = ctx.request.remote_addr or "unknown", ctx.body.login.strip().lower()
+        return self.sign_in(ctx.body.login, ctx.body.password, ctx.request.remote_addr)
+
+    def sign_in(self, login: str, password: str, ip: str | None) -> dict:
+        """Rate-limited sign-in (API and web): a token and the account, or Unauthorized."""
+        ip, login = ip or "unknown", login.strip().lower()
         self.auth.check_login_allowed(login, ip)
         try:
-            account = self.call("intake", "authenticate", ctx.body.model_dump())
+            account = self.call("intake", "authenticate", {"login": login, "password": password})
         except Unauthorized:
             self.auth.record_failed_login(login, ip)
             raise
@@ -305,7 +308,11 @@ class GatewayService(WebPortal):
     @route("POST", "/api/v1/dossier-lookup", summary="Tra cứu tình trạng hồ sơ bằng mã + mã bí mật (công khai)",
            tag="dossiers", body=PublicLookup, response=PublicStatus, errors=(404,))
     def lookup(self, ctx: Ctx):
-        status = self.call("intake", "lookup_status", ctx.body.model_dump())  # checks the secret
+        return self.public_status(ctx.body.model_dump())
+
+    def public_status(self, lookup: dict) -> dict:
+        """A dossier's public status by code + secret (API and web): no reasons, no personal data."""
+        status = self.call("intake", "lookup_status", lookup)  # checks the secret
         try:
             timeline = self.call("processing", "timeline", None, status["code"])
         except NotFound:
@@ -318,13 +325,15 @@ class GatewayService(WebPortal):
     @route("POST", "/api/v1/dossiers/{code}/supplement", summary="Bổ sung hồ sơ theo yêu cầu của cơ quan",
            tag="dossiers", auth=CITIZEN, body=SupplementRequest, response=Timeline, errors=(404, 409, 413, 415))
     def supplement(self, ctx: Ctx):
+        return self.send_supplement(ctx.actor, ctx.path["code"], [a.model_dump() for a in ctx.body.attachments],
+                                    ctx.body.note)
+
+    def send_supplement(self, actor: dict, code: str, attachments: list[dict], note: str | None) -> dict:
+        """Bổ sung hồ sơ (API and web): intake keeps the files, processing resumes the case."""
         ids = []
-        if ctx.body.attachments:
-            added = self.call("intake", "add_attachments", ctx.actor, ctx.path["code"],
-                              {"attachments": [a.model_dump() for a in ctx.body.attachments]})
-            ids = [a["id"] for a in added]
-        return self.call("processing", "supplement", ctx.actor, ctx.path["code"],
-                         {"attachment_ids": ids, "note": ctx.body.note})
+        if attachments:
+            ids = [a["id"] for a in self.call("intake", "add_attachments", actor, code, {"attachments": attachments})]
+        return self.call("processing", "supplement", actor, code, {"attachment_ids": ids, "note": note})
 
     @route("GET", "/api/v1/dossiers/{code}/result", summary="Nhận kết quả trực tuyến (tải văn bản kết quả)",
            tag="dossiers", auth=CITIZEN, binary="application/octet-stream", errors=(404, 409))

@@ -63,10 +63,6 @@ class WebPortal:
     def _actor(session: dict) -> dict:
         return {k: session[k] for k in ("id", "role", "agency_id", "department_id")}
 
-    @staticmethod
-    def _download(f: dict) -> Response:
-        return file_response(f)
-
     # ------------------------------------------------------------ static
     @page("GET", "/static/{name}")
     def web_static(self, request, session, name):
@@ -114,12 +110,7 @@ class WebPortal:
     def web_lookup(self, request, session):
         form = {"code": request.form.get("code", "").strip(), "secret": request.form.get("secret", "").strip()}
         try:
-            status = self.call("intake", "lookup_status", form)
-            try:
-                timeline = self.call("processing", "timeline", None, status["code"])
-                status.update(status=timeline["status"], due_at=timeline["due_at"], entries=timeline["entries"])
-            except NotFound:
-                status["entries"] = []
+            status = self.public_status(form)
         except (NotFound, ValidationFailed) as exc:
             return html(request, "lookup.html", 404 if isinstance(exc, NotFound) else 422, session=session,
                         result=None, form=form, error="Không tìm thấy hồ sơ với mã và mã bí mật này.")
@@ -138,20 +129,16 @@ class WebPortal:
 
     @page("POST", "/dang-nhap")
     def web_login(self, request, session):
-        login, password = request.form.get("login", "").strip().lower(), request.form.get("password", "")
-        ip = request.remote_addr or "unknown"
         try:
-            self.auth.check_login_allowed(login, ip)
-            account = self.call("intake", "authenticate", {"login": login, "password": password})
+            token = self.sign_in(request.form.get("login", ""), request.form.get("password", ""),
+                                 request.remote_addr)
         except Unauthorized:
-            self.auth.record_failed_login(login, ip)
             return html(request, "login.html", 401, session=None, next=request.form.get("next", ""),
                         error="Tên đăng nhập hoặc mật khẩu không đúng.")
         except PortalError as exc:
             return html(request, "login.html", exc.status, session=None, next=request.form.get("next", ""),
                         error=exc.message)
-        token = self.auth.issue(account)
-        default = "/ho-so-cua-toi" if account["role"] == "citizen" else "/can-bo"
+        default = "/ho-so-cua-toi" if token["account"]["role"] == "citizen" else "/can-bo"
         response = redirect(_safe_next(request.form.get("next"), default))
         response.set_cookie(SESSION_COOKIE, token["access_token"], max_age=token["expires_in"], httponly=True,
                             samesite="Lax", secure=self.secure_cookies, path="/")
@@ -242,12 +229,7 @@ class WebPortal:
                 attachments.append({"document_code": name[4:], "filename": upload.filename,
                                     "content_type": upload.mimetype or "application/octet-stream",
                                     "content_b64": base64.b64encode(upload.read()).decode()})
-        ids = []
-        if attachments:
-            ids = [a["id"] for a in self.call("intake", "add_attachments", self._actor(session), code,
-                                              {"attachments": attachments})]
-        self.call("processing", "supplement", self._actor(session), code,
-                  {"attachment_ids": ids, "note": request.form.get("note", "").strip() or None})
+        self.send_supplement(self._actor(session), code, attachments, request.form.get("note", "").strip() or None)
         return redirect(f"/ho-so-cua-toi/{code}")
 
     @page("POST", "/ho-so-cua-toi/{code}/thanh-toan", auth=CITIZEN)
@@ -292,7 +274,7 @@ class WebPortal:
 
     @page("GET", "/ho-so-cua-toi/{code}/ket-qua", auth=CITIZEN)
     def web_result(self, request, session, code):
-        return self._download(self.call("processing", "collect_result", self._actor(session), code))
+        return file_response(self.call("processing", "collect_result", self._actor(session), code))
 
     @page("POST", "/ho-so-cua-toi/{code}/danh-gia", auth=CITIZEN)
     def web_rate(self, request, session, code):
@@ -323,7 +305,7 @@ class WebPortal:
 
     @page("GET", "/can-bo/ho-so/{code}/tep/{attachment_id}", auth=OFFICIALS)
     def web_case_attachment(self, request, session, code, attachment_id):
-        return self._download(self.call("intake", "get_attachment", self._actor(session), code, attachment_id))
+        return file_response(self.call("intake", "get_attachment", self._actor(session), code, attachment_id))
 
     @page("POST", "/can-bo/ho-so/{code}/thao-tac", auth=WORKFLOW)
     def web_case_command(self, request, session, code):
@@ -355,4 +337,4 @@ class WebPortal:
                            period, fmt)
         if fmt == "json":
             return Response(json.dumps(result, ensure_ascii=False), mimetype="application/json")
-        return self._download(result)
+        return file_response(result)

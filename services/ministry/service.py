@@ -16,7 +16,7 @@ from nameko.dependency_providers import Config
 from nameko.events import EventDispatcher, event_handler
 from nameko.rpc import RpcProxy, rpc
 
-from services.common.errors import Conflict, NotFound
+from services.common.errors import Conflict
 from services.common.events import EventEnvelope, consumer
 from services.common.mongo import MongoDatabase
 from services.common.schemas import dump, parse
@@ -100,11 +100,3 @@ class MinistryService(PortalService):
                               occurred_at=envelope.occurred_at.isoformat())
         # EventDispatcher publishes to "<service>.events", i.e. ministry.events, keyed by the type.
         self.dispatch(f"case_status_changed.{filing['system_id']}", dump(change))
-
-    @rpc
-    def filed_by(self, code: str) -> dict:
-        """Which system filed a dossier, under which issue (for officials' tools and tests)."""
-        filing = self.store.filing(code)
-        if not filing:
-            raise NotFound("Hồ sơ không do hệ thống bộ, ngành nộp", {"code": code}, "not_a_ministry_filing")
-        return {"dossier_code": code, "system_id": filing["system_id"], "issue": filing["issue"]}
