@@ -27,9 +27,9 @@ ACTION_VI = {"receive": "Tiếp nhận", "request_supplement": "Yêu cầu bổ 
              "send_back": "Trả lại để xử lý lại", "mark_result_ready": "Có kết quả tại một cửa",
              "deliver": "Trả kết quả", "draft_refusal": "Dự thảo từ chối", "sign_refusal": "Ký văn bản từ chối",
              "return_with_reasons": "Trả hồ sơ kèm lý do", "issue_apology": "Gửi thư xin lỗi, hẹn lại"}
-COMMAND_SCHEMAS = {s["properties"]["action"]["const"]: {**s, "$defs": CaseCommand.model_json_schema().get("$defs", {})}
-                   for s in (CaseCommand.model_json_schema()["$defs"][ref["$ref"].rsplit("/", 1)[-1]]
-                             for ref in CaseCommand.model_json_schema()["oneOf"])}
+_COMMANDS = CaseCommand.model_json_schema()
+COMMAND_SCHEMAS = {s["properties"]["action"]["const"]: {**s, "$defs": _COMMANDS.get("$defs", {})}
+                   for s in (_COMMANDS["$defs"][ref["$ref"].rsplit("/", 1)[-1]] for ref in _COMMANDS["oneOf"])}
 COMMAND_FIELDS = {action: fields_of(schema, skip=("action", "expected_version"))
                   for action, schema in COMMAND_SCHEMAS.items()}
 

@@ -19,12 +19,14 @@ class ReportingStore:
         # While one fold holds the lock it is the only writer, so it may keep what it read:
         self._counters: dict[str, dict] = {}      # counter documents by _id
         self._waiting: set[str] | None = None     # dossier codes with deferred events
+        self._folded: int | None = None           # events folded, all time
 
     def begin_fold(self) -> None:
         """Called once the fold lock is held: remember which dossiers have waiting events (the
         deferred collection is small), so a filing does not cost a lookup to find none."""
         self._counters = {}
         self._waiting = {d["_id"] for d in self.db.deferred.find({}, {"_id": 1})}
+        self._folded = (self.db.meta.find_one({"_id": "fold"}) or {}).get("folded", 0)
 
     def record(self, envelope: dict) -> bool:
         """Keep the raw event (once) and queue a copy for folding (the queue stays small,
@@ -78,7 +80,9 @@ class ReportingStore:
             counters.append(current)
         # How many events have been folded, all time: progress an operator (or a benchmark) can read
         # by _id instead of counting the queue, which is a scan on FerretDB.
-        folded = (self.db.meta.find_one({"_id": "fold"}) or {}).get("folded", 0) + len(done)
+        if self._folded is None:
+            self._folded = (self.db.meta.find_one({"_id": "fold"}) or {}).get("folded", 0)
+        folded = self._folded + len(done)
         journal = {"_id": "batch", "counters": counters, "folded": folded,
                    "states": [{"_id": code, **state} for code, state in states.items()], "done": done,
                    "deferred": [{"_id": code, "events": events} for code, events in (deferred or {}).items()],
@@ -86,6 +90,7 @@ class ReportingStore:
         self.db.journal.insert_one(journal)
         self.replay_journal(journal)
         self._counters.update({d["_id"]: d for d in counters})
+        self._folded = folded
         if self._waiting is not None:
             self._waiting = (self._waiting | set(deferred or {})) - set(released or ())
 
