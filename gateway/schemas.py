@@ -7,7 +7,7 @@ from pydantic import BaseModel, Field, RootModel
 
 from services.common.schemas import Payload
 from services.intake.schemas import (
-    Account, Agency, AttachmentIn, Credentials, Department, NewOfficial, OfficialChange, Dossier, DossierPage, FileDossier, FiledDossier, Procedure,
+    Account, Agency, AttachmentIn, Credentials, DeskFiling, Department, NewOfficial, OfficialChange, Dossier, DossierPage, FileDossier, FiledDossier, Procedure,
     ProcedureIn, ProcedurePage, PublicLookup, PublicStatus, RegisterIndividual, RegisterOrganisation,
 )
 
@@ -34,6 +34,11 @@ class RegisterRequest(RootModel[Annotated[Union[RegisterIndividual, RegisterOrga
 
 class FileDossierJson(FileDossier):
     """Filing as one JSON document, attachments base64-encoded."""
+    attachments: list[AttachmentIn] = Field(default_factory=list)
+
+
+class DeskFilingJson(DeskFiling):
+    """A paper dossier filed at the desk, as one JSON document with its scanned files base64-encoded."""
     attachments: list[AttachmentIn] = Field(default_factory=list)
 
 
@@ -113,8 +118,9 @@ class PageQuery(Payload):
 
 
 class SupplementRequest(Payload):
-    """Bổ sung hồ sơ: the missing files (base64) and a note."""
+    """Bổ sung và sửa đổi hồ sơ (Art. 15.4): the missing files (base64), corrections to the form, a note."""
     attachments: list[AttachmentIn] = Field(default_factory=list, max_length=20)
+    form_changes: dict[str, Any] = Field(default_factory=dict, description="eForm field → corrected value")
     note: str | None = Field(default=None, max_length=2000)
 
 

@@ -32,11 +32,12 @@ from .schemas import (
     CallbackAck, DayQuery, Payment, Reconciliation, Refund, RefundList, RefundRequest,
     AccountList, Agency, Case, CaseCommand, CaseHistory, CasePage, ChainReport, Department, InboxPage, InboxQuery, NewOfficial,
     OfficialChange, QueueQuery, ReadReceipt, SigningPayload, SigningRequest, SupplementRequest, Timeline,
-    Account, AgencyList, Credentials, FormTemplate, Dossier, DossierPage, FileDossierJson, FiledDossier, Health, PageQuery,
+    Account, AgencyList, Credentials, DeskFilingJson, FormTemplate, Dossier, DossierPage, FileDossierJson,
+    FiledDossier, Health, PageQuery,
     Procedure, ProcedureIn, ProcedurePage, PublicLookup, PublicStatus, RegisterRequest, TokenResponse,
     VersionQuery, WithdrawRequest,
 )
-from services.intake.schemas import CatalogQuery, FileDossier
+from services.intake.schemas import CatalogQuery, DueDatePreview, DueDateQuery, FileDossier, WorkflowIn
 
 SYSTEM_ACTOR = {"id": "gateway", "role": "system"}
 CITIZEN = ("citizen",)
@@ -216,6 +217,19 @@ class GatewayService(WebPortal):
             raise ValidationFailed("Mã thủ tục trong đường dẫn và nội dung khác nhau", None, "code_mismatch")
         return self.call("intake", "publish_procedure", ctx.actor, ctx.body.model_dump(mode="json"))
 
+    @route("PUT", "/api/v1/procedures/{code}/workflow", summary="Khai báo quy trình xử lý, phân kỳ thời gian "
+           "từng bước (R32, R33): công bố thành phiên bản mới", tag="catalog", auth=("agency_admin", "operator"),
+           body=WorkflowIn, response=Procedure, errors=(403, 404, 422))
+    def declare_workflow(self, ctx: Ctx):
+        return self.call("intake", "declare_workflow", ctx.actor, ctx.path["code"], ctx.body.model_dump(mode="json"))
+
+    @route("GET", "/api/v1/procedures/{code}/due-date", summary="Ngày hẹn trả kết quả nếu hồ sơ được tiếp nhận "
+           "lúc received_at (mặc định: bây giờ)", tag="catalog", query=DueDateQuery, response=DueDatePreview,
+           errors=(404, 422))
+    def due_date(self, ctx: Ctx):
+        at = ctx.query.received_at
+        return self.call("intake", "due_date_preview", ctx.path["code"], at.isoformat() if at else None)
+
     @route("GET", "/api/v1/procedures/{code}/forms/{document_code}", summary="Tải biểu mẫu (mức độ 2 trở lên)",
            tag="catalog", binary="application/octet-stream", errors=(404,))
     def form_template(self, ctx: Ctx):
@@ -272,6 +286,16 @@ class GatewayService(WebPortal):
         return Response(json.dumps(result, ensure_ascii=False), status=201, mimetype="application/json",
                         headers=headers)
 
+    @route("POST", "/api/v1/desk/dossiers", summary="Tiếp nhận hồ sơ trực tiếp tại bộ phận một cửa (nộp thay "
+           "người đến nộp, kênh trực tiếp)", tag="cases", auth=("reception",), body=DeskFilingJson,
+           response=FiledDossier, status=201, errors=(403, 404, 409, 413, 415, 422), headers=("Idempotency-Key",))
+    def file_at_desk(self, ctx: Ctx):
+        data = ctx.body.model_dump(mode="json")
+        files = data.pop("attachments")
+        result = self.call("intake", "file_at_desk", ctx.actor, data, files, ctx.request.headers.get("Idempotency-Key"))
+        return Response(json.dumps(result, ensure_ascii=False), status=201, mimetype="application/json",
+                        headers={"Location": f"/api/v1/cases/{result['dossier']['code']}"})
+
     @route("POST", "/api/v1/dossiers/signing-payload", summary="Nội dung cần ký số trước khi nộp hồ sơ mức độ 4",
            tag="dossiers", auth=CITIZEN, body=SigningRequest, response=SigningPayload, errors=(404,))
     def signing_payload(self, ctx: Ctx):
@@ -318,22 +342,14 @@ class GatewayService(WebPortal):
         except NotFound:
             timeline = None
         if timeline:
-            status.update(status=timeline["status"], due_at=timeline["due_at"], entries=[
+            status.update(status=timeline["status"], due_at=timeline["due_at"], due_date=timeline["due_date"], entries=[
                 {"at": e["at"], "status": e["status"], "agency_id": e["agency_id"]} for e in timeline["entries"]])
         return status
 
     @route("POST", "/api/v1/dossiers/{code}/supplement", summary="Bổ sung hồ sơ theo yêu cầu của cơ quan",
-           tag="dossiers", auth=CITIZEN, body=SupplementRequest, response=Timeline, errors=(404, 409, 413, 415))
+           tag="dossiers", auth=CITIZEN, body=SupplementRequest, response=Timeline, errors=(404, 409, 413, 415, 422))
     def supplement(self, ctx: Ctx):
-        return self.send_supplement(ctx.actor, ctx.path["code"], [a.model_dump() for a in ctx.body.attachments],
-                                    ctx.body.note)
-
-    def send_supplement(self, actor: dict, code: str, attachments: list[dict], note: str | None) -> dict:
-        """Bổ sung hồ sơ (API and web): intake keeps the files, processing resumes the case."""
-        ids = []
-        if attachments:
-            ids = [a["id"] for a in self.call("intake", "add_attachments", actor, code, {"attachments": attachments})]
-        return self.call("processing", "supplement", actor, code, {"attachment_ids": ids, "note": note})
+        return self.call("processing", "supplement", ctx.actor, ctx.path["code"], ctx.body.model_dump(mode="json"))
 
     @route("GET", "/api/v1/dossiers/{code}/result", summary="Nhận kết quả trực tuyến (tải văn bản kết quả)",
            tag="dossiers", auth=CITIZEN, binary="application/octet-stream", errors=(404, 409))

@@ -5,10 +5,15 @@ import base64
 import json
 import time
 import uuid
+from datetime import date, datetime, timedelta, timezone
+from pathlib import Path
 from typing import Any
 
 import pika
 import requests
+
+from services.common import clock
+from services.common.calendar import VN_TZ
 
 MGMT = "http://127.0.0.1:15672/api"
 AUTH = ("guest", "guest")
@@ -80,3 +85,41 @@ class EventTap:
             self.conn.close()
         except Exception:
             pass
+
+
+class SuiteClock:
+    """The portal's clock as the end-to-end suite set it (services.common.clock, PORTAL_CLOCK_FILE):
+    tests read "now" from here, never from the machine, and may move it forward."""
+
+    def __init__(self, path: str | Path):
+        self.path = Path(path)
+
+    def now(self) -> datetime:
+        offset = float(self.path.read_text(encoding="utf-8").strip() or 0)
+        return datetime.now(timezone.utc) + timedelta(seconds=offset)
+
+    def local_today(self) -> date:
+        return self.now().astimezone(VN_TZ).date()
+
+    def set(self, target: datetime) -> None:
+        """Move every service to ``target`` (forward only: records keep their order)."""
+        if target < self.now():
+            raise ValueError("the suite's clock only moves forward")
+        clock.write_offset(self.path, target)
+        time.sleep(3 * clock._REREAD_SECONDS)  # every process rereads the file within that
+
+    def advance(self, **delta: float) -> datetime:
+        self.set(self.now() + timedelta(**delta))
+        return self.now()
+
+
+def quiet_working_tuesday(after: datetime, calendar: Any, quiet_days: int = 21) -> datetime:
+    """09:00 local on the first Tuesday after ``after`` that is followed by ``quiet_days`` days
+    without a public holiday: a fixed, ordinary moment for deadlines the tests can count by hand."""
+    day = after.astimezone(VN_TZ).date() + timedelta(days=1)
+    while True:
+        day += timedelta(days=(1 - day.weekday()) % 7)
+        span = [day + timedelta(days=k) for k in range(quiet_days)]
+        if all(calendar.is_working_day(d) == (d.weekday() < 5) for d in span):
+            return datetime.combine(day, datetime.min.time(), VN_TZ).replace(hour=9)
+        day += timedelta(days=7)

@@ -78,6 +78,10 @@ class Browser:
                     raise AssertionError(f"no element {css!r} on {self.url}") from None
                 time.sleep(0.2)
 
+    def find_all(self, css: str) -> list[str]:
+        """Every element matching ``css`` now (no waiting: for asserting absence)."""
+        return [e[ELEMENT] for e in self.cmd("POST", "/elements", {"using": "css selector", "value": css})]
+
     def text(self, css: str, timeout: float = 10.0) -> str:
         return self.cmd("GET", f"/element/{self.find(css, timeout)}/text")
 

@@ -3,6 +3,7 @@ are the services' own; this module only turns them into HTML forms and pages."""
 from __future__ import annotations
 
 import base64
+import dataclasses
 import json
 import mimetypes
 from urllib.parse import urlparse
@@ -10,6 +11,7 @@ from urllib.parse import urlparse
 from werkzeug.wrappers import Request, Response
 
 from services.common.errors import NotFound, PortalError, Unauthorized, ValidationFailed
+from services.common.workflows import STAGE_KINDS, STAGE_ROLES, default_workflow
 from services.processing.schemas import CaseCommand
 
 from ..api import file_response
@@ -32,6 +34,29 @@ COMMAND_SCHEMAS = {s["properties"]["action"]["const"]: {**s, "$defs": _COMMANDS.
                    for s in (_COMMANDS["$defs"][ref["$ref"].rsplit("/", 1)[-1]] for ref in _COMMANDS["oneOf"])}
 COMMAND_FIELDS = {action: fields_of(schema, skip=("action", "expected_version"))
                   for action, schema in COMMAND_SCHEMAS.items()}
+
+
+AMEND = "sua-"  # the supplement page's corrected eForm fields, kept apart from its own inputs
+
+
+def _prefixed(fields: list) -> list:
+    return [dataclasses.replace(f, name=f"{AMEND}{f.name}") for f in fields]
+
+
+def _uploads(procedure: dict, request: Request) -> list[dict]:
+    """The files chosen for a procedure's documents (inputs named doc-<document code>)."""
+    out = []
+    for doc in procedure.get("required_documents", []):
+        upload = request.files.get(f"doc-{doc['code']}")
+        if upload and upload.filename:
+            out.append({"document_code": doc["code"], "filename": upload.filename,
+                        "content_type": upload.mimetype or "application/octet-stream",
+                        "content_b64": base64.b64encode(upload.read()).decode()})
+    return out
+
+
+def default_stage(kind: str) -> dict:
+    return next(s for s in default_workflow()["stages"] if s["kind"] == kind)
 
 
 def _safe_next(target: str | None, default: str) -> str:
@@ -100,7 +125,7 @@ class WebPortal:
         except PortalError:
             pass  # statistics are a courtesy on this page
         return html(request, "procedure.html", session=session, p=procedure, agency=agency, stats=stats,
-                    delivery_vi=DELIVERY_VI)
+                    delivery_vi=DELIVERY_VI, preview=self.call("intake", "due_date_preview", code, None))
 
     @page("GET", "/tra-cuu")
     def web_lookup_form(self, request, session):
@@ -115,6 +140,11 @@ class WebPortal:
             return html(request, "lookup.html", 404 if isinstance(exc, NotFound) else 422, session=session,
                         result=None, form=form, error="Không tìm thấy hồ sơ với mã và mã bí mật này.")
         return html(request, "lookup.html", session=session, result=status, form=form)
+
+    @page("GET", "/co-quan")
+    def web_agencies(self, request, session):
+        """Danh bạ cơ quan (Art. 10.1, R17, R37): where to reach each agency."""
+        return html(request, "agencies.html", session=session, agencies=self.call("intake", "list_agencies"))
 
     @page("GET", "/thong-ke")
     def web_statistics(self, request, session):
@@ -172,9 +202,12 @@ class WebPortal:
 
     # ----------------------------------------------------------- citizens
     def _filing_page(self, request, session, procedure, status=200, values=None, message=None, errors=None):
+        # Filings from the web are not signed: handled as level 3, no online return (Art. 7.2a).
+        methods = [m for m in procedure["delivery_methods"] if m != "online"]
         return html(request, "file.html", status, session=session, p=procedure,
                     fields=fields_of(procedure.get("eform_schema") or {}), values=values or {},
-                    message=message, errors=errors or [], delivery_vi=DELIVERY_VI)
+                    message=message, errors=errors or [], delivery_vi=DELIVERY_VI, delivery_methods=methods,
+                    preview=self.call("intake", "due_date_preview", procedure["code"], None))
 
     @page("GET", "/nop-ho-so/{code}", auth=CITIZEN)
     def web_file_form(self, request, session, code):
@@ -190,20 +223,14 @@ class WebPortal:
         for key in ("delivery_address", "delivery_province_code", "note"):
             if request.form.get(key, "").strip():
                 filing[key] = request.form[key].strip()
-        attachments = []
-        for doc in procedure.get("required_documents", []):
-            upload = request.files.get(f"doc-{doc['code']}")
-            if upload and upload.filename:
-                attachments.append({"document_code": doc["code"], "filename": upload.filename,
-                                    "content_type": upload.mimetype or "application/octet-stream",
-                                    "content_b64": base64.b64encode(upload.read()).decode()})
         try:
-            filed = self.call("intake", "file_dossier", self._actor(session), filing, attachments,
+            filed = self.call("intake", "file_dossier", self._actor(session), filing, _uploads(procedure, request),
                               request.form.get("idempotency_key") or None)
         except PortalError as exc:
             return self._filing_page(request, session, procedure, exc.status, {**request.form}, exc.message,
                                      explain(exc.details, fields))
-        return html(request, "filed.html", 201, session=session, filed=filed, p=procedure)
+        preview = self.call("intake", "due_date_preview", code, filed["dossier"]["submitted_at"])
+        return html(request, "filed.html", 201, session=session, filed=filed, p=procedure, preview=preview)
 
     @page("GET", "/ho-so-cua-toi", auth=CITIZEN)
     def web_my_dossiers(self, request, session):
@@ -218,7 +245,11 @@ class WebPortal:
             case = self.call("processing", "timeline", self._actor(session), code)
         except PortalError:
             case = None  # filed a moment ago: the case is being opened
-        return html(request, "dossier.html", session=session, d=dossier, case=case)
+        procedure = self.call("intake", "get_procedure", dossier["procedure_code"], dossier["procedure_version"])
+        fields = fields_of(procedure.get("eform_schema") or {})
+        return html(request, "dossier.html", session=session, d=dossier, case=case, fields=_prefixed(fields),
+                    labels={f.name: f.label for f in fields},
+                    amend_values={f"{AMEND}{k}": v for k, v in dossier["form_data"].items()})
 
     @page("POST", "/ho-so-cua-toi/{code}/bo-sung", auth=CITIZEN)
     def web_supplement(self, request, session, code):
@@ -229,7 +260,16 @@ class WebPortal:
                 attachments.append({"document_code": name[4:], "filename": upload.filename,
                                     "content_type": upload.mimetype or "application/octet-stream",
                                     "content_b64": base64.b64encode(upload.read()).decode()})
-        self.send_supplement(self._actor(session), code, attachments, request.form.get("note", "").strip() or None)
+        dossier = self.call("intake", "get_dossier", self._actor(session), code)
+        procedure = self.call("intake", "get_procedure", dossier["procedure_code"], dossier["procedure_version"])
+        fields = _prefixed(fields_of(procedure.get("eform_schema") or {}))
+        sent = {k.removeprefix(AMEND): v for k, v in values_of(
+            [f for f in fields if f.name in request.form or f.kind == "checkbox"], request.form, {}).items()}
+        changes = {k: v for k, v in sent.items() if v != dossier["form_data"].get(k)
+                   and not (v is False and k not in dossier["form_data"])}
+        self.call("processing", "supplement", self._actor(session), code,
+                  {"attachments": attachments, "form_changes": changes,
+                   "note": request.form.get("note", "").strip() or None})
         return redirect(f"/ho-so-cua-toi/{code}")
 
     @page("POST", "/ho-so-cua-toi/{code}/thanh-toan", auth=CITIZEN)
@@ -275,6 +315,11 @@ class WebPortal:
     @page("GET", "/ho-so-cua-toi/{code}/ket-qua", auth=CITIZEN)
     def web_result(self, request, session, code):
         return file_response(self.call("processing", "collect_result", self._actor(session), code))
+
+    @page("GET", "/ho-so-cua-toi/{code}/van-ban/{file_id}", auth=CITIZEN)
+    def web_document(self, request, session, code, file_id):
+        """The agency's documents of one's own dossier: the result (once ready), the refusal."""
+        return file_response(self.call("processing", "get_file", self._actor(session), code, file_id))
 
     @page("POST", "/ho-so-cua-toi/{code}/danh-gia", auth=CITIZEN)
     def web_rate(self, request, session, code):
@@ -323,6 +368,80 @@ class WebPortal:
                                              message=f"{exc.message}{' — ' + detail if detail else ''}",
                                              status=exc.status)
         return redirect(f"/can-bo/ho-so/{code}")
+
+    # ------------------------------------------------ desk filing (reception)
+    def _agency_procedures(self, session) -> list[dict]:
+        return self.call("intake", "list_procedures", {"agency": session["agency_id"], "page_size": 100})["items"]
+
+    @page("GET", "/can-bo/tiep-nhan", auth=("reception",))
+    def web_desk(self, request, session):
+        return html(request, "desk.html", session=session, p=None, procedures=self._agency_procedures(session))
+
+    def _desk_page(self, request, session, procedure, status=200, values=None, message=None, errors=None):
+        fields = fields_of(procedure.get("eform_schema") or {})
+        return html(request, "desk.html", status, session=session, p=procedure, fields=fields, values=values or {},
+                    message=message, errors=explain(errors, fields) if errors else [], delivery_vi=DELIVERY_VI,
+                    delivery_methods=[m for m in procedure["delivery_methods"] if m != "online"])
+
+    @page("GET", "/can-bo/tiep-nhan/{code}", auth=("reception",))
+    def web_desk_form(self, request, session, code):
+        return self._desk_page(request, session, self.call("intake", "get_procedure", code, None))
+
+    @page("POST", "/can-bo/tiep-nhan/{code}", auth=("reception",))
+    def web_desk_file(self, request, session, code):
+        """A paper dossier brought to the desk, filed by reception (channel in_person)."""
+        procedure = self.call("intake", "get_procedure", code, None)
+        fields = fields_of(procedure.get("eform_schema") or {})
+        applicant = {k: v for k in ("name", "national_id", "phone", "email")
+                     if (v := request.form.get(f"applicant_{k}", "").strip())}
+        filing = {"procedure_code": code, "form_data": values_of(fields, request.form, request.files),
+                  "delivery_method": request.form.get("delivery_method", ""), "applicant": applicant}
+        for key in ("delivery_address", "delivery_province_code"):
+            if request.form.get(key, "").strip():
+                filing[key] = request.form[key].strip()
+        try:
+            filed = self.call("intake", "file_at_desk", self._actor(session), filing, _uploads(procedure, request),
+                              request.form.get("idempotency_key") or None)
+        except PortalError as exc:
+            return self._desk_page(request, session, procedure, exc.status, {**request.form}, exc.message,
+                                   exc.details)
+        preview = self.call("intake", "due_date_preview", code, filed["dossier"]["submitted_at"])
+        return html(request, "desk_filed.html", 201, session=session, filed=filed, preview=preview)
+
+    # ------------------------------------------------ workflows (agency admin)
+    @page("GET", "/can-bo/quy-trinh", auth=("agency_admin",))
+    def web_workflows(self, request, session):
+        return html(request, "workflow.html", session=session, p=None, procedures=self._agency_procedures(session))
+
+    def _workflow_page(self, request, session, procedure, status=200, stages=None, message=None, saved=False):
+        declared = {s["kind"]: s for s in (procedure.get("workflow") or default_workflow())["stages"]}
+        rows = stages or [{"kind": k, "on": k in declared, **(declared.get(k) or default_stage(k))}
+                          for k in STAGE_KINDS]
+        return html(request, "workflow.html", status, session=session, p=procedure, stages=rows, roles=STAGE_ROLES,
+                    message=message, saved=saved)
+
+    @page("GET", "/can-bo/quy-trinh/{code}", auth=("agency_admin",))
+    def web_workflow(self, request, session, code):
+        return self._workflow_page(request, session, self.call("intake", "get_procedure", code, None))
+
+    @page("POST", "/can-bo/quy-trinh/{code}", auth=("agency_admin",))
+    def web_workflow_save(self, request, session, code):
+        procedure = self.call("intake", "get_procedure", code, None)
+        rows = []
+        for kind in STAGE_KINDS:
+            days = request.form.get(f"{kind}-days", "").strip()
+            rows.append({"kind": kind, "on": kind != "assignment" or request.form.get(f"{kind}-on") == "on",
+                         "code": default_stage(kind)["code"],
+                         "name": request.form.get(f"{kind}-name", "").strip() or default_stage(kind)["name"],
+                         "roles": request.form.getlist(f"{kind}-roles"),
+                         "days": int(days) if days.isdigit() else None,
+                         "cohandling": kind != "review" or request.form.get("review-cohandling") == "on"})
+        stages = [{k: r[k] for k in ("code", "name", "kind", "roles", "days", "cohandling")} for r in rows if r["on"]]
+        try:
+            saved = self.call("intake", "declare_workflow", self._actor(session), code, {"workflow": {"stages": stages}})
+        except PortalError as exc:
+            return self._workflow_page(request, session, procedure, exc.status, rows, exc.message)
+        return self._workflow_page(request, session, saved, saved=True)
 
     @page("GET", "/can-bo/bao-cao", auth=OFFICIALS)
     def web_reports(self, request, session):

@@ -6,7 +6,7 @@ from __future__ import annotations
 import hmac
 import re
 import secrets
-from datetime import datetime
+from datetime import date, datetime
 from functools import wraps
 from pathlib import Path
 from typing import Any, Callable
@@ -17,6 +17,7 @@ from werkzeug.wrappers import Request, Response
 
 from services.common.calendar import VN_TZ
 from services.common.errors import Forbidden, PortalError, Unauthorized
+from services.common.workflows import KIND_VI, ROLE_VI
 
 from ..api import ApiHandler
 from ..exceptions import to_portal_error
@@ -49,13 +50,21 @@ def _when(value: Any) -> str:
     return value.astimezone(VN_TZ).strftime("%H:%M %d/%m/%Y")
 
 
+def _day(value: Any) -> str:
+    """A day (a due day is a date: its period runs until 24:00 local time of it) as dd/mm/yyyy."""
+    if not value:
+        return "—"
+    return date.fromisoformat(str(value)[:10]).strftime("%d/%m/%Y")
+
+
 def _money(value: Any) -> str:
     return f"{int(value or 0):,}".replace(",", ".") + " đ"
 
 
 ENV = Environment(loader=FileSystemLoader(str(HERE / "templates")), autoescape=select_autoescape(["html"]),
                   trim_blocks=True, lstrip_blocks=True)
-ENV.filters.update(when=_when, money=_money, status_vi=lambda s: STATUS_VI.get(s, s))
+ENV.filters.update(when=_when, day=_day, money=_money, status_vi=lambda s: STATUS_VI.get(s, s),
+                   role_vi=lambda r: ROLE_VI.get(r, r), kind_vi=lambda k: KIND_VI.get(k, k))
 
 
 def csrf_token(request: Request) -> str:

@@ -13,20 +13,22 @@ import logging
 import time
 import traceback
 import uuid
-from datetime import datetime, timezone
+from datetime import datetime
 from typing import Any, Callable
 
 from pydantic import BaseModel, ConfigDict, Field
 from pymongo.database import Database
 from pymongo.errors import DuplicateKeyError
 
+from . import clock
 from .observability import bind
 
 log = logging.getLogger(__name__)
 
 
 def utcnow() -> datetime:
-    return datetime.now(timezone.utc)
+    """Now, from the one injectable clock (services.common.clock)."""
+    return clock.now()
 
 
 class Actor(BaseModel):

@@ -1,7 +1,7 @@
 """Payloads of the feedback service."""
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from typing import Literal
 
 from pydantic import EmailStr, Field, model_validator
@@ -62,6 +62,7 @@ class FeedbackView(View):
     dossier_code: str | None = None
     status: str
     received_at: datetime
+    due_date: date | None = Field(default=None, description="the day the answer is due (3 working days, Art. 11)")
     due_at: datetime
     answered_at: datetime | None = None
     answer: str | None = None

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 import uuid
-from datetime import datetime
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from nameko.dependency_providers import Config
@@ -12,7 +12,7 @@ from nameko.events import EventDispatcher
 from nameko.rpc import RpcProxy, rpc
 from nameko.timer import timer
 
-from services.common.calendar import deadline_flags, default_calendar
+from services.common.calendar import as_date, deadline_flags, default_calendar
 from services.common.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from services.common.events import Actor, new_event, utcnow
 from services.common.mongo import MongoDatabase
@@ -46,6 +46,11 @@ class FeedbackService(PortalService):
     def _now(self) -> datetime:
         return utcnow()
 
+    @staticmethod
+    def _due_date(doc: dict) -> date:
+        """The answer's due day (Art. 11: 3 working days; until 24:00 local of that day)."""
+        return as_date(doc.get("due_date")) or default_calendar().local_date(doc["due_at"] - timedelta(seconds=1))
+
     # -------------------------------------------------------------- intake
     def _route(self, item: NewFeedback) -> str:
         """The agency concerned: the dossier's, else the procedure's, else the one named."""
@@ -69,14 +74,18 @@ class FeedbackService(PortalService):
     def _record(self, item: NewFeedback, channel: str, asker: dict, received_at: datetime, by: dict) -> dict:
         agency_id = self._route(item)
         fid = f"GY{uuid.uuid4().hex[:14].upper()}"
-        due = default_calendar().add_working_days(received_at, ANSWER_DAYS)
+        cal = default_calendar()
+        due_date = cal.due_date(received_at, ANSWER_DAYS)
+        due = cal.end_of_day(due_date)
         doc = {"id": fid, "channel": channel, "kind": item.kind, "subject": item.subject, "body": item.body,
                "agency_id": agency_id, "procedure_code": item.procedure_code, "dossier_code": item.dossier_code,
                "publish_consent": item.publish_consent, "asker": asker, "status": "received",
-               "received_at": received_at, "due_at": due, "flags": {"at_risk": False, "overdue": False},
+               "received_at": received_at, "due_date": due_date.isoformat(), "due_at": due,
+               "flags": {"at_risk": False, "overdue": False},
                "escalated": False, "recorded_by": by}
         event = new_event("feedback_received", by, {"id": fid, "agency_id": agency_id, "channel": channel,
                                                     "kind": item.kind, "due_at": due.isoformat(),
+                                                    "due_date": due_date.isoformat(),
                                                     "procedure_code": item.procedure_code})
         created, _ = self.store.items.create(fid, doc, [event])
         self.store.items.publish(fid, 1, self.dispatch)
@@ -133,7 +142,7 @@ class FeedbackService(PortalService):
         if doc["status"] == "answered":
             raise Conflict("Phản ánh đã được trả lời", None, "already_answered")
         now = self._now()
-        on_time = now <= doc["due_at"]
+        on_time = default_calendar().local_date(now) <= self._due_date(doc)
         event = new_event("feedback_answered", who.model_dump(), {
             "id": fid, "agency_id": doc["agency_id"], "on_time": on_time, "subject": doc["subject"],
             "answer": ans.answer, "account_id": doc["asker"].get("account_id"), "email": doc["asker"].get("email"),
@@ -188,10 +197,10 @@ class FeedbackService(PortalService):
         """At-risk and overdue flags; overdue items escalate to the province office (R19)."""
         now = self._now()
         cal = default_calendar()
-        at_risk_days = float(self.config.get("FEEDBACK_AT_RISK_WORKING_DAYS", 1))
+        at_risk_days = int(self.config.get("FEEDBACK_AT_RISK_WORKING_DAYS", 1))
         changed = []
         for doc in self.store.items.docs.find({"status": "received"}):
-            flags = deadline_flags(cal, now, doc["due_at"], at_risk_days)
+            flags = deadline_flags(cal, now, self._due_date(doc), at_risk_days)
             if flags != doc.get("flags") or (flags["overdue"] and not doc.get("escalated")):
                 changed.append((doc, flags))
         escalated = 0
@@ -201,7 +210,8 @@ class FeedbackService(PortalService):
             if flags["overdue"] and not doc.get("escalated"):
                 changes.update(escalated=True, escalated_at=now)
                 events.append(new_event("feedback_escalated", SYSTEM, {
-                    "id": doc["_id"], "agency_id": doc["agency_id"], "due_at": doc["due_at"].isoformat()}))
+                    "id": doc["_id"], "agency_id": doc["agency_id"], "due_at": doc["due_at"].isoformat(),
+                    "due_date": self._due_date(doc).isoformat()}))
                 escalated += 1
             try:
                 updated = self.store.items.transition(doc["_id"], doc["version"], changes, events)

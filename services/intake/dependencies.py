@@ -49,6 +49,7 @@ class IntakeStore:
         self.files = ChunkStore(db.attachment_chunks)
         self.idempotency = db.idempotency_keys
         self.templates = db.form_templates
+        self.staged = db.supplement_staging
 
     @staticmethod
     def ensure_indexes(db: Database) -> None:
@@ -171,6 +172,16 @@ class IntakeStore:
 
     def dossier(self, code: str) -> dict | None:
         return self.dossiers.get(code)
+
+    # ------------------------------------------------------ supplements
+    def stage_supplement(self, staged: dict) -> None:
+        self.staged.insert_one(staged)
+
+    def staged_supplement(self, staging_id: str) -> dict | None:
+        return self.staged.find_one({"_id": staging_id})
+
+    def mark_supplement_committed(self, staging_id: str) -> None:
+        self.staged.update_one({"_id": staging_id}, {"$set": {"committed": True}})
 
     def list_dossiers(self, applicant_id: str, skip: int, limit: int) -> tuple[list[dict], int]:
         filt = {"applicant_id": applicant_id}

@@ -1,5 +1,5 @@
 """Errors raised by intake, each a PortalError with its own stable code."""
-from services.common.errors import Conflict, NotFound, Unauthorized, ValidationFailed
+from services.common.errors import Conflict, Forbidden, NotFound, Unauthorized, ValidationFailed
 
 
 def procedure_not_found(code: str) -> NotFound:
@@ -46,3 +46,16 @@ def bad_credentials() -> Unauthorized:
 
 def idempotency_mismatch() -> Conflict:
     return Conflict("Idempotency-Key đã được dùng cho một yêu cầu khác", None, "idempotency_key_reused")
+
+
+def not_agency_admin(agency_id: str) -> Forbidden:
+    return Forbidden("Chỉ quản trị của cơ quan thực hiện thủ tục mới được cập nhật thủ tục này",
+                     {"agency_id": agency_id}, "not_agency_admin")
+
+
+def online_return_needs_signature(procedure: dict) -> ValidationFailed:
+    return ValidationFailed(
+        "Hồ sơ không ký số được xử lý như dịch vụ mức độ 3 (Điều 7.2a): kết quả nhận trực tiếp hoặc qua bưu chính, "
+        "phí, lệ phí nộp tại cơ quan hoặc qua bưu chính. Muốn nhận kết quả trực tuyến, hãy ký số hồ sơ.",
+        {"field": "delivery_method", "allowed": [m for m in procedure["delivery_methods"] if m != "online"]},
+        "online_return_needs_signature")

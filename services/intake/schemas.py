@@ -8,6 +8,7 @@ from typing import Annotated, Any, Literal
 from pydantic import EmailStr, Field, field_validator, model_validator
 
 from services.common.schemas import Payload, View
+from services.common.workflows import Workflow
 
 Level = Annotated[int, Field(ge=1, le=4)]
 DeliveryMethod = Literal["in_person", "post", "online"]
@@ -52,6 +53,14 @@ class Fee(Payload):
     note: str | None = None
 
 
+class Announcement(Payload):
+    """The province's decision announcing the procedure (quyết định công bố thủ tục hành chính, Art. 9.1):
+    its processing time is the ceiling an agency may shorten but never exceed (R34)."""
+    decision_number: str = Field(min_length=3, max_length=60, description="e.g. 1234/QĐ-UBND")
+    decision_date: date
+    processing_days: int = Field(ge=1, le=365, description="the processing time announced, in working days")
+
+
 class ProcedureIn(Payload):
     """A procedure version as an agency publishes it (thủ tục hành chính)."""
     code: Code
@@ -66,7 +75,11 @@ class ProcedureIn(Payload):
     applicant_requirements: str = ""
     required_documents: list[RequiredDocument] = Field(default_factory=list)
     eform_schema: dict[str, Any] | None = None
-    processing_days: int = Field(ge=1, le=365)
+    processing_days: int = Field(ge=1, le=365, description="the agency's processing time in working days: at most "
+                                                           "the announced one (Art. 9.1b)")
+    announcement: Announcement | None = Field(default=None, description="set by the province office (operator)")
+    workflow: Workflow | None = Field(default=None, description="the processing workflow with stage budgets "
+                                                                "(R32, R33); none: the default workflow")
     supplement_clock: Literal["restart", "resume"] = Field(
         default="restart", description="after a supplement during review, the clock restarts in full "
                                        "(default) or resumes with the time that was left")
@@ -88,6 +101,11 @@ class ProcedureIn(Payload):
         return self
 
 
+class WorkflowIn(Payload):
+    """Quy trình xử lý of one procedure, declared by its agency (published as a new version)."""
+    workflow: Workflow
+
+
 class Procedure(ProcedureIn):
     version: int = Field(ge=1)
     published_at: datetime
@@ -107,6 +125,20 @@ class ProcedureSummary(View):
     processing_days: int
     total_fee_vnd: int
     version: int
+
+
+class DueDateQuery(Payload):
+    received_at: datetime | None = Field(default=None, description="ISO instant with a time zone; default now")
+
+
+class DueDatePreview(View):
+    """When a dossier received at ``received_at`` would be due (ngày hẹn trả kết quả)."""
+    procedure_code: str
+    received_at: datetime
+    reception_day: date = Field(description="the working day the reception counts as (a day off counts as the next)")
+    working_days: int
+    due_date: date
+    due_at: datetime = Field(description="24:00 local time of the due day, when the period ends")
 
 
 class CatalogQuery(Payload):
@@ -252,8 +284,33 @@ class FileDossier(Payload):
     @model_validator(mode="after")
     def _address(self) -> "FileDossier":
         if self.delivery_method == "post" and not (self.delivery_address and self.delivery_province_code):
-            raise ValueError("delivery_address and delivery_province_code are required for delivery by post")
+            raise ValueError("nhận kết quả qua bưu chính cần địa chỉ nhận (delivery_address) và mã tỉnh "
+                             "(delivery_province_code)")
         return self
+
+
+class Applicant(Payload):
+    """Người nộp hồ sơ trực tiếp tại bộ phận một cửa (who may have no account)."""
+    kind: Literal["individual", "organisation"] = "individual"
+    name: str = Field(min_length=2, max_length=300)
+    national_id: str | None = Field(default=None, pattern=r"^\d{12}$")
+    tax_code: str | None = Field(default=None, pattern=r"^\d{10}(-\d{3})?$")
+    phone: str | None = Field(default=None, pattern=r"^(\+84|0)\d{9,10}$")
+    email: EmailStr | None = None
+    address: str | None = Field(default=None, max_length=500)
+
+    @model_validator(mode="after")
+    def _identified(self) -> "Applicant":
+        if self.kind == "individual" and not self.national_id:
+            raise ValueError("cần số định danh cá nhân (national_id) của người nộp")
+        if self.kind == "organisation" and not self.tax_code:
+            raise ValueError("cần mã số thuế (tax_code) của tổ chức nộp")
+        return self
+
+
+class DeskFiling(FileDossier):
+    """A dossier brought to the one-stop desk, filed by reception (channel in_person)."""
+    applicant: Applicant
 
 
 class AttachmentIn(Payload):
@@ -272,11 +329,6 @@ class Attachment(View):
     sha256: str
 
 
-class AddAttachments(Payload):
-    """Supplementing a dossier (bổ sung hồ sơ): files for documents on the procedure's list."""
-    attachments: list[AttachmentIn] = Field(min_length=1, max_length=20)
-
-
 class Dossier(View):
     """Hồ sơ as filed."""
     code: str
@@ -289,8 +341,12 @@ class Dossier(View):
     signature: dict[str, Any] | None = None
     status: str
     applicant_id: str
+    applicant: dict[str, Any] | None = Field(default=None, description="filed at the desk: who brought it")
+    filed_by: str | None = Field(default=None, description="the official or postal operator who filed it")
     form_data: dict[str, Any]
     attachments: list[Attachment]
+    amendments: list[dict[str, Any]] = Field(default_factory=list, description="corrections made with supplements "
+                                                                               "(Art. 15.4): field, old, new")
     delivery_method: DeliveryMethod
     delivery_address: str | None = None
     delivery_province_code: str | None = None
@@ -340,5 +396,6 @@ class PublicStatus(View):
     status: str
     submitted_at: datetime
     updated_at: datetime
+    due_date: date | None = Field(default=None, description="the due day, added by the gateway from the case")
     due_at: datetime | None = Field(default=None, description="added by the gateway from the case")
     entries: list[dict[str, Any]] = Field(default_factory=list, description="status history: at, status, agency")

@@ -18,6 +18,8 @@ from nameko.events import EventDispatcher, event_handler
 from nameko.rpc import rpc
 
 from services.common import files as att
+from services.common import workflows
+from services.common.calendar import default_calendar
 from services.common.errors import Conflict, Forbidden, ValidationFailed
 from services.common.events import Actor, EventEnvelope, consumer, new_event, utcnow
 from services.common.mongo import MongoDatabase
@@ -28,9 +30,10 @@ from services.common.schemas import dump, parse
 from . import exceptions, signatures
 from .dependencies import IntakeStore
 from .schemas import (
-    Account, AddAttachments, AttachmentIn, CatalogQuery, Department, NewOfficial, OfficialChange, Credentials, Dossier, DossierPage, DossierSummary, FileDossier,
-    FiledDossier, OFFICIAL_ROLES, Procedure, ProcedureIn, ProcedurePage, ProcedureSummary, PublicLookup,
-    PublicStatus, RegisterIndividual, RegisterOrganisation,
+    Account, Attachment, AttachmentIn, CatalogQuery, DeskFiling, Department, DueDatePreview, DueDateQuery, NewOfficial,
+    OfficialChange, Credentials, Dossier, DossierPage, DossierSummary, FileDossier, FiledDossier, OFFICIAL_ROLES,
+    Procedure, ProcedureIn, ProcedurePage, ProcedureSummary, PublicLookup, PublicStatus, RegisterIndividual,
+    RegisterOrganisation, WorkflowIn,
 )
 
 log = logging.getLogger(__name__)
@@ -94,23 +97,82 @@ class IntakeService(PortalService):
 
     @rpc
     def publish_procedure(self, actor: dict, procedure: dict) -> dict:
-        """An agency publishes a new version of one of its procedures (R7)."""
+        """An agency publishes a new version of one of its procedures (R7).
+
+        Who may: the agency admin of the procedure's *current* owner (never whoever the body names)
+        or the province office. New procedures, a change of owner and the announcement decision
+        (whose processing time is the ceiling, R34) are the province office's."""
         who = Actor.model_validate(actor)
         p = parse(ProcedureIn, procedure, "procedure")
-        if who.role != "operator" and not (who.role == "agency_admin" and who.agency_id == p.agency_id):
-            raise Forbidden("Chỉ quản trị của cơ quan thực hiện mới được cập nhật thủ tục này",
-                            {"agency_id": p.agency_id}, "not_agency_admin")
+        current = self.store.current_procedure(p.code)
+        data = dump(p)
+        if who.role != "operator":
+            if who.role != "agency_admin":
+                raise exceptions.not_agency_admin(p.agency_id)
+            if current is None:
+                raise Forbidden("Thủ tục mới do Văn phòng UBND tỉnh công bố", {"procedure_code": p.code},
+                                "new_procedure_province_only")
+            if who.agency_id != current["agency_id"]:
+                raise exceptions.not_agency_admin(current["agency_id"])
+            if p.agency_id != current["agency_id"]:
+                raise Forbidden("Chuyển thủ tục sang cơ quan khác do Văn phòng UBND tỉnh quyết định",
+                                {"agency_id": current["agency_id"]}, "owner_change_province_only")
+            if data["announcement"] is None:
+                data["announcement"] = current.get("announcement")
+            elif data["announcement"] != current.get("announcement"):
+                raise Forbidden("Quyết định công bố thủ tục do Văn phòng UBND tỉnh cập nhật",
+                                {"announcement": current.get("announcement")}, "announcement_province_only")
         if not self.store.agency(p.agency_id):
             raise ValidationFailed(f"Cơ quan {p.agency_id} không tồn tại", {"agency_id": p.agency_id},
                                    "unknown_agency")
+        announced = (data.get("announcement") or {}).get("processing_days")
+        if announced is not None and p.processing_days > announced:
+            raise ValidationFailed(
+                f"Thời hạn giải quyết {p.processing_days} ngày vượt thời hạn đã công bố ({announced} ngày làm việc); "
+                "cơ quan chỉ được rút ngắn (Điều 9.1)", {"processing_days": p.processing_days,
+                                                        "announced_days": announced},
+                "processing_time_exceeds_announced")
+        if p.workflow is not None:
+            found = workflows.problems(p.workflow, p.processing_days)
+            if found:
+                raise ValidationFailed("Quy trình xử lý chưa hợp lệ: " + "; ".join(f["message"] for f in found),
+                                       found, found[0]["problem"])
         if p.eform_schema:
             try:
                 Draft202012Validator.check_schema(p.eform_schema)
             except Exception as exc:
                 raise ValidationFailed("eForm JSON Schema không hợp lệ", {"reason": str(exc)[:500]},
                                        "invalid_eform_schema") from None
-        doc = self.store.publish_version(dump(p))
+        doc = self.store.publish_version(data)
         return dump(Procedure.model_validate(doc))
+
+    @rpc
+    def declare_workflow(self, actor: dict, code: str, workflow: dict) -> dict:
+        """Quy trình xử lý: the agency declares a procedure's workflow; it is published as a new version,
+        so dossiers already filed keep theirs (R33)."""
+        current = self.store.current_procedure(code)
+        if not current:
+            raise exceptions.procedure_not_found(code)
+        body = parse(WorkflowIn, workflow, "workflow")
+        data = {k: v for k, v in current.items() if k not in ("version", "published_at")}
+        return self.publish_procedure(actor, {**data, "workflow": body.workflow.model_dump()})
+
+    @rpc
+    def due_date_preview(self, code: str, received_at: str | None = None) -> dict:
+        """Ngày hẹn trả kết quả if the dossier were received at ``received_at`` (default now)."""
+        procedure = self.store.current_procedure(code)
+        if not procedure:
+            raise exceptions.procedure_not_found(code)
+        at = parse(DueDateQuery, {"received_at": received_at}, "query").received_at or utcnow()
+        if at.tzinfo is None:
+            raise ValidationFailed("received_at cần múi giờ, ví dụ 2026-03-02T09:00:00+07:00",
+                                   {"field": "received_at"}, "timezone_required")
+        cal = default_calendar()
+        due = cal.due_date(at, procedure["processing_days"])
+        return dump(DueDatePreview(procedure_code=code, received_at=at,
+                                   reception_day=cal.first_working_day(cal.local_date(at)),
+                                   working_days=procedure["processing_days"], due_date=due,
+                                   due_at=cal.end_of_day(due)))
 
     def _form_document(self, code: str, document_code: str) -> dict:
         procedure = self.store.current_procedure(code)
@@ -286,11 +348,13 @@ class IntakeService(PortalService):
                 {"field": ".".join(str(p) for p in e.absolute_path) or "(form)", "message": e.message}
                 for e in errors[:50]])
 
-    def _check_attachments(self, procedure: dict, raw: list) -> list[tuple[dict, bytes]]:
+    def _checked_files(self, procedure: dict, raw: Any, mandatory: bool = True) -> list[tuple[dict, bytes]]:
+        """Files for documents on the procedure's list, each sniffed, size-checked and hashed;
+        with ``mandatory`` every mandatory document must be there (filing; not a supplement)."""
         max_bytes = int(self.config.get("MAX_ATTACHMENT_BYTES", 5 * 1024 * 1024))
         max_count = int(self.config.get("MAX_ATTACHMENTS", 20))
         if not isinstance(raw, list):
-            raise ValidationFailed("attachments must be a list", None, "invalid_attachments")
+            raise ValidationFailed("Danh sách tệp đính kèm không hợp lệ", None, "invalid_attachments")
         if len(raw) > max_count:
             raise ValidationFailed(f"Tối đa {max_count} tệp đính kèm", {"max": max_count}, "too_many_attachments")
         known = {d["code"]: d for d in procedure.get("required_documents", [])}
@@ -300,7 +364,7 @@ class IntakeService(PortalService):
             raise exceptions.unknown_documents(unknown)
         present = {a.document_code for a in items}
         missing = [{"code": c, "name": d["name"]} for c, d in known.items() if d.get("mandatory") and c not in present]
-        if missing:
+        if mandatory and missing:
             raise exceptions.missing_documents(missing)
         out = []
         for a in items:
@@ -313,8 +377,8 @@ class IntakeService(PortalService):
     @rpc
     def file_dossier(self, actor: dict, request: dict, attachments: list | None = None,
                      idempotency_key: str | None = None, channel: str = "online") -> dict:
-        """Nộp hồ sơ trực tuyến (level 3/4), or by postal staff on a citizen's behalf (channel "postal").
-        Everything is validated before anything is written."""
+        """Nộp hồ sơ trực tuyến (level 3/4), by postal staff on a citizen's behalf (channel "postal") or
+        by a ministry system (channel "ministry_system"). Everything is validated before anything is written."""
         who = Actor.model_validate(actor)
         if channel not in ("online", "postal", "ministry_system"):
             raise ValidationFailed("Kênh nộp không hợp lệ", {"channel": channel}, "invalid_channel")
@@ -328,19 +392,58 @@ class IntakeService(PortalService):
         elif who.role != "citizen":
             raise Forbidden("Chỉ công dân, tổ chức mới nộp hồ sơ trực tuyến", None, "citizens_only")
         req = parse(FileDossier, request, "dossier")
+        procedure = self._procedure_for_filing(req)
+        if procedure["level"] < 3 and channel == "online":
+            raise exceptions.not_online(procedure, self.store.agency(procedure["agency_id"]))
+        if procedure.get("eform_schema"):
+            self._check_form(procedure["eform_schema"], req.form_data)
+        files = self._checked_files(procedure, attachments or [])
+        signature = self._check_signature(who, procedure, req, [m for m, _ in files])
+        if req.delivery_method == "online" and not signature:
+            raise exceptions.online_return_needs_signature(procedure)
+        return self._file(who, procedure, req, files, idempotency_key, channel=channel, signature=signature,
+                          origin=origin)
+
+    @rpc
+    def file_at_desk(self, actor: dict, request: dict, attachments: list | None = None,
+                     idempotency_key: str | None = None) -> dict:
+        """Tiếp nhận hồ sơ trực tiếp: a reception official files the paper dossier a person brings to the
+        one-stop desk (channel "in_person", any level), for an applicant with or without an account."""
+        who = Actor.model_validate(actor)
+        if who.role != "reception":
+            raise Forbidden("Chỉ bộ phận một cửa mới tiếp nhận hồ sơ trực tiếp", None, "reception_only")
+        req = parse(DeskFiling, request, "dossier")
+        procedure = self._procedure_for_filing(req)
+        if procedure["agency_id"] != who.agency_id:
+            raise Forbidden("Thủ tục do cơ quan khác giải quyết", {"agency_id": procedure["agency_id"]},
+                            "other_agency")
+        if req.delivery_method == "online":
+            raise exceptions.online_return_needs_signature(procedure)
+        if procedure.get("eform_schema"):
+            self._check_form(procedure["eform_schema"], req.form_data)
+        files = self._checked_files(procedure, attachments or [])
+        person = req.applicant
+        key = f"nid:{person.national_id}" if person.national_id else f"tax:{person.tax_code}"
+        account = self.store.account_by_key(key)
+        applicant = {**person.model_dump(mode="json"), "account_id": account["id"] if account else None}
+        # Without an account the person follows the dossier with its code and tracking secret (the receipt).
+        applicant_id = account["id"] if account else f"walk-in:{uuid.uuid4()}"
+        return self._file(who, procedure, req, files, idempotency_key, channel="in_person",
+                          applicant_id=applicant_id, applicant=applicant)
+
+    def _procedure_for_filing(self, req: FileDossier) -> dict:
         procedure = self.store.current_procedure(req.procedure_code)
         if not procedure:
             raise exceptions.procedure_not_found(req.procedure_code)
-        if procedure["level"] < 3 and channel == "online":
-            raise exceptions.not_online(procedure, self.store.agency(procedure["agency_id"]))
         if req.delivery_method not in procedure["delivery_methods"]:
             raise ValidationFailed("Hình thức nhận kết quả không áp dụng cho thủ tục này",
                                    {"allowed": procedure["delivery_methods"]}, "delivery_method_not_allowed")
-        if procedure.get("eform_schema"):
-            self._check_form(procedure["eform_schema"], req.form_data)
-        files = self._check_attachments(procedure, attachments or [])
-        signature = self._check_signature(who, procedure, req, [m for m, _ in files])
+        return procedure
 
+    def _file(self, who: Actor, procedure: dict, req: FileDossier, files: list[tuple[dict, bytes]],
+              idempotency_key: str | None, channel: str, signature: dict | None = None, origin: dict | None = None,
+              applicant_id: str | None = None, applicant: dict | None = None) -> dict:
+        """Write a checked filing: the dossier, its files and the ``dossier_submitted`` event (idempotent by key)."""
         request_hash = hashlib.sha256(canonical_json({
             "request": req.model_dump(mode="json"), "procedure": [procedure["code"], procedure["version"]],
             "files": [(m["document_code"], m["filename"], m["sha256"]) for m, _ in files],
@@ -363,35 +466,36 @@ class IntakeService(PortalService):
             metas.append(meta)
         now = utcnow()
         fee = sum(f["amount_vnd"] for f in procedure.get("fees", []))
+        # A level-4 dossier without a valid digital signature is handled as level 3 (Art. 7.2a).
+        handled_as = 4 if signature else min(procedure["level"], 3)
+        applicant_id = applicant_id or who.id
         dossier = {
             "code": code, "procedure_code": procedure["code"], "procedure_version": procedure["version"],
             "procedure_name": procedure["name"], "agency_id": procedure["agency_id"],
-            "level": procedure["level"],
-            # A level-4 dossier without a valid digital signature is handled as level 3 (Art. 7.2a).
-            "handled_as_level": 4 if signature else 3, "signature": signature,
-            "status": "submitted", "applicant_id": who.id, "form_data": req.form_data,
+            "level": procedure["level"], "handled_as_level": handled_as, "signature": signature,
+            "status": "submitted", "applicant_id": applicant_id, "applicant": applicant,
+            "filed_by": who.id if who.id != applicant_id else None, "form_data": req.form_data,
             "attachments": metas, "delivery_method": req.delivery_method, "channel": channel,
             "delivery_address": req.delivery_address, "delivery_province_code": req.delivery_province_code,
-            "note": req.note, "fee_vnd": fee, "origin": origin,
+            "note": req.note, "fee_vnd": fee, "origin": origin, "amendments": [],
             "submitted_at": now, "updated_at": now, "withdrawn_at": None, "request_hash": request_hash,
         }
         event = new_event("dossier_submitted", who, {
             "code": code, "procedure_code": procedure["code"], "procedure_version": procedure["version"],
             "procedure_name": procedure["name"], "agency_id": procedure["agency_id"],
             "sector": procedure["sector"], "field": procedure["field"], "level": procedure["level"],
-            "handled_as_level": 4 if signature else 3, "signed": bool(signature), "channel": channel,
-            "processing_days": procedure["processing_days"],
+            "handled_as_level": handled_as, "signed": bool(signature), "channel": channel,
+            "processing_days": procedure["processing_days"], "workflow": procedure.get("workflow"),
             "supplement_clock": procedure.get("supplement_clock", "restart"),
             "delivery_address": req.delivery_address, "delivery_province_code": req.delivery_province_code,
-            "applicant_id": who.id, "delivery_method": req.delivery_method, "fee_vnd": fee, "origin": origin,
-            "submitted_at": now.isoformat(),
+            "applicant_id": applicant_id, "delivery_method": req.delivery_method, "fee_vnd": fee, "origin": origin,
+            "awaiting_fee": handled_as == 4 and fee > 0, "submitted_at": now.isoformat(),
             "attachments": [{k: m[k] for k in ("id", "document_code", "sha256", "size")} for m in metas],
         }, dossier_code=code)
         # A concurrent replay with the same key may have created it first: then this returns that one.
         dossier, created = self.store.dossiers.create(code, dossier, [event])
         bind(dossier_code=code)
-        log.info("dossier filed: procedure %s, channel %s, level %s", procedure["code"], channel,
-                 dossier["handled_as_level"])
+        log.info("dossier filed: procedure %s, channel %s, level %s", procedure["code"], channel, handled_as)
         self.store.dossiers.publish(code, 1, self.dispatch)
         return dump(FiledDossier(dossier=dossier_view(dossier), tracking_secret=self._tracking_secret(code),
                                  replayed=not created))
@@ -450,44 +554,79 @@ class IntakeService(PortalService):
                 "content_b64": base64.b64encode(content).decode()}
 
     @rpc
-    def add_attachments(self, actor: dict, code: str, payload: dict) -> list[dict]:
-        """Files for a supplement (bổ sung): checked like at filing, appended to the dossier."""
+    def stage_supplement(self, actor: dict, code: str, attachments: list, form_changes: dict) -> dict:
+        """Check a supplement (bổ sung, sửa đổi hồ sơ — Art. 15.4) and keep its files aside: nothing
+        changes on the dossier until processing has accepted the supplement and ``commit_supplement``
+        runs. Returns the staged files and the corrections as (field, old value, new value)."""
         who = Actor.model_validate(actor)
-        req = parse(AddAttachments, payload, "attachments")
         doc = self.store.dossier(code)
         if not doc or doc["applicant_id"] != who.id:
             raise exceptions.dossier_not_found(code)
         procedure = self.store.procedure_version(doc["procedure_code"], doc["procedure_version"])
-        known = {d["code"] for d in procedure.get("required_documents", [])}
-        unknown = sorted({a.document_code for a in req.attachments} - known)
+        checked = self._checked_files(procedure, attachments or [], mandatory=False)
+        amendments = self._amendments(procedure, doc, form_changes or {})
+        if not checked and not amendments:
+            raise ValidationFailed("Chưa có tệp bổ sung hoặc nội dung sửa đổi nào", None, "empty_supplement")
+        staging_id = f"{code}-S{uuid.uuid4().hex[:8].upper()}"
+        metas = []
+        for n, (meta, content) in enumerate(checked, start=1):
+            meta = {**meta, "id": f"{staging_id}-{n}"}
+            meta["chunks"] = self.store.files.put(meta["id"], content)
+            metas.append(meta)
+        self.store.stage_supplement({"_id": staging_id, "code": code, "applicant_id": who.id, "attachments": metas,
+                                     "form_changes": form_changes or {}, "amendments": amendments,
+                                     "created_at": utcnow(), "committed": False})
+        return {"staging_id": staging_id, "amendments": amendments,
+                "attachments": [dump(Attachment.model_validate(m)) for m in metas]}
+
+    def _amendments(self, procedure: dict, doc: dict, changes: dict) -> list[dict]:
+        if not isinstance(changes, dict):
+            raise ValidationFailed("Nội dung sửa đổi phải là các cặp trường – giá trị", None, "invalid_form_changes")
+        if not changes:
+            return []
+        schema = procedure.get("eform_schema") or {}
+        unknown = sorted(set(changes) - set(schema.get("properties") or {}))
         if unknown:
-            raise exceptions.unknown_documents(unknown)
-        max_bytes = int(self.config.get("MAX_ATTACHMENT_BYTES", 5 * 1024 * 1024))
-        checked = []
-        for a in req.attachments:
-            content = att.decode(a.content_b64, a.filename)
-            ctype = att.check(content, a.filename, a.content_type, max_bytes)
-            checked.append(({"document_code": a.document_code, "filename": a.filename, "content_type": ctype,
-                             "size": len(content), "sha256": att.sha256(content)}, content))
+            raise ValidationFailed("Trường không có trong tờ khai: " + ", ".join(unknown), {"fields": unknown},
+                                   "unknown_form_fields")
+        merged = {**doc["form_data"], **changes}
+        self._check_form(schema, merged)
+        return [{"field": k, "old": doc["form_data"].get(k), "new": v} for k, v in changes.items()
+                if doc["form_data"].get(k) != v]
+
+    @rpc
+    def commit_supplement(self, code: str, staging_id: str) -> None:
+        """Attach a staged supplement to its dossier (idempotent: processing calls it, and the
+        ``case_status_changed`` event of the supplement commits it too if that call was lost)."""
+        staged = self.store.staged_supplement(staging_id)
+        if staged is None or staged["committed"] or staged["code"] != code:
+            return
         while True:
             doc = self.store.dossier(code)
-            metas = []
-            for n, (meta, content) in enumerate(checked, start=len(doc["attachments"]) + 1):
-                meta = {**meta, "id": f"{code}-{n}"}
-                meta["chunks"] = self.store.files.put(meta["id"], content)
-                metas.append(meta)
+            applied = any(a["id"].startswith(staging_id) for a in doc["attachments"]) or any(
+                a.get("staging_id") == staging_id for a in doc.get("amendments", []))
+            if applied:
+                break
+            new = staged["attachments"]
+            changes = {"attachments": [*doc["attachments"], *new], "updated_at": utcnow(),
+                       "form_data": {**doc["form_data"], **staged["form_changes"]},
+                       "amendments": [*doc.get("amendments", []),
+                                      *({**a, "staging_id": staging_id, "at": staged["created_at"]}
+                                        for a in staged["amendments"])]}
             try:
-                self.store.dossiers.transition(code, doc["version"], {
-                    "attachments": [*doc["attachments"], *metas], "updated_at": utcnow()}, [])
-                return metas
+                self.store.dossiers.transition(code, doc["version"], changes, [])
+                break
             except Conflict:
-                continue  # another change landed first: number the files after it
+                continue  # another change landed first: apply on top of it
+        self.store.mark_supplement_committed(staging_id)
 
     @event_handler("processing", "case_status_changed")
     @consumer("processing", "case_status_changed")
     def mirror_case_status(self, envelope: EventEnvelope) -> None:
         """Keep the filed dossier's status in step with its case, for lists and lookups."""
         p = envelope.payload
+        if p.get("action") == "supplement" and p.get("staging_id"):
+            self.commit_supplement(p["code"], p["staging_id"])
         while True:
             doc = self.store.dossier(p["code"])
             if doc is None or doc.get("case_version", 0) >= p["case_version"]:

@@ -1,7 +1,7 @@
 """Vietnamese message templates, one per case action a citizen must hear about."""
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 
 from services.common.calendar import VN_TZ
 
@@ -10,6 +10,13 @@ def _when(value: str | None) -> str:
     if not value:
         return "(chưa xác định)"
     return datetime.fromisoformat(value).astimezone(VN_TZ).strftime("%H:%M ngày %d/%m/%Y")
+
+
+def _day(value: str | None) -> str:
+    """A due day (the period runs until 24:00 local of that day)."""
+    if not value:
+        return "(chưa xác định)"
+    return date.fromisoformat(value[:10]).strftime("%d/%m/%Y")
 
 
 def _lines(items) -> str:
@@ -42,8 +49,8 @@ def render(action: str, p: dict) -> tuple[str, str, str] | None:
     head = f"Hồ sơ {code} — {name}\n\n"
     if action == "receive":
         return (f"Hồ sơ {code} đã được tiếp nhận",
-                head + f"Cơ quan đã tiếp nhận hồ sơ của Ông/Bà. Hạn trả kết quả: {_when(p.get('due_at'))}.",
-                f"Ho so {code} da duoc tiep nhan. Han tra ket qua: {_when(p.get('due_at'))}.")
+                head + f"Cơ quan đã tiếp nhận hồ sơ của Ông/Bà. Ngày hẹn trả kết quả: {_day(p.get('due_date'))}.",
+                f"Ho so {code} da duoc tiep nhan. Hen tra ket qua: {_day(p.get('due_date'))}.")
     if action == "request_supplement":
         missing = [m["description"] + (f" ({m['document_code']})" if m.get("document_code") else "")
                    for m in p.get("missing", [])]
@@ -67,8 +74,8 @@ def render(action: str, p: dict) -> tuple[str, str, str] | None:
                 f"Ho so {code} duoc tra lai kem ly do. Xem van ban tren Cong DVC.")
     if action == "issue_apology":
         return (f"Thư xin lỗi về việc chậm trả kết quả hồ sơ {code}",
-                head + f"{p.get('letter', '')}\n\nNgày hẹn trả kết quả mới: {_when(p.get('new_due_at'))}.",
-                f"Ho so {code} tre han. Ngay hen moi: {_when(p.get('new_due_at'))}.")
+                head + f"{p.get('letter', '')}\n\nNgày hẹn trả kết quả mới: {_day(p.get('new_due_date'))}.",
+                f"Ho so {code} tre han. Ngay hen moi: {_day(p.get('new_due_date'))}.")
     if action == "withdraw":
         return (f"Đã rút hồ sơ {code}", head + "Hồ sơ đã được rút theo yêu cầu của Ông/Bà.",
                 f"Ho so {code} da duoc rut.")

@@ -18,13 +18,14 @@ import argparse
 import json
 import threading
 import uuid
-from datetime import datetime, timezone
 
 import requests
 from werkzeug.exceptions import BadRequest, Forbidden, NotFound
 from werkzeug.routing import Map, Rule
 from werkzeug.serving import run_simple
 from werkzeug.wrappers import Request, Response
+
+from services.common import clock
 
 from .signing import signed, valid
 
@@ -92,10 +93,10 @@ class Provider:
             if outcome == "success":
                 self.transactions.append({"txn": txn, "kind": "payment", "reference": s["reference"],
                                           "amount": int(s["amount"]), "currency": s["currency"],
-                                          "at": datetime.now(timezone.utc).isoformat()})
+                                          "at": clock.now().isoformat()})
         callback = signed({"merchant": s["merchant"], "reference": s["reference"], "amount": s["amount"],
                            "currency": s["currency"], "status": outcome, "txn": txn,
-                           "event_id": uuid.uuid4().hex, "paid_at": datetime.now(timezone.utc).isoformat()},
+                           "event_id": uuid.uuid4().hex, "paid_at": clock.now().isoformat()},
                           self.secret)
         try:
             delivered = requests.post(s["callback_url"], data=callback, timeout=15).status_code
@@ -118,7 +119,7 @@ class Provider:
             refund_txn = f"SIMR{uuid.uuid4().hex[:11].upper()}"
             self.transactions.append({"txn": refund_txn, "kind": "refund", "of": data["txn"],
                                       "reference": data["reference"], "amount": int(data["amount"]),
-                                      "currency": paid["currency"], "at": datetime.now(timezone.utc).isoformat()})
+                                      "currency": paid["currency"], "at": clock.now().isoformat()})
         return Response(json.dumps(signed({"refund_txn": refund_txn, "status": "refunded",
                                            "reference": data["reference"]}, self.secret)),
                         mimetype="application/json")

@@ -32,11 +32,18 @@ class ProcessingStore:
         cursor = self.cases.docs.find(filt).sort([("due_at", 1), ("submitted_at", 1)]).skip(skip).limit(limit)
         return list(cursor), total
 
-    def running_clocks(self, batch: int = 1000):
-        """Cases whose clock is running, lightly projected, for the deadline sweep."""
-        cursor = self.cases.docs.find({"status": {"$in": list(CLOCK_STATUSES)}, "paused": False},
-                                      {"_id": 1, "version": 1, "due_at": 1, "flags": 1, "status": 1})
+    def open_deadlines(self, batch: int = 1000):
+        """Cases with a deadline running (processing clock or reception), lightly projected, for the sweep."""
+        cursor = self.cases.docs.find({"status": {"$in": [*CLOCK_STATUSES, "submitted"]}},
+                                      {"_id": 1, "version": 1, "status": 1, "paused": 1, "due_date": 1,
+                                       "reception_due_date": 1, "flags": 1})
         return cursor.batch_size(batch)
+
+    def save_sweep_stats(self, stats: dict) -> None:
+        self.db.stats.replace_one({"_id": "deadlines"}, {"_id": "deadlines", **stats}, upsert=True)
+
+    def sweep_stats(self) -> dict:
+        return self.db.stats.find_one({"_id": "deadlines"}) or {}
 
     def history(self, code: str) -> list[dict[str, Any]]:
         return self.cases.history(code)

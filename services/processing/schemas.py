@@ -11,8 +11,6 @@ from services.common.schemas import Payload, View
 Code = Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9._\-]+$")]
 Reasons = Annotated[list[Annotated[str, Field(min_length=3, max_length=2000)]], Field(min_length=1, max_length=20)]
 
-OPEN_STATUSES = ("submitted", "returned_for_supplement", "received", "in_review", "proposed", "approved",
-                 "result_ready", "refusal_drafted", "refusal_signed")
 CLOCK_STATUSES = ("received", "in_review", "proposed", "approved", "refusal_drafted", "refusal_signed")
 CLOSED_STATUSES = ("delivered", "rejected_at_reception", "returned_with_reasons", "withdrawn")
 
@@ -37,7 +35,9 @@ class Receive(_Command):
     """Tiếp nhận: the dossier is complete and valid; the clock starts."""
     action: Literal["receive"]
     note: str | None = Field(default=None, max_length=2000)
-    fee_paid_at_desk: bool = Field(default=False, description="the fee of a level-4 dossier was paid at the desk")
+    fee_paid_at_desk: bool = Field(default=False, description="the fee was paid at the desk")
+    department_id: Code | None = Field(default=None, description="the specialist department, when the procedure's "
+                                                                 "workflow has no assignment stage")
 
 
 class RequestSupplement(_Command):
@@ -101,6 +101,7 @@ class Deliver(_Command):
     action: Literal["deliver"]
     method: Literal["in_person", "post"]
     note: str | None = Field(default=None, max_length=2000)
+    fee_paid_at_desk: bool = Field(default=False, description="the fee was paid at the desk with the result")
 
 
 class DraftRefusal(_Command):
@@ -136,9 +137,53 @@ class CaseCommand(RootModel[CaseCommandUnion]):
     """One workflow step on a case; ``action`` selects which."""
 
 
-class Supplement(Payload):
-    """The citizen's supplement: the attachments (already stored by intake) and a note."""
+class Withdraw(_Command):
+    """Rút hồ sơ: the applicant withdraws before the agency receives the dossier."""
+    action: Literal["withdraw"]
+    reason: str | None = Field(default=None, max_length=2000)
+
+
+class SupplementCommand(_Command):
+    """Bổ sung (và sửa đổi) hồ sơ: files staged by intake, corrected form fields (Art. 15.4)."""
+    action: Literal["supplement"]
+    staging_id: str | None = None
     attachment_ids: list[str] = Field(default_factory=list, max_length=20)
+    amendments: list[dict[str, Any]] = Field(default_factory=list, max_length=100)
+    note: str | None = Field(default=None, max_length=2000)
+
+
+class CollectResult(_Command):
+    """Online return (R16): the applicant downloads the signed result."""
+    action: Literal["collect_result"]
+
+
+class FeePaid(_Command):
+    action: Literal["fee_paid"]
+    payment_id: str
+
+
+class RedoAfterLoss(_Command):
+    """R30: the result was lost in the post; the agency redoes it."""
+    action: Literal["redo_after_loss"]
+    shipment_id: str
+
+
+class DeadlineFlag(_Command):
+    action: Literal["deadline_flag"]
+
+
+class ExternalRead(_Command):
+    """R31: a ministry system read the dossier (written into the history)."""
+    action: Literal["external_read"]
+    system_id: str
+    issue: str
+
+
+class Supplement(Payload):
+    """The citizen's supplement: files for documents on the procedure's list, a note, and corrections
+    to the form they filed (field → new value)."""
+    attachments: list[dict[str, Any]] = Field(default_factory=list, max_length=20)
+    form_changes: dict[str, Any] = Field(default_factory=dict, description="eForm fields to correct (Art. 15.4)")
     note: str | None = Field(default=None, max_length=2000)
 
 
@@ -151,6 +196,30 @@ class QueueQuery(Payload):
     page_size: int = Field(default=20, ge=1, le=100)
 
 
+class StageView(View):
+    """The stage a case is in (bước xử lý), with its own due day."""
+    code: str
+    name: str
+    kind: str
+    roles: list[str]
+    days: int | None = None
+    started_at: datetime
+    due_date: date | None = None
+    days_left: int | None = Field(default=None, description="working days left to the stage's due day, today "
+                                                            "and the due day included (added on reading)")
+
+
+class StageRecord(View):
+    code: str
+    name: str
+    kind: str
+    started_at: datetime
+    finished_at: datetime
+    due_date: date | None = None
+    late: bool = False
+    department_id: str | None = None
+
+
 class CaseSummary(View):
     code: str
     procedure_code: str
@@ -159,8 +228,13 @@ class CaseSummary(View):
     department_id: str | None = None
     status: str
     version: int
+    channel: str | None = None
+    fee_status: str = "not_required"
     submitted_at: datetime
+    due_date: date | None = None
     due_at: datetime | None = None
+    reception_due_date: date | None = None
+    stage: StageView | None = None
     flags: dict[str, bool] = Field(default_factory=dict)
 
 
@@ -195,14 +269,22 @@ class Case(View):
     status: str
     submitted_at: datetime
     received_at: datetime | None = None
-    due_at: datetime | None = None
-    statutory_due_at: datetime | None = None
+    due_date: date | None = Field(default=None, description="the due day (hạn trả kết quả); the period ends at "
+                                                            "24:00 local time of that day")
+    due_at: datetime | None = Field(default=None, description="the instant the period ends (24:00 local of due_date)")
+    statutory_due_date: date | None = Field(default=None, description="the due day without extensions (R15)")
+    reception_due_date: date | None = Field(default=None, description="the day reception must act by (Art. 14.5)")
+    reception_late: bool | None = None
     paused: bool = False
     processing_days: int
     supplement_clock: str
     fee_vnd: int = 0
     fee_status: str = "not_required"
     supplement: dict[str, Any] | None = None
+    supplements: list[dict[str, Any]] = Field(default_factory=list)
+    stage: StageView | None = None
+    stages: list[StageRecord] = Field(default_factory=list)
+    workflow: dict[str, Any] | None = None
     cohandling: list[dict[str, Any]] = Field(default_factory=list)
     proposal: dict[str, Any] | None = None
     reasons: list[str] | None = None
@@ -215,6 +297,7 @@ class Case(View):
     redo: dict[str, Any] | None = None
     channel: str | None = None
     updated_at: datetime
+    available_actions: list[str] = Field(default_factory=list, description="the steps the caller can take now")
 
 
 class TimelineEntry(View):
@@ -231,7 +314,11 @@ class Timeline(View):
     status: str
     agency_id: str
     department_id: str | None = None
+    due_date: date | None = None
     due_at: datetime | None = None
+    fee_vnd: int = 0
+    handled_as_level: int | None = None
+    delivery_method: str | None = None
     paused: bool = False
     timing_class: str | None = None
     fee_status: str = "not_required"
@@ -251,6 +338,8 @@ class HistoryEntry(View):
     to_status: str
     actor: dict[str, Any]
     reason: str | None = None
+    amendments: list[dict[str, Any]] | None = Field(default=None, description="a supplement's corrections to the "
+                                                                              "form: field, old and new value")
     hash: str
 
 

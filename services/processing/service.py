@@ -1,13 +1,13 @@
-"""Processing service: opens a case for every filed dossier and runs it through
-reception → specialist department → leader → result, with working-day deadlines
-and a hash-chained history."""
+"""Processing service: opens a case for every filed dossier and runs it through the stages its
+procedure declares (reception → specialist department → leader → result), on working-day
+deadlines and with a hash-chained history. Every change is a row of ``workflow.LIFECYCLE``."""
 from __future__ import annotations
 
 import base64
 import logging
 import time as _time
 from datetime import datetime
-from typing import Any
+from typing import Any, get_args
 
 from nameko.dependency_providers import Config
 from nameko.events import EventDispatcher, event_handler
@@ -15,7 +15,7 @@ from nameko.rpc import RpcProxy, rpc
 from nameko.timer import timer
 
 from services.common import files
-from services.common.calendar import deadline_flags, default_calendar
+from services.common.calendar import as_date, default_calendar
 from services.common.errors import Conflict, Forbidden, NotFound
 from services.common.events import Actor, EventEnvelope, consumer, new_event, utcnow
 from services.common.mongo import MongoDatabase
@@ -23,19 +23,22 @@ from services.common.service_base import PortalService
 from services.common.schemas import dump, parse
 
 from . import exceptions
-
 from .dependencies import ProcessingStore
 from .history import GENESIS, external_reference, make_entry, verify
 from .schemas import (
-    CLOCK_STATUSES, Case, CaseCommand, CaseHistory, CasePage, CaseSummary, ChainReport, Document, QueueQuery, Supplement,
-    Timeline,
+    CLOCK_STATUSES, Case, CaseCommand, CaseHistory, CasePage, CaseSummary, ChainReport, CollectResult,
+    DeadlineFlag, Document, ExternalRead, FeePaid, QueueQuery, RedoAfterLoss, Supplement, SupplementCommand,
+    Timeline, Withdraw,
 )
-from .workflow import Context, Decision, clock_fields, decide
+from .workflow import NO_FLAGS, Context, Decision, available_actions, decide, initial_case, live_flags
 
 log = logging.getLogger(__name__)
 
 SYSTEM = {"id": "processing", "role": "system"}
 OFFICIALS = ("reception", "specialist", "leader", "agency_admin")
+#: history entries a citizen's timeline leaves out: the agency's internal work and notes
+INTERNAL_ACTIONS = ("deadline_flag", "external_read", "assign", "request_cohandling", "answer_cohandling",
+                    "propose", "send_back", "draft_refusal")
 
 
 class ProcessingService(PortalService):
@@ -70,12 +73,12 @@ class ProcessingService(PortalService):
                     "sha256": digest, "chunks": chunks}
 
         return Context(now=now or utcnow(), calendar=default_calendar(),
-                       at_risk_days=float(self.config.get("AT_RISK_WORKING_DAYS", 1)),
+                       at_risk_days=int(self.config.get("AT_RISK_WORKING_DAYS", 1)),
                        departments=departments, agency_exists=agency_exists, store_document=store_document,
-                       pay_at_desk=str(self.config.get("FEE_PAYABLE_AT_DESK", "true")).lower() == "true")
+                       pay_at_desk=str(self.config.get("FEE_PAYABLE_AT_DESK", "true")).lower() == "true",
+                       reception_days=int(self.config.get("RECEPTION_WORKING_DAYS", 1)))
 
-    def _commit(self, case: dict, actor: dict, action: str, decision: Decision, now: datetime,
-                event_type: str = "case_status_changed") -> dict:
+    def _commit(self, case: dict, actor: dict, action: str, decision: Decision, now: datetime) -> dict:
         """One numbered transition: the changes, the history entry chained to the last, the event."""
         version = case["version"] + 1
         changes = {**decision.changes, "updated_at": now}
@@ -84,22 +87,38 @@ class ProcessingService(PortalService):
                            action=action, from_status=case["status"], to_status=decision.to, actor=who, at=now,
                            reason=decision.reason)
         changes["history_head"] = entry["hash"]
+        merged = {**case, **changes}
         payload = {
             "code": case["code"], "action": action, "from": case["status"], "to": decision.to,
-            "case_version": version, "agency_id": case["agency_id"],
-            "department_id": changes.get("department_id", case.get("department_id")),
+            "case_version": version, "agency_id": case["agency_id"], "department_id": merged.get("department_id"),
             "applicant_id": case["applicant_id"], "procedure_code": case["procedure_code"],
             "procedure_name": case["procedure_name"], "delivery_method": case["delivery_method"],
             "delivery_address": case.get("delivery_address"),
             "delivery_province_code": case.get("delivery_province_code"), "fee_vnd": case.get("fee_vnd", 0),
             "level": case["level"], "sector": case.get("sector"), "channel": case.get("channel"),
-            "due_at": changes.get("due_at", case.get("due_at")), "reason": decision.reason, **decision.event,
+            "due_at": merged.get("due_at"), "due_date": merged.get("due_date"), "reason": decision.reason,
+            **decision.event,
         }
-        event = new_event(event_type, who, payload, dossier_code=case["code"])
+        event = new_event(decision.event_type, who, payload, dossier_code=case["code"])
         updated = self.store.cases.transition(case["code"], case["version"], changes, [event],
                                               extra={"history": entry})
         self.store.cases.publish(case["code"], version, self.dispatch)
         return updated
+
+    def _run(self, case: dict, actor: dict, command: type, **fields: Any) -> dict:
+        """Decide and commit a step the service takes itself (the applicant's, the system's), trying
+        again on the newer version when another change landed first."""
+        while True:
+            ctx = self._ctx()
+            cmd = command(action=get_args(command.model_fields["action"].annotation)[0],
+                          expected_version=case["version"], **fields)
+            decision = decide(case, actor, cmd, ctx)
+            try:
+                return self._commit(case, actor, cmd.action, decision, ctx.now)
+            except Conflict as exc:
+                if exc.code != "stale_version":
+                    raise
+                case = self._case(case["code"])
 
     def _case(self, code: str) -> dict:
         case = self.store.case(code)
@@ -123,30 +142,19 @@ class ProcessingService(PortalService):
         """Every filed dossier opens one case (idempotent: the case id is the dossier code)."""
         p = envelope.payload
         now = utcnow()
-        code = p["code"]
-        case = {
-            "code": code, "procedure_code": p["procedure_code"], "procedure_version": p["procedure_version"],
-            "procedure_name": p["procedure_name"], "agency_id": p["agency_id"], "sector": p.get("sector"),
-            "field": p.get("field"), "level": p["level"], "handled_as_level": p.get("handled_as_level", p["level"]),
-            "channel": p.get("channel", "online"), "applicant_id": p["applicant_id"],
-            "delivery_method": p["delivery_method"], "delivery_address": p.get("delivery_address"),
-            "delivery_province_code": p.get("delivery_province_code"),
-            "fee_vnd": p.get("fee_vnd", 0), "processing_days": p["processing_days"],
-            "fee_status": "unpaid" if p.get("handled_as_level") == 4 and p.get("fee_vnd", 0) > 0 else "not_required",
-            "supplement_clock": p.get("supplement_clock", "restart"), "status": "submitted",
-            "submitted_at": datetime.fromisoformat(p["submitted_at"]), "clock": [], "due_at": None,
-            "statutory_due_at": None, "paused": False, "flags": {"at_risk": False, "overdue": False},
-            "department_id": None, "cohandling": [], "apologies": [], "attachments": p.get("attachments", []),
-            "opened_at": now, "updated_at": now, "opened_by_event": envelope.event_id,
-            "origin": p.get("origin"),
-        }
+        # Reception's deadline counts from the filing, however late the event arrives.
+        filed = self._ctx(datetime.fromisoformat(p["submitted_at"]))
+        case = {**initial_case(p, now, filed), "opened_by_event": envelope.event_id}
+        code = case["code"]
         entry = make_entry(code, 1, GENESIS, {**case, "version": 1}, action="open", from_status=None,
                            to_status="submitted", actor=envelope.actor.model_dump(), at=now,
                            reason=external_reference(p.get("origin")))
         case["history_head"] = entry["hash"]
         event = new_event("case_opened", SYSTEM, {"code": code, "agency_id": case["agency_id"],
                                                   "procedure_code": case["procedure_code"],
-                                                  "applicant_id": case["applicant_id"]}, dossier_code=code)
+                                                  "applicant_id": case["applicant_id"],
+                                                  "reception_due_date": case["reception_due_date"]},
+                          dossier_code=code)
         _, created = self.store.cases.create(code, case, [event], extra={"history": entry})
         if created:
             log.info("case opened at %s for procedure %s", case["agency_id"], case["procedure_code"])
@@ -156,19 +164,14 @@ class ProcessingService(PortalService):
     @consumer("payment", "payment_succeeded")
     def fee_paid(self, envelope: EventEnvelope) -> None:
         """The online payment arrived: the case may now be received."""
-        code = envelope.payload["code"]
-        while True:
-            case = self.store.case(code)
-            if case is None or case.get("fee_status") != "unpaid":
-                return
-            decision = Decision(case["status"], {"fee_status": "paid_online",
-                                                 "payment_id": envelope.payload["payment_id"]}, None,
-                                {"payment_id": envelope.payload["payment_id"]})
-            try:
-                self._commit(case, SYSTEM, "fee_paid", decision, utcnow())
-                return
-            except Conflict:
-                continue
+        case = self.store.case(envelope.payload["code"])
+        if case is None or case.get("fee_status") != "unpaid":
+            return
+        try:
+            self._run(case, SYSTEM, FeePaid, payment_id=envelope.payload["payment_id"])
+        except Conflict as exc:
+            if exc.code != "fee_not_due":  # paid meanwhile (a redelivery): nothing to do
+                raise
 
     @event_handler("postal", "shipment_lost")
     @consumer("postal", "shipment_lost")
@@ -177,23 +180,19 @@ class ProcessingService(PortalService):
         p = envelope.payload
         if p.get("kind") != "return" or not p.get("dossier_code"):
             return
-        while True:
-            case = self.store.case(p["dossier_code"])
-            if case is None or case["status"] not in ("result_ready", "delivered"):
-                return
-            redo = {"shipment_id": p["shipment_id"], "requested_at": utcnow(), "reason": "lost in the post"}
-            decision = Decision("in_review", {"status": "in_review", "redo": redo, "closed_at": None}, redo["reason"],
-                                {"redo": redo})
-            try:
-                self._commit(case, SYSTEM, "redo_after_loss", decision, utcnow())
-                return
-            except Conflict:
-                continue
+        case = self.store.case(p["dossier_code"])
+        if case is None or case["status"] not in ("result_ready", "delivered"):
+            return
+        try:
+            self._run(case, SYSTEM, RedoAfterLoss, shipment_id=p["shipment_id"])
+        except Conflict as exc:
+            if exc.code != "invalid_transition":  # already back in review (a redelivery)
+                raise
 
     # ---------------------------------------------------------- officials
     @rpc
     def command(self, actor: dict, code: str, command: dict) -> dict:
-        """One workflow step by an official (see workflow.RULES for who may do what)."""
+        """One workflow step by an official (workflow.LIFECYCLE says who may do what)."""
         who = Actor.model_validate(actor).model_dump()
         cmd = parse(CaseCommand, command, "case command").root
         case = self._case(code)
@@ -201,20 +200,28 @@ class ProcessingService(PortalService):
             raise exceptions.case_not_found(code)
         ctx = self._ctx()
         decision = decide(case, who, cmd, ctx)
-        return dump(Case.model_validate(self._commit(case, who, cmd.action, decision, ctx.now)))
+        return self._case_view(self._commit(case, who, cmd.action, decision, ctx.now), who, ctx)
 
     @rpc
     def get_case(self, actor: dict, code: str) -> dict:
         case = self._case(code)
         if not self._visible_to_official(case, Actor.model_validate(actor)):
             raise exceptions.case_not_found(code)
-        return dump(Case.model_validate(self._with_live_flags(case)))
+        return self._case_view(case, actor, self._ctx())
 
-    def _with_live_flags(self, case: dict) -> dict:
-        if case["status"] in CLOCK_STATUSES and not case.get("paused"):
-            at_risk = float(self.config.get("AT_RISK_WORKING_DAYS", 1))
-            return {**case, "flags": deadline_flags(default_calendar(), utcnow(), case.get("due_at"), at_risk)}
-        return case
+    def _case_view(self, case: dict, actor: dict, ctx: Context) -> dict:
+        view = self._with_live_flags(case, ctx)
+        view["available_actions"] = available_actions(case, actor, ctx) if actor.get("role") != "system" else []
+        return dump(Case.model_validate(view))
+
+    def _with_live_flags(self, case: dict, ctx: Context) -> dict:
+        """Flags as of now (the stored ones are as of the last sweep) and the stage's days left."""
+        view = {**case, "flags": live_flags(case, ctx)}
+        stage = case.get("stage")
+        if stage and stage.get("due_date") and not case.get("paused"):
+            view["stage"] = {**stage, "days_left": ctx.calendar.working_days_left(ctx.today,
+                                                                                   as_date(stage["due_date"]))}
+        return view
 
     @rpc
     def queue(self, actor: dict, query: dict | None = None) -> dict:
@@ -235,7 +242,8 @@ class ProcessingService(PortalService):
         if q.flag:
             filt[f"flags.{q.flag}"] = True
         docs, total = self.store.queue(filt, (q.page - 1) * q.page_size, q.page_size)
-        items = [CaseSummary.model_validate(self._with_live_flags(d)) for d in docs]
+        ctx = self._ctx()
+        items = [CaseSummary.model_validate(self._with_live_flags(d, ctx)) for d in docs]
         return dump(CasePage(items=items, page=q.page, page_size=q.page_size, total=total))
 
     @rpc
@@ -244,7 +252,9 @@ class ProcessingService(PortalService):
         case = self._case(code)
         if not self._visible_to_official(case, Actor.model_validate(actor)):
             raise exceptions.case_not_found(code)
-        entries = [{**r["history"], "version": r["version"]} for r in self.store.history(code) if r.get("history")]
+        entries = [{**r["history"], "version": r["version"], "amendments": (r.get("set", {}).get("supplement") or {})
+                    .get("amendments") if r["history"].get("action") == "supplement" else None}
+                   for r in self.store.history(code) if r.get("history")]
         return dump(CaseHistory(code=code, entries=entries))
 
     @rpc
@@ -270,6 +280,9 @@ class ProcessingService(PortalService):
         if ref is None or (who.id == case["applicant_id"] and ref is case.get("result_document")
                            and case["status"] not in ("result_ready", "delivered")):
             raise NotFound("Không tìm thấy văn bản", {"file_id": file_id}, "file_not_found")
+        return self._file(ref)
+
+    def _file(self, ref: dict) -> dict:
         content = self.store.files.get(ref["id"], ref["chunks"], ref["sha256"])
         return {"filename": ref["filename"], "content_type": ref["content_type"], "sha256": ref["sha256"],
                 "content_b64": base64.b64encode(content).decode()}
@@ -296,14 +309,8 @@ class ProcessingService(PortalService):
     def withdraw(self, actor: dict, code: str, reason: str | None = None) -> dict:
         """Rút hồ sơ: the citizen withdraws before the agency receives it."""
         case = self._own_case(actor, code, wait=3.0)
-        allowed = case["status"] == "submitted" or (
-            case["status"] == "returned_for_supplement" and (case.get("supplement") or {}).get("stage") == "reception")
-        if not allowed:
-            raise exceptions.not_withdrawable(case["status"])
-        now = utcnow()
-        decision = Decision("withdrawn", {"status": "withdrawn", "withdrawn_at": now, "closed_at": now}, reason)
         try:
-            updated = self._commit(case, actor, "withdraw", decision, now)
+            updated = self._run(case, actor, Withdraw, reason=reason)
         except Conflict:
             current = self.store.case(code) or {"status": "unknown"}
             raise exceptions.not_withdrawable(current["status"]) from None
@@ -311,27 +318,25 @@ class ProcessingService(PortalService):
 
     @rpc
     def supplement(self, actor: dict, code: str, payload: dict) -> dict:
-        """The citizen supplies what was missing; the clock restarts or resumes per the procedure."""
+        """Bổ sung và sửa đổi hồ sơ (Art. 15.4): files and corrected form fields, checked and staged by
+        intake first, committed to the dossier only once the case has accepted the supplement — a
+        refused supplement changes nothing. The clock restarts or resumes per the procedure."""
         sup = parse(Supplement, payload, "supplement")
         case = self._own_case(actor, code)
         if case["status"] != "returned_for_supplement":
             raise exceptions.not_supplementable(case["status"])
-        now = utcnow()
-        stage = (case.get("supplement") or {}).get("stage", "reception")
-        record = {**case["supplement"], "supplied_at": now, "attachment_ids": sup.attachment_ids, "note": sup.note}
-        changes: dict[str, Any] = {"supplement": record,
-                                   "supplements": [*case.get("supplements", []), record]}
-        if stage == "review":
-            changes.update(clock_fields(case, [*case["clock"], {"kind": "resume", "at": now}], self._ctx(now)))
-            to = "in_review"
-        else:
-            to = "submitted"
-        changes["status"] = to
+        staged: dict[str, Any] = {"staging_id": None, "attachments": [], "amendments": []}
+        if sup.attachments or sup.form_changes:
+            staged = self.intake.stage_supplement(actor, code, sup.attachments, sup.form_changes)
         try:
-            updated = self._commit(case, actor, "supplement", Decision(to, changes, sup.note,
-                                                                        {"attachment_ids": sup.attachment_ids}), now)
+            updated = self._run(case, actor, SupplementCommand, staging_id=staged["staging_id"], note=sup.note,
+                                attachment_ids=[a["id"] for a in staged["attachments"]],
+                                amendments=staged["amendments"])
         except Conflict:
             raise exceptions.not_supplementable((self.store.case(code) or {}).get("status", "unknown")) from None
+        if staged["staging_id"]:
+            # Intake also commits it on the case_status_changed event, should this call be lost.
+            self.intake.commit_supplement(code, staged["staging_id"])
         return self._timeline(updated, public=False)
 
     @rpc
@@ -340,19 +345,13 @@ class ProcessingService(PortalService):
         case = self._own_case(actor, code)
         if case["status"] not in ("result_ready", "delivered") or case["delivery_method"] != "online":
             raise exceptions.result_not_available(case["status"])
-        ref = case["result_document"]
-        content = self.store.files.get(ref["id"], ref["chunks"], ref["sha256"])
+        result = self._file(case["result_document"])
         if case["status"] == "result_ready":
-            now = utcnow()
-            decision = Decision("delivered", {"status": "delivered", "closed_at": now,
-                                              "delivered": {"method": "online", "at": now, "by": actor["id"]}},
-                                None, {"method": "online"})
             try:
-                self._commit(case, actor, "deliver", decision, now)
+                self._run(case, actor, CollectResult)
             except Conflict:
                 pass  # a parallel download delivered it: same result either way
-        return {"filename": ref["filename"], "content_type": ref["content_type"], "sha256": ref["sha256"],
-                "content_b64": base64.b64encode(content).decode()}
+        return result
 
     @rpc
     def external_timeline(self, actor: dict, code: str, issue: str, procedures: list[str] | None) -> dict:
@@ -361,20 +360,11 @@ class ProcessingService(PortalService):
         who = Actor.model_validate(actor)
         if who.role != "ministry_system":
             raise Forbidden("Chỉ dành cho hệ thống của bộ, ngành", None, "ministry_systems_only")
-        case = self.store.case(code)
-        if case is None:
-            raise exceptions.case_not_found(code)
+        case = self._case(code)
         if procedures is not None and case["procedure_code"] not in procedures:
             raise Forbidden("Thủ tục nằm ngoài phạm vi được cấp cho hệ thống",
                             {"procedure_code": case["procedure_code"]}, "procedure_out_of_scope")
-        while True:
-            try:
-                decision = Decision(case["status"], {}, external_reference({"system_id": who.id, "issue": issue}))
-                case = self._commit(case, actor, "external_read", decision, utcnow(), event_type="case_accessed")
-                break
-            except Conflict:
-                case = self._case(code)
-        return self._timeline(case, public=False)
+        return self._timeline(self._run(case, actor, ExternalRead, system_id=who.id, issue=issue), public=False)
 
     @rpc
     def timeline(self, actor: dict | None, code: str) -> dict:
@@ -387,19 +377,19 @@ class ProcessingService(PortalService):
         entries = []
         for record in self.store.history(case["code"]):
             h = record.get("history") or {}
-            if not h or h.get("action") in ("deadline_flag", "external_read"):
+            if not h or h.get("action") in INTERNAL_ACTIONS:
                 continue
             entries.append({"at": h["at"], "action": h["action"], "status": h["to_status"],
                             "agency_id": case["agency_id"], "reason": None if public else h.get("reason")})
         view = {**case, "entries": entries}
         if public:
-            for key in ("reasons", "supplement", "result_document", "refusal_document"):
+            for key in ("reasons", "supplement", "result_document", "refusal_document", "fee_vnd"):
                 view.pop(key, None)
         return dump(Timeline.model_validate(view))
 
     def extra_stats(self) -> dict:
         """Open cases at risk / overdue as of the last deadline sweep (for /metrics)."""
-        doc = self.store.db.stats.find_one({"_id": "deadlines"}) or {}
+        doc = self.store.sweep_stats()
         return {"cases_at_risk": doc.get("at_risk", 0), "cases_overdue": doc.get("overdue", 0)}
 
     # -------------------------------------------------------------- sweep
@@ -409,33 +399,34 @@ class ProcessingService(PortalService):
 
     @rpc
     def sweep(self) -> dict:
-        """Flag at-risk and overdue cases (events for notification and reporting)."""
-        now = utcnow()
-        calendar = default_calendar()
-        at_risk = float(self.config.get("AT_RISK_WORKING_DAYS", 1))
+        """Raise and lower the at-risk / overdue flags of open cases (processing clock and reception),
+        each change a transition with a ``case_deadline_flagged`` event (notification, reporting)."""
+        ctx = self._ctx()
         checked = flagged = 0
         # Read first, write after: an open cursor holds a read transaction on
         # FerretDB/SQLite, and writes made while it is open wait on it.
         changed = []
-        counts = {"at_risk": 0, "overdue": 0}
-        for doc in self.store.running_clocks():
+        counts = {"at_risk": 0, "overdue": 0, "reception_at_risk": 0, "reception_overdue": 0}
+        for doc in self.store.open_deadlines():
             checked += 1
-            flags = deadline_flags(calendar, now, doc.get("due_at"), at_risk)
+            flags = live_flags(doc, ctx)
             for flag in counts:
-                counts[flag] += bool(flags.get(flag))
-            if flags != (doc.get("flags") or {}):
-                changed.append((doc, flags))
-        self.store.db.stats.replace_one({"_id": "deadlines"}, {"_id": "deadlines", **counts, "checked": checked,
-                                                               "at": now}, upsert=True)
-        for doc, flags in changed:
+                counts[flag] += bool(flags[flag])
+            if flags != {**NO_FLAGS, **(doc.get("flags") or {})}:
+                changed.append(doc)
+        self.store.save_sweep_stats({**counts, "checked": checked, "at": ctx.now})
+        for doc in changed:
             case = self.store.case(doc["_id"])
             if case is None or case["version"] != doc["version"]:
                 continue  # changed meanwhile; the next sweep sees it
-            newly = [k for k, v in flags.items() if v and not (case.get("flags") or {}).get(k)]
-            decision = Decision(case["status"], {"flags": flags}, None, {"flags": flags, "newly": newly})
             try:
-                self._commit(case, SYSTEM, "deadline_flag", decision, now, event_type="case_deadline_flagged")
+                self._commit(case, SYSTEM, "deadline_flag",
+                             decide(case, SYSTEM, DeadlineFlag(action="deadline_flag", expected_version=case["version"]),
+                                    ctx), ctx.now)
                 flagged += 1
             except Conflict:
                 continue
         return {"checked": checked, "flagged": flagged}
+
+
+__all__ = ["ProcessingService", "CLOCK_STATUSES"]

@@ -1,6 +1,7 @@
 """The whole suite as real processes (``nameko run`` per component), seeded
 with the demo catalog, behind a gateway on a free port."""
 import os
+from datetime import datetime, timezone
 from pathlib import Path
 import subprocess
 import sys
@@ -9,8 +10,10 @@ import pytest
 import requests
 
 from services.common import suite as suite_mod
+from services.common.calendar import default_calendar
+from services.common.clock import write_offset
 from services.common.config import ROOT
-from tests.helpers import new_citizen
+from tests.helpers import SuiteClock, new_citizen, quiet_working_tuesday
 from tests.pki import Pki
 
 # (system id, secret, access, procedures) of the ministry systems the tests call as (R31)
@@ -44,6 +47,11 @@ def suite(infra):
         "OPERATIONS_EMAIL": "van-hanh@test.cong-dvc.vn",
         "MINISTRY_SYSTEMS": ",".join(f"{s}:{k}:{a}:{p}" for s, k, a, p in MINISTRY_SYSTEMS),
     }
+    # The whole suite runs on the injectable clock, set to an ordinary Tuesday 09:00 local time, so
+    # no test depends on the hour or the day it runs at (and none straddles a midnight by chance).
+    clock_file = ROOT / "var" / f"clock-{infra['db_prefix']}"
+    write_offset(clock_file, quiet_working_tuesday(datetime.now(timezone.utc), default_calendar()))
+    env["PORTAL_CLOCK_FILE"] = str(clock_file)
     env["PAYMENT_CALLBACK_URL"] = f"http://{env['GATEWAY_ADDRESS']}/api/v1/payments/callback"
     env["PAYMENT_RETURN_URL"] = f"http://{env['GATEWAY_ADDRESS']}/ho-so-cua-toi/DOSSIER_CODE"
     pki = Pki()
@@ -56,9 +64,11 @@ def suite(infra):
     url = suite_mod.gateway_url(env)
     try:
         suite_mod.wait_healthy(url, timeout=90, procs=procs)
-        yield {"url": url, "api": f"{url}/api/v1", "env": env, "procs": procs, "log_dir": log_dir, "pki": pki}
+        yield {"url": url, "api": f"{url}/api/v1", "env": env, "procs": procs, "log_dir": log_dir, "pki": pki,
+               "clock": SuiteClock(clock_file)}
     finally:
         suite_mod.stop(procs)
+        clock_file.unlink(missing_ok=True)
 
 
 @pytest.fixture

@@ -118,7 +118,7 @@ def test_multipart_filing(suite, citizen):
     form = {"child_full_name": "Trần Bảo Ngọc", "child_date_of_birth": "2026-11-20", "child_sex": "nữ",
             "place_of_birth": "Bệnh viện Đa khoa tỉnh Bình Định", "mother_full_name": "Lê Thị Hoa",
             "relationship_of_declarant": "mẹ"}
-    dossier = {"procedure_code": "TP-HT-01", "form_data": form, "delivery_method": "online"}
+    dossier = {"procedure_code": "TP-HT-01", "form_data": form, "delivery_method": "in_person"}
     r = requests.post(f"{api}/dossiers", headers=auth, timeout=30, data={"dossier": json.dumps(dossier)},
                       files=[("TK-KS", ("to-khai.pdf", PDF, "application/pdf")),
                              ("GCS", ("giay-chung-sinh.png", PNG, "image/png"))])

@@ -70,7 +70,7 @@ def test_rating_once_after_delivery(suite, citizen):
     command(api, leader, code, "approve", result_document={"filename": "ks.pdf", "content_type": "application/pdf",
                                                           "content_b64": b64(PDF)})
     command(api, reception, code, "mark_result_ready")
-    assert requests.get(f"{api}/dossiers/{code}/result", headers=auth, timeout=10).status_code == 200
+    command(api, reception, code, "deliver", method="in_person")  # handled as level 3: at the desk
     r = requests.post(f"{api}/dossiers/{code}/rating", headers=auth, timeout=10,
                       json={"score": 5, "comment": "Nhanh, đúng hẹn"})
     assert r.status_code == 201 and r.json()["score"] == 5

@@ -1,13 +1,12 @@
 """Level-4 filing with a digital signature (R10): verified, recorded, shown; an invalid
 signature is refused with nothing stored; without one the dossier is handled as level 3."""
-import base64
-import hashlib
 import uuid
 
 import requests
 
+from tests.e2e.signing import sign_filing
 from tests.helpers import PDF, PNG, EventTap, b64
-from tests.pki import NOW, issue, _name
+from tests.pki import NOW
 
 FORM = {"full_name": "Nguyễn Văn An", "national_id": "079090001234", "date_of_birth": "1990-05-17",
         "place_of_birth": "Quy Nhơn", "permanent_address": "Quy Nhơn, Bình Định", "record_type": 1, "copies": 1,
@@ -16,16 +15,11 @@ FILES = [("TK-LLTP", "to-khai.pdf", "application/pdf", PDF), ("CCCD", "cccd.png"
 
 
 def signed_filing(api, auth, signer, chain, tamper=False):
-    metas = [{"document_code": c, "sha256": hashlib.sha256(data).hexdigest()} for c, _, _, data in FILES]
-    r = requests.post(f"{api}/dossiers/signing-payload", headers=auth, timeout=10,
-                      json={"procedure_code": "TP-LLTP-01", "form_data": FORM, "attachments": metas})
-    assert r.status_code == 200, r.text
-    payload = base64.b64decode(r.json()["payload_b64"])
-    form = dict(FORM, copies=2) if tamper else FORM
-    return {"procedure_code": "TP-LLTP-01", "form_data": form, "delivery_method": "online",
+    body = {"procedure_code": "TP-LLTP-01", "form_data": FORM, "delivery_method": "online",
             "attachments": [{"document_code": c, "filename": n, "content_type": t, "content_b64": b64(d)}
-                            for c, n, t, d in FILES],
-            "signature": {"certificate_pem": signer.pem, "chain_pem": chain, "signature_b64": signer.sign(payload)}}
+                            for c, n, t, d in FILES]}
+    signed = sign_filing(api, auth, signer, chain, body)
+    return {**signed, "form_data": dict(FORM, copies=2)} if tamper else signed
 
 
 def test_signed_level4_is_handled_as_level4(suite, citizen):
@@ -39,11 +33,19 @@ def test_signed_level4_is_handled_as_level4(suite, citizen):
 
 
 def test_unsigned_level4_is_handled_as_level3(suite, citizen):
+    """R35 / Art. 7.2a: no online return without a signature (the reason is said), and the fee is
+    paid at the desk or by post, not online."""
     api, (profile, auth), pki = suite["api"], citizen, suite["pki"]
     body = signed_filing(api, auth, pki.citizen(profile["national_id"]), pki.intermediate.pem)
     body.pop("signature")
-    d = requests.post(f"{api}/dossiers", json=body, headers=auth, timeout=30).json()["dossier"]
+    r = requests.post(f"{api}/dossiers", json=body, headers=auth, timeout=30)
+    assert r.status_code == 422 and r.json()["error"]["code"] == "online_return_needs_signature"
+    assert "mức độ 3" in r.json()["error"]["message"]
+    r = requests.post(f"{api}/dossiers", json={**body, "delivery_method": "in_person"}, headers=auth, timeout=30)
+    d = r.json()["dossier"]
     assert (d["level"], d["handled_as_level"], d["signature"]) == (4, 3, None)
+    r = requests.post(f"{api}/dossiers/{d['code']}/payments", headers=auth, timeout=30)
+    assert r.status_code in (404, 409) and r.json()["error"]["code"] != "internal_error"
 
 
 def test_invalid_signatures_are_refused_and_nothing_is_stored(suite, citizen, mongo):

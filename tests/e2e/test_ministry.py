@@ -12,7 +12,7 @@ ATTACHMENTS = [{"document_code": "TK-KS", "filename": "to-khai.pdf", "content_ty
                 "content_b64": b64(PDF)},
                {"document_code": "GCS", "filename": "giay-chung-sinh.png", "content_type": "image/png",
                 "content_b64": b64(PNG)}]
-BIRTH = {"procedure_code": "TP-HT-01", "form_data": BIRTH_FORM, "delivery_method": "online"}
+BIRTH = {"procedure_code": "TP-HT-01", "form_data": BIRTH_FORM, "delivery_method": "in_person"}
 
 
 @pytest.fixture

@@ -3,7 +3,6 @@ receipts, refunds by the rules, reconciliation."""
 import concurrent.futures
 import time
 import uuid
-from datetime import datetime, timezone
 
 import requests
 
@@ -164,10 +163,8 @@ def test_reconciliation_finds_a_planted_mismatch(suite, citizen):
     provider = suite["env"]["PROVIDER_URL"]
     requests.post(f"{provider}/api/statement/plant", timeout=10, json={
         "txn": "SIMPLANTED01", "kind": "payment", "reference": "PAYUNKNOWN0000001", "amount": 99000,
-        "currency": "VND", "at": datetime.now(timezone.utc).isoformat()}).raise_for_status()
-    today = datetime.now(timezone.utc).astimezone().date().isoformat()
-    from services.common.calendar import VN_TZ
-    today = datetime.now(VN_TZ).date().isoformat()
+        "currency": "VND", "at": suite["clock"].now().isoformat()}).raise_for_status()
+    today = suite["clock"].local_today().isoformat()
     report = requests.get(f"{api}/operator/reconciliation", params={"date": today},
                           headers=official(api, OPERATOR), timeout=30).json()
     planted = [m for m in report["mismatches"] if m["reference"] == "PAYUNKNOWN0000001"]

@@ -4,7 +4,7 @@ own signed endpoint refuses wrong keys, bad signatures, replays, other operators
 import json
 import time
 import uuid
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timedelta
 
 import requests
 
@@ -69,7 +69,7 @@ def file_by_post_online(api, auth):
 
 def test_pickup_filed_on_behalf_processed_and_returned_within_24h(suite, citizen):
     api, (_, auth) = suite["api"], citizen
-    now = datetime.now(timezone.utc)
+    now = suite["clock"].now()
     r = requests.post(f"{api}/postal/pickups", headers=auth, timeout=30, json={
         "procedure_code": "TP-HT-02", "address": {"line": "45 Nguyễn Huệ, Quy Nhơn", "province_code": "52"},
         "contact": {"name": "Nguyễn Văn An", "phone": "0905123456"},
@@ -152,7 +152,7 @@ def test_loss_opens_compensation_and_asks_the_agency_to_redo(suite, citizen):
 
 def test_operator_endpoint_refuses_and_changes_nothing(suite, citizen):
     api, (_, auth) = suite["api"], citizen
-    now = datetime.now(timezone.utc)
+    now = suite["clock"].now()
     pickup = requests.post(f"{api}/postal/pickups", headers=auth, timeout=30, json={
         "procedure_code": "TP-HT-02", "address": {"line": "45 Nguyễn Huệ, Quy Nhơn", "province_code": "52"},
         "contact": {"name": "An", "phone": "0905123456"}, "window_start": now.isoformat(),

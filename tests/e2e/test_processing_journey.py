@@ -10,6 +10,8 @@ from pathlib import Path
 
 import requests
 
+from services.common.calendar import default_calendar
+from tests.e2e.signing import file_signed
 from tests.helpers import PDF, PNG, b64
 
 DEMO_PASSWORD = "demo-password-2026"
@@ -62,13 +64,15 @@ def mails_to(mail_dir, address):
     return out
 
 
+BIRTH = {"procedure_code": "TP-HT-01", "form_data": BIRTH_FORM, "delivery_method": "in_person", "attachments": [
+    {"document_code": "TK-KS", "filename": "to-khai.pdf", "content_type": "application/pdf", "content_b64": b64(PDF)},
+    {"document_code": "GCS", "filename": "giay-chung-sinh.png", "content_type": "image/png",
+     "content_b64": b64(PNG)}]}
+
+
 def file_birth(api, auth):
-    body = {"procedure_code": "TP-HT-01", "form_data": BIRTH_FORM, "delivery_method": "online", "attachments": [
-        {"document_code": "TK-KS", "filename": "to-khai.pdf", "content_type": "application/pdf",
-         "content_b64": b64(PDF)},
-        {"document_code": "GCS", "filename": "giay-chung-sinh.png", "content_type": "image/png",
-         "content_b64": b64(PNG)}]}
-    r = requests.post(f"{api}/dossiers", json=body, headers=auth, timeout=30)
+    """An unsigned birth registration: handled as level 3, the result in person."""
+    r = requests.post(f"{api}/dossiers", json=BIRTH, headers=auth, timeout=30)
     assert r.status_code == 201, r.text
     return r.json()["dossier"]["code"]
 
@@ -93,18 +97,23 @@ def test_full_journey_with_cohandling_send_back_and_online_delivery(suite, citiz
     listed = requests.get(f"{api}/agency/officials", headers=admin, timeout=10).json()
     assert email_ in [o["email"] for o in listed]
 
-    code = file_birth(api, auth)
+    code = file_signed(suite, citizen, {**BIRTH, "delivery_method": "online"})  # signed: the result online
     case = case_of(api, reception, code)
     assert case["status"] == "submitted" and case["due_at"] is None
+    clock = suite["clock"]
 
     queue = requests.get(f"{api}/cases", params={"status": "submitted"}, headers=reception, timeout=10).json()
     assert code in [c["code"] for c in queue["items"]]
 
     case = command(api, reception, code, "receive")
-    assert case["status"] == "received" and case["due_at"]
+    # 1 working day: due at the end of the next working day, whatever the time of reception
+    due = default_calendar().add_working_days(clock.local_today(), 1)
+    assert case["status"] == "received" and case["due_date"] == due.isoformat()
     command(api, reception, code, "assign", department_id="GR-TPHT")
+    # co-handling may use every day the case has left (a day, not an instant: no false "beyond")
     case = command(api, specialist, code, "request_cohandling", department_id=dept,
                    task="Xác nhận thông tin cư trú của người mẹ", days=1)
+    assert case["cohandling"][0]["sub_due_date"] == case["due_date"]
     request_id = case["cohandling"][0]["id"]
     command(api, specialist, code, "propose", expect=409, summary="Đủ điều kiện đăng ký")  # opinion pending
     command(api, cohandler, code, "answer_cohandling", request_id=request_id, answer="Đã xác nhận cư trú")
@@ -119,9 +128,8 @@ def test_full_journey_with_cohandling_send_back_and_online_delivery(suite, citiz
     # The citizen follows the timeline, then downloads the result: online delivery.
     mine = requests.get(f"{api}/dossiers/{code}", headers=auth, timeout=10).json()
     assert mine["case"]["status"] == "result_ready"
-    assert [e["status"] for e in mine["case"]["entries"]] == [
-        "submitted", "received", "in_review", "in_review", "in_review", "proposed", "in_review", "proposed",
-        "approved", "result_ready"]
+    # the agency's internal steps (assignment, co-handling, proposals, send-back) stay internal
+    assert [e["status"] for e in mine["case"]["entries"]] == ["submitted", "received", "approved", "result_ready"]
     r = requests.get(f"{api}/dossiers/{code}/result", headers=auth, timeout=10)
     assert r.status_code == 200 and r.content == RESULT_PDF
     assert r.headers["X-Content-SHA256"] == hashlib.sha256(RESULT_PDF).hexdigest()
@@ -139,7 +147,7 @@ def test_full_journey_with_cohandling_send_back_and_online_delivery(suite, citiz
                      if len(requests.get(f"{api}/inbox", headers=auth, timeout=10).json()["items"]) >= 2 else None)
     assert {m["action"] for m in inbox} == {"receive", "mark_result_ready"}
     received = next(m for m in inbox if m["action"] == "receive")
-    assert "Hạn trả kết quả" in received["body"]
+    assert "Ngày hẹn trả kết quả" in received["body"]
     r = requests.post(f"{api}/inbox/{received['id']}/read", headers=auth, timeout=10)
     assert r.status_code == 200 and r.json()["read_at"]
     unread = requests.get(f"{api}/inbox", params={"unread_only": "true"}, headers=auth, timeout=10).json()

@@ -4,7 +4,6 @@ import base64
 import csv
 import hashlib
 import io
-import time
 from datetime import datetime, timedelta
 
 import requests
@@ -132,7 +131,7 @@ def test_scripted_period_exact_numbers_exports_and_rebuild(suite, citizen, mongo
     assert (row["usage"], row["on_time"], row["overdue"]) == (4, 3, 0)
     assert all(p["level"] >= 3 for p in public["procedures"])
 
-    year = f"Y{time.gmtime().tm_year}"
+    year = f"Y{suite['clock'].local_today().year}"
     rep = requests.get(f"{api}/reports", params={"scope": "UBND-QN", "period": year}, headers=qn_admin,
                        timeout=30).json()
     hkd_row = next(r for r in rep["rows"] if r["name"].startswith("KH-HKD-01"))

@@ -11,6 +11,7 @@ import requests
 
 from services.common import suite as suite_mod
 from services.common.config import ROOT
+from services.common.calendar import default_calendar
 from tests.e2e.test_payments import file_signed
 from tests.helpers import PDF, PNG, new_citizen
 from tests.webdriver import Browser, find_browser
@@ -61,6 +62,11 @@ def test_citizen_files_and_follows_a_dossier_an_official_receives_it(suite, brow
     b.go("a[href='/thu-tuc/TP-HT-01']")
     page = b.source
     assert "Thành phần hồ sơ" in page and "Căn cứ pháp lý" in page and "Luật Hộ tịch 2014" in page
+    # R34 and the due-date preview: the announcement decision, and the day the result is due if filed today
+    clock = suite["clock"]
+    due = default_calendar().add_working_days(clock.local_today(), 1).strftime("%d/%m/%Y")
+    assert "Nếu nộp hôm nay, ngày hẹn trả kết quả" in b.text("#ngay-hen") and due in b.text("#ngay-hen")
+    assert "Quyết định số" in page
     b.screenshot(ARTIFACTS / "01-thu-tuc.png")
 
     # Register, then sign in.
@@ -90,11 +96,15 @@ def test_citizen_files_and_follows_a_dossier_an_official_receives_it(suite, brow
     b.click("#tk-relationship_of_declarant option[value='mẹ']")
     b.upload("#doc-TK-KS", files / "to-khai.pdf")
     b.upload("#doc-GCS", files / "giay-chung-sinh.png")
-    b.click("input[name=delivery_method][value=online]")
+    # Filed from the web without a signature: handled as level 3, so no online return is offered (Art. 7.2a)
+    assert b.find_all("input[name=delivery_method][value=online]") == []
+    assert "mức độ 3" in b.text("#muc-do-3")
+    b.click("input[name=delivery_method][value=in_person]")
     b.screenshot(ARTIFACTS / "02-nop-ho-so.png")
     b.click("#nop-ho-so button[type=submit]")
     code = b.text("#ma-ho-so", timeout=30)
     assert re.fullmatch(r"\d{2}-[\w-]+", code), code
+    assert due in b.text("#ngay-hen")  # the receipt shows the same day as the procedure page
     b.screenshot(ARTIFACTS / "03-da-nop.png")
 
     # My dossiers and the dossier's page.
@@ -124,6 +134,9 @@ def test_citizen_files_and_follows_a_dossier_an_official_receives_it(suite, brow
     b.get(f"{url}/ho-so-cua-toi/{code}")
     assert "Giấy chứng sinh bản rõ nét hơn" in b.source
     b.upload("#bs-GCS", files / "giay-chung-sinh.png")
+    b.click("#form-bo-sung details summary")  # and corrects the place of birth on the form (Art. 15.4)
+    b.js("document.getElementById('sua-place_of_birth').value = ''")
+    b.type("#sua-place_of_birth", "Trạm y tế phường Ghềnh Ráng")
     b.go("#form-bo-sung button[type=submit]")
     b.wait_text("#tinh-trang", "Đã nộp")
     sign_out(b)
@@ -131,6 +144,9 @@ def test_citizen_files_and_follows_a_dossier_an_official_receives_it(suite, brow
     # Reception receives it, the department proposes, the leader signs the result.
     sign_in(b, url, "off-gr-reception@demo.binhdinh.gov.vn", DEMO_PASSWORD)
     b.get(f"{url}/can-bo/ho-so/{code}")
+    # the official sees the correction with its old and new value, and only reception's actions
+    assert "Bệnh viện Đa khoa tỉnh Bình Định → Trạm y tế phường Ghềnh Ráng" in b.source
+    assert b.find_all("#form-approve") == [] and b.find_all("#form-receive") != []
     act(b, "receive", {})
     b.wait_text("#tinh-trang", "Đã tiếp nhận")
     b.screenshot(ARTIFACTS / "05-da-tiep-nhan.png")
@@ -152,14 +168,19 @@ def test_citizen_files_and_follows_a_dossier_an_official_receives_it(suite, brow
     act(b, "mark_result_ready", {})
     b.wait_text("#tinh-trang", "Có kết quả")
     assert "request_supplement" in b.source and "approve" in b.source  # the history lists every step
+    b.click("details:has(#form-deliver) summary")
+    b.click("#deliver-method option[value='in_person']")
+    b.go("#form-deliver button[type=submit]")
+    b.wait_text("#tinh-trang", "Đã trả kết quả")
     sign_out(b)
 
-    # The citizen downloads the result and rates the service.
+    # The citizen keeps the electronic copy of the result and rates the service.
     sign_in(b, url, citizen["email"], citizen["password"])
     b.get(f"{url}/ho-so-cua-toi/{code}")
-    b.wait_text("#tinh-trang", "Có kết quả")
+    b.wait_text("#tinh-trang", "Đã trả kết quả")
     cookies = {c["name"]: c["value"] for c in b.cmd("GET", "/cookie")}
-    result = requests.get(f"{url}/ho-so-cua-toi/{code}/ket-qua", cookies=cookies, timeout=20)
+    href = b.js("return document.getElementById('ban-dien-tu').getAttribute('href')")
+    result = requests.get(f"{url}{href}", cookies=cookies, timeout=20)
     assert result.status_code == 200 and result.content == PDF
     b.click("input[name=score][value='5']")
     b.go("form[action$='/danh-gia'] button[type=submit]")
@@ -261,3 +282,43 @@ def test_server_side_checks_speak_vietnamese_and_level4_fee_is_paid_from_the_dos
     assert "form-thanh-toan" not in b.source, "the fee is paid: no payment button any more"
     b.screenshot(ARTIFACTS / "09-da-thanh-toan.png")
     sign_out(b)
+
+
+def test_desk_filing_and_workflow_pages(suite, browser, files):
+    """Issue #12 in the browser: reception files a paper dossier brought to the desk (a level-1
+    procedure, channel in_person); an agency admin declares a procedure's workflow and sees a bad
+    one refused with the reason; anyone reads the agency directory."""
+    url, b = suite["url"], browser
+    sign_in(b, url, "off-gr-reception@demo.binhdinh.gov.vn", DEMO_PASSWORD)
+    b.get(f"{url}/can-bo/tiep-nhan")
+    b.go("a[href='/can-bo/tiep-nhan/TP-CT-01']")
+    assert unlabelled(b) == []
+    b.type("#nn-name", "Lê Văn Chín")
+    b.type("#nn-nid", "079090009999")
+    b.upload("#doc-BAN-CHINH", files / "to-khai.pdf")
+    b.upload("#doc-BAN-SAO", files / "to-khai.pdf")
+    b.go("#tiep-nhan button[type=submit]")
+    code = b.text("#ma-ho-so", timeout=30)
+    b.screenshot(ARTIFACTS / "08-tiep-nhan-truc-tiep.png")
+    b.go(f"a[href='/can-bo/ho-so/{code}']")
+    b.wait_text("#tinh-trang", "Đã nộp")
+    assert "Hạn tiếp nhận" in b.text("#thoi-han")
+    act(b, "receive", {})
+    b.wait_text("#tinh-trang", "Đã tiếp nhận")
+    sign_out(b)
+
+    sign_in(b, url, "off-gr-admin@demo.binhdinh.gov.vn", DEMO_PASSWORD)
+    b.get(f"{url}/can-bo/quy-trinh/TP-CT-01")
+    assert unlabelled(b) == []
+    b.type("#review-days", "5")  # more than the procedure's 1 day
+    b.go("#form-quy-trinh button[type=submit]")
+    assert "vượt thời hạn giải quyết" in b.text("#loi-quy-trinh")
+    b.type("#review-days", "1")
+    b.type("#review-name", "Công chức tư pháp chứng thực")
+    b.go("#form-quy-trinh button[type=submit]")
+    assert "Đã công bố phiên bản" in b.source
+    sign_out(b)
+    b.get(f"{url}/thu-tuc/TP-CT-01")
+    assert "Công chức tư pháp chứng thực" in b.text("#quy-trinh")
+    b.get(f"{url}/co-quan")
+    assert "UBND phường Ghềnh Ráng" in b.text("#danh-ba")

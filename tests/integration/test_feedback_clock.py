@@ -46,13 +46,17 @@ QUESTION = {"kind": "question", "subject": "Thời gian cấp phiếu lý lịch
 
 def test_three_working_days_across_weekend_and_holidays(svc):
     item = svc.submit({"id": "c1", "role": "citizen"}, QUESTION)
-    # Fri 24/4/2026 10:00 → (25–26 weekend, 27 Hùng Kings observed) 28, 29, (30/4, 1/5, weekend) 4/5
-    assert datetime.fromisoformat(item["due_at"]) == vn(2026, 5, 4, 10)
+    # Fri 24/4/2026 10:00 → (25–26 weekend, 27 Hùng Kings observed) 28, 29, (30/4, 1/5, weekend) 4/5,
+    # until 24:00 local that day
+    assert item["due_date"] == "2026-05-04" and datetime.fromisoformat(item["due_at"]) == vn(2026, 5, 5)
     assert item["agency_id"] == "STP" and item["channel"] == "portal"
-    svc.clock[0] = vn(2026, 4, 29, 12)   # less than a working day left
+    svc.clock[0] = vn(2026, 4, 29, 12)   # 29/4 and 4/5 left
+    svc.sweep()
+    assert svc.get(OFFICIAL, item["id"])["flags"] == {"overdue": False, "at_risk": False}
+    svc.clock[0] = vn(2026, 5, 2, 12)    # Saturday: only 4/5 is left
     svc.sweep()
     assert svc.get(OFFICIAL, item["id"])["flags"] == {"overdue": False, "at_risk": True}
-    svc.clock[0] = vn(2026, 5, 4, 9)
+    svc.clock[0] = vn(2026, 5, 4, 23, 59)  # the last minute of the due day is still on time
     answered = svc.answer(OFFICIAL, item["id"], {"answer": "Phiếu được cấp trong 10 ngày làm việc."})
     assert answered["on_time"] is True and answered["status"] == "answered"
 
@@ -61,7 +65,9 @@ def test_overdue_escalates_to_the_province_office_once(svc):
     item = svc.record(OFFICIAL, {**QUESTION, "channel": "phone", "publish_consent": False,
                                  "contact": {"name": "Trần Thị Bình", "phone": "0912345678"}})
     assert item["channel"] == "phone"
-    svc.clock[0] = vn(2026, 5, 4, 11)
+    svc.clock[0] = vn(2026, 5, 4, 23, 59)  # due 4/5: not yet overdue
+    assert svc.sweep()["escalated"] == 0
+    svc.clock[0] = vn(2026, 5, 5, 0, 1)
     assert svc.sweep()["escalated"] == 1
     assert svc.sweep()["escalated"] == 0
     operator_view = svc.queue({"id": "op", "role": "operator"})

@@ -74,16 +74,70 @@ def test_new_version_published_and_dossier_keeps_its_version(intake):
     assert intake.get_procedure("TP-HT-02")["processing_days"] == 2
 
 
-def test_publish_rejects_bad_procedures(intake):
-    base = {k: v for k, v in intake.get_procedure("TP-HT-02").items() if k not in ("version", "published_at")}
-    with pytest.raises(ValidationFailed) as info:  # R6: forms ⇒ at least level 2
-        intake.publish_procedure(ADMIN_GR, {**base, "level": 1, "eform_schema": None})
-    assert "R6" in str(info.value.details)
-    with pytest.raises(ValidationFailed):
-        intake.publish_procedure(ADMIN_GR, {**base, "eform_schema": None})  # level 3 needs an eForm
+def test_no_takeover_of_another_agencys_procedure(intake):
+    """The owner is the stored one, not the one the body names (a cross-agency takeover got 201)."""
+    current = intake.get_procedure("TP-HT-02")
+    body = {k: v for k, v in current.items() if k not in ("version", "published_at")}
+    with pytest.raises(Forbidden) as info:
+        intake.publish_procedure(ADMIN_STP, {**body, "agency_id": "STP"})
+    assert info.value.code == "not_agency_admin"
+    with pytest.raises(Forbidden) as info:  # its own admin cannot hand it over either
+        intake.publish_procedure(ADMIN_GR, {**body, "agency_id": "STP"})
+    assert info.value.code == "owner_change_province_only"
+    with pytest.raises(Forbidden) as info:
+        intake.publish_procedure(ADMIN_GR, {**body, "code": "TP-NEW-99"})
+    assert info.value.code == "new_procedure_province_only"
+    after = intake.get_procedure("TP-HT-02")
+    assert (after["agency_id"], after["version"]) == ("UBND-GR", current["version"])
+    operator = {"id": "op", "role": "operator"}
+    assert intake.publish_procedure(operator, {**body, "code": "TP-NEW-99"})["agency_id"] == "UBND-GR"
+
+
+def test_processing_time_never_exceeds_the_announced_one(intake):
+    """R34 / Art. 9.1: the province's decision sets the ceiling; agencies may only shorten it."""
+    current = intake.get_procedure("TP-HT-02")
+    body = {k: v for k, v in current.items() if k not in ("version", "published_at")}
+    assert current["announcement"]["processing_days"] == 3 and current["announcement"]["decision_number"]
     with pytest.raises(ValidationFailed) as info:
-        intake.publish_procedure(ADMIN_GR, {**base, "eform_schema": {"type": 12}})
-    assert info.value.code == "invalid_eform_schema"
+        intake.publish_procedure(ADMIN_GR, {**body, "processing_days": 4})
+    assert info.value.code == "processing_time_exceeds_announced"
+    with pytest.raises(Forbidden) as info:  # the announcement is the province's
+        intake.publish_procedure(ADMIN_GR, {**body, "announcement": {**body["announcement"], "processing_days": 9}})
+    assert info.value.code == "announcement_province_only"
+    shorter = intake.publish_procedure(ADMIN_GR, {**body, "announcement": None, "processing_days": 1})
+    assert shorter["processing_days"] == 1 and shorter["announcement"] == current["announcement"]
+
+
+def test_declared_workflows_are_checked_and_versioned(intake):
+    """R32, R33: stages with roles and budgets; bad definitions get 422 naming the problem."""
+    stages = [{"code": "tn", "name": "Tiếp nhận", "kind": "reception", "roles": ["reception"], "days": 1},
+              {"code": "td", "name": "Thẩm định", "kind": "review", "roles": ["specialist"], "days": 2},
+              {"code": "pd", "name": "Phê duyệt", "kind": "approval", "roles": ["leader"], "days": 1},
+              {"code": "tkq", "name": "Trả kết quả", "kind": "result", "roles": ["reception"], "days": None}]
+    before = intake.get_procedure("TP-HT-02")
+    for bad, problem in [
+        ([{**stages[0], "roles": ["janitor"]}, *stages[1:]], "workflow_unknown_role"),
+        ([stages[0], {**stages[1], "days": 3}, *stages[2:]], "workflow_budget_exceeds_processing_time"),
+        (stages[:3], "workflow_no_final_stage"),
+    ]:
+        with pytest.raises(ValidationFailed) as info:
+            intake.declare_workflow(ADMIN_GR, "TP-HT-02", {"workflow": {"stages": bad}})
+        assert info.value.code == problem and problem in str(info.value.details)
+    with pytest.raises(Forbidden):
+        intake.declare_workflow(ADMIN_STP, "TP-HT-02", {"workflow": {"stages": stages}})
+    declared = intake.declare_workflow(ADMIN_GR, "TP-HT-02", {"workflow": {"stages": stages}})
+    assert declared["version"] == before["version"] + 1 and declared["workflow"]["stages"][1]["days"] == 2
+    assert intake.get_procedure("TP-HT-02", before["version"])["workflow"] is None  # earlier dossiers keep theirs
+
+
+def test_due_date_preview(intake):
+    """The issue's worked example: TP-HT-02 (3 days) received Fri 13/2/2026 → Wed 25/2 (Tết 16–20/2)."""
+    preview = intake.due_date_preview("TP-HT-02", "2026-02-13T16:59:00+07:00")
+    assert preview["due_date"] == "2026-02-25" and preview["working_days"] == 3
+    assert preview["due_at"] == "2026-02-26T00:00:00+07:00"  # 24:00 local of the due day
+    assert intake.due_date_preview("TP-HT-02", "2026-02-14T09:00:00+07:00")["reception_day"] == "2026-02-23"
+    with pytest.raises(ValidationFailed):
+        intake.due_date_preview("TP-HT-02", "2026-02-13T16:59:00")
 
 
 def test_register_authenticate_and_duplicates(intake):
@@ -144,22 +198,75 @@ def test_commit_left_by_a_crash_is_projected_and_published(intake, intake_config
         tap.close()
 
 
-def test_supplement_attachments_are_checked_and_appended(intake):
+def test_a_staged_supplement_changes_nothing_until_committed(intake):
+    """R36 / Art. 15.4: files and corrections are checked and kept aside; the dossier changes only when
+    the case accepted the supplement (commit), once, however often the commit is repeated."""
     who = citizen(intake)
     d = intake.file_dossier(who, marriage(), TK)["dossier"]
-    added = intake.add_attachments(who, d["code"], {"attachments": [
-        {"document_code": "BA-LYHON", "filename": "ban-an.pdf", "content_type": "application/pdf",
-         "content_b64": b64(PDF)}]})
-    assert [a["id"] for a in added] == [f"{d['code']}-2"]
-    assert len(intake.get_dossier(who, d["code"])["attachments"]) == 2
-    with pytest.raises(ValidationFailed):
-        intake.add_attachments(who, d["code"], {"attachments": [
-            {"document_code": "SO-HO-KHAU", "filename": "x.pdf", "content_type": "application/pdf",
-             "content_b64": b64(PDF)}]})
+    ba = {"document_code": "BA-LYHON", "filename": "ban-an.pdf", "content_type": "application/pdf",
+          "content_b64": b64(PDF)}
+    staged = intake.stage_supplement(who, d["code"], [ba], {"purpose": "Du học", "residence": "Quy Nhơn"})
+    assert staged["amendments"] == [{"field": "purpose", "old": "Kết hôn", "new": "Du học"}]  # unchanged fields left out
+    before = intake.get_dossier(who, d["code"])
+    assert len(before["attachments"]) == 1 and before["form_data"]["purpose"] == "Kết hôn"
+    intake.commit_supplement(d["code"], staged["staging_id"])
+    intake.commit_supplement(d["code"], staged["staging_id"])  # repeated (the event after the call): once
+    after = intake.get_dossier(who, d["code"])
+    assert [a["id"] for a in after["attachments"]] == [f"{d['code']}-1", staged["attachments"][0]["id"]]
+    assert after["form_data"]["purpose"] == "Du học"
+    assert [(a["field"], a["old"], a["new"]) for a in after["amendments"]] == [("purpose", "Kết hôn", "Du học")]
+    with pytest.raises(ValidationFailed) as info:  # a document not on the procedure's list
+        intake.stage_supplement(who, d["code"], [{**ba, "document_code": "SO-HO-KHAU"}], {})
+    assert info.value.code == "unknown_documents"
+    with pytest.raises(ValidationFailed) as info:  # the corrected form must still be valid
+        intake.stage_supplement(who, d["code"], [], {"date_of_birth": "không phải ngày"})
+    assert info.value.code == "invalid_form_data"
+    with pytest.raises(ValidationFailed) as info:
+        intake.stage_supplement(who, d["code"], [], {"no_such_field": "x"})
+    assert info.value.code == "unknown_form_fields"
     with pytest.raises(NotFound):
-        intake.add_attachments({"id": "other", "role": "citizen"}, d["code"], {"attachments": [
-            {"document_code": "BA-LYHON", "filename": "x.pdf", "content_type": "application/pdf",
-             "content_b64": b64(PDF)}]})
+        intake.stage_supplement({"id": "other", "role": "citizen"}, d["code"], [ba], {})
+
+
+def test_unsigned_level_4_is_handled_as_level_3(intake):
+    """R35 / Art. 7.2a: without a digital signature, no online return (the reason is given)."""
+    who = citizen(intake)
+    birth = {"procedure_code": "TP-HT-01", "delivery_method": "online",
+             "form_data": {"child_full_name": "Bé An", "child_date_of_birth": "2026-11-20", "child_sex": "nữ",
+                           "place_of_birth": "Bệnh viện tỉnh", "mother_full_name": "Lê Thị Hoa",
+                           "relationship_of_declarant": "mẹ"}}
+    files = [{"document_code": "TK-KS", "filename": "tk.pdf", "content_type": "application/pdf", "content_b64": b64(PDF)},
+             {"document_code": "GCS", "filename": "gcs.pdf", "content_type": "application/pdf", "content_b64": b64(PDF)}]
+    with pytest.raises(ValidationFailed) as info:
+        intake.file_dossier(who, birth, files)
+    assert info.value.code == "online_return_needs_signature"
+    assert info.value.details["allowed"] == ["in_person", "post"]
+    d = intake.file_dossier(who, {**birth, "delivery_method": "in_person"}, files)["dossier"]
+    assert (d["level"], d["handled_as_level"]) == (4, 3)
+
+
+def test_desk_filing_by_reception(intake):
+    """Art. 14.2 denominator: a paper dossier brought to the desk, for a person with or without an account."""
+    reception = {"id": "off-gr-reception", "role": "reception", "agency_id": "UBND-GR"}
+    profile = new_citizen()
+    account = intake.register(profile)
+    walk_in = {**marriage(), "applicant": {"name": "Trần Thị Bình", "national_id": "079190009999",
+                                           "phone": "0912345678"}}
+    filed = intake.file_at_desk(reception, walk_in, TK)
+    d = filed["dossier"]
+    assert d["channel"] == "in_person" and d["applicant_id"].startswith("walk-in:") and filed["tracking_secret"]
+    assert d["filed_by"] == "off-gr-reception" and d["applicant"]["name"] == "Trần Thị Bình"
+    linked = intake.file_at_desk(reception, {**walk_in, "applicant": {"name": profile["full_name"],
+                                                                      "national_id": profile["national_id"]}}, TK)
+    assert linked["dossier"]["applicant_id"] == account["id"]  # the citizen sees it in their account
+    assert intake.get_dossier({"id": account["id"], "role": "citizen"}, linked["dossier"]["code"])
+    with pytest.raises(Forbidden) as info:
+        intake.file_at_desk({**reception, "agency_id": "STP"}, walk_in, TK)
+    assert info.value.code == "other_agency"
+    with pytest.raises(Forbidden):
+        intake.file_at_desk({"id": "s", "role": "specialist", "agency_id": "UBND-GR"}, walk_in, TK)
+    with pytest.raises(ValidationFailed):
+        intake.file_at_desk(reception, {**walk_in, "applicant": {"name": "Không số định danh"}}, TK)
 
 
 # ----------------------------------------------------------- consumer helper

@@ -28,7 +28,7 @@ def svc(infra):
 def received(code="52-N-1"):
     return new_event("case_status_changed", {"id": "r", "role": "reception"}, {
         "code": code, "action": "receive", "applicant_id": "c1", "procedure_name": "Khai sinh",
-        "due_at": "2026-12-01T02:00:00+00:00", "case_version": 2}, dossier_code=code)
+        "due_at": "2026-12-01T17:00:00+00:00", "due_date": "2026-12-01", "case_version": 2}, dossier_code=code)
 
 
 def test_one_message_per_event_and_channel_with_retries(svc):
@@ -60,7 +60,7 @@ def test_actions_citizens_need_not_hear_about_send_nothing(svc):
 def test_inbox_is_private(svc):
     svc.notify_applicant(received("52-N-3"))
     page = svc.inbox({"id": "c1", "role": "citizen"})
-    assert page["total"] == 1 and "Hạn trả kết quả" in page["items"][0]["body"]
+    assert page["total"] == 1 and "Ngày hẹn trả kết quả: 01/12/2026" in page["items"][0]["body"]
     assert svc.inbox({"id": "c2", "role": "citizen"})["total"] == 0
     with pytest.raises(Exception) as info:
         svc.mark_read({"id": "c2", "role": "citizen"}, page["items"][0]["id"])

@@ -8,6 +8,7 @@ import pytest
 from nameko.testing.services import worker_factory
 
 from services.common.calendar import VN_TZ
+from services.common.clock import set_source
 from services.common.errors import Conflict, Forbidden, ValidationFailed
 from services.common.events import new_event
 from services.common.mongo import make_client
@@ -29,10 +30,11 @@ def vn(*a):
 
 
 @pytest.fixture
-def clock(monkeypatch):
+def clock():
     now = [vn(2026, 2, 9, 8)]
-    monkeypatch.setattr("services.processing.service.utcnow", lambda: now[0])
-    return now
+    set_source(lambda: now[0])  # the one clock every part of the service reads
+    yield now
+    set_source(None)
 
 
 @pytest.fixture
@@ -67,39 +69,41 @@ def act(svc, actor, code, action, **fields):
     return svc.command(actor, code, {"action": action, "expected_version": version, **fields})
 
 
-@pytest.mark.parametrize("rule,due", [("restart", vn(2026, 3, 10, 15)), ("resume", vn(2026, 3, 6, 14))])
+@pytest.mark.parametrize("rule,due", [("restart", "2026-03-10"), ("resume", "2026-03-06")])
 def test_supplement_across_tet_2026(svc, clock, rule, due):
     code, _ = open_case(svc, days=10, rule=rule)
     clock[0] = vn(2026, 2, 10, 9)
-    assert datetime.fromisoformat(act(svc, RECEPTION, code, "receive")["due_at"]) == vn(2026, 3, 3, 9)
+    received = act(svc, RECEPTION, code, "receive")
+    assert received["due_date"] == "2026-03-03" and datetime.fromisoformat(received["due_at"]) == vn(2026, 3, 4)
     act(svc, RECEPTION, code, "assign", department_id="STP-LLTP")
     clock[0] = vn(2026, 2, 12, 10)
     case = act(svc, SPECIALIST, code, "request_supplement",
                missing=[{"document_code": "CCCD", "description": "Bản chụp CCCD rõ nét, đủ hai mặt"}])
     assert case["status"] == "returned_for_supplement" and case["paused"]
     clock[0] = vn(2026, 2, 24, 15)
-    timeline = svc.supplement(CITIZEN, code, {"attachment_ids": [f"{code}-3"], "note": "Đã bổ sung"})
+    timeline = svc.supplement(CITIZEN, code, {"note": "Đã bổ sung bản chụp CCCD"})
     assert timeline["status"] == "in_review" and not timeline["paused"]
-    assert datetime.fromisoformat(timeline["due_at"]) == due
+    assert timeline["due_date"] == due
     statuses = [e["status"] for e in timeline["entries"]]
-    assert statuses == ["submitted", "received", "in_review", "returned_for_supplement", "in_review"]
+    # the assignment to a department is the agency's internal work: not in the citizen's timeline
+    assert statuses == ["submitted", "received", "returned_for_supplement", "in_review"]
 
 
 def test_supplement_at_reception_does_not_start_the_clock(svc, clock):
     code, _ = open_case(svc)
     case = act(svc, RECEPTION, code, "request_supplement", missing=[{"description": "Thiếu tờ khai có chữ ký"}])
     assert case["due_at"] is None
-    timeline = svc.supplement(CITIZEN, code, {"attachment_ids": []})
+    timeline = svc.supplement(CITIZEN, code, {"note": "Đã ký tờ khai"})
     assert timeline["status"] == "submitted" and timeline["due_at"] is None
     with pytest.raises(Conflict) as info:
-        svc.supplement(CITIZEN, code, {"attachment_ids": []})
+        svc.supplement(CITIZEN, code, {"note": "lần nữa"})
     assert info.value.code == "not_awaiting_supplement"
 
 
 def test_late_case_needs_an_apology_before_it_continues(svc, clock):
     code, _ = open_case(svc, days=3)
     clock[0] = vn(2026, 3, 2, 9)
-    act(svc, RECEPTION, code, "receive")                       # due Thu 5/3 09:00
+    act(svc, RECEPTION, code, "receive")                       # due Thu 5/3 (until 24:00)
     act(svc, RECEPTION, code, "assign", department_id="STP-LLTP")
     clock[0] = vn(2026, 3, 9, 10)                             # two working days late
     before = svc.store.case(code)["version"]
@@ -110,8 +114,7 @@ def test_late_case_needs_an_apology_before_it_continues(svc, clock):
         act(svc, SPECIALIST, code, "issue_apology", letter="Xin lỗi vì chậm trễ ...", new_due_date="2026-03-11")
     case = act(svc, LEADER, code, "issue_apology", letter="Sở Tư pháp xin lỗi Ông/Bà vì hồ sơ chậm trả kết quả.",
                new_due_date="2026-03-11")
-    assert datetime.fromisoformat(case["due_at"]) == vn(2026, 3, 12)
-    assert datetime.fromisoformat(case["statutory_due_at"]) == vn(2026, 3, 5, 9)
+    assert case["due_date"] == "2026-03-11" and case["statutory_due_date"] == "2026-03-05"
     act(svc, SPECIALIST, code, "propose", summary="Đủ điều kiện cấp phiếu")
     act(svc, LEADER, code, "approve", result_document=PDF_DOC)
     case = act(svc, RECEPTION, code, "mark_result_ready")
@@ -124,7 +127,7 @@ def test_late_case_needs_an_apology_before_it_continues(svc, clock):
 def test_early_and_on_time(svc, clock):
     code, _ = open_case(svc, days=10)
     clock[0] = vn(2026, 3, 2, 9)
-    act(svc, RECEPTION, code, "receive")                       # due 16/3 09:00
+    act(svc, RECEPTION, code, "receive")                       # due 16/3
     act(svc, RECEPTION, code, "assign", department_id="STP-LLTP")
     act(svc, SPECIALIST, code, "propose", summary="Đủ điều kiện")
     act(svc, LEADER, code, "approve", result_document=PDF_DOC)
@@ -186,11 +189,15 @@ def test_duplicate_submission_event_opens_one_case(svc, clock):
 def test_sweep_flags_once(svc, clock):
     code, _ = open_case(svc, days=2)
     clock[0] = vn(2026, 3, 2, 9)
-    act(svc, RECEPTION, code, "receive")                      # due Wed 4/3 09:00
-    clock[0] = vn(2026, 3, 3, 12)
+    act(svc, RECEPTION, code, "receive")                      # due Wed 4/3
+    clock[0] = vn(2026, 3, 3, 23, 59)                         # Tue: Tue and Wed left
     svc.sweep()
-    assert svc.store.case(code)["flags"] == {"overdue": False, "at_risk": True}
-    clock[0] = vn(2026, 3, 4, 10)
+    assert not svc.store.case(code)["flags"]["at_risk"]
+    clock[0] = vn(2026, 3, 4, 0, 1)                           # the due day
+    svc.sweep()
+    assert svc.store.case(code)["flags"] == {"overdue": False, "at_risk": True, "reception_at_risk": False,
+                                             "reception_overdue": False}
+    clock[0] = vn(2026, 3, 5, 0, 1)
     svc.sweep()
     svc.sweep()
     flagged = [c.args[1]["payload"] for c in svc.dispatch.call_args_list

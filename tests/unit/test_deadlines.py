@@ -1,11 +1,8 @@
 """Deadlines as a pure function of clock events (R15, R23), checked by hand across Tết 2026."""
-from datetime import datetime
-
-import pytest
+from datetime import date, datetime
 
 from services.common.calendar import VN_TZ, default_calendar
-from services.common.calendar import deadline_flags
-from services.processing.deadlines import classify, compute_due, is_paused
+from services.processing.deadlines import compute_due, is_paused, stage_due
 from services.processing.history import GENESIS, make_entry, verify
 
 CAL = default_calendar()
@@ -23,25 +20,25 @@ EVENTS = [{"kind": "start", "at": START}, {"kind": "pause", "at": PAUSE}, {"kind
 
 
 def test_due_before_the_pause_skips_tet():
-    # 11, 12, 13 Feb, (16–20 Tết), 23, 24, 25, 26, 27 Feb, 2, 3 Mar → Tue 3/3 09:00
-    assert compute_due(CAL, 10, EVENTS[:1]) == vn(2026, 3, 3, 9)
+    # 11, 12, 13 Feb, (16–20 Tết), 23, 24, 25, 26, 27 Feb, 2, 3 Mar → Tue 3/3 (until 24:00)
+    assert compute_due(CAL, 10, EVENTS[:1]) == date(2026, 3, 3)
 
 
 def test_restart_rule_counts_the_full_time_again_from_the_supplement():
-    # from Tue 24/2 15:00: 25, 26, 27 Feb, 2, 3, 4, 5, 6, 9, 10 Mar → Tue 10/3 15:00
-    assert compute_due(CAL, 10, EVENTS, "restart") == vn(2026, 3, 10, 15)
+    # after Tue 24/2: 25, 26, 27 Feb, 2, 3, 4, 5, 6, 9, 10 Mar → Tue 10/3
+    assert compute_due(CAL, 10, EVENTS, "restart") == date(2026, 3, 10)
 
 
-def test_resume_rule_counts_only_what_was_left():
-    # left at the pause: 14 h of 12/2 + 13/2 + 23/2–2/3 (6 days) + 9 h of 3/3 = 191 h.
-    # from Tue 24/2 15:00: 9 h, then 25, 26, 27/2, 2, 3, 4, 5/3 (168 h) → 14 h into Fri 6/3.
-    assert compute_due(CAL, 10, EVENTS, "resume") == vn(2026, 3, 6, 14)
+def test_resume_rule_carries_the_whole_days_left_after_the_pause_day():
+    # left after Thu 12/2 up to Tue 3/3: 13/2, 23–27/2, 2/3, 3/3 = 8 days;
+    # after Tue 24/2: 25, 26, 27 Feb, 2, 3, 4, 5, 6 Mar → Fri 6/3
+    assert compute_due(CAL, 10, EVENTS, "resume") == date(2026, 3, 6)
 
 
-def test_extension_moves_the_due_time_but_not_the_statutory_one():
-    extended = [*EVENTS[:1], {"kind": "extend", "at": vn(2026, 3, 4, 8), "new_due_at": vn(2026, 3, 7)}]
-    assert compute_due(CAL, 10, extended) == vn(2026, 3, 7)
-    assert compute_due(CAL, 10, extended, with_extensions=False) == vn(2026, 3, 3, 9)
+def test_extension_moves_the_due_day_but_not_the_statutory_one():
+    extended = [*EVENTS[:1], {"kind": "extend", "at": vn(2026, 3, 4, 8), "new_due_date": "2026-03-06"}]
+    assert compute_due(CAL, 10, extended) == date(2026, 3, 6)
+    assert compute_due(CAL, 10, extended, with_extensions=False) == date(2026, 3, 3)
 
 
 def test_replay_is_deterministic_and_serialisable():
@@ -51,21 +48,11 @@ def test_replay_is_deterministic_and_serialisable():
     assert is_paused(EVENTS[:2]) and not is_paused(EVENTS)
 
 
-@pytest.mark.parametrize("finished,expected", [
-    (vn(2026, 3, 2, 8), "early"),      # more than a working day to spare
-    (vn(2026, 3, 2, 10), "on_time"),   # less than a day left
-    (vn(2026, 3, 3, 9), "on_time"),    # exactly at the due time
-    (vn(2026, 3, 3, 9, 1), "late"),
-])
-def test_classification(finished, expected):
-    assert classify(CAL, finished, vn(2026, 3, 3, 9)) == expected
-
-
-def test_flags():
-    due = vn(2026, 3, 3, 9)
-    assert deadline_flags(CAL, vn(2026, 2, 26, 9), due, 1) == {"overdue": False, "at_risk": False}
-    assert deadline_flags(CAL, vn(2026, 3, 2, 10), due, 1) == {"overdue": False, "at_risk": True}
-    assert deadline_flags(CAL, vn(2026, 3, 3, 10), due, 1) == {"overdue": True, "at_risk": False}
+def test_stage_due_is_its_budget_but_never_after_the_case():
+    assert stage_due(CAL, vn(2026, 3, 2, 15), 2, date(2026, 3, 10)) == date(2026, 3, 4)
+    assert stage_due(CAL, vn(2026, 3, 2, 15), 9, date(2026, 3, 10)) == date(2026, 3, 10)
+    assert stage_due(CAL, vn(2026, 3, 2, 15), None, date(2026, 3, 10)) == date(2026, 3, 10)
+    assert stage_due(CAL, vn(2026, 3, 1, 15), 0, date(2026, 3, 10)) == date(2026, 3, 2)  # Sunday → Monday
 
 
 def test_history_chain_detects_edits():

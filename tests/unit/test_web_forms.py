@@ -66,17 +66,20 @@ def test_templates_render_escaped_vietnamese_pages():
     page = ENV.get_template("file.html").render(
         csrf="t" * 40, request=request, session={"role": "citizen"}, p=BIRTH,
         fields=fields_of(BIRTH["eform_schema"]), values={"child_full_name": "<script>x</script>"}, message=None,
-        errors=[], delivery_vi={"online": "Nhận kết quả trực tuyến"})
+        errors=[], delivery_vi={"online": "Nhận kết quả trực tuyến"}, delivery_methods=["in_person"])
     assert '<html lang="vi">' in page and 'name="csrf" value="tttt' in page
     assert "&lt;script&gt;x&lt;/script&gt;" in page and "<script>x" not in page
     assert 'for="tk-child_full_name"' in page and 'id="doc-GCS"' in page
     case = ENV.get_template("case.html").render(
         csrf="t" * 40, request=request, session={"role": "reception"}, workflow=True, message=None,
-        case={"code": "52-1", "procedure_name": "Khai sinh", "status": "submitted", "due_at": None, "version": 1},
+        case={"code": "52-1", "procedure_name": "Khai sinh", "status": "submitted", "due_date": None, "version": 1,
+              "flags": {}, "processing_days": 1, "available_actions": ["receive"],
+              "reception_due_date": "2026-03-03"},
         dossier={"form_data": {"a": 1}, "attachments": []}, history=[], commands=COMMAND_FIELDS,
         action_vi={"receive": "Tiếp nhận"})
     assert 'id="form-receive"' in case and 'name="expected_version" value="1"' in case
-    assert 'id="approve-result_document"' in case
+    assert "hết ngày 03/03/2026" in case
+    assert 'id="form-approve"' not in case  # only the steps the official can take at this stage
 
 
 def test_schema_errors_read_as_vietnamese_with_the_form_labels():
