@@ -228,6 +228,20 @@ def test_a_staged_supplement_changes_nothing_until_committed(intake):
         intake.stage_supplement({"id": "other", "role": "citizen"}, d["code"], [ba], {})
 
 
+def test_tampered_attachment_is_detected_not_served(intake, intake_db):
+    """R21: a file changed in the database after filing no longer matches its recorded sha256 and is
+    refused, never served silently."""
+    who = citizen(intake)
+    d = intake.file_dossier(who, marriage(), TK)["dossier"]
+    attachment = d["attachments"][0]
+    assert intake.get_attachment(who, d["code"], attachment["id"])["sha256"] == attachment["sha256"]
+    intake_db.attachment_chunks.update_one({"_id": f"{attachment['id']}:0"},
+                                           {"$set": {"data": b"%PDF-1.4 altered after filing"}})
+    with pytest.raises(Conflict) as info:
+        intake.get_attachment(who, d["code"], attachment["id"])
+    assert info.value.code == "attachment_integrity"
+
+
 def test_unsigned_level_4_is_handled_as_level_3(intake):
     """R35 / Art. 7.2a: without a digital signature, no online return (the reason is given)."""
     who = citizen(intake)
