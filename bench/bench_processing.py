@@ -6,8 +6,8 @@ Starts one processing process on the local RabbitMQ/FerretDB (or AMQP_URI/MONGO_
 throw-away databases, then prints:
   * burst: N `dossier_submitted` events published at once → time until every case is open
     (each opening: claim, commit record, projection, history hash, `case_opened` published);
-  * sweep: with M open cases whose clocks run (1 % of them due soon), the time of one sweep
-    over all of them, and how many it flagged.
+  * sweep: with M open cases whose clocks run, D of them falling due on one day, the time of the
+    sweep on that day (it reads the deadline calendar: only what is due) and how many it flagged.
 """
 import eventlet
 
@@ -18,7 +18,7 @@ import json  # noqa: E402
 import os  # noqa: E402
 import sys  # noqa: E402
 import time  # noqa: E402
-from datetime import timedelta  # noqa: E402
+from datetime import datetime  # noqa: E402
 from pathlib import Path  # noqa: E402
 
 import pika  # noqa: E402
@@ -29,6 +29,9 @@ sys.path.insert(0, str(ROOT))
 from nameko.standalone.rpc import ServiceRpcProxy  # noqa: E402
 
 from bench.harness import base_env, running, wait_rpc  # noqa: E402
+from services.common.calendar import VN_TZ, default_calendar  # noqa: E402
+from services.common.clock import write_offset  # noqa: E402
+from services.common.deadline_calendar import DeadlineCalendar, flag_days  # noqa: E402
 from services.common.events import new_event, utcnow  # noqa: E402
 
 
@@ -36,8 +39,11 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--burst", type=int, default=1000)
     ap.add_argument("--open-cases", type=int, default=100_000)
+    ap.add_argument("--due", type=int, default=1000, help="how many of the open cases fall due on the measured day")
     args = ap.parse_args()
-    env = base_env()
+    clock_file = ROOT / "var" / f"clock-bench-{os.getpid()}"
+    write_offset(clock_file, utcnow())
+    env = base_env(PORTAL_CLOCK_FILE=str(clock_file))
     amqp = env["AMQP_URI"]
     with running(["processing"], env) as (_, client):
         db = client[f"{env['DB_PREFIX']}_processing"]
@@ -66,33 +72,46 @@ def main():
         print(f"burst: {args.burst} dossier_submitted published in {published:.1f} s; all cases open after "
               f"{elapsed:.1f} s → {args.burst / elapsed:.1f} cases/s")
 
-        # ---- sweep over many open cases
-        batch, total = [], 0
+        # ---- sweep over many open cases, a thousand of them due on the measured day
+        cal = default_calendar()
+        today = cal.local_date(utcnow())
+        due_day = cal.add_working_days(today, 7)
         t0 = time.perf_counter()
+        batch, entries = [], []
         for i in range(args.open_cases):
-            soon = i % 100 == 0
-            due = now + (timedelta(hours=20) if soon else timedelta(days=60 + i % 30))
-            batch.append({"_id": f"52-SWEEP-{i:07d}", "code": f"52-SWEEP-{i:07d}", "status": "in_review",
-                          "paused": False, "version": 3, "due_at": due, "agency_id": "UBND-GR",
-                          "department_id": "GR-TPHT", "applicant_id": "c", "procedure_code": "TP-HT-02",
-                          "procedure_name": "Bench", "delivery_method": "in_person", "level": 3,
-                          "channel": "online", "history_head": "0" * 64,
-                          "flags": {"at_risk": False, "overdue": False}})
+            due = due_day if i % (args.open_cases // args.due) == 0 else cal.add_working_days(today, 60 + i % 30)
+            code = f"52-SWEEP-{i:07d}"
+            batch.append({"_id": code, "code": code, "status": "in_review", "paused": False, "version": 3,
+                          "due_date": due.isoformat(), "due_at": cal.end_of_day(due), "statutory_due_date": due.isoformat(),
+                          "agency_id": "UBND-GR", "department_id": "GR-TPHT", "applicant_id": "c",
+                          "procedure_code": "TP-HT-02", "procedure_name": "Bench", "delivery_method": "in_person",
+                          "level": 3, "channel": "online", "history_head": "0" * 64, "processing_days": 3,
+                          "submitted_at": utcnow(), "clock": [], "flags": {"at_risk": False, "overdue": False}})
+            entries.append((code, flag_days(cal, due, 1), f"{code}#3"))  # as the commit that set it schedules
             if len(batch) == 1000:
                 db.cases.insert_many(batch)
-                total += len(batch)
                 batch = []
         if batch:
             db.cases.insert_many(batch)
-        print(f"sweep setup: {args.open_cases} open cases inserted in {time.perf_counter() - t0:.1f} s")
+        calendar = DeadlineCalendar(db, "cases")
+        calendar.schedule_many(entries)
+        calendar.mark_built()
+        print(f"sweep setup: {args.open_cases} open cases inserted and scheduled in {time.perf_counter() - t0:.1f} s; "
+              f"{len(range(0, args.open_cases, args.open_cases // args.due))} due on {due_day}")
         with ServiceRpcProxy("processing", {"AMQP_URI": amqp}, timeout=3600) as proxy:
-            for label in ("sweep", "sweep again (nothing new to flag)"):
+            t0 = time.perf_counter()
+            result = proxy.sweep()
+            print(f"sweep today (folds the {args.open_cases} scheduled entries into day documents, nothing due): "
+                  f"checked {result['checked']} in {time.perf_counter() - t0:.1f} s")
+            write_offset(clock_file, datetime.combine(cal.at_risk_from(due_day, 1), datetime.min.time(), VN_TZ)
+                         .replace(hour=9))
+            time.sleep(0.5)
+            for label in ("sweep on the day they fall due", "sweep again the same day (nothing new)"):
                 t0 = time.perf_counter()
                 result = proxy.sweep()
                 took = time.perf_counter() - t0
-                print(f"{label}: checked {result['checked']} running clocks, flagged {result['flagged']} (each a "
-                      f"committed transition + event) in {took:.1f} s → {result['checked'] / took:.0f} cases/s")
-
+                print(f"{label}: checked {result['checked']} of {args.open_cases} open cases, flagged "
+                      f"{result['flagged']} (each a committed transition + event) in {took:.2f} s")
 
 if __name__ == "__main__":
     main()

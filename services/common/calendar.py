@@ -98,6 +98,18 @@ class WorkingCalendar:
         """Working days from ``today`` to ``due``, both included; 0 once past due."""
         return self.working_days_after(today - timedelta(days=1), due)
 
+    def at_risk_from(self, due: date, at_risk_days: int) -> date:
+        """The first day with ``at_risk_days`` or fewer working days left to ``due`` (the day the
+        at-risk flag goes up; the overdue one goes up the day after ``due``)."""
+        if at_risk_days <= 0:
+            return due + timedelta(days=1)
+        day, counted = due, 0
+        while True:
+            counted += self.is_working_day(day)
+            if counted > at_risk_days:
+                return day + timedelta(days=1)
+            day -= timedelta(days=1)
+
     # ---------------------------------------------------------- instants
     def local_date(self, instant: datetime) -> date:
         if instant.tzinfo is None:

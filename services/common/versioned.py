@@ -13,21 +13,26 @@ by inserts keyed ``"<doc id>#<version>"``:
 2. the record in ``<collection>_transitions`` with the new field values and
    the events to publish (our outbox) — the commit;
 3. the document itself, a projection of its records, updated by ``_id``;
-4. the events, published; then the marker is deleted.
+4. the events, published; then the marker is deleted — a record whose marker is
+   gone has been published.
 
 A crash anywhere is repaired by :meth:`recover` (a timer), which only reads the
 pending markers — a small collection — never the growing log. Queries here
 filter on ``_id`` alone: FerretDB on SQLite uses its index for nothing else.
+Writes are kept to what the protocol needs (FerretDB serialises them): claim,
+record, projection, marker deletion; :meth:`transition_many` does the first two
+for many documents in one round trip each.
 """
 from __future__ import annotations
 
 import time
+from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
-from typing import Callable
+from typing import Callable, Iterable
 
 from pymongo import ASCENDING
 from pymongo.database import Database
-from pymongo.errors import DuplicateKeyError
+from pymongo.errors import BulkWriteError, DuplicateKeyError
 
 from .errors import Conflict
 from .events import utcnow
@@ -65,6 +70,7 @@ class VersionedDocuments:
 
     def _commit(self, record: dict) -> bool:
         """Claim the version, insert the record; False if someone else has it."""
+        claimed_at = time.monotonic()
         if not self._claim(record["doc_id"], record["version"]):
             return False
         try:
@@ -73,28 +79,37 @@ class VersionedDocuments:
             # Committed and published long ago (its marker is gone): drop our claim.
             self.pending.delete_one({"_id": record["_id"]})
             return False
-        # If recovery swept our marker away while we were slow, put it back: it is
-        # what guarantees the events get published.
+        if time.monotonic() - claimed_at > self.stale_after.total_seconds() / 2:
+            # Slow enough that recovery may have swept our marker away: put it back, it is what
+            # guarantees the events get published.
+            self._remark(record)
+        return True
+
+    def _remark(self, record: dict) -> None:
         try:
             self.pending.insert_one({"_id": record["_id"], "doc_id": record["doc_id"],
                                      "version": record["version"], "at": record["at"]})
         except DuplicateKeyError:
             pass
-        return True
 
-    def create(self, doc_id: str, doc: dict, events: list[dict], extra: dict | None = None) -> tuple[dict, bool]:
+    def create(self, doc_id: str, doc: dict, events: list[dict], extra: dict | None = None,
+               dispatch: Dispatch | None = None) -> tuple[dict, bool]:
         """Create version 1; returns (document, created). A second create of
-        the same id (a replay) returns the existing document, unchanged.
+        the same id (a replay) returns the existing document, unchanged. With ``dispatch``
+        the events of a new document are published at once (else call :meth:`publish`).
 
         If another writer holds the claim, wait for it; if its claim goes stale
         (it died between claim and commit), take the version over.
         """
         record = {"_id": f"{doc_id}#1", "doc_id": doc_id, "version": 1, "set": {**doc, "version": 1},
-                  "events": events, "at": utcnow(), "published": False, **(extra or {})}
+                  "events": events, "at": utcnow(), **(extra or {})}
         deadline = time.monotonic() + self.stale_after.total_seconds() + 5
         while True:
             if self._commit(record):
-                return self._apply(record), True
+                created = self._apply(record)
+                if dispatch is not None:
+                    self._publish(record, dispatch)
+                return created, True
             existing = self.get(doc_id)
             if existing is not None:
                 return existing, False
@@ -110,18 +125,44 @@ class VersionedDocuments:
             time.sleep(0.2)
 
     def transition(self, doc_id: str, expected_version: int, changes: dict, events: list[dict],
-                   extra: dict | None = None) -> dict:
+                   extra: dict | None = None, dispatch: Dispatch | None = None) -> dict:
         """Commit version expected+1 with ``changes``; Conflict if someone else did first.
 
-        ``extra`` is stored on the transition record only (e.g. who, why, a hash link).
+        ``extra`` is stored on the transition record only (e.g. who, why, a hash link). With
+        ``dispatch`` the events are published at once (else call :meth:`publish`).
         """
-        version = expected_version + 1
-        record = {"_id": f"{doc_id}#{version}", "doc_id": doc_id, "version": version,
-                  "set": {**changes, "version": version}, "events": events, "at": utcnow(),
-                  "published": False, **(extra or {})}
+        record = self._record(doc_id, expected_version + 1, changes, events, extra)
         if not self._commit(record):
             raise stale_version(doc_id, expected_version)
-        return self._apply(record)
+        doc = self._apply(record)
+        if dispatch is not None:
+            self._publish(record, dispatch)
+        return doc
+
+    def transition_many(self, items: Iterable[tuple[str, int, dict, list[dict], dict | None]],
+                        dispatch: Dispatch, concurrency: int = 8) -> list[dict | None]:
+        """Many independent transitions (doc id, expected version, changes, events, extra) with the
+        claims and the records each written in one round trip; the document after each, or None
+        where someone else got that version first. The events are published."""
+        records = [self._record(doc_id, version + 1, changes, events, extra)
+                   for doc_id, version, changes, events, extra in items]
+        if not records:
+            return []
+        claims = [{"_id": r["_id"], "doc_id": r["doc_id"], "version": r["version"], "at": r["at"]} for r in records]
+        won = _inserted(self.pending, claims)
+        committed = [r for r in records if r["_id"] in won]
+        logged = _inserted(self.log, committed)
+        with ThreadPoolExecutor(concurrency) as pool:
+            list(pool.map(lambda r: self.pending.delete_one({"_id": r["_id"]}),
+                          [r for r in committed if r["_id"] not in logged]))
+            done = [r for r in committed if r["_id"] in logged]
+            docs = dict(zip([r["_id"] for r in done], pool.map(self._apply, done)))
+            list(pool.map(lambda r: self._publish(r, dispatch), done))
+        return [docs.get(r["_id"]) for r in records]
+
+    def _record(self, doc_id: str, version: int, changes: dict, events: list[dict], extra: dict | None) -> dict:
+        return {"_id": f"{doc_id}#{version}", "doc_id": doc_id, "version": version,
+                "set": {**changes, "version": version}, "events": events, "at": utcnow(), **(extra or {})}
 
     def _apply(self, record: dict) -> dict:
         """Project a committed record onto the document (only onto the version just before it)."""
@@ -130,12 +171,12 @@ class VersionedDocuments:
             try:
                 self.docs.insert_one({"_id": doc_id, **record["set"]})
             except DuplicateKeyError:
-                pass
-            return self.get(doc_id)
+                return self.get(doc_id)
+            return {"_id": doc_id, **record["set"]}
         current = self.get(doc_id)
         if current is not None and current.get("version") == version - 1:
             self.docs.update_one({"_id": doc_id}, {"$set": record["set"]})
-            current = self.get(doc_id)
+            return {**current, **record["set"]}
         return current
 
     def history(self, doc_id: str) -> list[dict]:
@@ -150,9 +191,7 @@ class VersionedDocuments:
     def _publish(self, record: dict, dispatch: Dispatch) -> None:
         for envelope in record.get("events") or []:
             dispatch(envelope["type"], envelope)
-        if not record.get("published"):
-            self.log.update_one({"_id": record["_id"]}, {"$set": {"published": True, "published_at": utcnow()}})
-        self.pending.delete_one({"_id": record["_id"]})
+        self.pending.delete_one({"_id": record["_id"]})  # the marker gone = published
 
     def recover(self, dispatch: Dispatch, limit: int = 500) -> int:
         """Timer job: finish what a crash left between claim and publish.
@@ -179,3 +218,15 @@ class VersionedDocuments:
             self._publish(record, dispatch)
             done += 1
         return done
+
+
+def _inserted(collection, docs: list[dict]) -> set[str]:
+    """Insert ``docs`` in one round trip; the ids that went in (the others already existed)."""
+    if not docs:
+        return set()
+    try:
+        collection.insert_many(docs, ordered=False)
+        return {d["_id"] for d in docs}
+    except BulkWriteError as exc:
+        failed = {docs[e["index"]]["_id"] for e in exc.details.get("writeErrors", [])}
+        return {d["_id"] for d in docs} - failed

@@ -4,6 +4,7 @@ from __future__ import annotations
 from pymongo.database import Database
 from pymongo.errors import DuplicateKeyError
 
+from services.common.deadline_calendar import DeadlineCalendar
 from services.common.versioned import VersionedDocuments
 
 
@@ -11,11 +12,16 @@ class FeedbackStore:
     def __init__(self, db: Database):
         self.db = db
         self.items = VersionedDocuments(db, "feedback")
+        self.calendar = DeadlineCalendar(db, "feedback")
 
     @staticmethod
     def ensure_indexes(db: Database) -> None:
         db.feedback.create_index([("agency_id", 1), ("status", 1), ("due_at", 1)])
         db.public_questions.create_index([("procedure_code", 1), ("agency_id", 1)])
+
+    def open_items(self):
+        """Items still to be answered, lightly projected (building the deadline calendar once)."""
+        return self.items.docs.find({"status": "received"}, {"_id": 1, "due_date": 1, "due_at": 1})
 
     def add_rating(self, rating: dict) -> bool:
         try:

@@ -13,6 +13,7 @@ from nameko.rpc import RpcProxy, rpc
 from nameko.timer import timer
 
 from services.common.calendar import as_date, deadline_flags, default_calendar
+from services.common.deadline_calendar import flag_days, new_owner
 from services.common.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from services.common.events import Actor, new_event, utcnow
 from services.common.mongo import MongoDatabase
@@ -83,6 +84,7 @@ class FeedbackService(PortalService):
                "received_at": received_at, "due_date": due_date.isoformat(), "due_at": due,
                "flags": {"at_risk": False, "overdue": False},
                "escalated": False, "recorded_by": by}
+        self.store.calendar.schedule(fid, flag_days(cal, due_date, self._at_risk_days()), f"{fid}#1")
         event = new_event("feedback_received", by, {"id": fid, "agency_id": agency_id, "channel": channel,
                                                     "kind": item.kind, "due_at": due.isoformat(),
                                                     "due_date": due_date.isoformat(),
@@ -192,19 +194,39 @@ class FeedbackService(PortalService):
     def answer_clock(self) -> None:
         self.sweep()
 
+    def _at_risk_days(self) -> int:
+        return int(self.config.get("FEEDBACK_AT_RISK_WORKING_DAYS", 1))
+
     @rpc
     def sweep(self) -> dict:
-        """At-risk and overdue flags; overdue items escalate to the province office (R19)."""
+        """At-risk and overdue flags; overdue items escalate to the province office (R19). Reads only
+        the items whose flags can change today (the deadline calendar), one sweeper at a time."""
+        owner = new_owner()
+        if not self.store.calendar.lock(owner):
+            return {"checked": 0, "escalated": 0, "busy": True}
+        try:
+            return self._sweep()
+        finally:
+            self.store.calendar.unlock(owner)
+
+    def _sweep(self) -> dict:
         now = self._now()
         cal = default_calendar()
-        at_risk_days = int(self.config.get("FEEDBACK_AT_RISK_WORKING_DAYS", 1))
-        changed = []
-        for doc in self.store.items.docs.find({"status": "received"}):
+        at_risk_days = self._at_risk_days()
+        today = cal.local_date(now)
+        if not self.store.calendar.built():
+            self.store.calendar.schedule_many((d["_id"], flag_days(cal, self._due_date(d), at_risk_days),
+                                               f"{d['_id']}#calendar") for d in list(self.store.open_items()))
+            self.store.calendar.mark_built()
+        checked = escalated = 0
+        for fid in sorted(self.store.calendar.due(today)):
+            doc = self.store.items.get(fid)
+            if doc is None or doc["status"] != "received":
+                continue
+            checked += 1
             flags = deadline_flags(cal, now, self._due_date(doc), at_risk_days)
-            if flags != doc.get("flags") or (flags["overdue"] and not doc.get("escalated")):
-                changed.append((doc, flags))
-        escalated = 0
-        for doc, flags in changed:
+            if flags == doc.get("flags") and not (flags["overdue"] and not doc.get("escalated")):
+                continue
             changes: dict[str, Any] = {"flags": flags}
             events = []
             if flags["overdue"] and not doc.get("escalated"):
@@ -217,8 +239,9 @@ class FeedbackService(PortalService):
                 updated = self.store.items.transition(doc["_id"], doc["version"], changes, events)
                 self.store.items.publish(doc["_id"], updated["version"], self.dispatch)
             except Conflict:
-                continue
-        return {"checked": len(changed), "escalated": escalated}
+                self.store.calendar.schedule(fid, [today], f"{fid}#retry-{new_owner()}")
+        self.store.calendar.swept(today)
+        return {"checked": checked, "escalated": escalated}
 
     # -------------------------------------------------------------- public
     @rpc

@@ -493,10 +493,9 @@ class IntakeService(PortalService):
             "attachments": [{k: m[k] for k in ("id", "document_code", "sha256", "size")} for m in metas],
         }, dossier_code=code)
         # A concurrent replay with the same key may have created it first: then this returns that one.
-        dossier, created = self.store.dossiers.create(code, dossier, [event])
+        dossier, created = self.store.dossiers.create(code, dossier, [event], dispatch=self.dispatch)
         bind(dossier_code=code)
         log.info("dossier filed: procedure %s, channel %s, level %s", procedure["code"], channel, handled_as)
-        self.store.dossiers.publish(code, 1, self.dispatch)
         return dump(FiledDossier(dossier=dossier_view(dossier), tracking_secret=self._tracking_secret(code),
                                  replayed=not created))
 

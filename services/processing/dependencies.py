@@ -5,6 +5,7 @@ from typing import Any
 
 from pymongo.database import Database
 
+from services.common.deadline_calendar import DeadlineCalendar
 from services.common.files import ChunkStore
 from services.common.versioned import VersionedDocuments
 
@@ -16,6 +17,7 @@ class ProcessingStore:
         self.db = db
         self.cases = VersionedDocuments(db, "cases")
         self.files = ChunkStore(db.case_files)
+        self.calendar = DeadlineCalendar(db, "cases")
 
     @staticmethod
     def ensure_indexes(db: Database) -> None:
@@ -39,11 +41,19 @@ class ProcessingStore:
                                        "reception_due_date": 1, "flags": 1})
         return cursor.batch_size(batch)
 
-    def save_sweep_stats(self, stats: dict) -> None:
-        self.db.stats.replace_one({"_id": "deadlines"}, {"_id": "deadlines", **stats}, upsert=True)
+    def note_flags(self, code: str, flags: dict) -> None:
+        """Keep the small set of flagged cases (for /metrics) in step with a case's flags."""
+        if any(flags.values()):
+            self.db.flagged_cases.replace_one({"_id": code}, {"_id": code, **flags}, upsert=True)
+        else:
+            self.db.flagged_cases.delete_one({"_id": code})
 
-    def sweep_stats(self) -> dict:
-        return self.db.stats.find_one({"_id": "deadlines"}) or {}
+    def flagged_counts(self) -> dict:
+        counts: dict[str, int] = {}
+        for doc in self.db.flagged_cases.find({}, {"_id": 0}):
+            for flag, raised in doc.items():
+                counts[flag] = counts.get(flag, 0) + bool(raised)
+        return counts
 
     def history(self, code: str) -> list[dict[str, Any]]:
         return self.cases.history(code)

@@ -6,6 +6,7 @@ from __future__ import annotations
 import base64
 import logging
 import time as _time
+from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
 from typing import Any, get_args
 
@@ -16,6 +17,7 @@ from nameko.timer import timer
 
 from services.common import files
 from services.common.calendar import as_date, default_calendar
+from services.common.deadline_calendar import new_owner
 from services.common.errors import Conflict, Forbidden, NotFound
 from services.common.events import Actor, EventEnvelope, consumer, new_event, utcnow
 from services.common.mongo import MongoDatabase
@@ -30,12 +32,15 @@ from .schemas import (
     DeadlineFlag, Document, ExternalRead, FeePaid, QueueQuery, RedoAfterLoss, Supplement, SupplementCommand,
     Timeline, Withdraw,
 )
-from .workflow import NO_FLAGS, Context, Decision, available_actions, decide, initial_case, live_flags
+from .workflow import (
+    NO_FLAGS, Context, Decision, available_actions, decide, flag_change_days, initial_case, live_flags,
+)
 
 log = logging.getLogger(__name__)
 
 SYSTEM = {"id": "processing", "role": "system"}
 OFFICIALS = ("reception", "specialist", "leader", "agency_admin")
+SWEEP_CONCURRENCY = 8
 #: history entries a citizen's timeline leaves out: the agency's internal work and notes
 INTERNAL_ACTIONS = ("deadline_flag", "external_read", "assign", "request_cohandling", "answer_cohandling",
                     "propose", "send_back", "draft_refusal")
@@ -80,6 +85,14 @@ class ProcessingService(PortalService):
 
     def _commit(self, case: dict, actor: dict, action: str, decision: Decision, now: datetime) -> dict:
         """One numbered transition: the changes, the history entry chained to the last, the event."""
+        prepared = self._prepare(case, actor, action, decision, now)
+        updated = self.store.cases.transition(*prepared, dispatch=self.dispatch)
+        self._after(case, prepared[2])
+        return updated
+
+    def _prepare(self, case: dict, actor: dict, action: str, decision: Decision,
+                 now: datetime) -> tuple[str, int, dict, list[dict], dict]:
+        """(doc id, expected version, changes, events, record extras) of a decision, ready to commit."""
         version = case["version"] + 1
         changes = {**decision.changes, "updated_at": now}
         who = Actor.model_validate(actor).model_dump()
@@ -100,10 +113,15 @@ class ProcessingService(PortalService):
             **decision.event,
         }
         event = new_event(decision.event_type, who, payload, dossier_code=case["code"])
-        updated = self.store.cases.transition(case["code"], case["version"], changes, [event],
-                                              extra={"history": entry})
-        self.store.cases.publish(case["code"], version, self.dispatch)
-        return updated
+        if action != "deadline_flag":  # a flag does not move a deadline: its days are scheduled already
+            # Scheduled before the commit: a crash in between leaves a harmless extra look, never a missed one.
+            self.store.calendar.schedule(case["code"], flag_change_days(merged, self._ctx(now)),
+                                         f"{case['code']}#{version}")
+        return case["code"], case["version"], changes, [event], {"history": entry}
+
+    def _after(self, case: dict, changes: dict) -> None:
+        if "flags" in changes and changes["flags"] != {**NO_FLAGS, **(case.get("flags") or {})}:
+            self.store.note_flags(case["code"], changes["flags"])
 
     def _run(self, case: dict, actor: dict, command: type, **fields: Any) -> dict:
         """Decide and commit a step the service takes itself (the applicant's, the system's), trying
@@ -155,10 +173,10 @@ class ProcessingService(PortalService):
                                                   "applicant_id": case["applicant_id"],
                                                   "reception_due_date": case["reception_due_date"]},
                           dossier_code=code)
-        _, created = self.store.cases.create(code, case, [event], extra={"history": entry})
+        self.store.calendar.schedule(code, flag_change_days(case, filed), f"{code}#1")
+        _, created = self.store.cases.create(code, case, [event], extra={"history": entry}, dispatch=self.dispatch)
         if created:
             log.info("case opened at %s for procedure %s", case["agency_id"], case["procedure_code"])
-            self.store.cases.publish(code, 1, self.dispatch)
 
     @event_handler("payment", "payment_succeeded")
     @consumer("payment", "payment_succeeded")
@@ -388,9 +406,10 @@ class ProcessingService(PortalService):
         return dump(Timeline.model_validate(view))
 
     def extra_stats(self) -> dict:
-        """Open cases at risk / overdue as of the last deadline sweep (for /metrics)."""
-        doc = self.store.sweep_stats()
-        return {"cases_at_risk": doc.get("at_risk", 0), "cases_overdue": doc.get("overdue", 0)}
+        """Open cases at risk / overdue (for /metrics), from the small set of flagged cases."""
+        counts = self.store.flagged_counts()
+        return {"cases_at_risk": counts.get("at_risk", 0), "cases_overdue": counts.get("overdue", 0),
+                "cases_reception_overdue": counts.get("reception_overdue", 0)}
 
     # -------------------------------------------------------------- sweep
     @timer(interval=60)
@@ -399,34 +418,39 @@ class ProcessingService(PortalService):
 
     @rpc
     def sweep(self) -> dict:
-        """Raise and lower the at-risk / overdue flags of open cases (processing clock and reception),
-        each change a transition with a ``case_deadline_flagged`` event (notification, reporting)."""
-        ctx = self._ctx()
-        checked = flagged = 0
-        # Read first, write after: an open cursor holds a read transaction on
-        # FerretDB/SQLite, and writes made while it is open wait on it.
-        changed = []
-        counts = {"at_risk": 0, "overdue": 0, "reception_at_risk": 0, "reception_overdue": 0}
-        for doc in self.store.open_deadlines():
-            checked += 1
-            flags = live_flags(doc, ctx)
-            for flag in counts:
-                counts[flag] += bool(flags[flag])
-            if flags != {**NO_FLAGS, **(doc.get("flags") or {})}:
-                changed.append(doc)
-        self.store.save_sweep_stats({**counts, "checked": checked, "at": ctx.now})
-        for doc in changed:
-            case = self.store.case(doc["_id"])
-            if case is None or case["version"] != doc["version"]:
-                continue  # changed meanwhile; the next sweep sees it
-            try:
-                self._commit(case, SYSTEM, "deadline_flag",
-                             decide(case, SYSTEM, DeadlineFlag(action="deadline_flag", expected_version=case["version"]),
-                                    ctx), ctx.now)
-                flagged += 1
-            except Conflict:
-                continue
-        return {"checked": checked, "flagged": flagged}
+        """Raise and lower the at-risk / overdue flags (processing clock and reception) of the cases
+        whose flags can change today — read from the deadline calendar, not by scanning every open
+        case — each change a transition with a ``case_deadline_flagged`` event (notification,
+        reporting). One sweeper at a time; the others return at once."""
+        owner = new_owner()
+        if not self.store.calendar.lock(owner):
+            return {"checked": 0, "flagged": 0, "busy": True}
+        try:
+            ctx = self._ctx()
+            if not self.store.calendar.built():
+                # Cases opened before the calendar existed: schedule them once.
+                self.store.calendar.schedule_many(
+                    (d["_id"], flag_change_days(d, ctx), f"{d['_id']}#{d['version']}")
+                    for d in list(self.store.open_deadlines()))
+                self.store.calendar.mark_built()
+            due = sorted(self.store.calendar.due(ctx.today))
+            with ThreadPoolExecutor(SWEEP_CONCURRENCY) as pool:  # reads: the cost is round trips
+                cases = [c for c in pool.map(self.store.case, due) if c is not None]
+            changed = [c for c in cases if live_flags(c, ctx) != {**NO_FLAGS, **(c.get("flags") or {})}]
+            prepared = [self._prepare(c, SYSTEM, "deadline_flag", decide(c, SYSTEM, DeadlineFlag(
+                action="deadline_flag", expected_version=c["version"]), ctx), ctx.now) for c in changed]
+            # One round trip for the claims and one for the records of every flag change.
+            results = self.store.cases.transition_many(prepared, self.dispatch, SWEEP_CONCURRENCY)
+            for case, items, updated in zip(changed, prepared, results):
+                if updated is None:  # changed meanwhile: look again in the next sweep
+                    self.store.calendar.schedule(case["code"], [ctx.today], f"{case['code']}#retry-{new_owner()}")
+                else:
+                    self._after(case, items[2])
+            checked, flagged = len(cases), sum(r is not None for r in results)
+            self.store.calendar.swept(ctx.today)
+            return {"checked": checked, "flagged": flagged}
+        finally:
+            self.store.calendar.unlock(owner)
 
 
 __all__ = ["ProcessingService", "CLOCK_STATUSES"]

@@ -20,6 +20,7 @@ from datetime import date, datetime
 from typing import Any, Callable
 
 from services.common.calendar import WorkingCalendar, as_date, deadline_flags
+from services.common.deadline_calendar import flag_days
 from services.common.errors import Conflict, Forbidden, ValidationFailed
 from services.common.workflows import KIND_VI, ROLE_VI, default_workflow
 
@@ -178,6 +179,16 @@ def live_flags(case: dict, ctx: Context) -> dict[str, bool]:
         f = deadline_flags(ctx.calendar, ctx.now, as_date(case["reception_due_date"]), ctx.at_risk_days)
         flags.update(reception_at_risk=f["at_risk"], reception_overdue=f["overdue"])
     return flags
+
+
+def flag_change_days(case: dict, ctx: Context) -> list[date]:
+    """The days the case's flags may change as it stands (for the deadline calendar the sweep reads)."""
+    days: list[date] = []
+    if case["status"] in CLOCK_STATUSES and not case.get("paused"):
+        days += flag_days(ctx.calendar, as_date(case.get("due_date")), ctx.at_risk_days)
+    if case["status"] == "submitted":
+        days += flag_days(ctx.calendar, as_date(case.get("reception_due_date")), ctx.at_risk_days)
+    return days
 
 
 def _day(value: date | None) -> str | None:

@@ -163,3 +163,11 @@ def test_days_left_counts_today_and_the_due_day(today, due):
         assert left == 0
     else:
         assert left == sum(CAL.is_working_day(today + timedelta(days=k)) for k in range((due - today).days + 1))
+
+
+@settings(max_examples=150, deadline=None)
+@given(due=days, n=st.integers(min_value=1, max_value=5))
+def test_at_risk_from_is_the_first_day_the_flag_holds(due, n):
+    """The deadline calendar schedules the sweep on this day: the flag must hold from it, not before."""
+    start = CAL.at_risk_from(due, n)
+    assert CAL.working_days_left(start, due) <= n < CAL.working_days_left(start - timedelta(days=1), due)

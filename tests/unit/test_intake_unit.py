@@ -48,7 +48,7 @@ def test_officials_cannot_file():
 def test_valid_filing_writes_dossier_with_event_in_outbox():
     svc = service()
     svc.store.current_procedure.return_value = LEVEL3
-    svc.store.dossiers.create.side_effect = lambda code, doc, events: ({**doc, "version": 1}, True)
+    svc.store.dossiers.create.side_effect = lambda code, doc, events, dispatch: ({**doc, "version": 1}, True)
     out = svc.file_dossier(CITIZEN, {"procedure_code": "TP-HT-02", "form_data": {"name": "An"},
                                      "delivery_method": "in_person"},
                            [{"document_code": "TK", "filename": "a.pdf", "content_type": "application/pdf",
@@ -56,7 +56,7 @@ def test_valid_filing_writes_dossier_with_event_in_outbox():
     code, stored, events = svc.store.dossiers.create.call_args[0]
     assert stored["procedure_version"] == 2 and stored["fee_vnd"] == 15000
     assert [e["type"] for e in events] == ["dossier_submitted"] and events[0]["dossier_code"] == code
-    svc.store.dossiers.publish.assert_called_once_with(code, 1, svc.dispatch)
+    assert svc.store.dossiers.create.call_args.kwargs["dispatch"] is svc.dispatch  # published with the commit
     assert out["dossier"]["code"].startswith("52-") and len(out["tracking_secret"]) == 12
     assert "request_hash" not in out["dossier"] and "version" not in out["dossier"]
 
