@@ -217,7 +217,9 @@ def route(method: str, path: str, *, summary: str, tag: str, auth: str | tuple[s
                         raise Forbidden("Tài khoản không có quyền thực hiện thao tác này",
                                         {"required_roles": list(auth)}, "forbidden_role")
                 if query is not None:
-                    ctx.query = parse(query, request.args.to_dict(), "query parameters")
+                    # A repeated parameter arrives as a list and is refused, not silently cut to its first value.
+                    args = {k: v[0] if len(v) == 1 else v for k, v in request.args.lists()}
+                    ctx.query = parse(query, args, "query parameters")
                 if body is not None and multipart is None:
                     ctx.body = parse(body, read_json(request), "request body")
                 return render(fn(self, ctx), status)

@@ -309,7 +309,8 @@ class GatewayService(WebPortal):
 
     @route("POST", "/api/v1/dossiers/{code}/withdraw", summary="Rút hồ sơ (trước khi cơ quan tiếp nhận)",
            tag="dossiers", auth=CITIZEN, body=WithdrawRequest, response=Timeline, errors=(404, 409),
-           scope=("applicant",))
+           scope=("applicant",),
+           example={"reason": "Tôi nộp nhầm thủ tục"})
     def withdraw(self, ctx: Ctx):
         return self.call("processing", "withdraw", ctx.actor, ctx.path["code"], ctx.body.reason)
 
@@ -332,7 +333,8 @@ class GatewayService(WebPortal):
 
     @route("POST", "/api/v1/dossiers/{code}/supplement", summary="Bổ sung hồ sơ theo yêu cầu của cơ quan",
            tag="dossiers", auth=CITIZEN, body=SupplementRequest, response=Timeline, errors=(404, 409, 413, 415),
-           scope=("applicant",))
+           scope=("applicant",),
+           example={"attachments": [], "note": "Đã bổ sung theo yêu cầu"})
     def supplement(self, ctx: Ctx):
         return self.send_supplement(ctx.actor, ctx.path["code"], [a.model_dump() for a in ctx.body.attachments],
                                     ctx.body.note)
@@ -453,7 +455,8 @@ class GatewayService(WebPortal):
         return self.call("feedback", "get", ctx.actor, ctx.path["feedback_id"])
 
     @route("POST", "/api/v1/feedback/{feedback_id}/answer", summary="Trả lời phản ánh (trong 3 ngày làm việc)",
-           tag="feedback", auth=OFFICIALS, body=Answer, response=FeedbackView, errors=(404, 409), scope=("agency",))
+           tag="feedback", auth=OFFICIALS, body=Answer, response=FeedbackView, errors=(404, 409), scope=("agency",),
+           example={"answer": "Phiếu được cấp trong 10 ngày làm việc."})
     def answer_feedback(self, ctx: Ctx):
         return self.call("feedback", "answer", ctx.actor, ctx.path["feedback_id"], ctx.body.model_dump())
 
@@ -464,7 +467,8 @@ class GatewayService(WebPortal):
 
     @route("POST", "/api/v1/dossiers/{code}/rating", summary="Đánh giá mức độ hài lòng (một lần, sau khi nhận "
            "kết quả)", tag="feedback", auth=CITIZEN, body=Rating, response=RatingView, status=201,
-           errors=(404, 409), scope=("applicant",))
+           errors=(404, 409), scope=("applicant",),
+           example={"score": 5, "comment": "Đúng hẹn"})
     def rate(self, ctx: Ctx):
         return self.call("feedback", "rate", ctx.actor, ctx.path["code"], ctx.body.model_dump())
 
@@ -499,7 +503,8 @@ class GatewayService(WebPortal):
 
     @route("POST", "/api/v1/payments/{payment_id}/refunds", summary="Hoàn phí (R11)", tag="payments",
            auth=("leader", "agency_admin", "operator"), body=RefundRequest, response=Refund, status=201,
-           errors=(404, 409), headers=("Idempotency-Key",), scope=("agency",))
+           errors=(404, 409), headers=("Idempotency-Key",), scope=("agency",),
+           example={"reason": "Cơ quan không giải quyết được hồ sơ"})
     def refund(self, ctx: Ctx):
         return self.call("payment", "refund", ctx.actor, ctx.path["payment_id"], ctx.body.model_dump(),
                          ctx.request.headers.get("Idempotency-Key"))
@@ -533,7 +538,8 @@ class GatewayService(WebPortal):
 
     @route("POST", "/api/v1/cases/{code}/commands", summary="Thực hiện một bước xử lý (tiếp nhận, chuyển, đề xuất, "
            "phê duyệt, trả kết quả, …)", tag="cases", auth=WORKFLOW_ROLES, body=CaseCommand, response=Case,
-           errors=(404, 409), scope=("agency",))
+           errors=(404, 409), scope=("agency",),
+           example={"action": "receive", "expected_version": 1})
     def case_command(self, ctx: Ctx):
         return self.call("processing", "command", ctx.actor, ctx.path["code"], ctx.body.model_dump(mode="json"))
 
@@ -571,7 +577,8 @@ class GatewayService(WebPortal):
 
     @route("PATCH", "/api/v1/agency/officials/{official_id}", summary="Đổi vai trò, phòng ban hoặc khoá cán bộ",
            tag="agency", auth=("agency_admin",), body=OfficialChange, response=Account, errors=(404, 409),
-           scope=("agency",))
+           scope=("agency",),
+           example={"active": False})
     def update_official(self, ctx: Ctx):
         return self.call("intake", "update_official", ctx.actor, ctx.path["official_id"],
                          ctx.body.model_dump(exclude_none=True))
