@@ -48,8 +48,16 @@ def _worker_error(exc: BaseException) -> logging.LogRecord:
                                  (Worker(), exc), sys.exc_info())
 
 
-def test_expected_errors_are_one_info_line_without_the_message(monkeypatch):
-    monkeypatch.setattr(logging.getLogger("nameko.containers"), "level", logging.INFO)
+@pytest.fixture
+def info_logging():
+    logger = logging.getLogger("nameko.containers")
+    level = logger.level
+    logger.setLevel(logging.INFO)  # setLevel, not the attribute: it clears isEnabledFor's cache
+    yield
+    logger.setLevel(level)
+
+
+def test_expected_errors_are_one_info_line_without_the_message(info_logging):
     record = _worker_error(Forbidden("Tệp CCCD Phạm Thị Quỳnh.pdf không hợp lệ", None, "attachment_type_not_allowed"))
     assert ExpectedErrors().filter(record)
     assert record.levelno == logging.INFO and record.exc_info is None
@@ -74,3 +82,13 @@ def test_openapi_documents_every_status_the_gateway_can_answer():
             assert "404" in statuses, spec.path
         if spec.auth != "public":
             assert "401" in statuses, spec.path
+
+
+def test_expected_errors_follow_log_level():
+    logger = logging.getLogger("nameko.containers")
+    level = logger.level
+    logger.setLevel(logging.WARNING)
+    try:
+        assert not ExpectedErrors().filter(_worker_error(Forbidden("x", None, "forbidden")))
+    finally:
+        logger.setLevel(level)
