@@ -20,6 +20,7 @@ from werkzeug.exceptions import HTTPException
 from werkzeug.wrappers import Request, Response
 
 from services.common.errors import BadRequest, Forbidden, PayloadTooLarge, UnsupportedMediaType
+from services.common.files import safe_filename
 from services.common.observability import bind, request_id_from
 from services.common.schemas import parse
 
@@ -28,12 +29,22 @@ from .exceptions import error_response
 
 DEFAULT_MAX_BODY = 30 * 1024 * 1024
 log = logging.getLogger("gateway.access")
+# On every response, API and pages alike: answers carry personal data and must be neither
+# re-interpreted by a browser nor kept by a shared cache. A response that sets its own
+# Cache-Control (the public static files) keeps it.
+RESPONSE_HEADERS = {"X-Content-Type-Options": "nosniff", "Cache-Control": "no-store"}
 
 
 class ApiWsgiApp(WsgiApp):
-    """As nameko's, but unknown routes and wrong methods answer with the envelope too."""
+    """As nameko's, but unknown routes and wrong methods answer with the envelope too, every
+    response has RESPONSE_HEADERS, and chunked request bodies are read."""
 
     def __call__(self, environ, start_response):
+        if environ.get("HTTP_TRANSFER_ENCODING", "").lower() == "chunked" and not environ.get("CONTENT_LENGTH"):
+            # eventlet's wsgi.input de-chunks and ends with the body, but does not say so; without
+            # this werkzeug reads an empty body. The MAX_BODY_BYTES limit still applies while
+            # reading (werkzeug's LimitedStream, a 413).
+            environ["wsgi.input_terminated"] = True
         request = Request(environ, shallow=True)
         adapter = self.url_map.bind_to_environ(environ)
         try:
@@ -42,6 +53,8 @@ class ApiWsgiApp(WsgiApp):
             rv = provider.handle_request(request)
         except HTTPException as exc:
             rv = error_response(exc)
+        for name, value in RESPONSE_HEADERS.items():
+            rv.headers.setdefault(name, value)
         return rv(environ, start_response)
 
 
@@ -76,15 +89,29 @@ class ApiHandler(HttpRequestHandler):
 
     def _handle(self, request: Request) -> Response:
         limit = int(self.container.config.get("MAX_BODY_BYTES", DEFAULT_MAX_BODY))
+        too_large = PayloadTooLarge(f"Yêu cầu vượt quá dung lượng cho phép ({limit} byte)", {"max_bytes": limit},
+                                    "request_too_large")
         if request.content_length is not None and request.content_length > limit:
-            return error_response(PayloadTooLarge(
-                f"Yêu cầu vượt quá dung lượng cho phép ({limit} byte)", {"max_bytes": limit}, "request_too_large"))
+            return error_response(too_large)
+        if request.content_length is None and "wsgi.input_terminated" in request.environ:
+            # A chunked body has no length to check up front: read it now, one byte past the limit
+            # at most (werkzeug's own limit would silently cut it), and keep it for the route.
+            request.shallow, request.max_content_length = False, limit + 1
+            if len(request.get_data(cache=True)) > limit:
+                return error_response(too_large)
         request.max_content_length = limit
         request.max_form_memory_size = limit
         return super().handle_request(request)
 
     def response_from_exception(self, exc: Exception) -> Response:
         return error_response(exc)
+
+
+# Whose object a route's path names, which decides who besides the roles may act on it:
+# "applicant" — the citizen the dossier (payment, shipment, feedback, message) belongs to;
+# "agency" — officials of the agency that handles it (the operator sees every agency).
+# Others are answered 404 (existence hidden) or 403. An empty scope: nobody's object.
+SCOPES = ("applicant", "agency")
 
 
 @dataclass
@@ -94,6 +121,7 @@ class RouteSpec:
     summary: str
     tag: str
     auth: str | tuple[str, ...]
+    scope: tuple[str, ...]
     body: type[BaseModel] | None
     query: type[BaseModel] | None
     response: type[BaseModel] | None
@@ -103,6 +131,7 @@ class RouteSpec:
     binary: str | None = None
     list_response: bool = False
     headers: tuple[str, ...] = ()
+    example: Any = None
 
 
 ROUTES: list[RouteSpec] = []
@@ -130,11 +159,17 @@ def read_json(request: Request) -> Any:
         raise BadRequest("JSON không hợp lệ", {"reason": str(exc)}, "malformed_json") from None
 
 
+def content_disposition(filename: str) -> str:
+    """RFC 6266: an ASCII fallback and the UTF-8 name (RFC 5987) for Vietnamese file names. The name
+    is made safe again here, so a name stored before safe_filename existed still downloads."""
+    name = safe_filename(filename)
+    fallback = "".join(c if " " <= c <= "~" and c not in '"\\%' else "_" for c in name)
+    return f"attachment; filename=\"{fallback}\"; filename*=UTF-8''{quote(name, safe='')}"
+
+
 def file_response(f: dict) -> Response:
-    """A stored file as a download: ASCII fallback plus the UTF-8 name (RFC 6266/5987) for
-    Vietnamese file names, and its SHA-256 for the receiver to check."""
-    fallback = f["filename"].encode("ascii", "replace").decode().replace('"', "").replace("?", "_")
-    disposition = f"attachment; filename=\"{fallback}\"; filename*=UTF-8''{quote(f['filename'])}"
+    """A stored file as a download, with its SHA-256 for the receiver to check."""
+    disposition = content_disposition(f["filename"])
     return Response(base64.b64decode(f["content_b64"]), mimetype=f["content_type"], headers={
         "Content-Disposition": disposition, "X-Content-SHA256": f["sha256"]})
 
@@ -147,15 +182,21 @@ def render(result: Any, status: int) -> Response:
     return Response(json.dumps(result, ensure_ascii=False), status=status, mimetype="application/json")
 
 
-def route(method: str, path: str, *, summary: str, tag: str, auth: str | tuple[str, ...] = "public",
-          body: type[BaseModel] | None = None, query: type[BaseModel] | None = None,
+def route(method: str, path: str, *, summary: str, tag: str, auth: str | tuple[str, ...],
+          scope: tuple[str, ...], body: type[BaseModel] | None = None, query: type[BaseModel] | None = None,
           response: type[BaseModel] | None = None, status: int = 200, errors: tuple[int, ...] = (),
           multipart: dict | None = None, binary: str | None = None, list_response: bool = False,
-          headers: tuple[str, ...] = ()) -> Callable:
-    """Declare a route. ``auth`` is "public", "user" (any signed-in account), "postal" (the postal
-    operator's key + HMAC-signed request) or a tuple of roles."""
-    spec = RouteSpec(method, path, summary, tag, auth, body, query, response, status, errors, multipart, binary,
-                     list_response, headers)
+          headers: tuple[str, ...] = (), example: Any = None) -> Callable:
+    """Declare a route. Who may call it is always said, never defaulted: ``auth`` is "public",
+    "user" (any signed-in account), "postal" (the postal operator's key + HMAC-signed request) or a
+    tuple of roles; ``scope`` whose object the path names (SCOPES). ``example`` is a valid body,
+    published in the OpenAPI (and used by the authorisation test to get past validation)."""
+    if not (auth in ("public", "user", "postal") or (isinstance(auth, tuple) and auth)):
+        raise ValueError(f"{method} {path}: auth must be public, user, postal or a tuple of roles")
+    if not set(scope) <= set(SCOPES):
+        raise ValueError(f"{method} {path}: scope must be within {SCOPES}")
+    spec = RouteSpec(method, path, summary, tag, auth, tuple(scope), body, query, response, status, errors,
+                     multipart, binary, list_response, headers, example)
     ROUTES.append(spec)
     nameko_path = re.sub(r"\{(\w+)\}", r"<\1>", path)
 
@@ -176,7 +217,9 @@ def route(method: str, path: str, *, summary: str, tag: str, auth: str | tuple[s
                         raise Forbidden("Tài khoản không có quyền thực hiện thao tác này",
                                         {"required_roles": list(auth)}, "forbidden_role")
                 if query is not None:
-                    ctx.query = parse(query, request.args.to_dict(), "query parameters")
+                    # A repeated parameter arrives as a list and is refused, not silently cut to its first value.
+                    args = {k: v[0] if len(v) == 1 else v for k, v in request.args.lists()}
+                    ctx.query = parse(query, args, "query parameters")
                 if body is not None and multipart is None:
                     ctx.body = parse(body, read_json(request), "request body")
                 return render(fn(self, ctx), status)

@@ -123,16 +123,17 @@ class TokenAuth:
     def revoke(self, claims: dict) -> None:
         self.store.revoke(claims["jti"], datetime.fromtimestamp(claims["exp"], timezone.utc))
 
-    def check_login_allowed(self, login: str, ip: str) -> None:
-        """Refuse before checking the password once too many attempts failed."""
-        for kind, value in (("id", login), ("ip", ip)):
+    def check_login_allowed(self, subject: str, ip: str) -> None:
+        """Refuse before checking the password once too many attempts failed on this account (or
+        unknown login name) or from this address."""
+        for kind, value in (("id", subject), ("ip", ip)):
             count, retry_after = self.store.count(f"login:{kind}:{value}", self.login_window)
             if count >= self.limits[kind]:
                 raise RateLimited("Đăng nhập sai quá nhiều lần, vui lòng thử lại sau",
                                   {"retry_after_seconds": max(1, retry_after)}, "too_many_login_attempts")
 
-    def record_failed_login(self, login: str, ip: str) -> None:
-        for kind, value in (("id", login), ("ip", ip)):
+    def record_failed_login(self, subject: str, ip: str) -> None:
+        for kind, value in (("id", subject), ("ip", ip)):
             self.store.hit(f"login:{kind}:{value}", self.login_window)
 
 

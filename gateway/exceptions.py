@@ -45,6 +45,8 @@ def to_portal_error(exc: BaseException) -> PortalError:
 def error_response(exc: BaseException, headers: dict | None = None) -> Response:
     err = to_portal_error(exc)
     extra = dict(headers or {})
+    if isinstance(exc, HTTPException):  # a 405 names the methods the route has (Allow)
+        extra.update((k, v) for k, v in exc.get_headers() if k.lower() == "allow")
     retry_after = err.details.get("retry_after_seconds") if isinstance(err.details, dict) else None
     if retry_after:
         extra["Retry-After"] = str(retry_after)

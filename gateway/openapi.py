@@ -23,9 +23,12 @@ def _ref(model: type[BaseModel]) -> dict:
 
 def _operation(spec: RouteSpec) -> dict[str, Any]:
     op: dict[str, Any] = {"summary": spec.summary, "tags": [spec.tag],
-                          "operationId": f"{spec.method.lower()}_{re.sub(r'[^a-z0-9]+', '_', spec.path.lower()).strip('_')}"}
-    params = [{"name": n, "in": "path", "required": True, "schema": {"type": "string"}}
-              for n in re.findall(r"\{(\w+)\}", spec.path)]
+                          "operationId": f"{spec.method.lower()}_{re.sub(r'[^a-z0-9]+', '_', spec.path.lower()).strip('_')}",
+                          # who may call it and whose object the path names (gateway.api.route)
+                          "x-auth": list(spec.auth) if isinstance(spec.auth, tuple) else spec.auth,
+                          "x-scope": list(spec.scope)}
+    path_names = re.findall(r"\{(\w+)\}", spec.path)
+    params = [{"name": n, "in": "path", "required": True, "schema": {"type": "string"}} for n in path_names]
     if spec.query:
         schema = spec.query.model_json_schema(ref_template=REF)
         for name, prop in schema.get("properties", {}).items():
@@ -39,6 +42,8 @@ def _operation(spec: RouteSpec) -> dict[str, Any]:
         content = {}
         if spec.body is not None:
             content["application/json"] = {"schema": _ref(spec.body)}
+            if spec.example is not None:
+                content["application/json"]["example"] = spec.example
         if spec.multipart:
             content["multipart/form-data"] = {"schema": spec.multipart}
         op["requestBody"] = {"required": True, "content": content}
@@ -49,6 +54,10 @@ def _operation(spec: RouteSpec) -> dict[str, Any]:
         ok["content"] = {"application/json": {"schema": _ref(spec.response)}}
     responses = {str(spec.status): ok}
     errors = set(spec.errors) | {400, 503}
+    if path_names:
+        errors |= {404}
+    if spec.body is not None or spec.multipart:
+        errors |= {413, 415}  # over MAX_BODY_BYTES; not application/json (or multipart)
     if spec.auth == "postal":
         errors |= {401}
         op["security"] = [{"postalKey": [], "postalSignature": []}]

@@ -5,9 +5,10 @@ from typing import Annotated, Any, Literal, Union
 
 from pydantic import BaseModel, Field, RootModel
 
-from services.common.schemas import Payload
+from services.common.schemas import MAX_VERSION, PageNumber, PageSize, Payload
 from services.intake.schemas import (
-    Account, Agency, AttachmentIn, Credentials, DeskFiling, Department, NewOfficial, OfficialChange, Dossier, DossierPage, FileDossier, FiledDossier, Procedure,
+    Account, Agency, AttachmentIn, Code, SignedFile, Credentials, DeskFiling, Department, NewOfficial, OfficialChange,
+    Dossier, DossierPage, FileDossier, FiledDossier, Procedure,
     ProcedureIn, ProcedurePage, PublicLookup, PublicStatus, RegisterIndividual, RegisterOrganisation,
 )
 
@@ -53,10 +54,10 @@ class FormTemplate(BaseModel):
 
 class SigningRequest(Payload):
     """What will be filed: the signing payload is computed from exactly this."""
-    procedure_code: str
+    procedure_code: Code
     form_data: dict[str, Any]
-    attachments: list[dict[str, str]] = Field(default_factory=list,
-                                              description="[{document_code, sha256}] of the files to attach")
+    attachments: list[SignedFile] = Field(default_factory=list, max_length=20,
+                                          description="the files to attach")
 
 
 class SigningPayload(BaseModel):
@@ -93,8 +94,11 @@ class ShipmentList(RootModel[list[Shipment]]):
     pass
 
 
+PERIOD = r"^(ALL|Y\d{4}|Q\d{4}-[1-4]|M\d{4}-(0[1-9]|1[0-2])|D\d{4}-(0[1-9]|1[0-2])-(0[1-9]|[12]\d|3[01]))$"
+
+
 class PeriodQuery(Payload):
-    period: str | None = Field(default=None, description="ALL, Y2026, Q2026-1, M2026-03 or D2026-03-15")
+    period: str | None = Field(default=None, pattern=PERIOD, description="ALL, Y2026, Q2026-1, M2026-03 or D2026-03-15")
 
 
 class DashboardQuery(PeriodQuery):
@@ -104,17 +108,17 @@ class DashboardQuery(PeriodQuery):
 
 class ReportQuery(Payload):
     scope: str = Field(description="an agency id, or 'province'")
-    period: str = Field(description="Q2026-1 … or Y2026")
+    period: str = Field(pattern=r"^(Y\d{4}|Q\d{4}-[1-4])$", description="Q2026-1 … or Y2026")
     format: Literal["json", "csv", "xlsx", "html"] = "json"
 
 
 class VersionQuery(Payload):
-    version: int | None = Field(default=None, ge=1)
+    version: int | None = Field(default=None, ge=1, le=MAX_VERSION)
 
 
 class PageQuery(Payload):
-    page: int = Field(default=1, ge=1)
-    page_size: int = Field(default=20, ge=1, le=100)
+    page: PageNumber = 1
+    page_size: PageSize = 20
 
 
 class SupplementRequest(Payload):
@@ -125,8 +129,8 @@ class SupplementRequest(Payload):
 
 
 class InboxQuery(Payload):
-    page: int = Field(default=1, ge=1)
-    page_size: int = Field(default=20, ge=1, le=100)
+    page: PageNumber = 1
+    page_size: PageSize = 20
     unread_only: bool = False
 
 

@@ -17,6 +17,7 @@ from services.common.events import new_event, utcnow
 from services.common.mongo import MongoDatabase
 from services.common.observability import CorrelationIds
 from services.common.schemas import parse
+from services.common.workflows import default_workflow
 
 from . import metrics
 from .api import ApiHandler, Ctx, file_response, read_json, route
@@ -165,53 +166,62 @@ class GatewayService(WebPortal):
 
     # ------------------------------------------------------------- auth
     @route("POST", "/api/v1/auth/register", summary="Đăng ký tài khoản (công dân / tổ chức)", tag="auth",
-           body=RegisterRequest, response=Account, status=201, errors=(409,))
+           body=RegisterRequest, response=Account, status=201, errors=(409,), auth="public", scope=())
     def register(self, ctx: Ctx):
         return self.call("intake", "register", ctx.body.model_dump(mode="json"))
 
     @route("POST", "/api/v1/auth/login", summary="Đăng nhập: nhận bearer token", tag="auth",
-           body=Credentials, response=TokenResponse, errors=(401, 429))
+           body=Credentials, response=TokenResponse, errors=(401, 429), auth="public", scope=())
     def login(self, ctx: Ctx):
         return self.sign_in(ctx.body.login, ctx.body.password, ctx.request.remote_addr)
 
     def sign_in(self, login: str, password: str, ip: str | None) -> dict:
         """Rate-limited sign-in (API and web): a token and the account, or Unauthorized."""
         ip, login = ip or "unknown", login.strip().lower()
-        self.auth.check_login_allowed(login, ip)
+        # Counted per account, so that its e-mail, national ID and tax code share one limit.
+        account_id = self.call("intake", "account_for_login", login)
+        subject = f"account:{account_id}" if account_id else f"name:{login}"
+        self.auth.check_login_allowed(subject, ip)
         try:
             account = self.call("intake", "authenticate", {"login": login, "password": password})
         except Unauthorized:
-            self.auth.record_failed_login(login, ip)
+            self.auth.record_failed_login(subject, ip)
             raise
         return {**self.auth.issue(account), "account": account}
 
     @route("POST", "/api/v1/auth/logout", summary="Đăng xuất: thu hồi token", tag="auth", auth="user",
-           status=204)
+           status=204, scope=())
     def logout(self, ctx: Ctx):
         self.auth.revoke(ctx.claims)
         return Response(status=204)
 
-    @route("GET", "/api/v1/me", summary="Tài khoản đang đăng nhập", tag="auth", auth="user", response=Account)
+    @route("GET", "/api/v1/me", summary="Tài khoản đang đăng nhập", tag="auth", auth="user", response=Account,
+           scope=())
     def me(self, ctx: Ctx):
         return self.call("intake", "get_account", ctx.actor["id"])
 
     # ---------------------------------------------------------- catalog
-    @route("GET", "/api/v1/agencies", summary="Danh sách cơ quan", tag="catalog", response=AgencyList)
+    @route("GET", "/api/v1/agencies", summary="Danh sách cơ quan", tag="catalog", response=AgencyList, auth="public",
+           scope=())
     def agencies(self, ctx: Ctx):
         return self.call("intake", "list_agencies")
 
     @route("GET", "/api/v1/procedures", summary="Danh mục thủ tục hành chính (lọc, tìm kiếm, phân trang)",
-           tag="catalog", query=CatalogQuery, response=ProcedurePage)
+           tag="catalog", query=CatalogQuery, response=ProcedurePage, auth="public", scope=())
     def procedures(self, ctx: Ctx):
         return self.call("intake", "list_procedures", ctx.query.model_dump(exclude_none=True))
 
     @route("GET", "/api/v1/procedures/{code}", summary="Chi tiết thủ tục (phiên bản hiện hành hoặc ?version=)",
-           tag="catalog", query=VersionQuery, response=Procedure, errors=(404,))
+           tag="catalog", query=VersionQuery, response=Procedure, errors=(404,), auth="public", scope=())
     def procedure(self, ctx: Ctx):
         return self.call("intake", "get_procedure", ctx.path["code"], ctx.query.version)
 
     @route("POST", "/api/v1/procedures/{code}/versions", summary="Công bố phiên bản mới của thủ tục (R7)",
-           tag="catalog", auth=("agency_admin", "operator"), body=ProcedureIn, response=Procedure, status=201)
+           tag="catalog", auth=("agency_admin", "operator"), body=ProcedureIn, response=Procedure, status=201,
+           scope=("agency",), errors=(403, 404, 422),
+           example={"code": "TP-LLTP-01", "name": "Cấp Phiếu lý lịch tư pháp cho công dân Việt Nam",
+                    "sector": "Tư pháp", "field": "Lý lịch tư pháp", "agency_id": "STP", "level": 2,
+                    "processing_days": 10, "delivery_methods": ["in_person"], "effective_from": "2026-01-01"})
     def publish_procedure(self, ctx: Ctx):
         if ctx.body.code != ctx.path["code"]:
             raise ValidationFailed("Mã thủ tục trong đường dẫn và nội dung khác nhau", None, "code_mismatch")
@@ -219,26 +229,27 @@ class GatewayService(WebPortal):
 
     @route("PUT", "/api/v1/procedures/{code}/workflow", summary="Khai báo quy trình xử lý, phân kỳ thời gian "
            "từng bước (R32, R33): công bố thành phiên bản mới", tag="catalog", auth=("agency_admin", "operator"),
-           body=WorkflowIn, response=Procedure, errors=(403, 404, 422))
+           body=WorkflowIn, response=Procedure, errors=(403, 404, 422), scope=("agency",),
+           example={"workflow": default_workflow()})
     def declare_workflow(self, ctx: Ctx):
         return self.call("intake", "declare_workflow", ctx.actor, ctx.path["code"], ctx.body.model_dump(mode="json"))
 
     @route("GET", "/api/v1/procedures/{code}/due-date", summary="Ngày hẹn trả kết quả nếu hồ sơ được tiếp nhận "
            "lúc received_at (mặc định: bây giờ)", tag="catalog", query=DueDateQuery, response=DueDatePreview,
-           errors=(404, 422))
+           errors=(404, 422), auth="public", scope=())
     def due_date(self, ctx: Ctx):
         at = ctx.query.received_at
         return self.call("intake", "due_date_preview", ctx.path["code"], at.isoformat() if at else None)
 
     @route("GET", "/api/v1/procedures/{code}/forms/{document_code}", summary="Tải biểu mẫu (mức độ 2 trở lên)",
-           tag="catalog", binary="application/octet-stream", errors=(404,))
+           tag="catalog", binary="application/octet-stream", errors=(404,), auth="public", scope=())
     def form_template(self, ctx: Ctx):
         return self._file_response(self.call("intake", "get_form_template", ctx.path["code"],
                                              ctx.path["document_code"]))
 
     @route("PUT", "/api/v1/procedures/{code}/forms/{document_code}",
            summary="Đăng biểu mẫu (PDF, DOC, DOCX; thân yêu cầu là tệp, tên tệp ở ?filename=)", tag="catalog",
-           auth=("agency_admin", "operator"), response=FormTemplate, errors=(404, 413, 415))
+           auth=("agency_admin", "operator"), response=FormTemplate, errors=(404, 413, 415), scope=("agency",))
     def upload_form_template(self, ctx: Ctx):
         filename = ctx.request.args.get("filename") or f"{ctx.path['document_code']}"
         content = ctx.request.get_data(cache=False)
@@ -270,7 +281,7 @@ class GatewayService(WebPortal):
 
     @route("POST", "/api/v1/dossiers", summary="Nộp hồ sơ trực tuyến (mức độ 3, 4)", tag="dossiers",
            auth=CITIZEN, body=FileDossierJson, multipart=MULTIPART_FILING, response=FiledDossier, status=201,
-           errors=(404, 409, 413, 415), headers=("Idempotency-Key",))
+           errors=(404, 409, 413, 415), headers=("Idempotency-Key",), scope=())
     def file_dossier(self, ctx: Ctx):
         key = ctx.request.headers.get("Idempotency-Key")
         if key is not None and not (1 <= len(key) <= 200):
@@ -288,7 +299,8 @@ class GatewayService(WebPortal):
 
     @route("POST", "/api/v1/desk/dossiers", summary="Tiếp nhận hồ sơ trực tiếp tại bộ phận một cửa (nộp thay "
            "người đến nộp, kênh trực tiếp)", tag="cases", auth=("reception",), body=DeskFilingJson,
-           response=FiledDossier, status=201, errors=(403, 404, 409, 413, 415, 422), headers=("Idempotency-Key",))
+           response=FiledDossier, status=201, errors=(403, 404, 409, 413, 415, 422), headers=("Idempotency-Key",),
+           scope=())
     def file_at_desk(self, ctx: Ctx):
         data = ctx.body.model_dump(mode="json")
         files = data.pop("attachments")
@@ -297,18 +309,19 @@ class GatewayService(WebPortal):
                         headers={"Location": f"/api/v1/cases/{result['dossier']['code']}"})
 
     @route("POST", "/api/v1/dossiers/signing-payload", summary="Nội dung cần ký số trước khi nộp hồ sơ mức độ 4",
-           tag="dossiers", auth=CITIZEN, body=SigningRequest, response=SigningPayload, errors=(404,))
+           tag="dossiers", auth=CITIZEN, body=SigningRequest, response=SigningPayload, errors=(404,), scope=())
     def signing_payload(self, ctx: Ctx):
         b = ctx.body
-        return self.call("intake", "signing_payload", ctx.actor, b.procedure_code, b.form_data, b.attachments)
+        return self.call("intake", "signing_payload", ctx.actor, b.procedure_code, b.form_data,
+                         [a.model_dump() for a in b.attachments])
 
     @route("GET", "/api/v1/dossiers", summary="Hồ sơ của tôi", tag="dossiers", auth=CITIZEN, query=PageQuery,
-           response=DossierPage)
+           response=DossierPage, scope=())
     def my_dossiers(self, ctx: Ctx):
         return self.call("intake", "list_my_dossiers", ctx.actor, ctx.query.page, ctx.query.page_size)
 
     @route("GET", "/api/v1/dossiers/{code}", summary="Chi tiết hồ sơ", tag="dossiers", auth="user",
-           response=Dossier, errors=(404,))
+           response=Dossier, errors=(404,), scope=("applicant", "agency"))
     def dossier(self, ctx: Ctx):
         dossier = self.call("intake", "get_dossier", ctx.actor, ctx.path["code"])
         if ctx.actor["id"] == dossier["applicant_id"]:
@@ -319,18 +332,20 @@ class GatewayService(WebPortal):
         return dossier
 
     @route("GET", "/api/v1/dossiers/{code}/attachments/{attachment_id}", summary="Tải tệp đính kèm",
-           tag="dossiers", auth="user", binary="application/octet-stream", errors=(404,))
+           tag="dossiers", auth="user", binary="application/octet-stream", errors=(404,), scope=("applicant", "agency"))
     def attachment(self, ctx: Ctx):
         return self._file_response(
             self.call("intake", "get_attachment", ctx.actor, ctx.path["code"], ctx.path["attachment_id"]))
 
     @route("POST", "/api/v1/dossiers/{code}/withdraw", summary="Rút hồ sơ (trước khi cơ quan tiếp nhận)",
-           tag="dossiers", auth=CITIZEN, body=WithdrawRequest, response=Timeline, errors=(404, 409))
+           tag="dossiers", auth=CITIZEN, body=WithdrawRequest, response=Timeline, errors=(404, 409),
+           scope=("applicant",),
+           example={"reason": "Tôi nộp nhầm thủ tục"})
     def withdraw(self, ctx: Ctx):
         return self.call("processing", "withdraw", ctx.actor, ctx.path["code"], ctx.body.reason)
 
     @route("POST", "/api/v1/dossier-lookup", summary="Tra cứu tình trạng hồ sơ bằng mã + mã bí mật (công khai)",
-           tag="dossiers", body=PublicLookup, response=PublicStatus, errors=(404,))
+           tag="dossiers", body=PublicLookup, response=PublicStatus, errors=(404,), auth="public", scope=())
     def lookup(self, ctx: Ctx):
         return self.public_status(ctx.body.model_dump())
 
@@ -347,93 +362,97 @@ class GatewayService(WebPortal):
         return status
 
     @route("POST", "/api/v1/dossiers/{code}/supplement", summary="Bổ sung hồ sơ theo yêu cầu của cơ quan",
-           tag="dossiers", auth=CITIZEN, body=SupplementRequest, response=Timeline, errors=(404, 409, 413, 415, 422))
+           tag="dossiers", auth=CITIZEN, body=SupplementRequest, response=Timeline, errors=(404, 409, 413, 415, 422),
+           scope=("applicant",),
+           example={"attachments": [], "note": "Đã bổ sung theo yêu cầu"})
     def supplement(self, ctx: Ctx):
         return self.call("processing", "supplement", ctx.actor, ctx.path["code"], ctx.body.model_dump(mode="json"))
 
     @route("GET", "/api/v1/dossiers/{code}/result", summary="Nhận kết quả trực tuyến (tải văn bản kết quả)",
-           tag="dossiers", auth=CITIZEN, binary="application/octet-stream", errors=(404, 409))
+           tag="dossiers", auth=CITIZEN, binary="application/octet-stream", errors=(404, 409), scope=("applicant",))
     def collect_result(self, ctx: Ctx):
         return self._file_response(self.call("processing", "collect_result", ctx.actor, ctx.path["code"]))
 
     @route("GET", "/api/v1/dossiers/{code}/documents/{file_id}", summary="Tải văn bản của cơ quan (ví dụ văn bản "
-           "nêu lý do trả hồ sơ)", tag="dossiers", auth=CITIZEN, binary="application/octet-stream", errors=(404,))
+           "nêu lý do trả hồ sơ)", tag="dossiers", auth=CITIZEN, binary="application/octet-stream",
+           errors=(404,),
+           scope=("applicant",))
     def dossier_document(self, ctx: Ctx):
         return self._file_response(self.call("processing", "get_file", ctx.actor, ctx.path["code"],
                                              ctx.path["file_id"]))
 
     # -------------------------------------------------------- reporting
     @route("GET", "/api/v1/statistics", summary="Thống kê công khai: tần suất sử dụng, đúng hạn, quá hạn từng dịch "
-           "vụ mức độ 3, 4 (R8) và toàn tỉnh", tag="statistics", query=PeriodQuery)
+           "vụ mức độ 3, 4 (R8) và toàn tỉnh", tag="statistics", query=PeriodQuery, auth="public", scope=())
     def statistics(self, ctx: Ctx):
         return self.call("reporting", "public_statistics", ctx.query.period)
 
     @route("GET", "/api/v1/dashboard", summary="Bảng điều hành theo cơ quan, lĩnh vực, kỳ; tỷ lệ trực tuyến so với "
-           "chỉ tiêu (R27)", tag="statistics", auth=OFFICIALS, query=DashboardQuery)
+           "chỉ tiêu (R27)", tag="statistics", auth=OFFICIALS, query=DashboardQuery, scope=())
     def dashboard(self, ctx: Ctx):
         q = ctx.query
         return self.call("reporting", "dashboard", ctx.actor, q.dim, q.value, q.period)
 
     @route("GET", "/api/v1/reports", summary="Báo cáo quý, năm (R26): json, csv, xlsx, html có biểu đồ",
-           tag="statistics", auth=OFFICIALS, query=ReportQuery, binary="application/octet-stream")
+           tag="statistics", auth=OFFICIALS, query=ReportQuery, binary="application/octet-stream", scope=())
     def report(self, ctx: Ctx):
         q = ctx.query
         result = self.call("reporting", "report", ctx.actor, q.scope, q.period, q.format)
         return result if q.format == "json" else self._file_response(result)
 
     @route("POST", "/api/v1/operator/statistics/rebuild", summary="Dựng lại toàn bộ số liệu từ nhật ký sự kiện",
-           tag="operator", auth=("operator",))
+           tag="operator", auth=("operator",), scope=())
     def rebuild_statistics(self, ctx: Ctx):
         return self.call("reporting", "rebuild")
 
     # ----------------------------------------------------------- postal
     @route("POST", "/api/v1/postal/pickups", summary="Yêu cầu bưu chính đến thu gom hồ sơ giấy (R28)", tag="postal",
-           auth=CITIZEN, body=PickupRequest, response=Shipment, status=201, errors=(404,))
+           auth=CITIZEN, body=PickupRequest, response=Shipment, status=201, errors=(404,), scope=())
     def request_pickup(self, ctx: Ctx):
         return self.call("postal", "request_pickup", ctx.actor, ctx.body.model_dump(mode="json"))
 
     @route("GET", "/api/v1/postal/shipments", summary="Bưu gửi của tôi", tag="postal", auth=CITIZEN,
-           response=ShipmentPage)
+           response=ShipmentPage, scope=())
     def my_shipments(self, ctx: Ctx):
         return self.call("postal", "my_shipments", ctx.actor)
 
     @route("GET", "/api/v1/postal/shipments/{shipment_id}", summary="Chi tiết bưu gửi (kể cả bồi thường)",
-           tag="postal", auth=("citizen", "operator"), response=Shipment, errors=(404,))
+           tag="postal", auth=("citizen", "operator"), response=Shipment, errors=(404,), scope=("applicant",))
     def shipment(self, ctx: Ctx):
         return self.call("postal", "get_shipment", ctx.actor, ctx.path["shipment_id"])
 
     @route("GET", "/api/v1/postal/operator/shipments", summary="[Bưu chính] Bưu gửi của doanh nghiệp", tag="postal",
-           auth="postal", query=ShipmentQuery, response=ShipmentPage)
+           auth="postal", query=ShipmentQuery, response=ShipmentPage, scope=())
     def operator_shipments(self, ctx: Ctx):
         return self.call("postal", "operator_shipments", ctx.actor["id"], ctx.query.model_dump(exclude_none=True))
 
     @route("POST", "/api/v1/postal/operator/shipments/{shipment_id}/dossier",
            summary="[Bưu chính] Nộp hồ sơ đã thu gom thay công dân", tag="postal", auth="postal", body=FileOnBehalf,
-           response=FiledOnBehalf, status=201, errors=(404, 409, 413, 415))
+           response=FiledOnBehalf, status=201, errors=(404, 409, 413, 415), scope=())
     def operator_file(self, ctx: Ctx):
         return self.call("postal", "operator_file", ctx.actor["id"], ctx.path["shipment_id"],
                          ctx.body.model_dump(mode="json"))
 
     @route("POST", "/api/v1/postal/operator/shipments/{shipment_id}/updates",
            summary="[Bưu chính] Cập nhật trạng thái (theo mã sự kiện của doanh nghiệp), bằng chứng giao",
-           tag="postal", auth="postal", body=OperatorUpdate, response=Shipment, errors=(404, 409))
+           tag="postal", auth="postal", body=OperatorUpdate, response=Shipment, errors=(404, 409), scope=())
     def operator_update(self, ctx: Ctx):
         return self.call("postal", "operator_update", ctx.actor["id"], ctx.path["shipment_id"],
                          ctx.body.model_dump(mode="json"))
 
     @route("GET", "/api/v1/operator/postal/returns", summary="Trả kết quả qua bưu chính: đúng 24 giờ / trễ",
-           tag="operator", auth=("operator",), response=ReturnStats)
+           tag="operator", auth=("operator",), response=ReturnStats, scope=())
     def postal_stats(self, ctx: Ctx):
         return self.call("postal", "return_stats", ctx.actor)
 
     @route("GET", "/api/v1/operator/postal/compensations", summary="Bưu gửi thất lạc và bồi thường", tag="operator",
-           auth=("operator",), response=ShipmentList)
+           auth=("operator",), response=ShipmentList, scope=())
     def compensations(self, ctx: Ctx):
         return self.call("postal", "compensations", ctx.actor)
 
     # --------------------------------------------------------- feedback
     @route("POST", "/api/v1/feedback", summary="Gửi phản ánh, kiến nghị, câu hỏi (đăng nhập hoặc kèm liên hệ)",
-           tag="feedback", body=NewFeedback, response=FeedbackView, status=201)
+           tag="feedback", body=NewFeedback, response=FeedbackView, status=201, auth="public", scope=())
     def submit_feedback(self, ctx: Ctx):
         actor = None
         if ctx.request.headers.get("Authorization"):
@@ -443,156 +462,162 @@ class GatewayService(WebPortal):
         return self.call("feedback", "submit", actor, ctx.body.model_dump(mode="json"))
 
     @route("POST", "/api/v1/feedback/staff", summary="Cán bộ ghi nhận phản ánh qua email, điện thoại, văn bản",
-           tag="feedback", auth=OFFICIALS, body=StaffEntry, response=FeedbackView, status=201)
+           tag="feedback", auth=OFFICIALS, body=StaffEntry, response=FeedbackView, status=201, scope=())
     def record_feedback(self, ctx: Ctx):
         return self.call("feedback", "record", ctx.actor, ctx.body.model_dump(mode="json"))
 
     @route("GET", "/api/v1/feedback", summary="Phản ánh cần trả lời (cơ quan) hoặc đã chuyển lên (Văn phòng UBND)",
-           tag="feedback", auth=OFFICIALS, query=FeedbackQuery, response=FeedbackPage)
+           tag="feedback", auth=OFFICIALS, query=FeedbackQuery, response=FeedbackPage, scope=())
     def feedback_queue(self, ctx: Ctx):
         return self.call("feedback", "queue", ctx.actor, ctx.query.model_dump(exclude_none=True))
 
     @route("GET", "/api/v1/feedback/{feedback_id}", summary="Chi tiết phản ánh", tag="feedback", auth="user",
-           response=FeedbackView, errors=(404,))
+           response=FeedbackView, errors=(404,), scope=("applicant", "agency"))
     def feedback_item(self, ctx: Ctx):
         return self.call("feedback", "get", ctx.actor, ctx.path["feedback_id"])
 
     @route("POST", "/api/v1/feedback/{feedback_id}/answer", summary="Trả lời phản ánh (trong 3 ngày làm việc)",
-           tag="feedback", auth=OFFICIALS, body=Answer, response=FeedbackView, errors=(404, 409))
+           tag="feedback", auth=OFFICIALS, body=Answer, response=FeedbackView, errors=(404, 409), scope=("agency",),
+           example={"answer": "Phiếu được cấp trong 10 ngày làm việc."})
     def answer_feedback(self, ctx: Ctx):
         return self.call("feedback", "answer", ctx.actor, ctx.path["feedback_id"], ctx.body.model_dump())
 
     @route("GET", "/api/v1/qa", summary="Hỏi đáp công khai (theo thủ tục, cơ quan, từ khoá)", tag="feedback",
-           query=PublicQuery, response=PublicPage)
+           query=PublicQuery, response=PublicPage, auth="public", scope=())
     def public_qa(self, ctx: Ctx):
         return self.call("feedback", "public_questions", ctx.query.model_dump(exclude_none=True))
 
     @route("POST", "/api/v1/dossiers/{code}/rating", summary="Đánh giá mức độ hài lòng (một lần, sau khi nhận "
            "kết quả)", tag="feedback", auth=CITIZEN, body=Rating, response=RatingView, status=201,
-           errors=(404, 409))
+           errors=(404, 409), scope=("applicant",),
+           example={"score": 5, "comment": "Đúng hẹn"})
     def rate(self, ctx: Ctx):
         return self.call("feedback", "rate", ctx.actor, ctx.path["code"], ctx.body.model_dump())
 
     @route("POST", "/api/v1/operator/feedback/sweep", summary="Quét hạn trả lời phản ánh ngay", tag="operator",
-           auth=("operator",))
+           auth=("operator",), scope=())
     def feedback_sweep(self, ctx: Ctx):
         return self.call("feedback", "sweep")
 
     # --------------------------------------------------------- payments
     @route("POST", "/api/v1/dossiers/{code}/payments", summary="Thanh toán phí, lệ phí trực tuyến (mức độ 4)",
            tag="payments", auth=CITIZEN, response=Payment, status=201, errors=(404, 409),
-           headers=("Idempotency-Key",))
+           headers=("Idempotency-Key",), scope=("applicant",))
     def create_payment(self, ctx: Ctx):
         return self.call("payment", "create_payment", ctx.actor, ctx.path["code"],
                          ctx.request.headers.get("Idempotency-Key"))
 
     @route("GET", "/api/v1/payments/{payment_id}", summary="Trạng thái giao dịch", tag="payments", auth="user",
-           response=Payment, errors=(404,))
+           response=Payment, errors=(404,), scope=("applicant", "agency"))
     def get_payment(self, ctx: Ctx):
         return self.call("payment", "get_payment", ctx.actor, ctx.path["payment_id"])
 
     @route("GET", "/api/v1/payments/{payment_id}/receipt", summary="Tải biên lai điện tử", tag="payments",
-           auth="user", binary="application/pdf", errors=(404, 409))
+           auth="user", binary="application/pdf", errors=(404, 409), scope=("applicant", "agency"))
     def receipt(self, ctx: Ctx):
         return self._file_response(self.call("payment", "receipt", ctx.actor, ctx.path["payment_id"]))
 
     @route("POST", "/api/v1/payments/callback", summary="Kết quả thanh toán từ cổng thanh toán (ký HMAC-SHA256)",
-           tag="payments", response=CallbackAck, errors=(401,))
+           tag="payments", response=CallbackAck, errors=(401,), auth="public", scope=())
     def payment_callback(self, ctx: Ctx):
         params = ctx.request.form.to_dict() if ctx.request.form else (ctx.request.get_json(silent=True) or {})
         return self.call("payment", "callback", params)
 
     @route("POST", "/api/v1/payments/{payment_id}/refunds", summary="Hoàn phí (R11)", tag="payments",
            auth=("leader", "agency_admin", "operator"), body=RefundRequest, response=Refund, status=201,
-           errors=(404, 409), headers=("Idempotency-Key",))
+           errors=(404, 409), headers=("Idempotency-Key",), scope=("agency",),
+           example={"reason": "Cơ quan không giải quyết được hồ sơ"})
     def refund(self, ctx: Ctx):
         return self.call("payment", "refund", ctx.actor, ctx.path["payment_id"], ctx.body.model_dump(),
                          ctx.request.headers.get("Idempotency-Key"))
 
     @route("GET", "/api/v1/payments/{payment_id}/refunds", summary="Các lần hoàn phí", tag="payments", auth="user",
-           response=RefundList, errors=(404,))
+           response=RefundList, errors=(404,), scope=("applicant", "agency"))
     def refunds(self, ctx: Ctx):
         return self.call("payment", "refunds_for", ctx.actor, ctx.path["payment_id"])
 
     @route("GET", "/api/v1/operator/reconciliation", summary="Đối soát giao dịch với cổng thanh toán",
-           tag="operator", auth=("operator",), query=DayQuery, response=Reconciliation)
+           tag="operator", auth=("operator",), query=DayQuery, response=Reconciliation, scope=())
     def reconciliation(self, ctx: Ctx):
         return self.call("payment", "reconcile", ctx.query.date)
 
     @route("POST", "/api/v1/operator/payments/expire", summary="Cho hết hạn ngay các giao dịch quá thời gian",
-           tag="operator", auth=("operator",))
+           tag="operator", auth=("operator",), scope=())
     def expire_payments(self, ctx: Ctx):
         self.call("payment", "expire_now")
         return {"ok": True}
 
     # ------------------------------------------------------------ cases
     @route("GET", "/api/v1/cases", summary="Hàng đợi hồ sơ của cơ quan (theo hạn xử lý)", tag="cases",
-           auth=OFFICIALS, query=QueueQuery, response=CasePage)
+           auth=OFFICIALS, query=QueueQuery, response=CasePage, scope=())
     def cases(self, ctx: Ctx):
         return self.call("processing", "queue", ctx.actor, ctx.query.model_dump(exclude_none=True))
 
     @route("GET", "/api/v1/cases/{code}", summary="Chi tiết hồ sơ đang giải quyết", tag="cases", auth=OFFICIALS,
-           response=Case, errors=(404,))
+           response=Case, errors=(404,), scope=("agency",))
     def case(self, ctx: Ctx):
         return self.call("processing", "get_case", ctx.actor, ctx.path["code"])
 
     @route("POST", "/api/v1/cases/{code}/commands", summary="Thực hiện một bước xử lý (tiếp nhận, chuyển, đề xuất, "
            "phê duyệt, trả kết quả, …)", tag="cases", auth=WORKFLOW_ROLES, body=CaseCommand, response=Case,
-           errors=(404, 409))
+           errors=(404, 409), scope=("agency",),
+           example={"action": "receive", "expected_version": 1})
     def case_command(self, ctx: Ctx):
         return self.call("processing", "command", ctx.actor, ctx.path["code"], ctx.body.model_dump(mode="json"))
 
     @route("GET", "/api/v1/cases/{code}/history", summary="Nhật ký xử lý hồ sơ: ai làm gì, khi nào, vì sao",
-           tag="cases", auth=OFFICIALS, response=CaseHistory, errors=(404,))
+           tag="cases", auth=OFFICIALS, response=CaseHistory, errors=(404,), scope=("agency",))
     def case_history(self, ctx: Ctx):
         return self.call("processing", "history", ctx.actor, ctx.path["code"])
 
     @route("GET", "/api/v1/cases/{code}/history/verify", summary="Kiểm tra tính toàn vẹn của lịch sử xử lý",
-           tag="cases", auth="user", response=ChainReport, errors=(404,))
+           tag="cases", auth="user", response=ChainReport, errors=(404,), scope=("applicant", "agency"))
     def verify_history(self, ctx: Ctx):
         return self.call("processing", "verify_history", ctx.actor, ctx.path["code"])
 
     @route("GET", "/api/v1/cases/{code}/files/{file_id}", summary="Tải văn bản của hồ sơ", tag="cases",
-           auth=OFFICIALS, binary="application/octet-stream", errors=(404,))
+           auth=OFFICIALS, binary="application/octet-stream", errors=(404,), scope=("agency",))
     def case_file(self, ctx: Ctx):
         return self._file_response(self.call("processing", "get_file", ctx.actor, ctx.path["code"],
                                              ctx.path["file_id"]))
 
     @route("POST", "/api/v1/cases/sweep", summary="Quét hạn xử lý ngay (đánh dấu sắp đến hạn, quá hạn)",
-           tag="cases", auth=("operator",))
+           tag="cases", auth=("operator",), scope=())
     def sweep(self, ctx: Ctx):
         return self.call("processing", "sweep")
 
     # ----------------------------------------------------- agency admin
     @route("GET", "/api/v1/agency/officials", summary="Cán bộ của cơ quan", tag="agency", auth=("agency_admin",),
-           response=AccountList)
+           response=AccountList, scope=())
     def officials(self, ctx: Ctx):
         return self.call("intake", "list_officials", ctx.actor)
 
     @route("POST", "/api/v1/agency/officials", summary="Thêm cán bộ", tag="agency", auth=("agency_admin",),
-           body=NewOfficial, response=Account, status=201, errors=(409,))
+           body=NewOfficial, response=Account, status=201, errors=(409,), scope=())
     def create_official(self, ctx: Ctx):
         return self.call("intake", "create_official", ctx.actor, ctx.body.model_dump(mode="json"))
 
     @route("PATCH", "/api/v1/agency/officials/{official_id}", summary="Đổi vai trò, phòng ban hoặc khoá cán bộ",
-           tag="agency", auth=("agency_admin",), body=OfficialChange, response=Account, errors=(404, 409))
+           tag="agency", auth=("agency_admin",), body=OfficialChange, response=Account, errors=(404, 409),
+           scope=("agency",),
+           example={"active": False})
     def update_official(self, ctx: Ctx):
         return self.call("intake", "update_official", ctx.actor, ctx.path["official_id"],
                          ctx.body.model_dump(exclude_none=True))
 
     @route("POST", "/api/v1/agency/departments", summary="Thêm phòng ban", tag="agency", auth=("agency_admin",),
-           body=Department, response=Agency, status=201, errors=(409,))
+           body=Department, response=Agency, status=201, errors=(409,), scope=())
     def add_department(self, ctx: Ctx):
         return self.call("intake", "add_department", ctx.actor, ctx.body.model_dump())
 
     # ------------------------------------------------------------ inbox
     @route("GET", "/api/v1/inbox", summary="Hộp thư thông báo của tôi", tag="inbox", auth="user",
-           query=InboxQuery, response=InboxPage)
+           query=InboxQuery, response=InboxPage, scope=())
     def inbox(self, ctx: Ctx):
         q = ctx.query
         return self.call("notification", "inbox", ctx.actor, q.page, q.page_size, q.unread_only)
 
     @route("POST", "/api/v1/inbox/{message_id}/read", summary="Đánh dấu đã đọc", tag="inbox", auth="user",
-           response=ReadReceipt, errors=(404,))
+           response=ReadReceipt, errors=(404,), scope=("applicant",))
     def mark_read(self, ctx: Ctx):
         return self.call("notification", "mark_read", ctx.actor, ctx.path["message_id"])

@@ -11,6 +11,7 @@ from urllib.parse import urlparse
 from werkzeug.wrappers import Request, Response
 
 from services.common.errors import NotFound, PortalError, Unauthorized, ValidationFailed
+from services.common.schemas import page_bounds
 from services.common.workflows import STAGE_KINDS, STAGE_ROLES, default_workflow
 from services.processing.schemas import CaseCommand
 
@@ -66,6 +67,15 @@ def _safe_next(target: str | None, default: str) -> str:
     return default
 
 
+def _whole(text: str | None) -> int:
+    """A whole number typed in a form or link, 0 when it is none."""
+    return int(text) if text and text.isascii() and text.isdigit() else 0
+
+
+def _page_no(request: Request) -> int:
+    return page_bounds(_whole(request.args.get("page")), 20)[0]
+
+
 class WebPortal:
     """Mixed into GatewayService: the pages of the portal."""
 
@@ -103,11 +113,10 @@ class WebPortal:
     @page("GET", "/")
     def web_home(self, request, session):
         query = {k: v for k in ("q", "sector", "field", "agency", "level") if (v := request.args.get(k, "").strip())}
-        if not query.get("level", "1").isdigit():
+        if not 1 <= _whole(query.get("level", "1")) <= 4:
             query.pop("level")
-        page_no = int(request.args["page"]) if request.args.get("page", "").isdigit() else 1
-        catalog_query = {**query, **({"level": int(query["level"])} if "level" in query else {})}
-        found = self.call("intake", "list_procedures", {**catalog_query, "page": max(1, page_no), "page_size": 20})
+        catalog_query = {**query, **({"level": _whole(query["level"])} if "level" in query else {})}
+        found = self.call("intake", "list_procedures", {**catalog_query, "page": _page_no(request), "page_size": 20})
         agencies = self.call("intake", "list_agencies")
         catalog = self.call("intake", "list_procedures", {"page_size": 100})["items"]
         sectors, fields = sorted({p["sector"] for p in catalog}), sorted({p["field"] for p in catalog})
@@ -285,8 +294,7 @@ class WebPortal:
 
     @page("GET", "/thong-bao", auth="user")
     def web_inbox(self, request, session):
-        page_no = int(request.args["page"]) if request.args.get("page", "").isdigit() else 1
-        inbox = self.call("notification", "inbox", self._actor(session), max(1, page_no), 20, False)
+        inbox = self.call("notification", "inbox", self._actor(session), _page_no(request), 20, False)
         return html(request, "inbox.html", session=session, inbox=inbox)
 
     @page("GET", "/hoi-dap")
@@ -325,7 +333,7 @@ class WebPortal:
     def web_rate(self, request, session, code):
         score = request.form.get("score", "")
         self.call("feedback", "rate", self._actor(session), code,
-                  {"score": int(score) if score.isdigit() else score,
+                  {"score": _whole(score) or score,
                    **({"comment": c} if (c := request.form.get("comment", "").strip()) else {})})
         return redirect(f"/ho-so-cua-toi/{code}")
 
@@ -357,7 +365,7 @@ class WebPortal:
         action = request.form.get("action", "")
         if action not in COMMAND_FIELDS:
             raise ValidationFailed("Thao tác không hợp lệ", {"action": action}, "invalid_action")
-        command = {"action": action, "expected_version": int(request.form.get("expected_version", "0") or 0),
+        command = {"action": action, "expected_version": _whole(request.form.get("expected_version")),
                    **values_of(COMMAND_FIELDS[action], request.form, request.files)}
         try:
             self.call("processing", "command", self._actor(session), code, command)

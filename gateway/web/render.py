@@ -19,19 +19,18 @@ from services.common.calendar import VN_TZ
 from services.common.errors import Forbidden, PortalError, Unauthorized
 from services.common.workflows import KIND_VI, ROLE_VI
 
-from ..api import ApiHandler
+from ..api import RESPONSE_HEADERS, ApiHandler
 from ..exceptions import to_portal_error
 
 HERE = Path(__file__).parent
 SESSION_COOKIE, CSRF_COOKIE = "cdvc_session", "cdvc_csrf"
 SECURITY_HEADERS = {
+    **RESPONSE_HEADERS,
     "Content-Security-Policy": "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; "
                                "form-action 'self'; frame-ancestors 'none'; base-uri 'none'; object-src 'none'",
-    "X-Content-Type-Options": "nosniff",
     "X-Frame-Options": "DENY",
     "Referrer-Policy": "same-origin",
     "Permissions-Policy": "camera=(), microphone=(), geolocation=()",
-    "Cache-Control": "no-store",
 }
 STATUS_VI = {
     "submitted": "Đã nộp, chờ tiếp nhận", "returned_for_supplement": "Cần bổ sung", "received": "Đã tiếp nhận",

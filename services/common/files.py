@@ -10,6 +10,7 @@ from __future__ import annotations
 import base64
 import binascii
 import hashlib
+import unicodedata
 
 from bson.binary import Binary
 from pymongo.collection import Collection
@@ -30,6 +31,16 @@ TEMPLATE_SIGNATURES = {
     "application/msword": (b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1",),
 }
 CHUNK_BYTES = 255 * 1024
+
+
+def safe_filename(name: str, default: str = "tep") -> str:
+    """The name a file is stored and offered under: no control or format characters (a CR/LF
+    would split the download's headers), no directory parts (a name is never a path), NFC."""
+    name = unicodedata.normalize("NFC", name or "")
+    name = "".join(c if unicodedata.category(c)[0] != "C" else " " for c in name)
+    name = name.replace("\\", "/").rsplit("/", 1)[-1]
+    name = " ".join(name.split()).strip(" .")
+    return name[:255] or default
 
 
 def sniff(content: bytes, signatures: dict = SIGNATURES) -> str | None:

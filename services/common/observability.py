@@ -19,6 +19,7 @@ from typing import Any
 
 from nameko.extensions import DependencyProvider
 
+from .errors import PortalError
 from .personal_data import EMAIL, PHONE
 
 _local = threading.local()  # green-thread local once eventlet has monkey-patched threading
@@ -48,8 +49,35 @@ def request_id_from(header: str | None) -> str:
     return header if header and REQUEST_ID.match(header) else uuid.uuid4().hex
 
 
+class ExpectedErrors(logging.Filter):
+    """nameko logs every exception a worker raises at ERROR, with its traceback and message. A
+    PortalError below 500 is an answer (refused, not found, invalid), not a fault, and its message
+    may quote what a person sent (a file name with their own name in it): it becomes one INFO line
+    with the entrypoint, status and code. Anything else keeps its ERROR and traceback."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        exc = record.exc_info[1] if record.exc_info else None
+        if isinstance(exc, PortalError) and exc.status < 500:
+            worker = record.args[0] if isinstance(record.args, tuple) and record.args else None
+            entrypoint = getattr(worker, "entrypoint", None)
+            where = f"{getattr(worker, 'service_name', '?')}.{getattr(entrypoint, 'method_name', '?')}"
+            record.levelno, record.levelname = logging.INFO, "INFO"
+            record.msg, record.args = "%s answered %d %s", (where, exc.status, exc.code)
+            record.exc_info, record.exc_text = None, None
+            # Lowered past the logger's own level check: honour LOG_LEVEL here.
+            return logging.getLogger(record.name).isEnabledFor(logging.INFO)
+        return True
+
+
+EXPECTED_ERRORS = ExpectedErrors()
+
+
 class CorrelationIds(DependencyProvider):
-    """Binds the worker's request id and call id for its log lines (and clears them after)."""
+    """Binds the worker's request id and call id for its log lines (and clears them after), and
+    keeps expected errors out of the error log (ExpectedErrors) in every process that has it."""
+
+    def setup(self) -> None:
+        logging.getLogger("nameko.containers").addFilter(EXPECTED_ERRORS)
 
     def worker_setup(self, worker_ctx) -> None:
         _local.ids = {"request_id": worker_ctx.context_data.get("request_id"),

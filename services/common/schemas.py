@@ -1,13 +1,35 @@
 """Base pydantic models: every payload forbids unknown fields."""
 from __future__ import annotations
 
-from typing import Any, TypeVar
+from typing import Annotated, Any, TypeVar
 
-from pydantic import BaseModel, ConfigDict, ValidationError
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError
 
 from .errors import ValidationFailed, pydantic_details
+from .files import safe_filename
 
 M = TypeVar("M", bound=BaseModel)
+
+# Page numbers are bounded so that (page - 1) * page_size always fits the 8-byte integer a
+# MongoDB skip takes, whatever a client sends: 10 000 pages of 100 is beyond any real listing.
+MAX_PAGE, MAX_PAGE_SIZE = 10_000, 100
+PageNumber = Annotated[int, Field(ge=1, le=MAX_PAGE, description=f"1..{MAX_PAGE}")]
+PageSize = Annotated[int, Field(ge=1, le=MAX_PAGE_SIZE, description=f"1..{MAX_PAGE_SIZE}")]
+# Amounts in VND and version numbers likewise stay far below 2**63.
+MAX_VND, MAX_VERSION = 10**12, 10**6
+# A file's name is stored as sent once made safe: a name with a line break or a path in it is
+# not refused, its harmful parts are dropped (safe_filename).
+FileName = Annotated[str, Field(min_length=1, max_length=255), AfterValidator(safe_filename)]
+
+
+def page_bounds(page: Any, page_size: Any) -> tuple[int, int]:
+    """Clamp a page and page size that an RPC caller passed directly (not through a query model)."""
+    try:
+        page, page_size = int(page), int(page_size)
+    except (TypeError, ValueError):
+        raise ValidationFailed("Số trang không hợp lệ", {"page": str(page)[:20], "page_size": str(page_size)[:20]},
+                               "invalid_page") from None
+    return min(MAX_PAGE, max(1, page)), min(MAX_PAGE_SIZE, max(1, page_size))
 
 
 class Payload(BaseModel):

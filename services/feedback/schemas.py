@@ -6,7 +6,7 @@ from typing import Literal
 
 from pydantic import EmailStr, Field, model_validator
 
-from services.common.schemas import Payload, View
+from services.common.schemas import PageNumber, PageSize, Payload, View
 
 Channel = Literal["portal", "email", "phone", "written"]
 
@@ -82,16 +82,16 @@ class FeedbackPage(View):
 class FeedbackQuery(Payload):
     status: Literal["received", "answered"] | None = None
     flag: Literal["at_risk", "overdue"] | None = None
-    page: int = Field(default=1, ge=1)
-    page_size: int = Field(default=20, ge=1, le=100)
+    page: PageNumber = 1
+    page_size: PageSize = 20
 
 
 class PublicQuery(Payload):
     procedure_code: str | None = None
     agency_id: str | None = None
     q: str | None = Field(default=None, max_length=200)
-    page: int = Field(default=1, ge=1)
-    page_size: int = Field(default=20, ge=1, le=100)
+    page: PageNumber = 1
+    page_size: PageSize = 20
 
 
 class PublicQuestion(View):

@@ -147,9 +147,13 @@ class IntakeStore:
     def account(self, account_id: str) -> dict | None:
         return self.accounts.get(account_id)
 
-    def account_by_key(self, key: str) -> dict | None:
+    def account_id_by_key(self, key: str) -> str | None:
         claim = self.keys.find_one({"_id": key})
-        return self.account(claim["account_id"]) if claim else None
+        return claim["account_id"] if claim else None
+
+    def account_by_key(self, key: str) -> dict | None:
+        account_id = self.account_id_by_key(key)
+        return self.account(account_id) if account_id else None
 
     # -------------------------------------------------------- dossiers
     def claim_idempotency(self, scope_key: str, request_hash: str, dossier_code: str) -> dict:

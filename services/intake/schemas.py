@@ -7,7 +7,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import EmailStr, Field, field_validator, model_validator
 
-from services.common.schemas import Payload, View
+from services.common.schemas import MAX_VND, FileName, PageNumber, PageSize, Payload, View
 from services.common.workflows import Workflow
 
 Level = Annotated[int, Field(ge=1, le=4)]
@@ -49,7 +49,7 @@ class RequiredDocument(Payload):
 class Fee(Payload):
     """Phí, lệ phí (VND)."""
     name: str
-    amount_vnd: int = Field(ge=0)
+    amount_vnd: int = Field(ge=0, le=MAX_VND)
     note: str | None = None
 
 
@@ -147,8 +147,8 @@ class CatalogQuery(Payload):
     agency: str | None = None
     level: Level | None = None
     q: str | None = Field(default=None, max_length=200)
-    page: int = Field(default=1, ge=1)
-    page_size: int = Field(default=20, ge=1, le=100)
+    page: PageNumber = 1
+    page_size: PageSize = 20
 
 
 class ProcedurePage(View):
@@ -166,7 +166,7 @@ PHONE = re.compile(r"^(\+84|0)\d{9,10}$")
 
 class _RegisterBase(Payload):
     email: EmailStr
-    phone: str
+    phone: str = Field(pattern=r"^(\+84|0)( ?\d){9,10}$", description="0xxxxxxxxx or +84xxxxxxxxx, spaces allowed")
     password: str = Field(min_length=10, max_length=200)
 
     @field_validator("phone")
@@ -270,7 +270,15 @@ class SignatureIn(Payload):
     signature_b64: str = Field(min_length=8, max_length=4000)
 
 
+# What _address checks, said in the schema too (JSON Schema's if/then).
+POST_NEEDS_ADDRESS = {"if": {"properties": {"delivery_method": {"const": "post"}}, "required": ["delivery_method"]},
+                      "then": {"required": ["delivery_address", "delivery_province_code"],
+                               "properties": {"delivery_address": {"type": "string"},
+                                              "delivery_province_code": {"type": "string"}}}}
+
+
 class FileDossier(Payload):
+    model_config = {**Payload.model_config, "json_schema_extra": POST_NEEDS_ADDRESS}
     procedure_code: Code
     form_data: dict[str, Any]
     delivery_method: DeliveryMethod
@@ -313,9 +321,15 @@ class DeskFiling(FileDossier):
     applicant: Applicant
 
 
+class SignedFile(Payload):
+    """A file as the level-4 signing payload names it."""
+    document_code: Code
+    sha256: str = Field(pattern=r"^[0-9a-f]{64}$")
+
+
 class AttachmentIn(Payload):
     document_code: Code
-    filename: str = Field(min_length=1, max_length=255)
+    filename: FileName
     content_type: str
     content_b64: str
 
@@ -383,8 +397,8 @@ class DossierPage(View):
 
 
 class PublicLookup(Payload):
-    code: str = Field(min_length=3, max_length=64)
-    secret: str = Field(min_length=6, max_length=64)
+    code: str = Field(min_length=3, max_length=64, pattern=r"^[A-Za-z0-9-]+$")
+    secret: str = Field(min_length=6, max_length=64, pattern=r"^[A-Za-z0-9]+$")
 
 
 class PublicStatus(View):

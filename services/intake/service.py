@@ -25,7 +25,7 @@ from services.common.events import Actor, EventEnvelope, consumer, new_event, ut
 from services.common.mongo import MongoDatabase
 from services.common.observability import bind
 from services.common.service_base import PortalService
-from services.common.schemas import dump, parse
+from services.common.schemas import dump, page_bounds, parse
 
 from . import exceptions, signatures
 from .dependencies import IntakeStore
@@ -33,7 +33,7 @@ from .schemas import (
     Account, Attachment, AttachmentIn, CatalogQuery, DeskFiling, Department, DueDatePreview, DueDateQuery, NewOfficial,
     OfficialChange, Credentials, Dossier, DossierPage, DossierSummary, FileDossier, FiledDossier, OFFICIAL_ROLES,
     Procedure, ProcedureIn, ProcedurePage, ProcedureSummary, PublicLookup, PublicStatus, RegisterIndividual,
-    RegisterOrganisation, WorkflowIn,
+    RegisterOrganisation, SignedFile, WorkflowIn,
 )
 
 log = logging.getLogger(__name__)
@@ -194,6 +194,7 @@ class IntakeService(PortalService):
         if who.role != "operator" and not (who.role == "agency_admin" and who.agency_id == agency_id):
             raise Forbidden("Chỉ quản trị của cơ quan thực hiện mới được đăng biểu mẫu", {"agency_id": agency_id},
                             "not_agency_admin")
+        filename = att.safe_filename(filename, document_code)
         content = att.decode(content_b64, filename)
         ctype = att.check(content, filename, content_type, int(self.config.get("MAX_ATTACHMENT_BYTES", 5242880)),
                           att.TEMPLATE_SIGNATURES)
@@ -304,12 +305,22 @@ class IntakeService(PortalService):
         self.store.accounts.publish(account_id, 1, self.dispatch)
         return account_view(account)
 
+    @staticmethod
+    def _login_key(login: str) -> str:
+        login = login.strip().lower()
+        prefix = "email" if "@" in login else ("nid" if len(login) == 12 and login.isdigit() else "tax")
+        return f"{prefix}:{login}"
+
+    @rpc
+    def account_for_login(self, login: str) -> str | None:
+        """The id of the account a login (e-mail, national ID or tax code) names, or None: the
+        gateway counts failed sign-ins per account, whichever of its names is tried."""
+        return self.store.account_id_by_key(self._login_key(str(login)))
+
     @rpc
     def authenticate(self, credentials: dict) -> dict:
         cred = parse(Credentials, credentials, "credentials")
-        login = cred.login.strip().lower()
-        prefix = "email" if "@" in login else ("nid" if len(login) == 12 and login.isdigit() else "tax")
-        account = self.store.account_by_key(f"{prefix}:{login}")
+        account = self.store.account_by_key(self._login_key(cred.login))
         if not account:
             _hasher.hash(cred.password)  # same cost either way: no account enumeration by timing
             raise exceptions.bad_credentials()
@@ -517,7 +528,8 @@ class IntakeService(PortalService):
         procedure = self.store.current_procedure(procedure_code)
         if not procedure:
             raise exceptions.procedure_not_found(procedure_code)
-        payload = signatures.canonical_payload(procedure["code"], procedure["version"], form_data, attachments)
+        files = [parse(SignedFile, a, "attachment").model_dump() for a in attachments or []]
+        payload = signatures.canonical_payload(procedure["code"], procedure["version"], form_data, files)
         return {"payload_b64": base64.b64encode(payload).decode(), "sha256": signatures.digest(payload),
                 "procedure_version": procedure["version"]}
 
@@ -536,7 +548,7 @@ class IntakeService(PortalService):
     @rpc
     def list_my_dossiers(self, actor: dict, page: int = 1, page_size: int = 20) -> dict:
         who = Actor.model_validate(actor)
-        page, page_size = max(1, int(page)), min(100, max(1, int(page_size)))
+        page, page_size = page_bounds(page, page_size)
         docs, total = self.store.list_dossiers(who.id, (page - 1) * page_size, page_size)
         items = [DossierSummary.model_validate(d) for d in docs]
         return dump(DossierPage(items=items, page=page, page_size=page_size, total=total))
@@ -644,7 +656,8 @@ class IntakeService(PortalService):
         """Public lookup (tra cứu hồ sơ) by code + tracking secret: status only, no personal data."""
         q = parse(PublicLookup, lookup, "lookup")
         doc = self.store.dossier(q.code.strip().upper())
-        if not doc or not hmac.compare_digest(self._tracking_secret(doc["code"]), q.secret.strip().upper()):
+        if not doc or not hmac.compare_digest(self._tracking_secret(doc["code"]).encode(),
+                                                q.secret.strip().upper().encode()):
             raise exceptions.dossier_not_found(q.code)
         agency = self.store.agency(doc["agency_id"]) or {"name": doc["agency_id"]}
         return dump(PublicStatus(code=doc["code"], procedure_code=doc["procedure_code"],

@@ -14,6 +14,7 @@ from nameko.timer import timer
 from services.common.errors import NotFound
 from services.common.events import Actor, EventEnvelope, consumer, utcnow
 from services.common.mongo import MongoDatabase
+from services.common.schemas import page_bounds
 from services.common.service_base import PortalService
 
 from .channels import SmtpEmail, sms_adapter
@@ -145,7 +146,7 @@ class NotificationService(PortalService):
     @rpc
     def inbox(self, actor: dict, page: int = 1, page_size: int = 20, unread_only: bool = False) -> dict:
         who = Actor.model_validate(actor)
-        page, page_size = max(1, int(page)), min(100, max(1, int(page_size)))
+        page, page_size = page_bounds(page, page_size)
         docs, total = self.store.inbox(who.id, (page - 1) * page_size, page_size, bool(unread_only))
         items = [{"id": d["_id"], "dossier_code": d["dossier_code"], "action": d["action"], "subject": d["subject"],
                   "body": d["body"], "created_at": d["created_at"].isoformat(),

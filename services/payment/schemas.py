@@ -6,7 +6,7 @@ from typing import Literal
 
 from pydantic import Field
 
-from services.common.schemas import Payload, View
+from services.common.schemas import MAX_VND, Payload, View
 
 PaymentStatus = Literal["created", "started", "succeeded", "failed", "cancelled", "expired"]
 FINAL = ("succeeded", "failed", "cancelled", "expired")
@@ -28,7 +28,7 @@ class Payment(View):
 
 
 class RefundRequest(Payload):
-    amount_vnd: int | None = Field(default=None, ge=1, description="default: everything not yet refunded")
+    amount_vnd: int | None = Field(default=None, ge=1, le=MAX_VND, description="default: everything not yet refunded")
     reason: str = Field(min_length=3, max_length=1000)
 
 

@@ -6,7 +6,7 @@ from typing import Any, Literal
 
 from pydantic import Field
 
-from services.common.schemas import Payload, View
+from services.common.schemas import MAX_VND, Payload, View
 
 Status = Literal["requested", "picked_up", "in_transit", "delivered", "failed_attempt", "returned_to_sender", "lost"]
 # Which status may follow which (a shipment's legs).
@@ -37,7 +37,7 @@ class PickupRequest(Payload):
     address: Address
     contact: PostalContact
     window_start: datetime
-    window_end: datetime
+    window_end: datetime = Field(description="after window_start (422 invalid_window otherwise)")
 
 
 class FileOnBehalf(Payload):
@@ -62,7 +62,7 @@ class OperatorUpdate(Payload):
     at: datetime
     note: str | None = Field(default=None, max_length=1000)
     proof: Proof | None = None
-    costs_vnd: int | None = Field(default=None, ge=0, description="for a loss: the costs to compensate")
+    costs_vnd: int | None = Field(default=None, ge=0, le=MAX_VND, description="for a loss: the costs to compensate")
 
 
 class Shipment(View):

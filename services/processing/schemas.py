@@ -6,7 +6,7 @@ from typing import Annotated, Any, Literal, Union
 
 from pydantic import Field, RootModel
 
-from services.common.schemas import Payload, View
+from services.common.schemas import MAX_VERSION, FileName, PageNumber, PageSize, Payload, View
 
 Code = Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9._\-]+$")]
 Reasons = Annotated[list[Annotated[str, Field(min_length=3, max_length=2000)]], Field(min_length=1, max_length=20)]
@@ -17,7 +17,7 @@ CLOSED_STATUSES = ("delivered", "rejected_at_reception", "returned_with_reasons"
 
 class Document(Payload):
     """A document an official attaches: the signed result, the refusal, the apology letter."""
-    filename: str = Field(min_length=1, max_length=255)
+    filename: FileName
     content_type: str
     content_b64: str
 
@@ -28,7 +28,7 @@ class MissingItem(Payload):
 
 
 class _Command(Payload):
-    expected_version: int = Field(ge=1, description="the case version the official is looking at")
+    expected_version: int = Field(ge=1, le=MAX_VERSION, description="the case version the official is looking at")
 
 
 class Receive(_Command):
@@ -192,8 +192,8 @@ class QueueQuery(Payload):
     department_id: str | None = None
     flag: Literal["at_risk", "overdue"] | None = None
     cohandling: bool = False
-    page: int = Field(default=1, ge=1)
-    page_size: int = Field(default=20, ge=1, le=100)
+    page: PageNumber = 1
+    page_size: PageSize = 20
 
 
 class StageView(View):
