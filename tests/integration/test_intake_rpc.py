@@ -74,6 +74,18 @@ def test_new_version_published_and_dossier_keeps_its_version(intake):
     assert intake.get_procedure("TP-HT-02")["processing_days"] == 2
 
 
+def test_publish_rejects_bad_procedures(intake):
+    base = {k: v for k, v in intake.get_procedure("TP-HT-02").items() if k not in ("version", "published_at")}
+    with pytest.raises(ValidationFailed) as info:  # R6: forms ⇒ at least level 2
+        intake.publish_procedure(ADMIN_GR, {**base, "level": 1, "eform_schema": None})
+    assert "R6" in str(info.value.details)
+    with pytest.raises(ValidationFailed):
+        intake.publish_procedure(ADMIN_GR, {**base, "eform_schema": None})  # level 3 needs an eForm
+    with pytest.raises(ValidationFailed) as info:
+        intake.publish_procedure(ADMIN_GR, {**base, "eform_schema": {"type": 12}})
+    assert info.value.code == "invalid_eform_schema"
+
+
 def test_no_takeover_of_another_agencys_procedure(intake):
     """The owner is the stored one, not the one the body names (a cross-agency takeover got 201)."""
     current = intake.get_procedure("TP-HT-02")
