@@ -23,7 +23,7 @@ import requests
 HERE = Path(__file__).resolve().parent
 COMPOSE = HERE / "docker-compose.yml"
 sys.path.insert(0, str(HERE.parent))
-from services.common.suite import wait_healthy  # noqa: E402  (the same wait as `make run` and the tests)
+from ops.suite import wait_healthy  # noqa: E402  (the same wait as `make run` and the tests)
 PROJECT = "portal-smoke"
 NO_ENGINE = 2
 

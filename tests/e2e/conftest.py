@@ -8,7 +8,7 @@ import sys
 import pytest
 import requests
 
-from services.common import suite as suite_mod
+from ops import suite as suite_mod
 from services.common.config import ROOT
 from tests.helpers import new_citizen
 from tests.pki import Pki
