@@ -3,10 +3,10 @@
 transitions a crash left half-done (services.common.versioned)."""
 from __future__ import annotations
 
-from nameko.rpc import rpc
 from nameko.timer import timer
 
 from .events import PARKED, PROCESSED
+from .messaging import rpc
 from .observability import CorrelationIds
 
 

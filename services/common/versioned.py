@@ -21,6 +21,7 @@ filter on ``_id`` alone: FerretDB on SQLite uses its index for nothing else.
 """
 from __future__ import annotations
 
+import logging
 import time
 from datetime import timedelta
 from typing import Callable
@@ -29,8 +30,10 @@ from pymongo import ASCENDING
 from pymongo.database import Database
 from pymongo.errors import DuplicateKeyError
 
-from .errors import Conflict
+from .errors import BrokerUnavailable, Conflict
 from .events import utcnow
+
+log = logging.getLogger(__name__)
 
 Dispatch = Callable[[str, dict], None]
 
@@ -143,16 +146,24 @@ class VersionedDocuments:
 
     # ----------------------------------------------------------- publish
     def publish(self, doc_id: str, version: int, dispatch: Dispatch) -> None:
+        """Publish a committed record's events now; with the broker down they stay in the outbox
+        (the record and its marker) and :meth:`recover` publishes them later. The change itself
+        is committed either way, so the caller's request succeeds."""
         record = self.log.find_one({"_id": f"{doc_id}#{version}"})
         if record is not None:
             self._publish(record, dispatch)
 
-    def _publish(self, record: dict, dispatch: Dispatch) -> None:
-        for envelope in record.get("events") or []:
-            dispatch(envelope["type"], envelope)
+    def _publish(self, record: dict, dispatch: Dispatch) -> bool:
+        try:
+            for envelope in record.get("events") or []:
+                dispatch(envelope["type"], envelope)
+        except BrokerUnavailable:
+            log.warning("events of %s kept in the outbox until the broker is back", record["_id"])
+            return False
         if not record.get("published"):
             self.log.update_one({"_id": record["_id"]}, {"$set": {"published": True, "published_at": utcnow()}})
         self.pending.delete_one({"_id": record["_id"]})
+        return True
 
     def recover(self, dispatch: Dispatch, limit: int = 500) -> int:
         """Timer job: finish what a crash left between claim and publish.
@@ -176,6 +187,7 @@ class VersionedDocuments:
                 continue  # an earlier record is still pending; it goes first
             if current == record["version"] - 1:
                 self._apply(record)
-            self._publish(record, dispatch)
+            if not self._publish(record, dispatch):
+                break  # the broker is down: the rest would wait out the same retries
             done += 1
         return done
