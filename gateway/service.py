@@ -15,6 +15,7 @@ from services.common.events import new_event, utcnow
 from services.common.messaging import EventDispatcher, RpcProxy
 from services.common.mongo import MongoDatabase
 from services.common.observability import CorrelationIds
+from services.common.production import ProductionGuard
 from services.common.schemas import parse
 
 from . import metrics
@@ -64,6 +65,7 @@ class GatewayService(WebPortal):
     ministry = RpcProxy("ministry")
     dispatch = EventDispatcher()
     correlation = CorrelationIds()
+    production_guard = ProductionGuard()  # PORTAL_ENV=production: no development secrets
 
     @property
     def auth(self) -> TokenAuth:
