@@ -10,7 +10,7 @@ from nameko.dependency_providers import Config
 from nameko.timer import timer
 from werkzeug.wrappers import Response
 
-from services.common.errors import BadRequest, Conflict, NotFound, Unauthorized, ValidationFailed
+from services.common.errors import BadRequest, Conflict, NotFound, ServiceUnavailable, Unauthorized, ValidationFailed
 from services.common.events import new_event, utcnow
 from services.common.messaging import EventDispatcher, RpcProxy
 from services.common.mongo import MongoDatabase
@@ -77,12 +77,17 @@ class GatewayService(WebPortal):
 
     def call(self, service: str, method: str, *args, **kwargs):
         """RPC with a deadline: a service that does not answer becomes a 503, not a hung request."""
-        timeout = float(self.config.get("RPC_TIMEOUT", 20))
+        deadline = eventlet.Timeout(float(self.config.get("RPC_TIMEOUT", 20)))
         try:
-            with eventlet.Timeout(timeout):
+            with deadline:
                 result = getattr(getattr(self, service), method)(*args, **kwargs)
         except BaseException as exc:
             metrics.observe_rpc(service, method, getattr(exc, "code", None) or type(exc).__name__)
+            if exc is deadline:
+                # eventlet.Timeout is a BaseException: past the routes' `except Exception` it ended the
+                # worker without an answer, and the HTTP request hung until the client gave up.
+                raise ServiceUnavailable("Dịch vụ tạm thời không phản hồi, vui lòng thử lại sau", {"service": service},
+                                         "service_unavailable") from None
             raise
         metrics.observe_rpc(service, method, None)
         return result
