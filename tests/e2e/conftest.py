@@ -20,21 +20,21 @@ MINISTRY_SYSTEMS = [("moj-hotich", "moj-test-secret", "rw", "TP-HT-01|TP-HT-02")
                     ("mof-writeonly", "mof-test-secret", "w", "KH-HKD-01")]
 
 
-@pytest.fixture(scope="session")
-def suite(infra):
+def suite_env(infra: dict, amqp_uri: str, db_prefix: str) -> dict:
+    """The environment of a whole suite for the tests, on free ports."""
     env = {
-        "AMQP_URI": infra["amqp_for"]("e2e"),
+        "AMQP_URI": amqp_uri,
         "MONGO_URI": infra["mongo_uri"],
-        "DB_PREFIX": infra["db_prefix"],
+        "DB_PREFIX": db_prefix,
         "GATEWAY_ADDRESS": f"127.0.0.1:{suite_mod.free_port()}",
         "LOGIN_MAX_ATTEMPTS": "5",
         "MAX_ATTACHMENT_BYTES": str(1024 * 1024),
         "MAX_BODY_BYTES": str(8 * 1024 * 1024),
         "RPC_TIMEOUT": "15",
         "SMTP_PORT": str(suite_mod.free_port()),
-        "MAIL_DIR": str(ROOT / "var" / "mail" / f"test-{infra['db_prefix']}"),
+        "MAIL_DIR": str(ROOT / "var" / "mail" / f"test-{db_prefix}"),
         "DELIVERY_BACKOFF_SECONDS": "0.5",
-        "TRUSTED_CA_FILE": str(ROOT / "var" / f"test-ca-{infra['db_prefix']}.pem"),
+        "TRUSTED_CA_FILE": str(ROOT / "var" / f"test-ca-{db_prefix}.pem"),
         "PROVIDER_URL": f"http://127.0.0.1:{suite_mod.free_port()}",
         "PROVIDER_SECRET": "test-provider-secret",
         "PAYMENT_EXPIRY_SECONDS": "8",
@@ -46,6 +46,12 @@ def suite(infra):
     }
     env["PAYMENT_CALLBACK_URL"] = f"http://{env['GATEWAY_ADDRESS']}/api/v1/payments/callback"
     env["PAYMENT_RETURN_URL"] = f"http://{env['GATEWAY_ADDRESS']}/ho-so-cua-toi/DOSSIER_CODE"
+    return env
+
+
+@pytest.fixture(scope="session")
+def suite(infra):
+    env = suite_env(infra, infra["amqp_for"]("e2e"), infra["db_prefix"])
     pki = Pki()
     Path(env["TRUSTED_CA_FILE"]).write_text(pki.trust_pem)
     subprocess.run([sys.executable, "-m", "services.intake.demo_data"], cwd=ROOT, check=True,

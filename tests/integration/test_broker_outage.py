@@ -20,6 +20,7 @@ from services.common.errors import BrokerUnavailable
 from services.common.events import PARKED, PROCESSED, consumer, new_event
 from services.common.messaging import EventDispatcher, event_handler, rpc
 from services.common.mongo import MongoDatabase
+from tests.helpers import wait_for
 
 pytestmark = pytest.mark.integration
 
@@ -57,14 +58,6 @@ class Relay:
         state["attempts"] += 1
         if state["attempts"] == 1:  # what the handler's own dispatch raises while the broker is away
             raise BrokerUnavailable("broker down", None)
-
-
-def wait_for(predicate, timeout=60.0, what="condition"):
-    deadline = time.monotonic() + timeout
-    while not predicate():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting for {what}")
-        eventlet.sleep(0.2)
 
 
 def call_when_up(uri, service, method, timeout=60.0):

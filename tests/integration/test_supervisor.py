@@ -8,30 +8,19 @@ import os
 import shutil
 import signal
 import sys
-import time
 import uuid
 
 import pytest
 
 from ops.supervise import Policy, Program, Supervisor
 from services.common.config import ROOT
+from tests.helpers import wait_for
 
 FOREVER = "[time.sleep(1) for _ in iter(int, 1)]"
 SLEEPER = [sys.executable, "-c", f"import time; {FOREVER}"]
 CRASHER = [sys.executable, "-c", "import sys; sys.exit(3)"]
 # Ignores SIGTERM: the stop must end it with SIGKILL after stop_wait_seconds.
 STUBBORN = [sys.executable, "-c", f"import signal, time; signal.signal(signal.SIGTERM, signal.SIG_IGN); {FOREVER}"]
-
-
-def wait_for(predicate, timeout=60.0, what="condition"):
-    deadline = time.monotonic() + timeout
-    while True:
-        value = predicate()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting for {what}")
-        time.sleep(0.2)
 
 
 def alive(pid):
