@@ -37,6 +37,7 @@ from supervisor.xmlrpc import SupervisorTransport
 START_SECONDS = 10
 START_RETRIES = 20
 STOP_WAIT_SECONDS = 20
+GROUP = "portal"  # supervisorctl names: portal:intake, portal:intake-0 with replicas
 
 
 @dataclass(frozen=True)
@@ -49,9 +50,6 @@ class Program:
 def _escape(value: str) -> str:
     # supervisord expands %(name)s in its values, so a literal % must be doubled.
     return value.replace("%", "%%")
-
-
-GROUP = "portal"
 
 
 @dataclass(frozen=True)
@@ -162,6 +160,8 @@ class Supervisor:
         self.proc = subprocess.Popen([sys.executable, "-m", "supervisor.supervisord", "-c", str(self.config)],
                                      cwd=self.cwd, env=self.env, stdout=out, stderr=subprocess.STDOUT if out else None,
                                      start_new_session=True)
+        if out:
+            out.close()  # the child has its own descriptor
 
     def alive(self) -> bool:
         return self.proc is not None and self.proc.poll() is None
