@@ -12,7 +12,7 @@ infra: setup
 
 ## Installs everything, starts RabbitMQ + FerretDB, loads demo data, runs all services and the gateway.
 run: infra
-	$(PY) -m services.common.suite run --seed
+	$(PY) -m ops.suite run --seed
 
 ## Installs everything and runs the whole test suite (the tests start the servers they need).
 test: setup

@@ -34,7 +34,7 @@ from nameko.rpc import rpc  # noqa: E402
 from nameko.standalone.rpc import ServiceRpcProxy  # noqa: E402
 
 from bench.harness import base_env, running, seed  # noqa: E402
-from services.common import suite  # noqa: E402
+from ops import suite  # noqa: E402
 
 PDF = b"%PDF-1.4\n" + b"0" * 200_000 + b"\n%%EOF\n"
 PNG = base64.b64decode(

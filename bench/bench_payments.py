@@ -28,7 +28,7 @@ sys.path.insert(0, str(ROOT))
 
 from bench.bench_filing import report, run_pool  # noqa: E402
 from bench.harness import base_env, running, seed  # noqa: E402
-from services.common import suite  # noqa: E402
+from ops import suite  # noqa: E402
 from tests.pki import Pki  # noqa: E402
 
 PDF = b"%PDF-1.4\n%%EOF\n"

@@ -17,7 +17,7 @@ from nameko.standalone.rpc import ServiceRpcProxy
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from services.common import suite  # noqa: E402
+from ops import suite  # noqa: E402
 from services.common.mongo import make_client  # noqa: E402
 
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import base64
+import os
 import subprocess
 import sys
 import time
@@ -23,7 +24,7 @@ import requests
 HERE = Path(__file__).resolve().parent
 COMPOSE = HERE / "docker-compose.yml"
 sys.path.insert(0, str(HERE.parent))
-from services.common.suite import wait_healthy  # noqa: E402  (the same wait as `make run` and the tests)
+from ops.suite import wait_healthy  # noqa: E402  (the same wait as `make run` and the tests)
 PROJECT = "portal-smoke"
 NO_ENGINE = 2
 
@@ -41,10 +42,26 @@ def engine_available() -> tuple[bool, str]:
         return False, f"no Docker engine reachable ({type(exc).__name__}: {exc})"
 
 
+def trial_secrets() -> dict[str, str]:
+    """Random secrets for every credential the Compose file would otherwise take from its dev-only
+    defaults: the stack runs in production mode, which refuses those (services/common/production.py)."""
+    import re
+    import secrets
+
+    names = set(re.findall(r"\$\{([A-Z0-9_]+):-[^}]*dev-only", COMPOSE.read_text()))
+    out = {name: secrets.token_hex(24) for name in names}
+    out["POSTAL_OPERATORS"] = f"vnpost:{secrets.token_hex(12)}:{secrets.token_hex(24)}"
+    out["MINISTRY_SYSTEMS"] = f"moj-hotich:{secrets.token_hex(24)}:rw:TP-HT-01|TP-HT-02"
+    return out
+
+
+TRIAL_ENV = {**trial_secrets(), **os.environ}  # what the caller sets wins
+
+
 def compose(*args: str) -> None:
     for cmd in (["docker", "compose"], ["docker-compose"]):
         try:
-            subprocess.run([*cmd, "-p", PROJECT, "-f", str(COMPOSE), *args], check=True)
+            subprocess.run([*cmd, "-p", PROJECT, "-f", str(COMPOSE), *args], check=True, env=TRIAL_ENV)
             return
         except FileNotFoundError:
             continue

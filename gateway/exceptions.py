@@ -15,6 +15,7 @@ from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
 from werkzeug.wrappers import Response
 
 from services.common.errors import PayloadTooLarge, PortalError, ServiceUnavailable
+from services.common.messaging import BROKER_ERRORS
 
 log = logging.getLogger(__name__)
 
@@ -32,7 +33,7 @@ def to_portal_error(exc: BaseException) -> PortalError:
         err = PortalError(exc.description or exc.name, None, HTTP_CODES.get(exc.code, "http_error"))
         err.status = exc.code or 500
         return err
-    if isinstance(exc, (Timeout, UnknownService)):
+    if isinstance(exc, (Timeout, UnknownService, *BROKER_ERRORS)):  # broker errors: RabbitMQ is down
         return ServiceUnavailable("Dịch vụ tạm thời không phản hồi, vui lòng thử lại sau", None,
                                   "service_unavailable")
     if isinstance(exc, (RemoteError, MethodNotFound)):

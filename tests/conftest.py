@@ -64,6 +64,26 @@ def infra(request):
 
 
 @pytest.fixture(scope="session")
+def private_broker(infra):
+    """A RabbitMQ node of this session's own, for tests that stop and restart the broker: the
+    shared one on 5672 serves everyone else's tests. Give each user a vhost (``vhost(name)``)."""
+    import shutil
+
+    from tests.rabbit_node import RabbitNode
+
+    base = ROOT / "var" / "rabbit" / SESSION
+    node = RabbitNode(base, f"rel-{SESSION}")
+    try:
+        node.start()
+    except Exception:
+        node.shutdown()
+        raise
+    yield node
+    node.shutdown()
+    shutil.rmtree(base, ignore_errors=True)
+
+
+@pytest.fixture(scope="session")
 def mongo(infra):
     import pymongo
 

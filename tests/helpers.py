@@ -51,6 +51,18 @@ def new_citizen(**over: Any) -> dict:
     return body
 
 
+def wait_for(predicate: Any, timeout: float = 60.0, what: str = "condition", every: float = 0.2) -> Any:
+    """Poll until ``predicate()`` is truthy and return its value; fail saying what never happened."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = predicate()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out after {timeout:.0f}s waiting for {what}")
+        time.sleep(every)
+
+
 def amqp_params(uri: str) -> pika.URLParameters:
     return pika.URLParameters(uri.replace("pyamqp://", "amqp://", 1))
 

@@ -49,10 +49,12 @@ UnsupportedMediaType = _kind("UnsupportedMediaType", 415, "unsupported_media_typ
 ValidationFailed = _kind("ValidationFailed", 422, "validation_failed")
 RateLimited = _kind("RateLimited", 429, "rate_limited")
 ServiceUnavailable = _kind("ServiceUnavailable", 503, "service_unavailable")
+# RabbitMQ did not take a message within the publish retries (services.common.messaging).
+BrokerUnavailable = _kind("BrokerUnavailable", 503, "service_unavailable")
 
 ALL_ERRORS: tuple[type[PortalError], ...] = (
     PortalError, BadRequest, Unauthorized, Forbidden, NotFound, Conflict, PayloadTooLarge,
-    UnsupportedMediaType, ValidationFailed, RateLimited, ServiceUnavailable,
+    UnsupportedMediaType, ValidationFailed, RateLimited, ServiceUnavailable, BrokerUnavailable,
 )
 
 

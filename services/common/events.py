@@ -21,6 +21,7 @@ from pymongo.database import Database
 from pymongo.errors import DuplicateKeyError
 
 from . import clock
+from .errors import BrokerUnavailable
 from .observability import bind
 
 log = logging.getLogger(__name__)
@@ -92,6 +93,10 @@ def claim_event(db: Database, event_id: str, event_type: str, lease: float = LEA
         time.sleep(0.1)
 
 
+def release_claim(db: Database, event_id: str) -> None:
+    db[PROCESSED].delete_one({"_id": event_id})
+
+
 def mark_processed(db: Database, event_id: str, status: str = "done") -> None:
     db[PROCESSED].update_one({"_id": event_id}, {"$set": {"status": status, "at": utcnow()}})
 
@@ -113,7 +118,8 @@ def consumer(source: str, event_type: str, store_attr: str = "store", retries: i
              backoff: float = 0.2) -> Callable:
     """Wrap an ``@event_handler(source, event_type)`` method: validate the
     envelope, skip duplicates, retry with backoff, park after the last failure.
-    Nothing is dropped silently.
+    Nothing is dropped silently. A handler that cannot publish (BrokerUnavailable)
+    is neither retried nor parked: the message is requeued for when the broker is back.
 
     ``store_attr`` names the worker attribute holding the service's store, whose
     ``db`` is the pymongo Database. The handler receives an EventEnvelope and
@@ -142,6 +148,11 @@ def consumer(source: str, event_type: str, store_attr: str = "store", retries: i
                     fn(self, envelope)
                     mark_processed(db, envelope.event_id)
                     return
+                except BrokerUnavailable:
+                    # Not the event's fault: free the claim for the redelivery that follows once the
+                    # broker is back (services.common.messaging requeues the message).
+                    release_claim(db, envelope.event_id)
+                    raise
                 except Exception:
                     error = traceback.format_exc()
                     log.warning("handler %s failed (attempt %d/%d)", queue, attempt, retries)

@@ -3,11 +3,12 @@
 transitions a crash left half-done (services.common.versioned)."""
 from __future__ import annotations
 
-from nameko.rpc import rpc
 from nameko.timer import timer
 
 from .events import PARKED, PROCESSED
+from .messaging import rpc
 from .observability import CorrelationIds
+from .production import ProductionGuard
 
 
 class PortalService:
@@ -15,6 +16,7 @@ class PortalService:
     versioned: tuple[str, ...] = ()
 
     correlation = CorrelationIds()
+    production_guard = ProductionGuard()  # PORTAL_ENV=production: no development secrets
 
     @rpc
     def ping(self) -> dict:

@@ -25,6 +25,7 @@ for many documents in one round trip each.
 """
 from __future__ import annotations
 
+import logging
 import time
 from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
@@ -34,8 +35,10 @@ from pymongo import ASCENDING
 from pymongo.database import Database
 from pymongo.errors import BulkWriteError, DuplicateKeyError
 
-from .errors import Conflict
+from .errors import BrokerUnavailable, Conflict
 from .events import utcnow
+
+log = logging.getLogger(__name__)
 
 Dispatch = Callable[[str, dict], None]
 
@@ -184,14 +187,22 @@ class VersionedDocuments:
 
     # ----------------------------------------------------------- publish
     def publish(self, doc_id: str, version: int, dispatch: Dispatch) -> None:
+        """Publish a committed record's events now; with the broker down they stay in the outbox
+        (the record and its marker) and :meth:`recover` publishes them later. The change itself
+        is committed either way, so the caller's request succeeds."""
         record = self.log.find_one({"_id": f"{doc_id}#{version}"})
         if record is not None:
             self._publish(record, dispatch)
 
-    def _publish(self, record: dict, dispatch: Dispatch) -> None:
-        for envelope in record.get("events") or []:
-            dispatch(envelope["type"], envelope)
+    def _publish(self, record: dict, dispatch: Dispatch) -> bool:
+        try:
+            for envelope in record.get("events") or []:
+                dispatch(envelope["type"], envelope)
+        except BrokerUnavailable:
+            log.warning("events of %s kept in the outbox until the broker is back", record["_id"])
+            return False
         self.pending.delete_one({"_id": record["_id"]})  # the marker gone = published
+        return True
 
     def recover(self, dispatch: Dispatch, limit: int = 500) -> int:
         """Timer job: finish what a crash left between claim and publish.
@@ -215,7 +226,8 @@ class VersionedDocuments:
                 continue  # an earlier record is still pending; it goes first
             if current == record["version"] - 1:
                 self._apply(record)
-            self._publish(record, dispatch)
+            if not self._publish(record, dispatch):
+                break  # the broker is down: the rest would wait out the same retries
             done += 1
         return done
 

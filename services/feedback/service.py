@@ -8,14 +8,13 @@ from datetime import date, datetime, timedelta
 from typing import Any
 
 from nameko.dependency_providers import Config
-from nameko.events import EventDispatcher
-from nameko.rpc import RpcProxy, rpc
 from nameko.timer import timer
 
 from services.common.calendar import as_date, deadline_flags, default_calendar
 from services.common.deadline_calendar import flag_days, new_owner
 from services.common.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from services.common.events import Actor, new_event, utcnow
+from services.common.messaging import EventDispatcher, RpcProxy, rpc
 from services.common.mongo import MongoDatabase
 from services.common.service_base import PortalService
 from services.common.schemas import dump, parse

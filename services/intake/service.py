@@ -14,14 +14,13 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from jsonschema import Draft202012Validator, FormatChecker
 from nameko.dependency_providers import Config
-from nameko.events import EventDispatcher, event_handler
-from nameko.rpc import rpc
 
 from services.common import files as att
 from services.common import workflows
 from services.common.calendar import default_calendar
 from services.common.errors import Conflict, Forbidden, ValidationFailed
 from services.common.events import Actor, EventEnvelope, consumer, new_event, utcnow
+from services.common.messaging import EventDispatcher, event_handler, rpc
 from services.common.mongo import MongoDatabase
 from services.common.observability import bind
 from services.common.service_base import PortalService

@@ -13,11 +13,10 @@ from __future__ import annotations
 
 from kombu import Connection, Exchange, Queue
 from nameko.dependency_providers import Config
-from nameko.events import EventDispatcher, event_handler
-from nameko.rpc import RpcProxy, rpc
 
 from services.common.errors import Conflict
 from services.common.events import EventEnvelope, consumer
+from services.common.messaging import EventDispatcher, RpcProxy, event_handler, rpc
 from services.common.mongo import MongoDatabase
 from services.common.schemas import dump, parse
 from services.common.service_base import PortalService

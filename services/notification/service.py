@@ -7,12 +7,11 @@ import logging
 import traceback
 
 from nameko.dependency_providers import Config
-from nameko.events import event_handler
-from nameko.rpc import RpcProxy, rpc
 from nameko.timer import timer
 
 from services.common.errors import NotFound
 from services.common.events import Actor, EventEnvelope, consumer, utcnow
+from services.common.messaging import RpcProxy, event_handler, rpc
 from services.common.mongo import MongoDatabase
 from services.common.schemas import page_bounds
 from services.common.service_base import PortalService

@@ -8,14 +8,13 @@ import uuid
 from datetime import datetime, timedelta, timezone
 
 from nameko.dependency_providers import Config
-from nameko.events import EventDispatcher, event_handler
-from nameko.rpc import RpcProxy, rpc
 from nameko.timer import timer
 
 from services.common import files
 from services.common.calendar import VN_TZ
 from services.common.errors import Conflict, Forbidden
 from services.common.events import Actor, EventEnvelope, consumer, new_event, utcnow
+from services.common.messaging import EventDispatcher, RpcProxy, event_handler, rpc
 from services.common.mongo import MongoDatabase
 from services.common.service_base import PortalService
 from services.common.schemas import dump, parse

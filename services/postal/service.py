@@ -7,11 +7,10 @@ from datetime import timedelta
 from typing import Any
 
 from nameko.dependency_providers import Config
-from nameko.events import EventDispatcher, event_handler
-from nameko.rpc import RpcProxy, rpc
 
 from services.common.errors import Conflict, Forbidden, ValidationFailed
 from services.common.events import Actor, EventEnvelope, consumer, new_event, utcnow
+from services.common.messaging import EventDispatcher, RpcProxy, event_handler, rpc
 from services.common.mongo import MongoDatabase
 from services.common.service_base import PortalService
 from services.common.schemas import dump, parse

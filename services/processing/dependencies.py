@@ -41,6 +41,13 @@ class ProcessingStore:
                                        "reception_due_date": 1, "flags": 1})
         return cursor.batch_size(batch)
 
+    def note_early_payment(self, code: str, payment_id: str) -> None:
+        """A fee paid before the case was opened (the two events raced): kept for the opening."""
+        self.db.early_payments.replace_one({"_id": code}, {"_id": code, "payment_id": payment_id}, upsert=True)
+
+    def early_payment(self, code: str) -> str | None:
+        return (self.db.early_payments.find_one({"_id": code}) or {}).get("payment_id")
+
     def note_flags(self, code: str, flags: dict) -> None:
         """Keep the small set of flagged cases (for /metrics) in step with a case's flags."""
         if any(flags.values()):

@@ -11,8 +11,6 @@ from datetime import datetime
 from typing import Any, get_args
 
 from nameko.dependency_providers import Config
-from nameko.events import EventDispatcher, event_handler
-from nameko.rpc import RpcProxy, rpc
 from nameko.timer import timer
 
 from services.common import files
@@ -20,6 +18,7 @@ from services.common.calendar import as_date, default_calendar
 from services.common.deadline_calendar import new_owner
 from services.common.errors import Conflict, Forbidden, NotFound
 from services.common.events import Actor, EventEnvelope, consumer, new_event, utcnow
+from services.common.messaging import EventDispatcher, RpcProxy, event_handler, rpc
 from services.common.mongo import MongoDatabase
 from services.common.service_base import PortalService
 from services.common.schemas import dump, parse
@@ -174,21 +173,35 @@ class ProcessingService(PortalService):
                                                   "reception_due_date": case["reception_due_date"]},
                           dossier_code=code)
         self.store.calendar.schedule(code, flag_change_days(case, filed), f"{code}#1")
-        _, created = self.store.cases.create(code, case, [event], extra={"history": entry}, dispatch=self.dispatch)
+        opened, created = self.store.cases.create(code, case, [event], extra={"history": entry}, dispatch=self.dispatch)
         if created:
             log.info("case opened at %s for procedure %s", case["agency_id"], case["procedure_code"])
+        early = self.store.early_payment(code)
+        if early:
+            self._apply_fee(opened, early)
 
     @event_handler("payment", "payment_succeeded")
     @consumer("payment", "payment_succeeded")
     def fee_paid(self, envelope: EventEnvelope) -> None:
         """The online payment arrived: the case may now be received."""
-        case = self.store.case(envelope.payload["code"])
-        if case is None or case.get("fee_status") != "unpaid":
+        code, payment_id = envelope.payload["code"], envelope.payload["payment_id"]
+        case = self.store.case(code)
+        if case is None:
+            # Paid before the filing's own event opened the case: keep it for the opening, then look
+            # again (the opening writes then reads, we write then read: one of us sees the other).
+            self.store.note_early_payment(code, payment_id)
+            case = self.store.case(code)
+            if case is None:
+                return
+        self._apply_fee(case, payment_id)
+
+    def _apply_fee(self, case: dict, payment_id: str) -> None:
+        if case.get("fee_status") != "unpaid":
             return
         try:
-            self._run(case, SYSTEM, FeePaid, payment_id=envelope.payload["payment_id"])
+            self._run(case, SYSTEM, FeePaid, payment_id=payment_id)
         except Conflict as exc:
-            if exc.code != "fee_not_due":  # paid meanwhile (a redelivery): nothing to do
+            if exc.code != "fee_not_due":  # paid meanwhile (a redelivery, or the opening applied it)
                 raise
 
     @event_handler("postal", "shipment_lost")

@@ -11,12 +11,11 @@ import uuid
 from datetime import timedelta
 
 from nameko.dependency_providers import Config
-from nameko.events import event_handler
-from nameko.rpc import RpcProxy, rpc
 from nameko.timer import timer
 
 from services.common.errors import Forbidden, ValidationFailed
 from services.common.events import Actor, EventEnvelope, utcnow
+from services.common.messaging import RpcProxy, event_handler, rpc
 from services.common.mongo import MongoDatabase
 from services.common.service_base import PortalService
 

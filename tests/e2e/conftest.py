@@ -9,7 +9,7 @@ import sys
 import pytest
 import requests
 
-from services.common import suite as suite_mod
+from ops import suite as suite_mod
 from services.common.calendar import default_calendar
 from services.common.clock import write_offset
 from services.common.config import ROOT
@@ -23,21 +23,21 @@ MINISTRY_SYSTEMS = [("moj-hotich", "moj-test-secret", "rw", "TP-HT-01|TP-HT-02")
                     ("mof-writeonly", "mof-test-secret", "w", "KH-HKD-01")]
 
 
-@pytest.fixture(scope="session")
-def suite(infra):
+def suite_env(infra: dict, amqp_uri: str, db_prefix: str) -> dict:
+    """The environment of a whole suite for the tests, on free ports."""
     env = {
-        "AMQP_URI": infra["amqp_for"]("e2e"),
+        "AMQP_URI": amqp_uri,
         "MONGO_URI": infra["mongo_uri"],
-        "DB_PREFIX": infra["db_prefix"],
+        "DB_PREFIX": db_prefix,
         "GATEWAY_ADDRESS": f"127.0.0.1:{suite_mod.free_port()}",
         "LOGIN_MAX_ATTEMPTS": "5",
         "MAX_ATTACHMENT_BYTES": str(1024 * 1024),
         "MAX_BODY_BYTES": str(8 * 1024 * 1024),
         "RPC_TIMEOUT": "15",
         "SMTP_PORT": str(suite_mod.free_port()),
-        "MAIL_DIR": str(ROOT / "var" / "mail" / f"test-{infra['db_prefix']}"),
+        "MAIL_DIR": str(ROOT / "var" / "mail" / f"test-{db_prefix}"),
         "DELIVERY_BACKOFF_SECONDS": "0.5",
-        "TRUSTED_CA_FILE": str(ROOT / "var" / f"test-ca-{infra['db_prefix']}.pem"),
+        "TRUSTED_CA_FILE": str(ROOT / "var" / f"test-ca-{db_prefix}.pem"),
         "PROVIDER_URL": f"http://127.0.0.1:{suite_mod.free_port()}",
         "PROVIDER_SECRET": "test-provider-secret",
         "PAYMENT_EXPIRY_SECONDS": "8",
@@ -49,11 +49,17 @@ def suite(infra):
     }
     # The whole suite runs on the injectable clock, set to an ordinary Tuesday 09:00 local time, so
     # no test depends on the hour or the day it runs at (and none straddles a midnight by chance).
-    clock_file = ROOT / "var" / f"clock-{infra['db_prefix']}"
+    clock_file = ROOT / "var" / f"clock-{db_prefix}"
     write_offset(clock_file, quiet_working_tuesday(datetime.now(timezone.utc), default_calendar()))
     env["PORTAL_CLOCK_FILE"] = str(clock_file)
     env["PAYMENT_CALLBACK_URL"] = f"http://{env['GATEWAY_ADDRESS']}/api/v1/payments/callback"
     env["PAYMENT_RETURN_URL"] = f"http://{env['GATEWAY_ADDRESS']}/ho-so-cua-toi/DOSSIER_CODE"
+    return env
+
+
+@pytest.fixture(scope="session")
+def suite(infra):
+    env = suite_env(infra, infra["amqp_for"]("e2e"), infra["db_prefix"])
     pki = Pki()
     Path(env["TRUSTED_CA_FILE"]).write_text(pki.trust_pem)
     subprocess.run([sys.executable, "-m", "services.intake.demo_data"], cwd=ROOT, check=True,
@@ -65,10 +71,10 @@ def suite(infra):
     try:
         suite_mod.wait_healthy(url, timeout=90, procs=procs)
         yield {"url": url, "api": f"{url}/api/v1", "env": env, "procs": procs, "log_dir": log_dir, "pki": pki,
-               "clock": SuiteClock(clock_file)}
+               "clock": SuiteClock(env["PORTAL_CLOCK_FILE"])}
     finally:
         suite_mod.stop(procs)
-        clock_file.unlink(missing_ok=True)
+        Path(env["PORTAL_CLOCK_FILE"]).unlink(missing_ok=True)
 
 
 @pytest.fixture

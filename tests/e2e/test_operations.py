@@ -7,7 +7,7 @@ import uuid
 
 import requests
 
-from services.common import suite as suite_mod
+from ops import suite as suite_mod
 from tests.e2e.test_processing_journey import command, file_birth, mails_to, official, wait_for
 
 

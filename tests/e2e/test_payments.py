@@ -137,7 +137,9 @@ def test_refund_on_refusal_and_no_over_refund_under_concurrency(suite, citizen):
                                                                 "content_b64": b64(PDF)})
     command(api, reception, code, "return_with_reasons")
     # The automatic refund is created at once and completes when the provider confirms it.
-    refunds = wait_for(lambda: (lambda rs: rs if rs and all(r["status"] != "created" for r in rs) else None)(
+    # ("submitted" lasts while the provider is being asked: not an outcome yet.)
+    refunds = wait_for(lambda: (lambda rs: rs if rs and all(r["status"] not in ("created", "submitted")
+                                                            for r in rs) else None)(
         requests.get(f"{api}/payments/{payment['id']}/refunds", headers=auth, timeout=10).json()))
     assert [(r["amount_vnd"], r["status"], r["automatic"]) for r in refunds] == [(200000, "refunded", True)]
 

@@ -9,7 +9,7 @@ import time
 import pytest
 import requests
 
-from services.common import suite as suite_mod
+from ops import suite as suite_mod
 from services.common.config import ROOT
 from services.common.calendar import default_calendar
 from tests.e2e.test_payments import file_signed

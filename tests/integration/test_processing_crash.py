@@ -12,7 +12,7 @@ import pytest
 from nameko.exceptions import UnknownService
 from nameko.standalone.rpc import ServiceRpcProxy
 
-from services.common import suite
+from ops import suite
 from services.common.events import new_event
 from tests.helpers import EventTap, amqp_params
 

@@ -215,3 +215,22 @@ def test_history_verification_reports_a_direct_database_edit(svc, clock):
     svc.store.cases.log.update_one({"_id": f"{code}#2"}, {"$set": {"history.actor.id": "someone-else"}})
     report = svc.verify_history(RECEPTION, code)
     assert report["valid"] is False and report["broken_at"] == 2
+
+
+def test_a_fee_paid_before_the_case_opened_is_not_lost(svc, clock):
+    """The payment's event may overtake the filing's: the opening then finds the fee paid (R10)."""
+    code = f"52-TEST-{uuid.uuid4().hex[:8].upper()}"
+    paid = new_event("payment_succeeded", {"id": "payment", "role": "system"},
+                     {"payment_id": "PAY1", "code": code, "amount_vnd": 200000}, dossier_code=code)
+    svc.fee_paid(paid)  # no case yet
+    envelope = new_event("dossier_submitted", CITIZEN, {
+        "code": code, "procedure_code": "TP-LLTP-01", "procedure_version": 1, "procedure_name": "LLTP",
+        "agency_id": "STP", "level": 4, "handled_as_level": 4, "channel": "online", "processing_days": 10,
+        "applicant_id": CITIZEN["id"], "delivery_method": "online", "fee_vnd": 200000,
+        "submitted_at": vn(2026, 2, 9, 8).isoformat()}, dossier_code=code)
+    svc.open_case(envelope)
+    case = svc.store.case(code)
+    assert case["fee_status"] == "paid_online" and case["payment_id"] == "PAY1"
+    assert case["reception_due_date"] == "2026-02-10"  # the wait for reception starts with the payment
+    svc.fee_paid(paid)  # the redelivery changes nothing
+    assert svc.store.case(code)["version"] == case["version"]

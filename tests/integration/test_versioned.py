@@ -4,7 +4,7 @@ import uuid
 import eventlet
 import pytest
 
-from services.common.errors import Conflict
+from services.common.errors import BrokerUnavailable, Conflict
 from services.common.mongo import make_client
 from services.common.versioned import VersionedDocuments
 
@@ -77,3 +77,24 @@ def test_recover_projects_in_order_and_publishes_once(docs):
     assert sent == ["a", "b"]
     assert docs.get(doc_id)["n"] == 2 and docs.pending.count_documents({}) == 0
     assert docs.transition(doc_id, 2, {"n": 3}, [])["version"] == 3  # the freed version is usable
+
+
+def test_events_wait_in_the_outbox_while_the_broker_is_down(docs):
+    """Issue #14 item 9: a change committed while RabbitMQ is down stands (the request succeeds),
+    its events stay in the outbox, and recovery publishes each once the broker is back."""
+    def broker_down(event_type, envelope):
+        raise BrokerUnavailable("broker down", {"event_type": event_type})
+
+    ids = [str(uuid.uuid4()) for _ in range(3)]
+    for n, doc_id in enumerate(ids):
+        doc, created = docs.create(doc_id, {"n": n}, [{"type": "made", "event_id": f"e{n}"}])
+        docs.publish(doc_id, 1, broker_down)  # what a service does right after the commit: must not raise
+        assert created and doc["version"] == 1
+    assert docs.recover(broker_down) == 0
+    assert docs.pending.count_documents({}) == 3  # every marker kept: nothing published yet
+
+    sent = []
+    assert docs.recover(lambda t, e: sent.append(e["event_id"])) == 3
+    docs.recover(lambda t, e: sent.append(e["event_id"]))
+    assert sorted(sent) == ["e0", "e1", "e2"]
+    assert docs.pending.count_documents({}) == 0  # the markers gone: all published

@@ -8,7 +8,7 @@ import subprocess
 import yaml
 
 from services.common.config import ROOT
-from services.common.suite import COMPONENTS
+from ops.suite import COMPONENTS
 
 COMPOSE = ROOT / "deploy" / "docker-compose.yml"
 

@@ -89,3 +89,21 @@ def test_openapi_covers_every_route_and_refs_resolve():
 
     for ref in refs(doc):
         assert ref.split("/")[-1] in schemas, ref
+
+
+def test_a_silent_service_is_a_503_not_a_hung_request():
+    """The RPC deadline used to escape as eventlet.Timeout, a BaseException: the routes catch
+    Exception, so the worker ended without an answer and the HTTP request hung (found by
+    tests/e2e/test_reliability.py when intake was killed with a filing in flight)."""
+    import eventlet
+    from nameko.testing.services import worker_factory
+
+    from gateway.service import GatewayService
+    from services.common.errors import ServiceUnavailable
+
+    gw = worker_factory(GatewayService)
+    gw.config = {"RPC_TIMEOUT": 0.1}
+    gw.intake.file_dossier.side_effect = lambda *a: eventlet.sleep(10)
+    with pytest.raises(ServiceUnavailable) as refused:
+        gw.call("intake", "file_dossier", {}, {})
+    assert isinstance(refused.value, Exception) and refused.value.status == 503
