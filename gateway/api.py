@@ -41,8 +41,23 @@ class ApiWsgiApp(WsgiApp):
             request.path_values = values
             rv = provider.handle_request(request)
         except HTTPException as exc:
-            rv = error_response(exc)
+            rv = error_response(exc) if wants_json(request) else self._error_page(request, exc)
         return rv(environ, start_response)
+
+    def _error_page(self, request: Request, exc: HTTPException) -> Response:
+        from .web.render import error_page  # the pages build on this module
+
+        secure = str(self.server.container.config.get("WEB_SECURE_COOKIES", "false")).lower() == "true"
+        return error_page(request, exc, None, secure)
+
+
+def wants_json(request: Request) -> bool:
+    """Content negotiation for errors outside a route: API clients get the JSON envelope, a
+    browser (which asks for text/html first) gets a page in Vietnamese."""
+    if request.path.startswith(("/api/", "/health", "/metrics")):
+        return True
+    accept = request.accept_mimetypes
+    return accept.quality("application/json") > accept.quality("text/html")
 
 
 class ApiWebServer(WebServer):

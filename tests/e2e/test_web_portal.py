@@ -261,7 +261,13 @@ def test_server_side_checks_speak_vietnamese_and_level4_fee_is_paid_from_the_dos
     b.type("#tk-mother_national_id", "123")
     b.click("#nop-ho-so button[type=submit]")  # sent by the upload script: the answer replaces the page
     alert = b.text("#loi-nop", timeout=20)
-    assert "Họ tên trẻ: bắt buộc phải nhập" in alert and "Số định danh của mẹ: sai định dạng" in alert
+    assert "Họ, chữ đệm và tên của trẻ: Bắt buộc phải nhập." in alert
+    assert "Số định danh cá nhân của mẹ: Sai định dạng." in alert
+    # issue #13: each message also stands next to its field, which is marked invalid and keeps what was typed
+    field = "document.getElementById('tk-mother_national_id')"
+    assert b.js(f"return {field}.getAttribute('aria-invalid')") == "true" and b.js(f"return {field}.value") == "123"
+    assert b.text("#tk-mother_national_id-loi") == "Sai định dạng."
+    assert "tk-mother_national_id-loi" in b.js(f"return {field}.getAttribute('aria-describedby')")
     b.screenshot(ARTIFACTS / "08-loi-nop.png")
 
     # A signed level-4 dossier (filed with a signing tool through the API) is paid from its page.
