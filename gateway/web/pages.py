@@ -12,12 +12,14 @@ from werkzeug.wrappers import Request, Response
 
 from services.common import error_catalogue as catalogue
 from services.common.errors import NotFound, PortalError, Unauthorized, ValidationFailed
-from services.common.workflows import STAGE_KINDS, STAGE_ROLES, default_workflow
+from services.common.workflows import ROLE_VI, STAGE_KINDS, STAGE_ROLES, default_workflow
 from services.intake.exceptions import IDENTIFIERS_VI
 from services.processing.schemas import CaseCommand
 
 from ..api import file_response
-from .forms import COMMAND_LABELS, FormField, field_errors, fields_of, sent, shown, summary, values_of
+from .forms import (
+    COMMAND_LABELS, FormField, field_errors, fields_of, sent, shown, summary, values_of, with_choices,
+)
 from .render import ENV, HERE, SESSION_COOKIE, html, page, page_number, pager, redirect
 
 CITIZEN = ("citizen",)
@@ -109,6 +111,10 @@ def refused(exc: PortalError, fields: list[FormField], prefix: str = "", extra: 
 QA_FIELDS = [FormField("subject", "Tiêu đề", "text"), FormField("body", "Nội dung câu hỏi", "textarea"),
              FormField("procedure_code", "Thủ tục liên quan", "select"), FormField("agency_id", "Cơ quan", "select"),
              FormField("name", "Họ và tên", "text"), FormField("email", "Thư điện tử", "text")]
+DESK_LABELS = {"applicant_name": ("nn-name", "Họ và tên người nộp"),
+               "applicant_national_id": ("nn-nid", "Số định danh cá nhân của người nộp"),
+               "applicant_phone": ("nn-phone", "Số điện thoại"), "applicant_email": ("nn-email", "Thư điện tử"),
+               "applicant": ("nn-nid", "Người nộp hồ sơ")}
 # Filled in when the result goes by post (the services check that: the browser cannot know).
 DELIVERY_FIELDS = [
     FormField("delivery_address", "Địa chỉ nhận kết quả qua bưu chính", "text", max_length=500,
@@ -116,7 +122,7 @@ DELIVERY_FIELDS = [
     FormField("delivery_province_code", "Mã tỉnh của địa chỉ nhận", "text", pattern=r"^\d{2}$", max_length=2,
               hint="2 chữ số, ví dụ 52 là Bình Định"),
 ]
-ENV.globals["delivery_fields"] = DELIVERY_FIELDS
+ENV.globals.update(delivery_fields=DELIVERY_FIELDS, delivery_vi=DELIVERY_VI)
 FILING_LABELS = {"delivery_method": ("delivery_method-o", "Hình thức nhận kết quả"),
                  "delivery_address": ("delivery_address", "Địa chỉ nhận qua bưu chính"),
                  "delivery_province_code": ("delivery_province_code", "Mã tỉnh của địa chỉ"),
@@ -124,7 +130,7 @@ FILING_LABELS = {"delivery_method": ("delivery_method-o", "Hình thức nhận k
 
 
 def _filing_refusal(exc: PortalError, procedure: dict, fields: list[FormField], chosen: dict[str, str],
-                    prefix: str) -> dict:
+                    prefix: str, more_labels: dict | None = None) -> dict:
     """A refused filing: the eForm's and delivery's errors by field, and the documents' (missing ones,
     a file of the wrong type or size) by their file input."""
     extra = {}
@@ -132,9 +138,44 @@ def _filing_refusal(exc: PortalError, procedure: dict, fields: list[FormField], 
         extra = {f"doc-{d['code']}": "Chưa chọn tệp cho giấy tờ bắt buộc này." for d in exc.details or []}
     elif isinstance(exc.details, dict) and exc.details.get("filename"):
         extra = {name: exc.message for name, filename in chosen.items() if filename == exc.details["filename"]}
-    labels = {**FILING_LABELS, **{f"doc-{d['code']}": (f"doc-{d['code']}", d["name"])
-                                  for d in procedure.get("required_documents", [])}}
+    labels = {**FILING_LABELS, **(more_labels or {}),
+              **{f"doc-{d['code']}": (f"doc-{d['code']}", d["name"]) for d in procedure.get("required_documents", [])}}
     return refused(exc, fields, prefix, extra, labels)
+
+
+ACTION_SENTENCE = {
+    "open": "nộp hồ sơ", "receive": "tiếp nhận hồ sơ", "request_supplement": "yêu cầu bổ sung hồ sơ",
+    "supplement": "bổ sung hồ sơ", "reject_at_reception": "từ chối tiếp nhận hồ sơ",
+    "assign": "chuyển hồ sơ đến phòng chuyên môn", "request_cohandling": "xin ý kiến phối hợp",
+    "answer_cohandling": "trả lời ý kiến phối hợp", "propose": "đề xuất kết quả giải quyết",
+    "approve": "phê duyệt, ký kết quả", "send_back": "trả lại hồ sơ để xử lý lại",
+    "mark_result_ready": "chuyển kết quả về bộ phận một cửa", "deliver": "trả kết quả",
+    "draft_refusal": "dự thảo văn bản từ chối", "sign_refusal": "ký văn bản từ chối",
+    "return_with_reasons": "trả hồ sơ kèm văn bản nêu lý do", "issue_apology": "gửi thư xin lỗi và hẹn lại",
+    "withdraw": "rút hồ sơ", "collect_result": "nhận kết quả trực tuyến", "fee_paid": "ghi nhận phí đã nộp trực tuyến",
+    "redo_after_loss": "đưa hồ sơ về xử lý lại vì bưu chính làm thất lạc kết quả",
+    "deadline_flag": "cập nhật cảnh báo thời hạn", "external_read": "tra cứu hồ sơ",
+}
+
+
+def history_rows(entries: list[dict], names: dict[str, dict]) -> list[dict]:
+    """A case history as sentences: when, who (the official's name and role, the applicant, the
+    system), what they did and the status it led to."""
+    rows = []
+    for e in entries:
+        actor = e.get("actor") or {}
+        role = actor.get("role", "")
+        if role == "citizen":
+            who = "Người nộp hồ sơ"
+        elif actor.get("id") in names:
+            who = f"{names[actor['id']]['name']} ({ROLE_VI.get(role, role)})"
+        else:
+            who = ROLE_VI.get(role, "Hệ thống")
+        what = ACTION_SENTENCE.get(e["action"], "cập nhật hồ sơ")
+        moved = e.get("from_status") != e["to_status"]
+        rows.append({"at": e["at"], "who": who, "what": what, "to": e["to_status"] if moved else None,
+                     "reason": e.get("reason"), "amendments": e.get("amendments"), "action": e["action"]})
+    return rows
 
 
 class WebPortal:
@@ -194,7 +235,7 @@ class WebPortal:
         except PortalError:
             pass  # statistics are a courtesy on this page
         return html(request, "procedure.html", session=session, p=procedure, agency=agency, stats=stats,
-                    delivery_vi=DELIVERY_VI, preview=self.call("intake", "due_date_preview", code, None))
+                    preview=self.call("intake", "due_date_preview", code, None))
 
     @page("GET", "/tra-cuu")
     def web_lookup_form(self, request, session):
@@ -287,7 +328,7 @@ class WebPortal:
         methods = [m for m in procedure["delivery_methods"] if m != "online"]
         return html(request, "file.html", status, session=session, p=procedure,
                     fields=fields_of(procedure.get("eform_schema") or {}), values=values or {},
-                    delivery_vi=DELIVERY_VI, delivery_methods=methods, chosen=chosen or {},
+                    delivery_methods=methods, chosen=chosen or {},
                     preview=self.call("intake", "due_date_preview", procedure["code"], None),
                     **(refusal or {"errors": {}}))
 
@@ -459,21 +500,41 @@ class WebPortal:
     # ----------------------------------------------------------- officials
     @page("GET", "/can-bo", auth=OFFICIALS)
     def web_queue(self, request, session):
-        query = {"page_size": 50}
-        if request.args.get("flag") in ("at_risk", "overdue"):
+        query = {"page_size": 30, "page": page_number(request)}
+        if request.args.get("flag") in ("at_risk", "overdue", "reception_overdue"):
             query["flag"] = request.args["flag"]
         queue = self.call("processing", "queue", self._actor(session), query)
-        return html(request, "queue.html", session=session, queue=queue, flag=query.get("flag"))
+        return html(request, "queue.html", session=session, queue=queue, flag=query.get("flag"),
+                    pg=pager(request, queue))
 
     @page("GET", "/can-bo/ho-so/{code}", auth=OFFICIALS)
     def web_case(self, request, session, code, message=None, status=200):
         actor = self._actor(session)
         case = self.call("processing", "get_case", actor, code)
-        history = self.call("processing", "history", actor, code)
+        history = self.call("processing", "history", actor, code)["entries"]
         dossier = self.call("intake", "get_dossier", actor, code)
-        return html(request, "case.html", status, session=session, case=case, history=history["entries"],
-                    dossier=dossier, commands=COMMAND_FIELDS, action_vi=ACTION_VI, message=message,
-                    workflow=session["role"] in WORKFLOW)
+        procedure = self.call("intake", "get_procedure", dossier["procedure_code"], dossier["procedure_version"])
+        agencies = self.call("intake", "list_agencies")
+        names = self.call("intake", "account_names", sorted({e["actor"]["id"] for e in history}))
+        own = next((a for a in agencies if a["id"] == case["agency_id"]), {"departments": []})
+        departments = {d["id"]: d["name"] for d in own.get("departments", [])}
+        choices = {"department_id": list(departments.items()),
+                   "agency_id": [(a["id"], a["name"]) for a in agencies if a["id"] != case["agency_id"]],
+                   "request_id": [(r["id"], r.get("task") or r["id"]) for r in case.get("cohandling", [])
+                                  if r.get("status") == "open"]}
+        commands = {action: with_choices(fields, choices) for action, fields in COMMAND_FIELDS.items()
+                    if action in case["available_actions"]}
+        eform = fields_of(procedure.get("eform_schema") or {})
+        return html(request, "case.html", status, session=session, case=case, dossier=dossier,
+                    history=history_rows(history, names), commands=commands, action_vi=ACTION_VI,
+                    message=message, workflow=session["role"] in WORKFLOW, form_rows=shown(eform, dossier["form_data"]),
+                    labels={f.name: f.label for f in eform}, department=departments.get(case.get("department_id")),
+                    doc_names={x["code"]: x["name"] for x in procedure["required_documents"]})
+
+    @page("GET", "/can-bo/ho-so/{code}/giay-tiep-nhan", auth=("reception",))
+    def web_desk_receipt(self, request, session, code):
+        """The receipt reception prints for a paper dossier taken at the desk."""
+        return file_response(self._receipt(session, code, request))
 
     @page("GET", "/can-bo/ho-so/{code}/tep/{attachment_id}", auth=OFFICIALS)
     def web_case_attachment(self, request, session, code, attachment_id):
@@ -489,8 +550,9 @@ class WebPortal:
         try:
             self.call("processing", "command", self._actor(session), code, command)
         except PortalError as exc:
-            detail = "; ".join(f"{d.get('field')}: {d.get('message')}" for d in exc.details
-                               if isinstance(d, dict)) if isinstance(exc.details, list) else ""
+            labels = {f.name: f.label for f in COMMAND_FIELDS[action]}
+            detail = "; ".join(f"{labels.get(name, 'Thông tin')}: {text}"
+                               for name, text in field_errors(exc.details).items())
             return self.web_case.__wrapped__(self, request, session, code,
                                              message=f"{exc.message}{' — ' + detail if detail else ''}",
                                              status=exc.status)
@@ -504,11 +566,11 @@ class WebPortal:
     def web_desk(self, request, session):
         return html(request, "desk.html", session=session, p=None, procedures=self._agency_procedures(session))
 
-    def _desk_page(self, request, session, procedure, status=200, values=None, message=None, errors=None):
-        fields = fields_of(procedure.get("eform_schema") or {})
-        return html(request, "desk.html", status, session=session, p=procedure, fields=fields, values=values or {},
-                    message=message, errors=explain(errors, fields) if errors else [], delivery_vi=DELIVERY_VI,
-                    delivery_methods=[m for m in procedure["delivery_methods"] if m != "online"])
+    def _desk_page(self, request, session, procedure, status=200, values=None, refusal=None, chosen=None):
+        return html(request, "desk.html", status, session=session, p=procedure,
+                    fields=fields_of(procedure.get("eform_schema") or {}), values=values or {}, chosen=chosen or {},
+                    delivery_methods=[m for m in procedure["delivery_methods"] if m != "online"],
+                    **(refusal or {"errors": {}}))
 
     @page("GET", "/can-bo/tiep-nhan/{code}", auth=("reception",))
     def web_desk_form(self, request, session, code):
@@ -526,12 +588,17 @@ class WebPortal:
         for key in ("delivery_address", "delivery_province_code"):
             if request.form.get(key, "").strip():
                 filing[key] = request.form[key].strip()
+        uploads = _uploads(procedure, request)
         try:
-            filed = self.call("intake", "file_at_desk", self._actor(session), filing, _uploads(procedure, request),
+            filed = self.call("intake", "file_at_desk", self._actor(session), filing, uploads,
                               request.form.get("idempotency_key") or None)
         except PortalError as exc:
-            return self._desk_page(request, session, procedure, exc.status, {**request.form}, exc.message,
-                                   exc.details)
+            chosen = {f"doc-{u['document_code']}": u["filename"] for u in uploads}
+            if isinstance(exc.details, list):  # the applicant's fields are named applicant.<name> here
+                exc.details = [{**d, "field": d["field"].replace("applicant.", "applicant_")}
+                               if isinstance(d, dict) and d.get("field") else d for d in exc.details]
+            return self._desk_page(request, session, procedure, exc.status, sent(fields, request.form),
+                                   _filing_refusal(exc, procedure, fields, chosen, "tk-", DESK_LABELS), chosen)
         preview = self.call("intake", "due_date_preview", code, filed["dossier"]["submitted_at"])
         return html(request, "desk_filed.html", 201, session=session, filed=filed, preview=preview)
 

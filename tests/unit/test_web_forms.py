@@ -118,3 +118,8 @@ def test_errors_go_to_their_fields_and_form_data_reads_as_a_person_writes_it():
                     "Loại Phiếu lý lịch tư pháp": "Phiếu lý lịch tư pháp số 2", "Số lượng Phiếu yêu cầu cấp": "1",
                     "Old field": "x"}
     assert display(None, 135000) == "135.000" and display(None, True) == "Có" and display(None, ["a", "b"]) == "a; b"
+
+
+def test_every_template_compiles():
+    for name in ENV.list_templates(filter_func=lambda n: n.endswith(".html")):
+        ENV.get_template(name)
