@@ -84,6 +84,7 @@ class ApiHandler(HttpRequestHandler):
         response = self._handle(request)
         response.headers["X-Request-Id"] = request_id(request)
         elapsed = time.perf_counter() - started
+        response.headers["Server-Timing"] = f"app;dur={elapsed * 1000:.1f}"  # what bench/bench_pages.py reads
         metrics.observe_request(self.url, self.method, response.status_code, elapsed)
         # The route pattern, not the path: paths and query strings may carry lookup secrets.
         log.info("%s %s %d %.1f ms", self.method, self.url, response.status_code, elapsed * 1000)
