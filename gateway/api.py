@@ -52,10 +52,25 @@ class ApiWsgiApp(WsgiApp):
             request.path_values = values
             rv = provider.handle_request(request)
         except HTTPException as exc:
-            rv = error_response(exc)
+            rv = error_response(exc) if wants_json(request) else self._error_page(request, exc)
         for name, value in RESPONSE_HEADERS.items():
             rv.headers.setdefault(name, value)
         return rv(environ, start_response)
+
+    def _error_page(self, request: Request, exc: HTTPException) -> Response:
+        from .web.render import error_page  # the pages build on this module
+
+        secure = str(self.server.container.config.get("WEB_SECURE_COOKIES", "false")).lower() == "true"
+        return error_page(request, exc, None, secure)
+
+
+def wants_json(request: Request) -> bool:
+    """Content negotiation for errors outside a route: API clients get the JSON envelope, a
+    browser (which asks for text/html first) gets a page in Vietnamese."""
+    if request.path.startswith(("/api/", "/health", "/metrics")):
+        return True
+    accept = request.accept_mimetypes
+    return accept.quality("application/json") > accept.quality("text/html")
 
 
 class ApiWebServer(WebServer):
@@ -82,6 +97,7 @@ class ApiHandler(HttpRequestHandler):
         response = self._handle(request)
         response.headers["X-Request-Id"] = request_id(request)
         elapsed = time.perf_counter() - started
+        response.headers["Server-Timing"] = f"app;dur={elapsed * 1000:.1f}"  # what bench/bench_pages.py reads
         metrics.observe_request(self.url, self.method, response.status_code, elapsed)
         # The route pattern, not the path: paths and query strings may carry lookup secrets.
         log.info("%s %s %d %.1f ms", self.method, self.url, response.status_code, elapsed * 1000)

@@ -14,7 +14,8 @@ from nameko.exceptions import MethodNotFound, RemoteError, UnknownService
 from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
 from werkzeug.wrappers import Response
 
-from services.common.errors import PayloadTooLarge, PortalError, ServiceUnavailable
+from services.common import error_catalogue as catalogue
+from services.common.errors import PortalError
 from services.common.messaging import BROKER_ERRORS
 
 log = logging.getLogger(__name__)
@@ -28,19 +29,19 @@ def to_portal_error(exc: BaseException) -> PortalError:
     if isinstance(exc, PortalError):
         return exc
     if isinstance(exc, RequestEntityTooLarge):
-        return PayloadTooLarge("Yêu cầu vượt quá dung lượng cho phép", None, "request_too_large")
+        return catalogue.error("request_too_large")
     if isinstance(exc, HTTPException):
-        err = PortalError(exc.description or exc.name, None, HTTP_CODES.get(exc.code, "http_error"))
+        # werkzeug's descriptions are English: a person reads the catalogue's message.
+        err = catalogue.error(HTTP_CODES.get(exc.code, "http_error"))
         err.status = exc.code or 500
         return err
     if isinstance(exc, (Timeout, UnknownService, *BROKER_ERRORS)):  # broker errors: RabbitMQ is down
-        return ServiceUnavailable("Dịch vụ tạm thời không phản hồi, vui lòng thử lại sau", None,
-                                  "service_unavailable")
+        return catalogue.error("service_unavailable")
     if isinstance(exc, (RemoteError, MethodNotFound)):
         log.error("remote error: %s", exc)
     else:
         log.exception("unhandled error in gateway")
-    return PortalError("Lỗi hệ thống, vui lòng thử lại sau", None, "internal_error")
+    return catalogue.error("internal_error")
 
 
 def error_response(exc: BaseException, headers: dict | None = None) -> Response:

@@ -68,6 +68,13 @@ class Browser:
     def js(self, script: str, *args: Any) -> Any:
         return self.cmd("POST", "/execute/sync", {"script": script, "args": list(args)})
 
+    def js_async(self, script: str, *args: Any) -> Any:
+        """A script that calls its last argument (the callback) with its answer."""
+        return self.cmd("POST", "/execute/async", {"script": script, "args": list(args)})
+
+    def timeouts(self, script_ms: int) -> None:
+        self.cmd("POST", "/timeouts", {"script": script_ms})
+
     def find(self, css: str, timeout: float = 10.0) -> str:
         deadline = time.time() + timeout
         while True:

@@ -1,76 +1,124 @@
 """HTML forms from schemas: a procedure's eForm (JSON Schema) and the officials' workflow commands
-(pydantic models), and the submitted values turned back into the JSON those expect."""
+(pydantic models); the submitted values turned back into the JSON those expect (the types the
+schema says: an option's own value, numbers, lists); the services' field errors placed next to
+their fields; and form data shown back to people (labels, dd/mm/yyyy, options' names)."""
 from __future__ import annotations
 
 import base64
-import re
+import dataclasses
 from dataclasses import dataclass, field
+from datetime import date
 from typing import Any
 
 from werkzeug.datastructures import FileStorage
 
-LABELS = {
-    "child_full_name": "Họ tên trẻ", "child_date_of_birth": "Ngày sinh của trẻ", "child_sex": "Giới tính",
-    "place_of_birth": "Nơi sinh", "mother_full_name": "Họ tên mẹ", "mother_national_id": "Số định danh của mẹ",
-    "father_full_name": "Họ tên cha", "father_national_id": "Số định danh của cha",
-    "relationship_of_declarant": "Quan hệ với người được khai sinh", "full_name": "Họ và tên",
-    "national_id": "Số định danh cá nhân", "date_of_birth": "Ngày sinh", "residence": "Nơi cư trú",
-    "marital_status": "Tình trạng hôn nhân", "purpose": "Mục đích sử dụng", "note": "Ghi chú",
-    "department_id": "Phòng chuyên môn", "agency_id": "Cơ quan", "task": "Nội dung xin ý kiến",
-    "days": "Số ngày làm việc", "request_id": "Mã yêu cầu phối hợp", "answer": "Ý kiến", "summary": "Nội dung đề xuất",
-    "result_document": "Văn bản kết quả (đã ký)", "reason": "Lý do", "method": "Hình thức trả",
-    "reasons": "Lý do (mỗi dòng một lý do)", "refusal_document": "Văn bản từ chối (đã ký)",
-    "missing": "Giấy tờ cần bổ sung (mỗi dòng: MÃ | mô tả)", "letter": "Nội dung thư xin lỗi",
-    "new_due_date": "Ngày hẹn mới", "fee_paid_at_desk": "Đã thu phí tại bộ phận một cửa",
+# The workflow commands are the portal's own forms: their labels live here. An eForm's labels are
+# its fields' titles, written by the agency that publishes the procedure.
+COMMAND_LABELS = {
+    "note": "Ghi chú", "department_id": "Phòng chuyên môn", "agency_id": "Cơ quan phối hợp",
+    "task": "Nội dung xin ý kiến", "days": "Số ngày làm việc để trả lời", "request_id": "Yêu cầu phối hợp",
+    "answer": "Ý kiến", "summary": "Nội dung đề xuất", "result_document": "Văn bản kết quả (đã ký)",
+    "reason": "Lý do", "method": "Hình thức trả", "reasons": "Lý do (mỗi dòng một lý do)",
+    "refusal_document": "Văn bản từ chối (đã ký)", "letter": "Nội dung thư xin lỗi", "new_due_date": "Ngày hẹn mới",
+    "missing": "Giấy tờ cần bổ sung (mỗi dòng: MÃ | mô tả, hoặc chỉ mô tả)",
+    "fee_paid_at_desk": "Đã thu phí, lệ phí tại bộ phận một cửa",
 }
+OPTION_VI = {"in_person": "Trực tiếp tại bộ phận một cửa", "post": "Qua bưu chính công ích",
+             "online": "Trực tuyến trên Cổng"}
 
 
 @dataclass
 class FormField:
     name: str
     label: str
-    kind: str  # text, textarea, number, date, select, checkbox, file, lines, missing
+    kind: str  # text, textarea, number, integer, date, select, multi, checkbox, file, lines, missing
     required: bool = False
-    options: list[str] = field(default_factory=list)
+    options: list[tuple[Any, str]] = field(default_factory=list)  # (value, what a person reads)
     pattern: str | None = None
     max_length: int | None = None
+    minimum: float | None = None
+    maximum: float | None = None
     hint: str | None = None
+    input_type: str | None = None  # email, tel, password: the browser's own keyboard and checks
+    autocomplete: str | None = None
 
 
-def _field(name: str, prop: dict, required: bool, defs: dict) -> FormField:
-    if "anyOf" in prop:  # Optional[X]
-        prop = next((p for p in prop["anyOf"] if p.get("type") != "null"), {})
+def _options(prop: dict) -> list[tuple[Any, str]] | None:
+    """An enum (values shown as written), or oneOf/anyOf of consts with their titles."""
+    if "enum" in prop:
+        return [(v, OPTION_VI.get(v, str(v)) if isinstance(v, str) else str(v)) for v in prop["enum"]]
+    if "const" in prop:
+        return [(prop["const"], OPTION_VI.get(prop["const"], str(prop["const"])))]
+    choices = prop.get("oneOf") or prop.get("anyOf")
+    if choices and all("const" in c for c in choices):
+        return [(c["const"], c.get("title") or str(c["const"])) for c in choices]
+    return None
+
+
+def _label(name: str, prop: dict, labels: dict) -> str:
+    return labels.get(name) or prop.get("title") or name.replace("_", " ").capitalize()
+
+
+def _field(name: str, prop: dict, required: bool, defs: dict, labels: dict) -> FormField:
+    if "anyOf" in prop and any(p.get("type") == "null" for p in prop["anyOf"]):  # Optional[X]
+        prop = {**next((p for p in prop["anyOf"] if p.get("type") != "null"), {}),
+                **{k: v for k, v in prop.items() if k in ("title", "description")}}
         required = False
     if "$ref" in prop:
         ref = prop["$ref"].rsplit("/", 1)[-1]
-        prop = defs.get(ref, {})
         if ref == "Document":
-            return FormField(name, LABELS.get(name, name), "file", required)
-    label, hint = LABELS.get(name, prop.get("title") or name), prop.get("description")
-    if "enum" in prop or "const" in prop:
-        return FormField(name, label, "select", required, [str(v) for v in prop.get("enum", [prop.get("const")])],
-                         hint=hint)
+            return FormField(name, _label(name, prop, labels), "file", required)
+        prop = {**defs.get(ref, {}), **{k: v for k, v in prop.items() if k != "$ref"}}
+    label, hint = _label(name, prop, labels), prop.get("description")
+    options = _options(prop)
+    if options is not None:
+        return FormField(name, label, "select", required, options, hint=hint)
     kind = prop.get("type")
     if kind == "boolean":
         return FormField(name, label, "checkbox", False, hint=hint)
     if kind in ("integer", "number"):
-        return FormField(name, label, "number", required, hint=hint)
+        low = prop.get("minimum", prop.get("exclusiveMinimum"))
+        return FormField(name, label, kind, required, minimum=low, maximum=prop.get("maximum"), hint=hint)
     if prop.get("format") == "date":
         return FormField(name, label, "date", required, hint=hint)
     if kind == "array":
         items = prop.get("items", {})
-        is_missing = "$ref" in items and items["$ref"].endswith("MissingItem")
-        return FormField(name, label, "missing" if is_missing else "lines", required, hint=hint)
+        if "$ref" in items and items["$ref"].endswith("MissingItem"):
+            return FormField(name, label, "missing", required, hint=hint)
+        item_options = _options(items)
+        if item_options is not None:
+            return FormField(name, label, "multi", required, item_options, hint=hint)
+        return FormField(name, label, "lines", required, hint=hint or "Mỗi dòng một mục",
+                         pattern=items.get("pattern"))
     max_length = prop.get("maxLength")
     return FormField(name, label, "textarea" if (max_length or 0) > 300 else "text", required,
                      pattern=prop.get("pattern"), max_length=max_length, hint=hint)
 
 
-def fields_of(schema: dict, skip: tuple[str, ...] = ()) -> list[FormField]:
+def fields_of(schema: dict, skip: tuple[str, ...] = (), labels: dict | None = None) -> list[FormField]:
     """Form fields of a JSON Schema object, in its order."""
     required, defs = set(schema.get("required", [])), schema.get("$defs", {})
-    return [_field(name, prop, name in required, defs)
+    return [_field(name, prop, name in required, defs, labels or {})
             for name, prop in (schema.get("properties") or {}).items() if name not in skip]
+
+
+def with_choices(fields: list[FormField], choices: dict[str, list[tuple[str, str]]]) -> list[FormField]:
+    """Fields whose values come from a list (an agency's departments): a select of those names."""
+    return [dataclasses.replace(f, kind="select", options=choices[f.name]) if f.name in choices else f
+            for f in fields]
+
+
+def _number(raw: str, kind: str) -> Any:
+    text = raw.replace(" ", "").replace(",", ".")
+    try:
+        value = float(text)
+    except ValueError:
+        return raw  # the schema check names the field and says a number is needed
+    return int(value) if kind == "integer" and value.is_integer() else value
+
+
+def _option(f: FormField, raw: str) -> Any:
+    return next((v for v, _ in f.options if str(v) == raw), raw)
 
 
 def values_of(fields: list[FormField], form: Any, files: Any) -> dict:
@@ -79,6 +127,11 @@ def values_of(fields: list[FormField], form: Any, files: Any) -> dict:
     for f in fields:
         if f.kind == "checkbox":
             out[f.name] = form.get(f.name) == "on"
+            continue
+        if f.kind == "multi":
+            chosen = [_option(f, raw) for raw in form.getlist(f.name)]
+            if chosen:
+                out[f.name] = chosen
             continue
         if f.kind == "file":
             upload: FileStorage | None = files.get(f.name)
@@ -89,11 +142,10 @@ def values_of(fields: list[FormField], form: Any, files: Any) -> dict:
         raw = (form.get(f.name) or "").strip()
         if not raw:
             continue
-        if f.kind == "number":
-            try:
-                out[f.name] = int(raw)
-            except ValueError:
-                out[f.name] = raw  # the schema check reports it with the field's name
+        if f.kind in ("number", "integer"):
+            out[f.name] = _number(raw, f.kind)
+        elif f.kind == "select":
+            out[f.name] = _option(f, raw)
         elif f.kind == "lines":
             out[f.name] = [line.strip() for line in raw.splitlines() if line.strip()]
         elif f.kind == "missing":
@@ -108,33 +160,71 @@ def values_of(fields: list[FormField], form: Any, files: Any) -> dict:
     return out
 
 
-_MESSAGES = [  # jsonschema's English messages → what the person reads
-    (re.compile(r"^'(?P<name>[^']+)' is a required property$"), "bắt buộc phải nhập"),
-    (re.compile(r"does not match"), "sai định dạng"),
-    (re.compile(r"is not one of"), "phải chọn một giá trị trong danh sách"),
-    (re.compile(r"is too long"), "quá dài"),
-    (re.compile(r"is too short|should be non-empty"), "chưa nhập hoặc quá ngắn"),
-    (re.compile(r"is not a 'date'"), "không phải ngày hợp lệ (ngày/tháng/năm)"),
-    (re.compile(r"is not of type"), "sai kiểu dữ liệu"),
-    (re.compile(r"Additional properties are not allowed"), "có trường không thuộc tờ khai"),
-]
-
-
-def explain(details: Any, fields: list[FormField]) -> list[dict]:
-    """The services' error details as Vietnamese lines naming the form's own labels."""
-    labels = {f.name: f.label for f in fields}
-    out = []
-    for d in details if isinstance(details, list) else []:
-        if not isinstance(d, dict):
-            out.append({"field": None, "message": str(d)})
-            continue
-        name, message = str(d.get("field") or ""), str(d.get("message") or d.get("name") or "")
-        for pattern, vietnamese in _MESSAGES:
-            found = pattern.search(message)
-            if found:
-                name = found.groupdict().get("name") or name
-                message = vietnamese
-                break
-        out.append({"field": labels.get(name.rsplit(".", 1)[-1], name if name != "(form)" else None),
-                    "message": message})
+def sent(fields: list[FormField], form: Any) -> dict:
+    """What was typed, to fill a refused form in again (a multiple choice as its list)."""
+    out: dict[str, Any] = {k: v for k, v in form.items()}
+    for f in fields:
+        if f.kind == "multi":
+            out[f.name] = form.getlist(f.name)
     return out
+
+
+def field_errors(details: Any) -> dict[str, str]:
+    """The services' error details by form field: {field name: Vietnamese message}. A nested
+    path (``form_data.a``, ``information_requested.0``) is its field's; the first message wins."""
+    out: dict[str, str] = {}
+    for d in details if isinstance(details, list) else []:
+        if not isinstance(d, dict) or not d.get("message"):
+            continue
+        path = [p for p in str(d.get("field") or "").split(".") if p and not p.isdigit()]
+        path = path[1:] if path[:1] == ["form_data"] else path
+        if path and path[0] not in ("(form)",):
+            out.setdefault(path[0], str(d["message"]))
+    return out
+
+
+def summary(errors: dict[str, str], labels: dict[str, tuple[str, str]]) -> list[dict]:
+    """The error summary at the top of a form: each error with its field's label and a link to it
+    (``labels``: field name → (element id, label))."""
+    out = []
+    for name, text in errors.items():
+        element, label = labels.get(name, (None, None))
+        out.append({"href": f"#{element}" if element else None, "label": label, "message": text})
+    return out
+
+
+# ---------------------------------------------------------------------- display
+def display(f: FormField | None, value: Any) -> str:
+    """A stored value as a person reads it: an option's name, a date dd/mm/yyyy, a list joined."""
+    if value is None or value == "":
+        return "—"
+    if isinstance(value, list):
+        return "; ".join(display(f and dataclasses.replace(f, kind="select" if f.kind == "multi" else f.kind), v)
+                         for v in value)
+    if isinstance(value, bool):
+        return "Có" if value else "Không"
+    if f is not None and f.options:
+        return next((label for v, label in f.options if v == value or str(v) == str(value)), str(value))
+    if f is not None and f.kind == "date" or (isinstance(value, str) and _is_iso_date(value)):
+        try:
+            return date.fromisoformat(str(value)[:10]).strftime("%d/%m/%Y")
+        except ValueError:
+            return str(value)
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        return f"{value:,}".replace(",", ".") if isinstance(value, int) else str(value).replace(".", ",")
+    if isinstance(value, dict) and "filename" in value:
+        return value["filename"]
+    return str(value)
+
+
+def _is_iso_date(text: str) -> bool:
+    return len(text) == 10 and text[4] == "-" and text[7] == "-" and text.replace("-", "").isdigit()
+
+
+def shown(fields: list[FormField], data: dict) -> list[tuple[str, str]]:
+    """A dossier's form data as (label, value) rows, in the form's order; fields the form no longer
+    has come last, named as stored."""
+    by_name = {f.name: f for f in fields}
+    rows = [(f.label, display(f, data[f.name])) for f in fields if f.name in data]
+    rows += [(k.replace("_", " ").capitalize(), display(None, v)) for k, v in data.items() if k not in by_name]
+    return rows

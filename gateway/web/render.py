@@ -10,16 +10,18 @@ from datetime import date, datetime
 from functools import wraps
 from pathlib import Path
 from typing import Any, Callable
-from urllib.parse import quote
+from urllib.parse import quote, urlencode
 
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 from werkzeug.wrappers import Request, Response
 
 from services.common.calendar import VN_TZ
-from services.common.errors import Forbidden, PortalError, Unauthorized
+from services.common.schemas import page_bounds
+from services.common import error_catalogue as catalogue
+from services.common.errors import Unauthorized
 from services.common.workflows import KIND_VI, ROLE_VI
 
-from ..api import RESPONSE_HEADERS, ApiHandler
+from ..api import RESPONSE_HEADERS, ApiHandler, request_id
 from ..exceptions import to_portal_error
 
 HERE = Path(__file__).parent
@@ -56,13 +58,18 @@ def _day(value: Any) -> str:
     return date.fromisoformat(str(value)[:10]).strftime("%d/%m/%Y")
 
 
+def _filesize(value: Any) -> str:
+    size = int(value or 0)
+    return f"{size / 1024 / 1024:.1f} MB".replace(".", ",") if size >= 1024 * 1024 else f"{max(1, size // 1024)} KB"
+
+
 def _money(value: Any) -> str:
     return f"{int(value or 0):,}".replace(",", ".") + " đ"
 
 
 ENV = Environment(loader=FileSystemLoader(str(HERE / "templates")), autoescape=select_autoescape(["html"]),
                   trim_blocks=True, lstrip_blocks=True)
-ENV.filters.update(when=_when, day=_day, money=_money, status_vi=lambda s: STATUS_VI.get(s, s),
+ENV.filters.update(when=_when, day=_day, money=_money, filesize=_filesize, status_vi=lambda s: STATUS_VI.get(s, s),
                    role_vi=lambda r: ROLE_VI.get(r, r), kind_vi=lambda k: KIND_VI.get(k, k))
 
 
@@ -76,8 +83,7 @@ def csrf_token(request: Request) -> str:
 def check_csrf(request: Request) -> None:
     cookie, sent = request.cookies.get(CSRF_COOKIE, ""), request.form.get("csrf", "")
     if not cookie or not sent or not hmac.compare_digest(cookie, sent):
-        raise Forbidden("Phiên biểu mẫu không hợp lệ hoặc đã hết hạn. Vui lòng tải lại trang và thử lại.", None,
-                        "csrf_failed")
+        raise catalogue.error("csrf_failed")
 
 
 def finish(request: Request, response: Response, secure: bool) -> Response:
@@ -89,6 +95,24 @@ def finish(request: Request, response: Response, secure: bool) -> Response:
     return response
 
 
+def page_number(request: Request) -> int:
+    raw = request.args.get("trang", "") or request.args.get("page", "")
+    return page_bounds(int(raw) if raw.isascii() and raw.isdigit() else 1, 20)[0]
+
+
+def pager(request: Request, listing: dict) -> dict:
+    """Links to the previous and next page of a list (``trang`` in the query, other filters kept)."""
+    pages = max(1, -(-int(listing["total"]) // int(listing["page_size"])))
+    current = int(listing["page"])
+
+    def link(n: int) -> str:
+        args = [(k, v) for k, v in request.args.items(multi=True) if k != "trang"] + [("trang", str(n))]
+        return f"{request.path}?{urlencode(args)}"
+
+    return {"page": current, "pages": pages, "total": listing["total"],
+            "prev": link(current - 1) if current > 1 else None, "next": link(current + 1) if current < pages else None}
+
+
 def html(request: Request, template: str, status: int = 200, **ctx: Any) -> Response:
     body = ENV.get_template(template).render(csrf=csrf_token(request), request=request, **ctx)
     return Response(body, status=status, mimetype="text/html")
@@ -96,6 +120,20 @@ def html(request: Request, template: str, status: int = 200, **ctx: Any) -> Resp
 
 def redirect(location: str) -> Response:
     return Response("", status=303, headers={"Location": location})
+
+
+TITLES = {401: "Cần đăng nhập", 403: "Không có quyền truy cập", 404: "Không tìm thấy trang",
+          500: "Lỗi hệ thống", 503: "Dịch vụ tạm thời gián đoạn"}
+
+
+def error_page(request: Request, exc: BaseException, session: dict | None, secure: bool) -> Response:
+    """An error as a page in Vietnamese: its message (never its code) and the request id to quote
+    to the help desk."""
+    err = to_portal_error(exc)
+    title = TITLES.get(err.status, "Không thực hiện được")
+    response = html(request, "error.html", err.status, error=err, title=title, session=session,
+                    request_id=request_id(request))
+    return finish(request, response, secure)
 
 
 def page(method: str, path: str, auth: str | tuple[str, ...] | None = None) -> Callable:
@@ -112,17 +150,15 @@ def page(method: str, path: str, auth: str | tuple[str, ...] | None = None) -> C
                 if auth and session is None:
                     response = redirect(f"/dang-nhap?next={quote(request.full_path.rstrip('?'))}")
                 elif isinstance(auth, tuple) and session["role"] not in auth:
-                    raise Forbidden("Tài khoản của Ông/Bà không có quyền xem trang này", None, "forbidden_role")
+                    raise catalogue.error("forbidden_role")
                 else:
                     if method == "POST":
                         check_csrf(request)
                     response = fn(self, request, session, **path_values)
             except BaseException as exc:  # eventlet.Timeout included: the person gets a page, not a hang
-                err = exc if isinstance(exc, PortalError) else to_portal_error(exc)
-                if isinstance(err, Unauthorized) and session is not None:
-                    response = redirect("/dang-nhap")
-                else:
-                    response = html(request, "error.html", err.status, error=err, session=session)
+                if isinstance(exc, Unauthorized) and session is not None:
+                    return finish(request, redirect("/dang-nhap"), self.secure_cookies)
+                return error_page(request, exc, session, self.secure_cookies)
             return finish(request, response, self.secure_cookies)
         return ApiHandler.decorator(method, nameko_path)(handler)
     return decorate

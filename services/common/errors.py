@@ -59,8 +59,8 @@ ALL_ERRORS: tuple[type[PortalError], ...] = (
 
 
 def pydantic_details(exc: Any) -> list[dict]:
-    """Turn a pydantic ValidationError into JSON-safe details (field path + message)."""
-    out = []
-    for err in exc.errors(include_url=False, include_context=False, include_input=False):
-        out.append({"field": ".".join(str(p) for p in err["loc"]), "message": err["msg"], "type": err["type"]})
-    return out
+    """Turn a pydantic ValidationError into JSON-safe details (field path, type, Vietnamese message)."""
+    from .error_catalogue import pydantic_message  # the catalogue builds on this module's classes
+
+    return [{"field": ".".join(str(p) for p in err["loc"]), "message": pydantic_message(err), "type": err["type"]}
+            for err in exc.errors(include_url=False, include_input=False)]

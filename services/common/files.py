@@ -78,37 +78,6 @@ def sha256(content: bytes) -> str:
     return hashlib.sha256(content).hexdigest()
 
 
-def simple_pdf(lines: list[str]) -> bytes:
-    """A one-page PDF with the given lines (Helvetica, so text is reduced to ASCII).
-
-    Used for the demo catalog's form templates; real agencies upload their own."""
-    import unicodedata
-
-    def ascii_(text: str) -> str:
-        text = text.replace("đ", "d").replace("Đ", "D")
-        text = "".join(c for c in unicodedata.normalize("NFKD", text) if not unicodedata.combining(c))
-        return text.encode("ascii", "replace").decode().replace("\\", "/").replace("(", "[").replace(")", "]")
-
-    body = "BT /F1 12 Tf 50 790 Td 16 TL " + " ".join(f"({ascii_(l)}) '" for l in lines) + " ET"
-    objects = [
-        "<< /Type /Catalog /Pages 2 0 R >>",
-        "<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
-        "<< /Type /Page /Parent 2 0 R /MediaBox [0 0 595 842] /Contents 4 0 R "
-        "/Resources << /Font << /F1 5 0 R >> >> >>",
-        f"<< /Length {len(body)} >>\nstream\n{body}\nendstream",
-        "<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>",
-    ]
-    out, offsets = b"%PDF-1.4\n", []
-    for n, obj in enumerate(objects, 1):
-        offsets.append(len(out))
-        out += f"{n} 0 obj\n{obj}\nendobj\n".encode()
-    xref = len(out)
-    out += f"xref\n0 {len(objects) + 1}\n0000000000 65535 f \n".encode()
-    out += "".join(f"{o:010d} 00000 n \n" for o in offsets).encode()
-    out += f"trailer\n<< /Size {len(objects) + 1} /Root 1 0 R >>\nstartxref\n{xref}\n%%EOF\n".encode()
-    return out
-
-
 def chunks(content: bytes) -> list[bytes]:
     return [content[i:i + CHUNK_BYTES] for i in range(0, len(content), CHUNK_BYTES)] or [b""]
 

@@ -50,7 +50,9 @@ def parse(model: type[M], data: Any, what: str = "payload") -> M:
     try:
         return model.model_validate(data)
     except ValidationError as exc:
-        raise ValidationFailed(f"Dữ liệu không hợp lệ ({what})", details=pydantic_details(exc)) from None
+        # ``what`` names the payload for developers reading the code; people read the fields' messages.
+        raise ValidationFailed("Thông tin chưa hợp lệ. Vui lòng kiểm tra các mục được đánh dấu.",
+                               details=pydantic_details(exc)) from None
 
 
 def dump(model: BaseModel) -> dict:

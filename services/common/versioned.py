@@ -183,7 +183,13 @@ class VersionedDocuments:
         return current
 
     def history(self, doc_id: str) -> list[dict]:
-        return list(self.log.find({"doc_id": doc_id}).sort("version", ASCENDING))
+        """The document's records in version order, each read by its ``_id``: versions are claimed one
+        after another from 1, so the first missing one ends the history. (A filter on ``doc_id``
+        would scan every record of every document on FerretDB: 9 s at 2,000 cases.)"""
+        records = []
+        while (record := self.log.find_one({"_id": f"{doc_id}#{len(records) + 1}"})) is not None:
+            records.append(record)
+        return records
 
     # ----------------------------------------------------------- publish
     def publish(self, doc_id: str, version: int, dispatch: Dispatch) -> None:

@@ -5,7 +5,13 @@ from pymongo.database import Database
 from pymongo.errors import DuplicateKeyError
 
 from services.common.deadline_calendar import DeadlineCalendar
+from services.common.text import search_key
 from services.common.versioned import VersionedDocuments
+
+
+def _search_text(question: dict) -> str:
+    """The folded subject, question and answer: Q&A search ignores diacritics and case."""
+    return search_key(question.get("subject"), question.get("body"), question.get("answer"))
 
 
 class FeedbackStore:
@@ -18,6 +24,9 @@ class FeedbackStore:
     def ensure_indexes(db: Database) -> None:
         db.feedback.create_index([("agency_id", 1), ("status", 1), ("due_at", 1)])
         db.public_questions.create_index([("procedure_code", 1), ("agency_id", 1)])
+        db.public_questions.create_index([("search_text", 1)])
+        for doc in db.public_questions.find({"search_text": {"$exists": False}}):
+            db.public_questions.update_one({"_id": doc["_id"]}, {"$set": {"search_text": _search_text(doc)}})
 
     def open_items(self):
         """Items still to be answered, lightly projected (building the deadline calendar once)."""
@@ -31,4 +40,5 @@ class FeedbackStore:
             return False
 
     def publish_question(self, doc: dict) -> None:
+        doc = {**doc, "search_text": _search_text(doc)}
         self.db.public_questions.replace_one({"_id": doc["_id"]}, doc, upsert=True)

@@ -19,7 +19,7 @@ class Contact(Payload):
     @model_validator(mode="after")
     def _reachable(self) -> "Contact":
         if not (self.email or self.phone):
-            raise ValueError("an email or a phone number is needed to answer")
+            raise ValueError("Cần thư điện tử hoặc số điện thoại để cơ quan trả lời")
         return self
 
 
@@ -37,7 +37,7 @@ class NewFeedback(Payload):
     @model_validator(mode="after")
     def _about(self) -> "NewFeedback":
         if not (self.agency_id or self.procedure_code or self.dossier_code):
-            raise ValueError("say what it is about: agency_id, procedure_code or dossier_code")
+            raise ValueError("Cần chọn thủ tục hoặc cơ quan mà câu hỏi, phản ánh liên quan")
         return self
 
 

@@ -2,7 +2,6 @@
 concerned, answered within 3 working days or escalated to the province office."""
 from __future__ import annotations
 
-import re
 import uuid
 from datetime import date, datetime, timedelta
 from typing import Any
@@ -17,6 +16,7 @@ from services.common.events import Actor, new_event, utcnow
 from services.common.messaging import EventDispatcher, RpcProxy, rpc
 from services.common.mongo import MongoDatabase
 from services.common.service_base import PortalService
+from services.common.text import words_regex
 from services.common.schemas import dump, parse
 
 from . import exceptions
@@ -252,10 +252,8 @@ class FeedbackService(PortalService):
             filt["procedure_code"] = q.procedure_code
         if q.agency_id:
             filt["agency_id"] = q.agency_id
-        if q.q:
-            pattern = re.escape(q.q)
-            filt["$or"] = [{"subject": {"$regex": pattern, "$options": "i"}},
-                           {"body": {"$regex": pattern, "$options": "i"}}]
+        if q.q and words_regex(q.q):
+            filt["$and"] = words_regex(q.q)
         coll = self.store.db.public_questions
         total = coll.count_documents(filt)
         docs = coll.find(filt).sort("answered_at", -1).skip((q.page - 1) * q.page_size).limit(q.page_size)
@@ -263,6 +261,14 @@ class FeedbackService(PortalService):
                                page_size=q.page_size, total=total))
 
     # ------------------------------------------------------------- ratings
+    @rpc
+    def get_rating(self, actor: dict, code: str) -> dict | None:
+        """The applicant's own rating of a dossier, or None (the page then offers the form)."""
+        doc = self.store.db.ratings.find_one({"_id": code})
+        if doc is None or doc["account_id"] != Actor.model_validate(actor).id:
+            return None
+        return {"dossier_code": code, "score": doc["score"], "comment": doc.get("comment")}
+
     @rpc
     def rate(self, actor: dict, code: str, payload: dict) -> dict:
         """Đánh giá mức độ hài lòng: once per dossier, after delivery, by its applicant."""

@@ -11,6 +11,7 @@ import sys
 from pathlib import Path
 
 from services.common import files as att
+from services.common import pdf as documents
 from services.common.config import load_config
 from services.common.events import utcnow
 from services.common.mongo import make_client
@@ -66,15 +67,15 @@ def seed(store: IntakeStore) -> dict:
     for raw in catalog["procedures"]:
         for doc in raw["required_documents"]:
             if doc.get("template_url") and not store.template(raw["code"], doc["code"]):
-                pdf = att.simple_pdf([f"MAU: {doc['name']}", f"Thu tuc: {raw['name']} ({raw['code']})",
-                                      "Ho va ten: ........................................",
-                                      "So dinh danh ca nhan: .............................",
-                                      "Dia chi: ..........................................",
-                                      "Ngay ... thang ... nam ....      Nguoi khai (ky, ghi ro ho ten)"])
+                pdf = documents.document([f"MẪU: {doc['name']}", f"Thủ tục: {raw['name']} ({raw['code']})",
+                                          "Họ và tên: ........................................",
+                                          "Số định danh cá nhân: .............................",
+                                          "Địa chỉ: ..........................................",
+                                          "Ngày ... tháng ... năm ....      Người khai (ký, ghi rõ họ tên)"])
                 digest = att.sha256(pdf)
                 store.files.put(f"tpl-{digest[:32]}", pdf)
                 store.put_template(raw["code"], doc["code"], {
-                    "procedure_code": raw["code"], "document_code": doc["code"], "filename": f"{doc['code']}.pdf",
+                    "procedure_code": raw["code"], "document_code": doc["code"], "filename": f"{doc['name']}.pdf",
                     "content_type": "application/pdf", "size": len(pdf), "sha256": digest,
                     "blob_id": f"tpl-{digest[:32]}", "chunks": 1, "uploaded_by": "demo", "uploaded_at": utcnow()})
                 counts["form_templates"] = counts.get("form_templates", 0) + 1

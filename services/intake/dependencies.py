@@ -8,7 +8,6 @@ uniqueness claims by ``email:…`` / ``nid:…`` / ``tax:…``, idempotency keys
 from __future__ import annotations
 
 import json
-import re
 from typing import Any, Iterable
 
 from pymongo.database import Database
@@ -16,6 +15,7 @@ from pymongo.errors import DuplicateKeyError
 
 from services.common.events import utcnow
 from services.common.files import ChunkStore
+from services.common.text import search_key, words_regex
 from services.common.versioned import VersionedDocuments
 
 
@@ -26,12 +26,18 @@ def _encode_procedure(doc: dict) -> dict:
     doc = dict(doc)
     schema = doc.pop("eform_schema", None)
     doc["eform_schema_json"] = json.dumps(schema, ensure_ascii=False) if schema is not None else None
+    doc["search_text"] = _search_text(doc)
     return doc
+
+
+def _search_text(doc: dict) -> str:
+    return search_key(doc.get("code"), doc.get("name"), doc.get("description"), doc.get("sector"), doc.get("field"))
 
 
 def _decode_procedure(doc: dict | None) -> dict | None:
     if doc is None:
         return None
+    doc.pop("search_text", None)  # the store's search key, not part of the procedure
     raw = doc.pop("eform_schema_json", None)
     doc["eform_schema"] = json.loads(raw) if raw else None
     return doc
@@ -56,6 +62,10 @@ class IntakeStore:
         # Secondary indexes for listing; lookups that must be fast go by _id.
         db.dossiers.create_index([("applicant_id", 1), ("submitted_at", -1)])
         db.procedures.create_index([("sector", 1), ("field", 1)])
+        db.procedures.create_index([("search_text", 1)])
+        for doc in db.procedures.find({"search_text": {"$exists": False}}, {"_id": 1, "code": 1, "name": 1,
+                                                                             "description": 1, "sector": 1, "field": 1}):
+            db.procedures.update_one({"_id": doc["_id"]}, {"$set": {"search_text": _search_text(doc)}})
         VersionedDocuments.ensure_indexes(db, "dossiers")
         VersionedDocuments.ensure_indexes(db, "accounts")
 
@@ -100,14 +110,18 @@ class IntakeStore:
         for key, field in (("sector", "sector"), ("field", "field"), ("agency", "agency_id"), ("level", "level")):
             if query.get(key) is not None:
                 filt[field] = query[key]
-        if query.get("q"):
-            pattern = re.escape(query["q"])
-            filt["$or"] = [{"name": {"$regex": pattern, "$options": "i"}},
-                           {"code": {"$regex": pattern, "$options": "i"}},
-                           {"description": {"$regex": pattern, "$options": "i"}}]
+        if query.get("q") and words_regex(query["q"]):
+            filt["$and"] = words_regex(query["q"])
         total = self.procedures.count_documents(filt)
         cursor = self.procedures.find(filt, {"_id": 0}).sort([("sector", 1), ("code", 1)]).skip(skip).limit(limit)
         return [_decode_procedure(d) for d in cursor], total
+
+    def facets(self) -> dict:
+        """Sectors, fields and every procedure's code and name (filters, a procedure chosen by name)."""
+        rows = list(self.procedures.find({}, {"_id": 0, "code": 1, "name": 1, "sector": 1, "field": 1}))
+        return {"sectors": sorted({r["sector"] for r in rows}), "fields": sorted({r["field"] for r in rows}),
+                "procedures": sorted(({k: r[k] for k in ("code", "name", "sector")} for r in rows),
+                                     key=lambda r: (r["sector"], r["name"]))}
 
     # --------------------------------------------------------- accounts
     ORPHAN_CLAIM_SECONDS = 60

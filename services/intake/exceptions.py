@@ -36,8 +36,12 @@ def unknown_documents(codes: list[str]) -> ValidationFailed:
         {"document_codes": codes}, "unknown_documents")
 
 
+IDENTIFIERS_VI = {"email": "thư điện tử", "national_id": "số định danh cá nhân", "tax_code": "mã số thuế"}
+
+
 def duplicate_account(fields: list[str]) -> Conflict:
-    return Conflict("Tài khoản đã tồn tại với thông tin: " + ", ".join(fields), {"fields": fields}, "account_exists")
+    named = ", ".join(IDENTIFIERS_VI.get(f, f) for f in fields)
+    return Conflict(f"Đã có tài khoản đăng ký với {named} này", {"fields": fields}, "account_exists")
 
 
 def bad_credentials() -> Unauthorized:

@@ -5,7 +5,7 @@ import re
 from datetime import date, datetime
 from typing import Annotated, Any, Literal
 
-from pydantic import EmailStr, Field, field_validator, model_validator
+from pydantic import EmailStr, Field, ValidationInfo, field_validator, model_validator
 
 from services.common.schemas import MAX_VND, FileName, PageNumber, PageSize, Payload, View
 from services.common.workflows import Workflow
@@ -90,14 +90,14 @@ class ProcedureIn(Payload):
     @model_validator(mode="after")
     def _consistent(self) -> "ProcedureIn":
         if self.level < 2 and any(d.template_url for d in self.required_documents):
-            raise ValueError("a procedure with downloadable forms is offered at least at level 2 (R6)")
+            raise ValueError("Thủ tục có biểu mẫu tải về phải ở mức độ 2 trở lên (R6)")
         if self.level >= 3 and not self.eform_schema:
-            raise ValueError("level 3 and 4 procedures need an eForm JSON Schema")
+            raise ValueError("Thủ tục mức độ 3, 4 cần có mẫu tờ khai điện tử (eForm)")
         if self.level < 4 and "online" in self.delivery_methods:
-            raise ValueError("online result delivery is a level 4 feature (R16)")
+            raise ValueError("Trả kết quả trực tuyến chỉ có ở mức độ 4 (R16)")
         codes = [d.code for d in self.required_documents]
         if len(codes) != len(set(codes)):
-            raise ValueError("required document codes must be unique")
+            raise ValueError("Mã thành phần hồ sơ không được trùng nhau")
         return self
 
 
@@ -174,7 +174,7 @@ class _RegisterBase(Payload):
     def _phone(cls, v: str) -> str:
         v = v.replace(" ", "")
         if not PHONE.match(v):
-            raise ValueError("phone must be a Vietnamese number: 0xxxxxxxxx or +84xxxxxxxxx")
+            raise ValueError("Số điện thoại Việt Nam: 0xxxxxxxxx hoặc +84xxxxxxxxx")
         return v
 
     @field_validator("email")
@@ -194,14 +194,14 @@ class RegisterIndividual(_RegisterBase):
     @classmethod
     def _nid(cls, v: str) -> str:
         if not NATIONAL_ID.match(v):
-            raise ValueError("national ID must be exactly 12 digits")
+            raise ValueError("Số định danh cá nhân gồm đúng 12 chữ số")
         return v
 
     @field_validator("date_of_birth")
     @classmethod
     def _dob(cls, v: date) -> date:
         if v >= date.today() or v.year < 1900:
-            raise ValueError("date of birth must be in the past")
+            raise ValueError("Ngày sinh phải là một ngày trong quá khứ")
         return v
 
 
@@ -216,7 +216,7 @@ class RegisterOrganisation(_RegisterBase):
     @classmethod
     def _tax(cls, v: str) -> str:
         if not TAX_CODE.match(v):
-            raise ValueError("tax code must be 10 digits, or 10 digits-3 digits for a branch")
+            raise ValueError("Mã số thuế gồm 10 chữ số, hoặc 10 chữ số-3 chữ số với chi nhánh")
         return v
 
 
@@ -282,19 +282,22 @@ class FileDossier(Payload):
     procedure_code: Code
     form_data: dict[str, Any]
     delivery_method: DeliveryMethod
-    delivery_address: str | None = Field(default=None, max_length=500)
-    delivery_province_code: str | None = Field(default=None, pattern=r"^\d{2}$",
+    # validate_default: the "needed for the post" checks below run when the field is left out too,
+    # and name the field itself (a form shows the message next to it).
+    delivery_address: str | None = Field(default=None, max_length=500, validate_default=True)
+    delivery_province_code: str | None = Field(default=None, pattern=r"^\d{2}$", validate_default=True,
                                                description="province of the delivery address (for the 24-hour norm)")
     note: str | None = Field(default=None, max_length=2000)
     signature: SignatureIn | None = Field(default=None, description="level 4 only; without it the dossier "
                                                                      "is handled as level 3 (Art. 7.2a)")
 
-    @model_validator(mode="after")
-    def _address(self) -> "FileDossier":
-        if self.delivery_method == "post" and not (self.delivery_address and self.delivery_province_code):
-            raise ValueError("nhận kết quả qua bưu chính cần địa chỉ nhận (delivery_address) và mã tỉnh "
-                             "(delivery_province_code)")
-        return self
+    @field_validator("delivery_address", "delivery_province_code")
+    @classmethod
+    def _needed_for_post(cls, v: str | None, info: ValidationInfo) -> str | None:
+        if info.data.get("delivery_method") == "post" and not v:
+            raise ValueError("Cần địa chỉ nhận kết quả qua bưu chính" if info.field_name == "delivery_address"
+                             else "Cần mã tỉnh của địa chỉ nhận (2 chữ số, ví dụ 52)")
+        return v
 
 
 class Applicant(Payload):
@@ -310,9 +313,9 @@ class Applicant(Payload):
     @model_validator(mode="after")
     def _identified(self) -> "Applicant":
         if self.kind == "individual" and not self.national_id:
-            raise ValueError("cần số định danh cá nhân (national_id) của người nộp")
+            raise ValueError("Cần số định danh cá nhân của người nộp")
         if self.kind == "organisation" and not self.tax_code:
-            raise ValueError("cần mã số thuế (tax_code) của tổ chức nộp")
+            raise ValueError("Cần mã số thuế của tổ chức nộp")
         return self
 
 

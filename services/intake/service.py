@@ -8,7 +8,9 @@ import json
 import logging
 import secrets
 import uuid
+from datetime import datetime
 from typing import Any
+from urllib.parse import urlencode
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
@@ -16,8 +18,10 @@ from jsonschema import Draft202012Validator, FormatChecker
 from nameko.dependency_providers import Config
 
 from services.common import files as att
+from services.common import pdf as documents
 from services.common import workflows
-from services.common.calendar import default_calendar
+from services.common.calendar import VN_TZ, default_calendar
+from services.common.error_catalogue import jsonschema_detail
 from services.common.errors import Conflict, Forbidden, ValidationFailed
 from services.common.events import Actor, EventEnvelope, consumer, new_event, utcnow
 from services.common.messaging import EventDispatcher, event_handler, rpc
@@ -86,6 +90,11 @@ class IntakeService(PortalService):
         summaries = [ProcedureSummary.model_validate(
             {**p, "total_fee_vnd": sum(f["amount_vnd"] for f in p.get("fees", []))}) for p in items]
         return dump(ProcedurePage(items=summaries, page=q.page, page_size=q.page_size, total=total))
+
+    @rpc
+    def catalog_facets(self) -> dict:
+        """Sectors and fields for the catalog's filters, and every procedure's code and name."""
+        return self.store.facets()
 
     @rpc
     def get_procedure(self, code: str, version: int | None = None) -> dict:
@@ -354,9 +363,7 @@ class IntakeService(PortalService):
         validator = Draft202012Validator(schema, format_checker=FormatChecker())
         errors = sorted(validator.iter_errors(data), key=lambda e: list(e.absolute_path))
         if errors:
-            raise exceptions.invalid_form([
-                {"field": ".".join(str(p) for p in e.absolute_path) or "(form)", "message": e.message}
-                for e in errors[:50]])
+            raise exceptions.invalid_form([jsonschema_detail(e) for e in errors[:50]])
 
     def _checked_files(self, procedure: dict, raw: Any, mandatory: bool = True) -> list[tuple[dict, bytes]]:
         """Files for documents on the procedure's list, each sniffed, size-checked and hashed;
@@ -649,6 +656,79 @@ class IntakeService(PortalService):
                 return
             except Conflict:
                 continue
+
+    # ------------------------------------------------------------ receipts
+    DELIVERY_VI = {"online": "trực tuyến trên Cổng dịch vụ công", "in_person": "trực tiếp tại bộ phận một cửa",
+                   "post": "qua dịch vụ bưu chính công ích"}
+
+    @rpc
+    def filing_receipt(self, actor: dict, code: str) -> dict:
+        """Giấy tiếp nhận hồ sơ và hẹn trả kết quả, in words: for the applicant (with the tracking
+        secret, which is never stored nor put on an event), for the reception of the agency that took a
+        paper dossier at its desk (it hands the receipt over), and for the notification service."""
+        who = Actor.model_validate(actor)
+        doc = self.store.dossier(code)
+        allowed = doc is not None and (
+            doc["applicant_id"] == who.id or who.role == "system"
+            or (who.role == "reception" and who.agency_id == doc["agency_id"] and doc["channel"] == "in_person"))
+        if not allowed:
+            raise exceptions.dossier_not_found(code)
+        procedure = self.store.procedure_version(doc["procedure_code"], doc["procedure_version"]) or {}
+        agency = self.store.agency(doc["agency_id"]) or {"name": doc["agency_id"]}
+        names = {d["code"]: d["name"] for d in procedure.get("required_documents", [])}
+        person = doc.get("applicant") or {}
+        account = self.store.account(doc["applicant_id"]) or {}
+        cal = default_calendar()
+        due = cal.due_date(doc["submitted_at"], procedure.get("processing_days", 1))
+        return {
+            "code": code, "tracking_secret": self._tracking_secret(code), "applicant_id": doc["applicant_id"],
+            "applicant_name": person.get("name") or account.get("name") or "",
+            "contact": {"email": person.get("email") or account.get("email"),
+                        "phone": person.get("phone") or account.get("phone")},
+            "procedure_code": doc["procedure_code"], "procedure_name": doc["procedure_name"],
+            "agency_name": agency["name"], "agency_address": agency.get("address"),
+            "agency_phone": agency.get("phone"), "channel": doc["channel"],
+            "submitted_at": doc["submitted_at"].isoformat(), "due_date_if_received": due.isoformat(),
+            "processing_days": procedure.get("processing_days"), "delivery": self.DELIVERY_VI[doc["delivery_method"]],
+            "delivery_address": doc.get("delivery_address"), "fee_vnd": doc.get("fee_vnd", 0),
+            "handled_as_level": doc["handled_as_level"],
+            "documents": [f"{names.get(a['document_code'], a['document_code'])} ({a['filename']})"
+                          for a in doc["attachments"]],
+        }
+
+    @rpc
+    def receipt_pdf(self, actor: dict, code: str, lookup_url: str, due_date: str | None = None) -> dict:
+        """The receipt as a printable PDF whose QR code opens the public lookup at ``lookup_url`` with
+        this dossier's code and secret; ``due_date`` is the case's once it is received, else the day it
+        would be due if received on the day of filing."""
+        r = self.filing_receipt(actor, code)
+        day = lambda iso: f"{iso[8:10]}/{iso[5:7]}/{iso[0:4]}"  # noqa: E731
+        when = datetime.fromisoformat(r["submitted_at"]).astimezone(VN_TZ).strftime("%H:%M ngày %d/%m/%Y")
+        due = (f"{day(due_date)}" if due_date else
+               f"{day(r['due_date_if_received'])} (nếu hồ sơ được tiếp nhận trong ngày làm việc nộp hồ sơ)")
+        rows = [("Thủ tục", f"{r['procedure_name']} ({r['procedure_code']})"), ("Người nộp", r["applicant_name"]),
+                ("Thời điểm nộp", when), ("Ngày hẹn trả kết quả", due),
+                ("Hình thức nhận kết quả", r["delivery"] + (f", {r['delivery_address']}" if r["delivery_address"]
+                                                             else "")),
+                ("Phí, lệ phí", f"{r['fee_vnd']:,} đ".replace(",", ".") if r["fee_vnd"] else "Không thu phí")]
+        notes = [f"Cơ quan giải quyết: {r['agency_name']}" + (f", {r['agency_address']}" if r["agency_address"]
+                                                                else "")
+                 + (f", điện thoại {r['agency_phone']}" if r["agency_phone"] else ""),
+                 "Khi nhận kết quả, người nộp mang theo giấy này và bản chính các giấy tờ để đối chiếu (Điều 7.1a)."]
+        link = f"{lookup_url}?{urlencode({'ma': code, 'bi-mat': r['tracking_secret']})}"
+        content = documents.filing_receipt({**r, "rows": rows, "notes": notes}, link)
+        return {"filename": f"giay-tiep-nhan-{code}.pdf", "content_type": "application/pdf",
+                "sha256": att.sha256(content), "content_b64": base64.b64encode(content).decode()}
+
+    @rpc
+    def account_names(self, ids: list[str]) -> dict[str, dict]:
+        """Names and roles of accounts (officials in a case history): {id: {name, role}}; unknown ids left out."""
+        out = {}
+        for account_id in dict.fromkeys(ids or []):
+            account = self.store.account(str(account_id))
+            if account:
+                out[account_id] = {"name": account["name"], "role": account["role"]}
+        return out
 
     @rpc
     def lookup_status(self, lookup: dict) -> dict:

@@ -52,6 +52,22 @@ class NotificationService(PortalService):
         contact = self.store.contact(account_id) or self._fetch_contact(account_id)
         self._notify(envelope.event_id, account_id, p["code"], p["action"], rendered, contact, document)
 
+    @event_handler("intake", "dossier_submitted")
+    @consumer("intake", "dossier_submitted")
+    def notify_filed(self, envelope: EventEnvelope) -> None:
+        """The applicant hears at once that the dossier was filed, with its code and tracking secret:
+        intake gives them to this service alone (the secret never travels on an event, which every
+        service may keep); a ministry system's filing is answered to that system instead."""
+        p = envelope.payload
+        if p.get("channel") == "ministry_system":
+            return
+        receipt = self.intake.filing_receipt(SYSTEM, p["code"])
+        walk_in = p["applicant_id"].startswith("walk-in:")
+        account_id = None if walk_in else p["applicant_id"]
+        contact = receipt["contact"] if walk_in else (self.store.contact(account_id)
+                                                      or self._fetch_contact(account_id))
+        self._notify(envelope.event_id, account_id, p["code"], "filed", render("filed", receipt), contact, None)
+
     @event_handler("feedback", "feedback_answered")
     @consumer("feedback", "feedback_answered")
     def notify_feedback_answer(self, envelope: EventEnvelope) -> None:

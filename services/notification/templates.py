@@ -45,6 +45,20 @@ def render(action: str, p: dict) -> tuple[str, str, str] | None:
         return (f"Trả lời phản ánh, kiến nghị: {p['subject']}",
                 f"Kính gửi {p.get('name') or 'Ông/Bà'},\n\n{p['answer']}\n\n(Mã phản ánh: {p['id']})",
                 f"Co quan da tra loi phan anh {p['id']}. Xem tren Cong DVC hoac email.")
+    if action == "filed":
+        fee = f"{p['fee_vnd']:,} đ".replace(",", ".") if p.get("fee_vnd") else None
+        return (f"Đã nộp hồ sơ {p['code']}",
+                f"Hồ sơ {p['code']} — {p['procedure_name']}\n\n"
+                f"Cổng dịch vụ công đã nhận hồ sơ của Ông/Bà lúc {_when(p['submitted_at'])}.\n"
+                f"Mã hồ sơ: {p['code']}\nMã bí mật tra cứu: {p['tracking_secret']}\n"
+                "Dùng mã hồ sơ và mã bí mật để tra cứu tình trạng hồ sơ tại mục Tra cứu hồ sơ; "
+                "xin giữ kín mã bí mật.\n"
+                f"Ngày hẹn trả kết quả nếu hồ sơ được tiếp nhận trong ngày làm việc nộp hồ sơ: "
+                f"{_day(p['due_date_if_received'])}.\n"
+                f"Hình thức nhận kết quả: {p['delivery']}."
+                + (f"\nPhí, lệ phí: {fee}." if fee else "")
+                + f"\n\nCơ quan giải quyết: {p['agency_name']}.",
+                f"Da nop ho so {p['code']}. Ma bi mat tra cuu: {p['tracking_secret']}.")
     code, name = p["code"], p.get("procedure_name", "")
     head = f"Hồ sơ {code} — {name}\n\n"
     if action == "receive":

@@ -11,6 +11,7 @@ from nameko.dependency_providers import Config
 from nameko.timer import timer
 
 from services.common import files
+from services.common import pdf as documents
 from services.common.calendar import VN_TZ
 from services.common.errors import Conflict, Forbidden
 from services.common.events import Actor, EventEnvelope, consumer, new_event, utcnow
@@ -199,9 +200,9 @@ class PaymentService(PortalService):
         if p["status"] != "succeeded":
             raise Conflict("Chỉ có biên lai cho giao dịch đã thanh toán", {"status": p["status"]}, "no_receipt")
         paid = p["succeeded_at"].astimezone(VN_TZ).strftime("%H:%M %d/%m/%Y")
-        pdf = files.simple_pdf(["BIEN LAI THU PHI, LE PHI (dien tu)", f"Ma giao dich: {p['_id']}",
-                                f"Ho so: {p['dossier_code']}", f"So tien: {p['amount_vnd']:,} VND".replace(",", "."),
-                                f"Ma giao dich cong thanh toan: {p.get('provider_txn')}", f"Thoi gian: {paid}"])
+        pdf = documents.document(["BIÊN LAI THU PHÍ, LỆ PHÍ (điện tử)", f"Mã giao dịch: {p['_id']}",
+                                  f"Hồ sơ: {p['dossier_code']}", f"Số tiền: {p['amount_vnd']:,} đ".replace(",", "."),
+                                  f"Mã giao dịch của cổng thanh toán: {p.get('provider_txn')}", f"Thời gian: {paid}"])
         return {"filename": f"bien-lai-{p['_id']}.pdf", "content_type": "application/pdf",
                 "sha256": files.sha256(pdf), "content_b64": base64.b64encode(pdf).decode()}
 

@@ -30,9 +30,15 @@ class ProcessingStore:
         return self.cases.get(code)
 
     def queue(self, filt: dict, skip: int, limit: int) -> tuple[list[dict], int]:
-        total = self.cases.docs.count_documents(filt)
-        cursor = self.cases.docs.find(filt).sort([("due_at", 1), ("submitted_at", 1)]).skip(skip).limit(limit)
-        return list(cursor), total
+        """One pass over the matching cases reading only their sort keys (FerretDB filters and sorts
+        in Go after decoding every document, and a count is a second pass), then the page's cases
+        by ``_id``."""
+        # as MongoDB sorts: cases without a due day yet (waiting for reception) first
+        keys = sorted(((d.get("due_at") is not None, d.get("due_at") or 0, d.get("submitted_at"), d["_id"])
+                       for d in self.cases.docs.find(filt, {"_id": 1, "due_at": 1, "submitted_at": 1})),
+                      key=lambda k: k[:3])
+        page = [self.cases.get(k[3]) for k in keys[skip:skip + limit]]
+        return [d for d in page if d is not None], len(keys)
 
     def open_deadlines(self, batch: int = 1000):
         """Cases with a deadline running (processing clock or reception), lightly projected, for the sweep."""

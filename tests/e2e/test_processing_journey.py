@@ -144,7 +144,7 @@ def test_full_journey_with_cohandling_send_back_and_online_delivery(suite, citiz
     # Notices: inbox and the SMTP server (received with due date, result ready).
     inbox = wait_for(lambda: [m for m in requests.get(f"{api}/inbox", headers=auth, timeout=10).json()["items"]
                               if m["dossier_code"] == code and m["action"] in ("receive", "mark_result_ready")]
-                     if len(requests.get(f"{api}/inbox", headers=auth, timeout=10).json()["items"]) >= 2 else None)
+                     if len(requests.get(f"{api}/inbox", headers=auth, timeout=10).json()["items"]) >= 3 else None)
     assert {m["action"] for m in inbox} == {"receive", "mark_result_ready"}
     received = next(m for m in inbox if m["action"] == "receive")
     assert "Ngày hẹn trả kết quả" in received["body"]
@@ -154,9 +154,11 @@ def test_full_journey_with_cohandling_send_back_and_online_delivery(suite, citiz
     assert received["id"] not in [m["id"] for m in unread["items"]]
 
     mails = wait_for(lambda: mails_to(suite["env"]["MAIL_DIR"], profile["email"])
-                     if len(mails_to(suite["env"]["MAIL_DIR"], profile["email"])) >= 2 else None)
+                     if len(mails_to(suite["env"]["MAIL_DIR"], profile["email"])) >= 3 else None)
     subjects = sorted(m["Subject"] for m in mails)
-    assert subjects == sorted([f"Hồ sơ {code} đã được tiếp nhận", f"Hồ sơ {code} đã có kết quả"])
+    # issue #13: the filing itself is notified too, with the tracking secret
+    assert subjects == sorted([f"Đã nộp hồ sơ {code}", f"Hồ sơ {code} đã được tiếp nhận",
+                               f"Hồ sơ {code} đã có kết quả"])
 
 
 def test_refusal_with_reasons_and_signed_notice(suite, citizen):

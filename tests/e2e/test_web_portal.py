@@ -150,7 +150,10 @@ def test_citizen_files_and_follows_a_dossier_an_official_receives_it(suite, brow
     act(b, "receive", {})
     b.wait_text("#tinh-trang", "Đã tiếp nhận")
     b.screenshot(ARTIFACTS / "05-da-tiep-nhan.png")
-    act(b, "assign", {"#assign-department_id": "GR-TPHT"})
+    b.click("details:has(#form-assign) summary")  # the department is chosen by its name from the agency's list
+    b.click("#assign-department_id option[value='GR-TPHT']")
+    assert "Công chức Tư pháp - Hộ tịch" in b.text("#assign-department_id")
+    b.go("#form-assign button[type=submit]")
     b.wait_text("#tinh-trang", "Đang xử lý")
     sign_out(b)
     sign_in(b, url, "off-gr-specialist@demo.binhdinh.gov.vn", DEMO_PASSWORD)
@@ -261,7 +264,13 @@ def test_server_side_checks_speak_vietnamese_and_level4_fee_is_paid_from_the_dos
     b.type("#tk-mother_national_id", "123")
     b.click("#nop-ho-so button[type=submit]")  # sent by the upload script: the answer replaces the page
     alert = b.text("#loi-nop", timeout=20)
-    assert "Họ tên trẻ: bắt buộc phải nhập" in alert and "Số định danh của mẹ: sai định dạng" in alert
+    assert "Họ, chữ đệm và tên của trẻ: Bắt buộc phải nhập." in alert
+    assert "Số định danh cá nhân của mẹ: Sai định dạng." in alert
+    # issue #13: each message also stands next to its field, which is marked invalid and keeps what was typed
+    field = "document.getElementById('tk-mother_national_id')"
+    assert b.js(f"return {field}.getAttribute('aria-invalid')") == "true" and b.js(f"return {field}.value") == "123"
+    assert b.text("#tk-mother_national_id-loi") == "Sai định dạng."
+    assert "tk-mother_national_id-loi" in b.js(f"return {field}.getAttribute('aria-describedby')")
     b.screenshot(ARTIFACTS / "08-loi-nop.png")
 
     # A signed level-4 dossier (filed with a signing tool through the API) is paid from its page.

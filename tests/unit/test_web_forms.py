@@ -7,21 +7,22 @@ from werkzeug.datastructures import FileStorage, MultiDict
 from werkzeug.test import EnvironBuilder
 from werkzeug.wrappers import Request, Response
 
-from gateway.web.forms import explain, fields_of, values_of
+from gateway.web.forms import display, field_errors, fields_of, shown, values_of
 from gateway.web.pages import COMMAND_FIELDS
 from gateway.web.render import CSRF_COOKIE, ENV, check_csrf, csrf_token, finish
 from services.common.errors import Forbidden
 
 CATALOG = json.loads((Path(__file__).parents[2] / "services/intake/data/demo_catalog.json").read_text())
 BIRTH = next(p for p in CATALOG["procedures"] if p["code"] == "TP-HT-01")
+RECORD = next(p for p in CATALOG["procedures"] if p["code"] == "TP-LLTP-01")
 
 
 def test_eform_becomes_labelled_fields_and_back_into_the_json_the_schema_expects():
     fields = {f.name: f for f in fields_of(BIRTH["eform_schema"])}
-    assert fields["child_sex"].kind == "select" and fields["child_sex"].options == ["nam", "nữ"]
+    assert fields["child_sex"].kind == "select" and fields["child_sex"].options == [("nam", "nam"), ("nữ", "nữ")]
     assert fields["child_date_of_birth"].kind == "date" and fields["child_full_name"].required
     assert fields["mother_national_id"].pattern == r"^\d{12}$" and not fields["mother_national_id"].required
-    assert fields["child_full_name"].label == "Họ tên trẻ"
+    assert fields["child_full_name"].label == "Họ, chữ đệm và tên của trẻ"  # the eForm field's title
     form = MultiDict({"child_full_name": " Bé An ", "child_sex": "nam", "mother_national_id": ""})
     assert values_of(list(fields.values()), form, MultiDict()) == {"child_full_name": "Bé An", "child_sex": "nam"}
 
@@ -66,10 +67,13 @@ def test_templates_render_escaped_vietnamese_pages():
     page = ENV.get_template("file.html").render(
         csrf="t" * 40, request=request, session={"role": "citizen"}, p=BIRTH,
         fields=fields_of(BIRTH["eform_schema"]), values={"child_full_name": "<script>x</script>"}, message=None,
-        errors=[], delivery_vi={"online": "Nhận kết quả trực tuyến"}, delivery_methods=["in_person"])
+        errors={"child_full_name": "Bắt buộc phải nhập."}, chosen={"doc-GCS": "gcs.png"},
+        delivery_vi={"online": "Nhận kết quả trực tuyến"}, delivery_methods=["in_person"])
     assert '<html lang="vi">' in page and 'name="csrf" value="tttt' in page
     assert "&lt;script&gt;x&lt;/script&gt;" in page and "<script>x" not in page
     assert 'for="tk-child_full_name"' in page and 'id="doc-GCS"' in page
+    assert 'aria-invalid="true"' in page and 'id="tk-child_full_name-loi"' in page
+    assert "Tệp đã chọn: gcs.png" in page  # a refused form says which files to choose again
     case = ENV.get_template("case.html").render(
         csrf="t" * 40, request=request, session={"role": "reception"}, workflow=True, message=None,
         case={"code": "52-1", "procedure_name": "Khai sinh", "status": "submitted", "due_date": None, "version": 1,
@@ -82,12 +86,40 @@ def test_templates_render_escaped_vietnamese_pages():
     assert 'id="form-approve"' not in case  # only the steps the official can take at this stage
 
 
-def test_schema_errors_read_as_vietnamese_with_the_form_labels():
-    fields = fields_of(BIRTH["eform_schema"])
-    details = [{"field": "(form)", "message": "'child_full_name' is a required property"},
-               {"field": "mother_national_id", "message": "'123' does not match '^\\d{12}$'"},
-               {"field": "child_date_of_birth", "message": "'2026-13-45' is not a 'date'"}]
-    assert explain(details, fields) == [
-        {"field": "Họ tên trẻ", "message": "bắt buộc phải nhập"},
-        {"field": "Số định danh của mẹ", "message": "sai định dạng"},
-        {"field": "Ngày sinh của trẻ", "message": "không phải ngày hợp lệ (ngày/tháng/năm)"}]
+def test_submitted_values_take_the_types_the_schema_says():
+    """Issue #13: TP-LLTP-01's record type is a number (chosen by its name), copies an integer; a
+    multiple choice is a list; a decimal may be typed with a comma."""
+    fields = fields_of(RECORD["eform_schema"])
+    by_name = {f.name: f for f in fields}
+    assert by_name["record_type"].options == [(1, "Phiếu lý lịch tư pháp số 1"), (2, "Phiếu lý lịch tư pháp số 2")]
+    form = MultiDict({"record_type": "2", "copies": "3", "full_name": "Lê A"})
+    assert values_of(fields, form, MultiDict()) == {"record_type": 2, "copies": 3, "full_name": "Lê A"}
+    land = fields_of(next(p for p in CATALOG["procedures"] if p["code"] == "DD-TT-01")["eform_schema"])
+    wanted = next(f for f in land if f.name == "information_requested")
+    assert wanted.kind == "multi"
+    sent = MultiDict([("information_requested", "trích lục bản đồ"), ("information_requested", "thông tin thửa đất")])
+    assert values_of([wanted], sent, MultiDict()) == {"information_requested": ["trích lục bản đồ", "thông tin thửa đất"]}
+    build = fields_of(next(p for p in CATALOG["procedures"] if p["code"] == "XD-GPXD-01")["eform_schema"])
+    area = next(f for f in build if f.name == "plot_area_m2")
+    assert values_of([area], MultiDict({"plot_area_m2": "120,5"}), MultiDict()) == {"plot_area_m2": 120.5}
+
+
+def test_errors_go_to_their_fields_and_form_data_reads_as_a_person_writes_it():
+    details = [{"field": "child_full_name", "message": "Bắt buộc phải nhập."},
+               {"field": "form_data.mother_national_id", "message": "Sai định dạng."},
+               {"field": "information_requested.0", "message": "Phải chọn một giá trị trong danh sách."},
+               {"field": "(form)", "message": "Có trường không thuộc tờ khai."}]
+    assert field_errors(details) == {"child_full_name": "Bắt buộc phải nhập.", "mother_national_id": "Sai định dạng.",
+                                      "information_requested": "Phải chọn một giá trị trong danh sách."}
+    fields = fields_of(RECORD["eform_schema"])
+    rows = dict(shown(fields, {"full_name": "Lê A", "date_of_birth": "1990-05-17", "record_type": 2, "copies": 1,
+                               "old_field": "x"}))
+    assert rows == {"Họ, chữ đệm và tên": "Lê A", "Ngày sinh": "17/05/1990",
+                    "Loại Phiếu lý lịch tư pháp": "Phiếu lý lịch tư pháp số 2", "Số lượng Phiếu yêu cầu cấp": "1",
+                    "Old field": "x"}
+    assert display(None, 135000) == "135.000" and display(None, True) == "Có" and display(None, ["a", "b"]) == "a; b"
+
+
+def test_every_template_compiles():
+    for name in ENV.list_templates(filter_func=lambda n: n.endswith(".html")):
+        ENV.get_template(name)

@@ -22,14 +22,34 @@
     if (!button || !button.form) return;
     Array.prototype.forEach.call(button.form.elements, function (el) { if (el.setCustomValidity) el.setCustomValidity(""); });
   }, true);
+  // Files a refused form had: the answer's page gets them back in its file inputs (a browser never
+  // lets a page choose files by itself, but one input's FileList may be handed to another).
+  function keepFiles(form, doc) {
+    Array.prototype.forEach.call(form.querySelectorAll("input[type=file]"), function (old) {
+      var again = doc.getElementById(old.id);
+      if (!again || !old.files || !old.files.length) return;
+      try { again.files = old.files; } catch (err) { return; }
+      var note = doc.getElementById(old.id + "-chon-lai");
+      if (note) note.textContent = "Đã giữ tệp đã chọn: " + old.files[0].name + ".";
+    });
+  }
   document.addEventListener("submit", function (e) {
     var form = e.target, bar = form.querySelector("progress");
-    if (!bar || !window.XMLHttpRequest || !window.FormData) return;
+    if (!bar || !window.XMLHttpRequest || !window.FormData || !window.DOMParser) return;
     e.preventDefault();
     var xhr = new XMLHttpRequest();
     bar.hidden = false;
     xhr.upload.onprogress = function (p) { if (p.lengthComputable) bar.value = Math.round(100 * p.loaded / p.total); };
-    xhr.onload = function () { document.open(); document.write(xhr.responseText); document.close(); };
+    xhr.onload = function () {
+      var sent = new URL(form.action, location.href).href;
+      if (xhr.responseURL && xhr.responseURL !== sent) { location.assign(xhr.responseURL); return; }
+      var doc = new DOMParser().parseFromString(xhr.responseText, "text/html");
+      keepFiles(form, doc);
+      document.title = doc.title;
+      document.body.replaceWith(document.adoptNode(doc.body));
+      var summary = document.getElementById("loi-nop");
+      if (summary) summary.focus(); else window.scrollTo(0, 0);
+    };
     xhr.onerror = function () { bar.hidden = true; form.submit(); };
     xhr.open(form.method, form.action);
     xhr.send(new FormData(form));
