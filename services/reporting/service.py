@@ -7,22 +7,20 @@ from __future__ import annotations
 import base64
 import hashlib
 import time as _time
-import uuid
-from datetime import timedelta
 
 from nameko.dependency_providers import Config
-from nameko.events import event_handler
+from nameko.extensions import DependencyProvider
 from nameko.rpc import RpcProxy, rpc
-from nameko.timer import timer
 
-from services.common.errors import Forbidden, ValidationFailed
-from services.common.events import Actor, EventEnvelope, utcnow
+from services.common.errors import Forbidden, ServiceUnavailable, ValidationFailed
+from services.common.events import Actor, utcnow
 from services.common.mongo import MongoDatabase
 from services.common.service_base import PortalService
 
 from . import exports
+from .batching import batch_event_handler
 from .dependencies import ReportingStore
-from .folding import Fold
+from .writer import Writer, rebuild_wait_seconds
 
 METRICS = ["received", "received_online_l3", "received_online_l4", "received_postal", "received_in_person",
            "received_ministry_system", "processed_early",
@@ -34,9 +32,11 @@ SOURCES = [("intake", "dossier_submitted"), ("processing", "case_status_changed"
            ("processing", "case_deadline_flagged"), ("payment", "payment_succeeded"), ("payment", "refund_completed"),
            ("postal", "shipment_delivered"), ("feedback", "feedback_received"), ("feedback", "feedback_answered"),
            ("feedback", "dossier_rated")]
+# A batch is what the writer stores with one insert_many and folds with one journaled commit:
+# larger batches spread the commit's fixed cost (counter documents) over more events.
+BATCH_SIZE = 2000
+BATCH_WAIT_SECONDS = 0.2
 STAFF = ("operator", "agency_admin", "leader", "reception", "specialist")
-ORPHAN_SWEEP_SECONDS = 60
-_LAST_ORPHAN_SWEEP = 0.0  # per process: how often the folder looks for events whose filing never came
 
 
 def _period(value: str | None) -> str:
@@ -47,117 +47,48 @@ def _period(value: str | None) -> str:
                            "invalid_period")
 
 
+class WriterState(DependencyProvider):
+    """The same Writer for every worker of this container: what the writer keeps between batches."""
+
+    def setup(self) -> None:
+        self.writer = Writer({event_type: source for source, event_type in SOURCES}, self.container.service_name)
+
+    def get_dependency(self, worker_ctx) -> Writer:
+        return self.writer
+
+
 class ReportingService(PortalService):
     name = "reporting"
 
     store: ReportingStore = MongoDatabase(ReportingStore)
+    writer: Writer = WriterState()
     intake = RpcProxy("intake")
     config = Config()
 
-    # --------------------------------------------------------------- ingest
-    def _ingest(self, body: dict) -> None:
-        envelope = EventEnvelope.model_validate(body).model_dump(mode="json")
-        self.store.record(envelope)
-
-    @event_handler("intake", "dossier_submitted")
-    def on_dossier_submitted(self, body): self._ingest(body)
-
-    @event_handler("processing", "case_status_changed")
-    def on_case_status_changed(self, body): self._ingest(body)
-
-    @event_handler("processing", "case_deadline_flagged")
-    def on_case_deadline_flagged(self, body): self._ingest(body)
-
-    @event_handler("payment", "payment_succeeded")
-    def on_payment_succeeded(self, body): self._ingest(body)
-
-    @event_handler("payment", "refund_completed")
-    def on_refund_completed(self, body): self._ingest(body)
-
-    @event_handler("postal", "shipment_delivered")
-    def on_shipment_delivered(self, body): self._ingest(body)
-
-    @event_handler("feedback", "feedback_received")
-    def on_feedback_received(self, body): self._ingest(body)
-
-    @event_handler("feedback", "feedback_answered")
-    def on_feedback_answered(self, body): self._ingest(body)
-
-    @event_handler("feedback", "dossier_rated")
-    def on_dossier_rated(self, body): self._ingest(body)
-
-    # ----------------------------------------------------------------- fold
-    @timer(interval=1)
-    def fold_timer(self) -> None:
-        self.fold()
-
-    @rpc
-    def fold(self, batch: int = 2000) -> int:
-        """Fold pending events into the counters (one folder at a time). Every queued event is
-        consumed by its pass: one that is ahead of its dossier's filing moves to ``deferred`` and
-        is folded with the filing; if the filing never comes, after ORPHAN_EVENT_SECONDS."""
-        owner = uuid.uuid4().hex
-        if not self.store.lock(owner):
-            return 0
-        total = 0
-        try:
-            self.store.replay_journal()
-            self.store.begin_fold()
-            self._fold_orphans()
-            while True:
-                self.store.touch(owner)
-                events = self.store.pending(batch)
-                if not events:
-                    return total
-                events.sort(key=lambda e: e["occurred_at"])
-                fold = Fold(self.store.case_state, self.store.deferred_of)
-                for event in events:
-                    fold.apply(event)
-                done = [e["_id"] for e in events]
-                self.store.save(fold.deltas, fold.states, done, fold.deferred, fold.released)
-                total += len(done)
-        finally:
-            self.store.unlock(owner)
-
-    def _fold_orphans(self) -> None:
-        global _LAST_ORPHAN_SWEEP
-        if _time.monotonic() - _LAST_ORPHAN_SWEEP < ORPHAN_SWEEP_SECONDS:
-            return
-        _LAST_ORPHAN_SWEEP = _time.monotonic()
-        cutoff = utcnow() - timedelta(seconds=float(self.config.get("ORPHAN_EVENT_SECONDS", 3600)))
-        codes = self.store.orphans(cutoff)
-        if codes:
-            fold = Fold(self.store.case_state, self.store.deferred_of)
-            for code in codes:
-                fold.release_orphans(code)
-            self.store.save(fold.deltas, fold.states, [], {}, fold.released)
+    # ------------------------------------------------------- ingest and fold
+    @batch_event_handler(SOURCES, size=BATCH_SIZE, wait=BATCH_WAIT_SECONDS)
+    def ingest(self, bodies: list | None) -> bool:
+        """Store a batch of events once and fold them (see writer.py); False while another process
+        is the writer. The batch consumer acknowledges the messages only after True."""
+        return self.writer.run(self.store, bodies, self.config)
 
     @rpc
     def rebuild(self) -> dict:
-        """Recompute every read model from the stored events."""
-        owner = uuid.uuid4().hex
-        while not self.store.lock(owner):
-            _time.sleep(0.1)
-        try:
-            self.store.db.journal.delete_many({})
-            self.store.db.meta.delete_many({})
-            self.store.db.counters.delete_many({})
-            self.store.db.case_states.delete_many({})
-            self.store.db.pending.delete_many({})
-            self.store.db.deferred.delete_many({})
-            count, chunk = 0, []
-            for event in self.store.db.events.find():
-                chunk.append(event)
-                if len(chunk) == 1000:
-                    self.store.db.pending.insert_many(chunk, ordered=False)
-                    count, chunk = count + len(chunk), []
-            if chunk:
-                self.store.db.pending.insert_many(chunk, ordered=False)
-                count += len(chunk)
-        finally:
-            self.store.unlock(owner)
-        self.fold()
-        return {"events": count}
+        """Recompute every read model from the stored events. The writer does it between two
+        batches, wherever it runs; this waits for it."""
+        request = self.store.request_rebuild()
+        deadline = _time.monotonic() + rebuild_wait_seconds(self.store.fold_meta().get("folded", 0))
+        while _time.monotonic() < deadline:
+            done = self.store.rebuild_result(request)
+            if done:
+                return {"events": done["events"]}
+            _time.sleep(0.2)
+        raise ServiceUnavailable("Việc dựng lại số liệu chưa xong; hãy xem lại sau", {"request": request},
+                                 "rebuild_pending")
+
+    def extra_stats(self) -> dict:
+        return {"events_folded": self.store.fold_meta().get("folded", 0), "writer": self.writer.epoch is not None,
+                "writer_seconds": {k: round(v, 1) for k, v in self.writer.seconds.items()}}
 
     @rpc
     def snapshot(self) -> dict:
