@@ -14,7 +14,7 @@ from typing import Any, Callable, Iterable, Iterator
 from pymongo.database import Database
 from pymongo.errors import BulkWriteError, DuplicateKeyError
 
-from services.common.events import utcnow
+from services.common import events as _events  # "now" through the module: the one injectable clock
 
 LOCK = "fold"
 WAITING = "~waiting"  # the deferred document listing every waiting event
@@ -57,7 +57,7 @@ class ReportingStore:
     # ----------------------------------------------------------- the writer's lease
     def hold_lease(self, owner: str, lease_seconds: float) -> str | None:
         """"acquired", "renewed", or None when another live process is the writer."""
-        now = utcnow()
+        now = _events.utcnow()
         doc = self.db.locks.find_one({"_id": LOCK})
         if doc and doc.get("owner") == owner:
             self.db.locks.update_one({"_id": LOCK}, {"$set": {"at": now}})
@@ -134,8 +134,11 @@ class ReportingStore:
     def fold_meta(self) -> dict:
         return self.db.meta.find_one({"_id": "fold"}) or {"_id": "fold", "folded": 0, "committed": {}}
 
-    def cell(self, dim: str, value: str, period: str) -> dict:
-        return self.db.counters.find_one({"_id": f"{dim}:{value}|{period}"}) or {}
+    def cells(self, dim: str, values: list[str], periods: list[str]) -> dict[tuple[str, str], dict]:
+        """The counter documents of these values and periods, by (value, period), several at a time."""
+        keys = [(value, period) for value in values for period in periods]
+        docs = _each(lambda k: self.db.counters.find_one({"_id": f"{dim}:{k[0]}|{k[1]}"}), keys)
+        return {k: doc or {} for k, doc in zip(keys, docs)}
 
     # ------------------------------------------------------------ the journal
     def append_journal(self, journal_id: str, entry: dict) -> None:
@@ -184,7 +187,7 @@ class ReportingStore:
     def request_rebuild(self) -> str:
         request = uuid.uuid4().hex
         try:
-            self.db.control.insert_one({"_id": "rebuild", "request": request, "at": utcnow()})
+            self.db.control.insert_one({"_id": "rebuild", "request": request, "at": _events.utcnow()})
         except DuplicateKeyError:  # one is already asked for: wait for that one
             request = self.db.control.find_one({"_id": "rebuild"})["request"]
         return request
@@ -202,5 +205,5 @@ class ReportingStore:
 
     def finish_rebuild(self, request: str, events: int) -> None:
         self.db.control.replace_one({"_id": "rebuilt"}, {"_id": "rebuilt", "request": request, "events": events,
-                                                         "at": utcnow()}, upsert=True)
+                                                         "at": _events.utcnow()}, upsert=True)
         self.db.control.delete_one({"_id": "rebuild"})

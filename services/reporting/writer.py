@@ -34,7 +34,8 @@ from typing import Iterator
 import eventlet
 from pydantic import ValidationError
 
-from services.common.events import EventEnvelope, park, queue_name, utcnow
+from services.common import events as _events
+from services.common.events import EventEnvelope, park, queue_name
 
 from .dependencies import ReportingStore
 from .folding import Fold
@@ -42,7 +43,7 @@ from .periods import cell
 
 log = logging.getLogger(__name__)
 
-LEASE_SECONDS = 30.0
+LEASE_SECONDS = 30.0  # REPORTING_WRITER_LEASE_SECONDS: how long a dead writer holds the role
 RENEW_SECONDS = 5.0
 CHECKPOINT_SECONDS = 5.0
 CHECKPOINT_STATES = 20_000  # checkpoint sooner once this many case states wait for it
@@ -158,7 +159,7 @@ class Writer:
                 self.epoch = None
             return True
         try:
-            if not self._hold(store):
+            if not self._hold(store, float(config.get("REPORTING_WRITER_LEASE_SECONDS") or LEASE_SECONDS)):
                 return False
             with self._timed("total"):
                 with self._timed("parse"):
@@ -173,11 +174,11 @@ class Writer:
             self.epoch = None
             raise
 
-    def _hold(self, store: ReportingStore) -> bool:
+    def _hold(self, store: ReportingStore, lease: float) -> bool:
         now = time.monotonic()
-        if self.epoch and now - self._renewed < RENEW_SECONDS:
+        if self.epoch and now - self._renewed < min(RENEW_SECONDS, lease / 3):
             return True
-        held = store.hold_lease(self.owner, LEASE_SECONDS)
+        held = store.hold_lease(self.owner, lease)
         if held is None:
             self.epoch = None
             return False
@@ -403,7 +404,7 @@ class Writer:
             self._checkpoint(store)
 
     def _sweep_orphans(self, store: ReportingStore, config: dict) -> None:
-        cutoff = (utcnow() - timedelta(seconds=float(config.get("ORPHAN_EVENT_SECONDS", 3600)))).isoformat()
+        cutoff = (_events.utcnow() - timedelta(seconds=float(config.get("ORPHAN_EVENT_SECONDS", 3600)))).isoformat()
         codes = [code for code, events in self.waiting.items() if min(str(e["occurred_at"]) for e in events) < cutoff]
         if codes:
             self._fold(store, [], orphans=codes)
