@@ -24,6 +24,7 @@ COLUMNS = [
     ("feedback_received", "Phản ánh"), ("rating_average", "Hài lòng (1–5)"),
 ]
 MONEY = {"payments_vnd", "refunds_vnd"}
+DEPARTMENTS_TITLE = "Bước xử lý trễ hạn theo phòng, ban"
 DEPARTMENT_COLUMNS = [("name", "Phòng, ban"), ("stages_completed", "Bước xử lý đã xong"),
                       ("stages_late", "Bước xử lý trễ hạn")]
 
@@ -49,7 +50,7 @@ def to_csv(report: dict) -> bytes:
     for row in _rows(report):
         writer.writerow([row.get(k, "") for k, _ in COLUMNS])
     if report.get("departments"):
-        writer.writerow([])
+        writer.writerow([DEPARTMENTS_TITLE])
         writer.writerow([label for _, label in DEPARTMENT_COLUMNS])
         for row in report["departments"]:
             writer.writerow([row.get(k, "") for k, _ in DEPARTMENT_COLUMNS])
@@ -135,7 +136,7 @@ def _table(columns: list[tuple[str, str]], rows: list[dict], total: dict | None 
 
 def to_html(report: dict) -> bytes:
     png = base64.b64encode(chart_png(report)).decode()
-    departments = _table(DEPARTMENT_COLUMNS, report["departments"], caption="Bước xử lý trễ hạn theo phòng, ban") \
+    departments = _table(DEPARTMENT_COLUMNS, report["departments"], caption=DEPARTMENTS_TITLE) \
         if report.get("departments") else ""
     page = f"""<!doctype html><html lang="vi"><head><meta charset="utf-8"><title>{html.escape(report['title'])}</title>
 <style>body{{font-family:sans-serif;margin:2em}}table{{border-collapse:collapse;font-size:12px;margin-top:1em}}

@@ -88,8 +88,10 @@ class ReportingService(PortalService):
 
     @rpc
     def snapshot(self) -> dict:
-        """Every counter, for comparing live and rebuilt read models."""
-        return {d["_id"]: {k: v for k, v in d.items() if k != "_id"} for d in self.store.db.counters.find()}
+        """Every non-zero counter, for comparing live and rebuilt read models (a gauge that went up
+        and down again is 0 live and absent when rebuilt: the same figure)."""
+        docs = {d["_id"]: {k: v for k, v in d.items() if k != "_id" and v} for d in self.store.db.counters.find()}
+        return {doc_id: doc for doc_id, doc in docs.items() if doc}
 
     # -------------------------------------------------------------- queries
     def figures(self, dim: str, value: str, period: str) -> dict:

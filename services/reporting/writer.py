@@ -134,6 +134,7 @@ class Writer:
         self.states: dict[str, dict | None] = {}  # case states as stored or journaled; None: none
         self.counters: dict[str, dict | None] = {}
         self.waiting: dict[str, list[dict]] = {}  # events ahead of their dossier's filing, by dossier
+        self.waiting_since: dict[str, float] = {}  # when each dossier's first waiting event came (or we started)
         self.orphaned: set[str] = set()
         self.known: set[str] | None = None
         self.unwritten = Unwritten()
@@ -209,6 +210,7 @@ class Writer:
         self.waiting = {}
         for event in store.events_by_id(ids) + legacy:
             self.waiting.setdefault(Fold.dossier_of(event), []).append(event)
+        self.waiting_since = dict.fromkeys(self.waiting, _events.utcnow().timestamp())
         if legacy:  # per-dossier documents of earlier versions: one list from now on
             self._fold(store, [], legacy_codes=sorted(self.waiting))
         while pending := store.legacy_pending(2000):  # left by the per-event ingest of earlier versions
@@ -309,6 +311,9 @@ class Writer:
         with self._timed("journal"):
             store.append_journal(journal_id, entry)
         self.unwritten.absorb(entry, journal_id)
+        if waiting is not self.waiting:
+            now = _events.utcnow().timestamp()
+            self.waiting_since = {code: self.waiting_since.get(code, now) for code in waiting}
         self.folded, self.committed, self.waiting = entry["meta"]["folded"], committed, waiting
         self.orphaned |= set(result["orphans"])
         for doc in entry["new_counters"] + entry["counters"]:
@@ -403,9 +408,17 @@ class Writer:
         if now - self._checkpointed >= CHECKPOINT_SECONDS or (idle and self.unwritten.journals):
             self._checkpoint(store)
 
-    def _sweep_orphans(self, store: ReportingStore, config: dict) -> None:
-        cutoff = (_events.utcnow() - timedelta(seconds=float(config.get("ORPHAN_EVENT_SECONDS", 3600)))).isoformat()
-        codes = [code for code, events in self.waiting.items() if min(str(e["occurred_at"]) for e in events) < cutoff]
+    def _sweep_orphans(self, store: ReportingStore, config: dict, replaying: bool = False) -> None:
+        """Fold, with the fields they carry, the events whose filing has not come for
+        ORPHAN_EVENT_SECONDS since they came (a backlog after an outage holds old events whose
+        filings are right behind them); replaying the stored events, since they happened, as the
+        live writer released them then."""
+        cutoff = _events.utcnow() - timedelta(seconds=float(config.get("ORPHAN_EVENT_SECONDS", 3600)))
+        if replaying:
+            codes = [code for code, events in self.waiting.items()
+                     if min(str(e["occurred_at"]) for e in events) < cutoff.isoformat()]
+        else:
+            codes = [code for code, since in self.waiting_since.items() if since < cutoff.timestamp()]
         if codes:
             self._fold(store, [], orphans=codes)
 
@@ -415,7 +428,7 @@ class Writer:
         self._checkpoint(store, wait=True)
         store.wipe_read_models()
         self.states, self.counters, self.known = {}, {}, set()
-        self.waiting, self.orphaned, self.folded = {}, set(), 0
+        self.waiting, self.waiting_since, self.orphaned, self.folded = {}, {}, set(), 0
         chunk: list[dict] = []
         for envelope, tag in store.stored_events():
             if tag is None or self._is_committed(tag):
@@ -425,7 +438,7 @@ class Writer:
                 chunk = []
         if chunk:
             self._fold(store, chunk)
-        self._sweep_orphans(store, config)
+        self._sweep_orphans(store, config, replaying=True)
         self._fold(store, [])  # the tally, even with no event
         self._checkpoint(store, wait=True)
         store.finish_rebuild(request, self.folded)
