@@ -2,10 +2,12 @@
 from __future__ import annotations
 
 from collections import defaultdict
-from datetime import datetime
+from datetime import date, datetime
 from typing import Callable
 
-from .periods import dims, key, periods
+from services.common.calendar import VN_TZ
+
+from .periods import dims, key, periods_of_day
 
 CLOSED = ("delivered", "rejected_at_reception", "returned_with_reasons", "withdrawn")
 CLOCK = ("received", "in_review", "proposed", "approved", "refusal_drafted", "refusal_signed")
@@ -34,6 +36,7 @@ class Fold:
         self.case_state = case_state
         self.deferred_of = deferred_of
         self.deltas: dict[str, float] = defaultdict(float)
+        self._memo: dict[tuple, list[str]] = {}
         self.states: dict[str, dict] = {}
         self._stored: dict[str, dict | None] = {}  # states read from the store, once per batch
         #: events waiting for their dossier's filing, by dossier code (to be stored), and the codes
@@ -54,10 +57,20 @@ class Fold:
     def count(self, metric: str, info: dict, at: datetime, amount: float = 1,
               department: str | None = None) -> None:
         """Count under the event's dimensions; a workflow stage's figures also under its department."""
-        pairs = dims(info) + ([("department", str(department))] if department else [])
-        for dim, value in pairs:
-            for period in periods(at):
-                self.deltas[key(metric, dim, value, period)] += amount
+        for cell in self._cells(info, at.astimezone(VN_TZ).date(), department):
+            self.deltas[metric + cell] += amount
+
+    def _cells(self, info: dict, day: date, department: str | None) -> list[str]:
+        """``|dimension:value|period`` of every counter an event counts in (the same few
+        combinations of dimensions and day recur through a batch: computed once each)."""
+        memo = (info.get("agency_id"), info.get("procedure_code"), info.get("sector"), info.get("level"),
+                department, day)
+        cells = self._memo.get(memo)
+        if cells is None:
+            pairs = dims(info) + ([("department", str(department))] if department else [])
+            cells = self._memo[memo] = [key("", dim, value, period) for dim, value in pairs
+                                        for period in periods_of_day(day)]
+        return cells
 
     def gauge(self, metric: str, info: dict, amount: int) -> None:
         for dim, value in dims(info):

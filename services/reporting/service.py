@@ -30,7 +30,7 @@ SOURCES = [("intake", "dossier_submitted"), ("processing", "case_status_changed"
            ("feedback", "dossier_rated")]
 # A batch is what the writer stores with one insert_many and folds with one journaled commit:
 # larger batches spread the commit's fixed cost (counter documents) over more events.
-BATCH_SIZE = 2000
+BATCH_SIZE = 5000
 BATCH_WAIT_SECONDS = 0.2
 STAFF = ("operator", "agency_admin", "leader", "reception", "specialist")
 

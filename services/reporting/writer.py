@@ -45,8 +45,8 @@ log = logging.getLogger(__name__)
 
 LEASE_SECONDS = 30.0  # REPORTING_WRITER_LEASE_SECONDS: how long a dead writer holds the role
 RENEW_SECONDS = 5.0
-CHECKPOINT_SECONDS = 5.0
-CHECKPOINT_STATES = 20_000  # checkpoint sooner once this many case states wait for it
+CHECKPOINT_SECONDS = 10.0
+CHECKPOINT_STATES = 50_000  # checkpoint sooner once this many case states wait for it
 ORPHAN_SWEEP_SECONDS = 60.0
 CONTROL_SECONDS = 1.0
 REBUILD_CHUNK = 5000
