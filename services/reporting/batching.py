@@ -15,6 +15,7 @@ idempotent by event id.
 """
 from __future__ import annotations
 
+import json
 import logging
 import socket
 import time
@@ -45,6 +46,20 @@ def event_queue(source: str, event_type: str, service: str, config: dict) -> Que
     return Queue(queue_name(source, event_type, service, f"on_{event_type}"),
                  exchange=get_event_exchange(source, config), routing_key=event_type,
                  durable=True, auto_delete=False, exclusive=False)
+
+
+def _body(message) -> Any:
+    """The decoded body: JSON straight with the C decoder (kombu's own goes through an object hook
+    for its custom types, which events never use), anything else as kombu decodes it; what cannot
+    be decoded goes to the method as text, with the event type it was published as (the method
+    parks it as malformed, under its queue)."""
+    try:
+        if message.content_type == "application/json":
+            return json.loads(message.body)
+        return message.payload
+    except Exception:  # noqa: BLE001 — any decoding error: the body is what it is
+        body = message.body.decode("utf-8", "replace") if isinstance(message.body, bytes) else message.body
+        return {"type": message.delivery_info.get("routing_key"), "undecodable": body}
 
 
 class BatchEventHandler(Entrypoint):
@@ -83,11 +98,11 @@ class BatchEventHandler(Entrypoint):
                                 heartbeat=self.container.config.get(HEARTBEAT_CONFIG_KEY, DEFAULT_HEARTBEAT)) as conn:
                     self._session(conn)
                 backoff = 0.5
-            except _BROKER_ERRORS as exc:
+            except Exception as exc:  # noqa: BLE001 — the broker went away, or a bug: keep consuming
                 if self._stopping:
                     return
-                log.warning("batch consumer %s lost the broker (%s); retrying in %.1f s", self.method_name, exc,
-                            backoff)
+                log.warning("batch consumer %s stopped (%s); starting again in %.1f s", self.method_name, exc,
+                            backoff, exc_info=not isinstance(exc, _BROKER_ERRORS))
                 eventlet.sleep(backoff)
                 backoff = min(backoff * 2, 30)
 
@@ -96,8 +111,10 @@ class BatchEventHandler(Entrypoint):
         channel = conn.channel()
         queues = [event_queue(source, event_type, service, config)(channel) for source, event_type in self.sources]
         buffer: list = []
-        consumer = Consumer(channel, queues, callbacks=[lambda body, message: buffer.append(message)],
-                            accept=self.container.accept, auto_declare=True)
+        # on_message: kombu hands the message over undecoded (_body decodes it; a body that is not
+        # JSON must reach the method to be parked, not stop the consumer)
+        consumer = Consumer(channel, queues, on_message=buffer.append, accept=self.container.accept,
+                            auto_declare=True)
         # Per channel: the batch in hand plus the next one arriving meanwhile.
         consumer.qos(prefetch_count=2 * self.size, apply_global=True)
         consuming = False
@@ -107,7 +124,7 @@ class BatchEventHandler(Entrypoint):
             else:
                 eventlet.sleep(self.idle)
             batch, buffer[:] = buffer[:self.size], buffer[self.size:]
-            outcome = self._call(conn, [m.payload for m in batch], buffer if consuming else None)
+            outcome = self._call(conn, [_body(m) for m in batch], buffer if consuming else None)
             if outcome is True:
                 if batch:
                     channel.basic_ack(batch[-1].delivery_tag, multiple=True)

@@ -1,7 +1,8 @@
 """The reporting writer against the real Mongo-wire server: each event is stored once and folded
 once whatever is redelivered, whenever a writer dies (before its journal entry, before its
 checkpoint) and whichever order events come in; a rebuild gives the same read models; and the
-batch consumer in a real process loses and doubles nothing when it is killed mid-burst."""
+batch consumer in a real process loses and doubles nothing when it is killed mid-burst, and parks
+what is not an event."""
 import json
 import os
 import signal
@@ -176,13 +177,15 @@ def reporting_proc(infra, mongo):
     mongo.drop_database(f"{env['DB_PREFIX']}_reporting")
 
 
-def publish(amqp_uri: str, events: list[dict]) -> None:
+def publish(amqp_uri: str, events: list, kind: str = "") -> None:
     conn = pika.BlockingConnection(amqp_params(amqp_uri))
     ch = conn.channel()
     source = {t: s for s, t in SOURCES}
     for e in events:
-        ch.exchange_declare(f"{source[e['type']]}.events", exchange_type="topic", durable=True)
-        ch.basic_publish(f"{source[e['type']]}.events", e["type"], json.dumps(e).encode(),
+        body = json.dumps(e).encode() if isinstance(e, dict) else e
+        kind_ = kind or e["type"]
+        ch.exchange_declare(f"{source[kind_]}.events", exchange_type="topic", durable=True)
+        ch.basic_publish(f"{source[kind_]}.events", kind_, body,
                          pika.BasicProperties(content_type="application/json", delivery_mode=2))
     conn.close()
 
@@ -191,6 +194,7 @@ def test_killed_reporting_process_loses_and_doubles_nothing(reporting_proc):
     env, db = reporting_proc["env"], reporting_proc["db"]
     proc = reporting_proc["start"]()
     events = [e for i in range(300) for e in dossier_events(i)]
+    publish(env["AMQP_URI"], [b"{not json", b'{"type": "dossier_submitted"}'], "dossier_submitted")  # parked
     publish(env["AMQP_URI"], events + events[:100])  # with producers' duplicates
     deadline = time.time() + 30
     while (db.meta.find_one({"_id": "fold"}) or {}).get("folded", 0) < 100 and time.time() < deadline:
@@ -203,3 +207,6 @@ def test_killed_reporting_process_loses_and_doubles_nothing(reporting_proc):
         time.sleep(0.5)
     assert counters(db) == expected_counters(events)
     assert db.events.count_documents({}) == len(events)
+    parked = list(db.parked_messages.find())
+    assert len(parked) == 2 and {p["queue"] for p in parked} == {
+        "evt-intake-dossier_submitted--reporting.on_dossier_submitted"}
