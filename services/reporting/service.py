@@ -32,6 +32,7 @@ SOURCES = [("intake", "dossier_submitted"), ("processing", "case_status_changed"
 # larger batches spread the commit's fixed cost (counter documents) over more events.
 BATCH_SIZE = 5000
 BATCH_WAIT_SECONDS = 0.2
+BATCH_IDLE_SECONDS = 0.5  # with nothing to fold, the writer still runs this often (lease, checkpoint, rebuild)
 STAFF = ("operator", "agency_admin", "leader", "reception", "specialist")
 
 
@@ -62,7 +63,7 @@ class ReportingService(PortalService):
     config = Config()
 
     # ------------------------------------------------------- ingest and fold
-    @batch_event_handler(SOURCES, size=BATCH_SIZE, wait=BATCH_WAIT_SECONDS)
+    @batch_event_handler(SOURCES, size=BATCH_SIZE, wait=BATCH_WAIT_SECONDS, idle=BATCH_IDLE_SECONDS)
     def ingest(self, bodies: list | None) -> bool:
         """Store a batch of events once and fold them (see writer.py); False while another process
         is the writer. The batch consumer acknowledges the messages only after True."""

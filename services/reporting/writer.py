@@ -167,7 +167,10 @@ class Writer:
                     envelopes = self._parse(store, bodies)
                 if envelopes:
                     self._ingest(store, envelopes)
-                self._maintain(store, config, idle=not envelopes)
+                # Nothing came: the counters may as well be written now (not after every short batch:
+                # under a flow that arrives a little slower than it is folded that writes each state
+                # as often as it changes).
+                self._maintain(store, config, idle=not bodies)
             return True
         except Exception:
             # Start again from what is stored and journaled, under a new epoch: batches of this one
