@@ -8,7 +8,8 @@ returns True when it has stored them: only then are the messages acknowledged (o
 batches run one after the other, so the batch is exactly the unacknowledged messages up to its
 last delivery tag). An exception requeues the batch; False also requeues it and stops consuming
 (the method says another process is the writer) until a later call returns True. The method is
-also called with an empty list every ``idle`` seconds, which is when such a process tries again.
+also called with an empty list every ``idle`` seconds, which is when such a process tries again,
+and with None once when the container stops.
 
 A crash before the acknowledgement leaves the messages to be redelivered: the method must be
 idempotent by event id.
@@ -144,6 +145,7 @@ class BatchEventHandler(Entrypoint):
                 eventlet.sleep(1.0)  # the method failed: give its cause a moment before the redelivery
         if consuming:
             consumer.cancel()
+        self._call(conn, None, None)  # the process stops: the method may hand over what it holds
 
     def _collect(self, conn: Connection, buffer: list) -> None:
         """Until a full batch is in hand, or ``wait`` has passed since one message was (or, with
