@@ -27,3 +27,4 @@ down:
 
 bench: infra
 	$(PY) bench/bench_filing.py
+	$(PY) bench/bench_reporting.py --quick

@@ -55,6 +55,7 @@ ERRORS: dict[str, tuple[int, str]] = {
     "service_unavailable": (503, "Dịch vụ tạm thời không phản hồi. Vui lòng thử lại sau."),
     "invalid_action": (422, "Thao tác không hợp lệ."),
     "invalid_page": (422, "Số trang không hợp lệ."),
+    "rebuild_pending": (503, "Việc dựng lại số liệu chưa xong; vui lòng xem lại sau."),
     # --------------------------------------------------------------- accounts
     "account_exists": (409, "Đã có tài khoản với thông tin này."),
     "account_not_found": (404, "Không tìm thấy tài khoản."),

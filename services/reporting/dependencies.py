@@ -1,143 +1,209 @@
-"""ReportingStore: raw events (the source of truth of the read models), pending markers,
-case states, and counters keyed by ``metric|dimension:value|period``."""
+"""ReportingStore: raw events (the source of truth of the read models), case states, counters
+keyed by ``metric|dimension:value|period``, the fold journal and the writer's lease.
+
+Every write is one statement (one document, or one ``insert_many``): FerretDB 1.24 leaks SQLite
+connections on multi-statement update/delete commands under concurrent writes until the database
+hangs (seen with ``bulk_write``), and it scans the collection for any filter but a lone ``_id``."""
 from __future__ import annotations
 
+import json
+import uuid
 from concurrent.futures import ThreadPoolExecutor
-from datetime import datetime
+from typing import Any, Callable, Iterable, Iterator
 
 from pymongo.database import Database
-from pymongo.errors import DuplicateKeyError
+from pymongo.errors import BulkWriteError, DuplicateKeyError
 
-from services.common.events import utcnow
+from services.common import events as _events  # "now" through the module: the one injectable clock
 
-from .periods import cell
+LOCK = "fold"
+WAITING = "~waiting"  # the deferred document listing every waiting event
+
+
+def _each(fn: Callable[[Any], Any], items: Iterable) -> list:
+    """One statement per item, several at a time: the cost is the round trip, not the write."""
+    items = list(items)
+    if len(items) < 4:
+        return [fn(item) for item in items]
+    with ThreadPoolExecutor(16) as pool:
+        return list(pool.map(fn, items))
+
+
+def _insert_new(collection, docs: list[dict]) -> list[str]:
+    """insert_many that skips documents already there; returns the ids that were."""
+    if not docs:
+        return []
+    try:
+        collection.insert_many(docs, ordered=False)
+        return []
+    except BulkWriteError as exc:
+        errors = exc.details.get("writeErrors", [])
+        if any(e.get("code") != 11000 for e in errors):
+            raise
+        return [e["op"]["_id"] for e in errors]
+
+
+def envelope_of(doc: dict) -> dict:
+    """A stored event as it was received (older versions stored the envelope's fields directly)."""
+    if "body" in doc:
+        return json.loads(doc["body"])
+    return {k: v for k, v in doc.items() if k != "_id"}
 
 
 class ReportingStore:
     def __init__(self, db: Database):
         self.db = db
-        # While one fold holds the lock it is the only writer, so it may keep what it read:
-        self._counters: dict[str, dict] = {}      # counter documents by _id
-        self._waiting: set[str] | None = None     # dossier codes with deferred events
-        self._folded: int | None = None           # events folded, all time
 
-    def begin_fold(self) -> None:
-        """Called once the fold lock is held: remember which dossiers have waiting events (the
-        deferred collection is small), so a filing does not cost a lookup to find none."""
-        self._counters = {}
-        self._waiting = {d["_id"] for d in self.db.deferred.find({}, {"_id": 1})}
-        self._folded = (self.db.meta.find_one({"_id": "fold"}) or {}).get("folded", 0)
-
-    def record(self, envelope: dict) -> bool:
-        """Keep the raw event (once) and queue a copy for folding (the queue stays small,
-        so the folder reads it in one pass instead of one lookup per event)."""
+    # ----------------------------------------------------------- the writer's lease
+    def hold_lease(self, owner: str, lease_seconds: float) -> str | None:
+        """"acquired", "renewed", or None when another live process is the writer."""
+        now = _events.utcnow()
+        doc = self.db.locks.find_one({"_id": LOCK})
+        if doc and doc.get("owner") == owner:
+            self.db.locks.update_one({"_id": LOCK}, {"$set": {"at": now}})
+            return "renewed"
+        if doc and (now - doc["at"]).total_seconds() <= lease_seconds:
+            return None
+        if doc:  # stale: its writer died. Only the one that deletes this very holder's lock may take over.
+            self.db.locks.delete_one({"_id": LOCK, "owner": doc.get("owner")})
         try:
-            self.db.events.insert_one({"_id": envelope["event_id"], **envelope})
+            self.db.locks.insert_one({"_id": LOCK, "owner": owner, "at": now})
+            return "acquired"
         except DuplicateKeyError:
-            return False
-        try:
-            self.db.pending.insert_one({"_id": envelope["event_id"], **envelope})
-        except DuplicateKeyError:
-            pass
-        return True
+            return None
 
-    def pending(self, limit: int) -> list[dict]:
-        return list(self.db.pending.find().limit(limit))
+    def release_lease(self, owner: str) -> None:
+        self.db.locks.delete_one({"_id": LOCK, "owner": owner})
 
-    def case_state(self, code: str) -> dict | None:
-        return self.db.case_states.find_one({"_id": code})
+    # ------------------------------------------------------------------- events
+    def store_events(self, envelopes: list[dict], tag: str) -> set[str]:
+        """Keep each event once, by event id, as received (one text field: FerretDB's cost grows
+        with the number of fields, not the bytes). Returns the ids that were already stored."""
+        docs = [{"_id": e["event_id"], "type": e["type"], "occurred_at": e["occurred_at"],
+                 "dossier_code": e.get("dossier_code"), "tag": tag, "body": json.dumps(e, default=str)}
+                for e in envelopes]
+        return set(_insert_new(self.db.events, docs))
 
-    def deferred_of(self, code: str) -> list[dict]:
-        """Events waiting for this dossier's filing (see Fold.apply)."""
-        if self._waiting is not None and code not in self._waiting:
-            return []
-        return (self.db.deferred.find_one({"_id": code}) or {}).get("events", [])
+    def event_tag(self, event_id: str) -> str | None:
+        return (self.db.events.find_one({"_id": event_id}, {"tag": 1}) or {}).get("tag")
 
-    def orphans(self, older_than: datetime) -> list[str]:
-        """Dossiers whose waiting events are older than this: their filing is not coming. A scan,
-        but of a collection that is empty unless events arrive ahead of their filing."""
-        cutoff = older_than.isoformat()
-        return [d["_id"] for d in self.db.deferred.find()
-                if min(str(e["occurred_at"]) for e in d.get("events") or [{"occurred_at": cutoff}]) < cutoff]
+    def retag(self, event_id: str, tag: str) -> None:
+        self.db.events.update_one({"_id": event_id}, {"$set": {"tag": tag}})
 
-    def save(self, deltas: dict, states: dict, done: list[str], deferred: dict | None = None,
-             released: set | None = None) -> None:
-        """Apply one folded batch. Only one folder runs at a time (the lock below), so it turns the
-        deltas into absolute documents, journals them, then writes them: replaying the journal after
-        a crash rewrites the same values instead of adding the deltas a second time."""
-        cells: dict[str, dict[str, float]] = {}
-        for counter_key, delta in deltas.items():
-            if delta:
-                doc_id, metric = cell(counter_key)
-                cells.setdefault(doc_id, {})[metric] = delta
-        counters = []
-        for doc_id, changes in cells.items():
-            if doc_id not in self._counters:
-                self._counters[doc_id] = self.db.counters.find_one({"_id": doc_id}) or {"_id": doc_id}
-            current = dict(self._counters[doc_id])
-            for metric, delta in changes.items():
-                current[metric] = current.get(metric, 0) + delta
-            counters.append(current)
-        # How many events have been folded, all time: progress an operator (or a benchmark) can read
-        # by _id instead of counting the queue, which is a scan on FerretDB.
-        if self._folded is None:
-            self._folded = (self.db.meta.find_one({"_id": "fold"}) or {}).get("folded", 0)
-        folded = self._folded + len(done)
-        journal = {"_id": "batch", "counters": counters, "folded": folded,
-                   "states": [{"_id": code, **state} for code, state in states.items()], "done": done,
-                   "deferred": [{"_id": code, "events": events} for code, events in (deferred or {}).items()],
-                   "released": sorted(released or ())}
-        self.db.journal.insert_one(journal)
-        self.replay_journal(journal)
-        self._counters.update({d["_id"]: d for d in counters})
-        self._folded = folded
-        if self._waiting is not None:
-            self._waiting = (self._waiting | set(deferred or {})) - set(released or ())
+    def stored_events(self) -> Iterator[tuple[dict, str | None]]:
+        for doc in self.db.events.find().batch_size(2000):
+            yield envelope_of(doc), doc.get("tag")
 
-    def replay_journal(self, journal: dict | None = None) -> None:
-        """Finish the batch a crashed folder journaled (idempotent: every write is absolute)."""
-        journal = journal or self.db.journal.find_one({"_id": "batch"})
-        if not journal:
+    def legacy_pending(self, limit: int) -> list[dict]:
+        """Markers left by the per-event ingest of earlier versions (their events are stored)."""
+        return [envelope_of(d) | {"_id": d["_id"]} for d in self.db.pending.find().limit(limit)]
+
+    # ------------------------------------------------------------ read models
+    def case_states(self, codes: Iterable[str]) -> dict[str, dict | None]:
+        codes = list(codes)
+        return dict(zip(codes, _each(lambda c: self.db.case_states.find_one({"_id": c}), codes)))
+
+    def state_codes(self, limit: int) -> set[str] | None:
+        """Every dossier with a case state, or None when there are more than ``limit``."""
+        codes = {d["_id"] for d in self.db.case_states.find({}, {"_id": 1}).limit(limit + 1)}
+        return codes if len(codes) <= limit else None
+
+    def counter_docs(self, ids: Iterable[str]) -> dict[str, dict | None]:
+        ids = list(ids)
+        return dict(zip(ids, _each(lambda i: self.db.counters.find_one({"_id": i}), ids)))
+
+    def waiting(self) -> tuple[list[str], list[dict]]:
+        """Events that wait for their dossier's filing: the ids the writer recorded, and the per-dossier
+        documents earlier versions kept (with the events in them)."""
+        ids: list[str] = []
+        legacy: list[dict] = []
+        for doc in self.db.deferred.find():
+            if doc["_id"] == WAITING:
+                ids = json.loads(doc["blob"])
+            else:
+                legacy.extend(doc.get("events", []))
+        return ids, legacy
+
+    def events_by_id(self, ids: Iterable[str]) -> list[dict]:
+        return [envelope_of(d) for d in _each(lambda i: self.db.events.find_one({"_id": i}), ids) if d]
+
+    def orphaned_codes(self) -> set[str]:
+        """Dossiers whose events were folded without their filing (see Writer._prefetch)."""
+        return {d["_id"] for d in self.db.orphaned.find({}, {"_id": 1})}
+
+    def fold_meta(self) -> dict:
+        return self.db.meta.find_one({"_id": "fold"}) or {"_id": "fold", "folded": 0, "committed": {}}
+
+    def cells(self, dim: str, values: list[str], periods: list[str]) -> dict[tuple[str, str], dict]:
+        """The counter documents of these values and periods, by (value, period), several at a time."""
+        keys = [(value, period) for value in values for period in periods]
+        docs = _each(lambda k: self.db.counters.find_one({"_id": f"{dim}:{k[0]}|{k[1]}"}), keys)
+        return {k: doc or {} for k, doc in zip(keys, docs)}
+
+    # ------------------------------------------------------------ the journal
+    def append_journal(self, journal_id: str, entry: dict) -> None:
+        """One folded batch, as one text field: a few milliseconds whatever it holds."""
+        self.db.journal.insert_one({"_id": journal_id, "blob": json.dumps(entry, default=str)})
+
+    def journals(self) -> list[tuple[str, dict]]:
+        """Entries not checkpointed yet, in commit order (a scan, of a handful of documents)."""
+        docs = sorted((d for d in self.db.journal.find() if "blob" in d), key=lambda d: d["_id"])
+        return [(d["_id"], json.loads(d["blob"])) for d in docs]
+
+    def checkpoint(self, writes: dict, journal_ids: list[str]) -> None:
+        """Write the latest value of everything these journal entries changed, then drop them. Every
+        write is absolute, so doing it again after a crash in the middle changes nothing."""
+        if not journal_ids:
             return
-        # One statement per command: FerretDB 1.24 leaks SQLite connections on multi-statement
-        # update/delete commands under concurrent writes until the database hangs (seen here with
-        # bulk_write), and it scans the collection for an $in filter.
-        for doc in journal["counters"]:
-            self.db.counters.replace_one({"_id": doc["_id"]}, doc, upsert=True)
-        for doc in journal["states"]:
-            self.db.case_states.replace_one({"_id": doc["_id"]}, doc, upsert=True)
-        for doc in journal.get("deferred", []):
-            self.db.deferred.replace_one({"_id": doc["_id"]}, doc, upsert=True)
-        for code in journal.get("released", []):
-            self.db.deferred.delete_one({"_id": code})
-        # One statement per event (FerretDB scans for $in and hangs on multi-statement deletes under
-        # load), several at a time: the cost is the round trip, not the write.
-        with ThreadPoolExecutor(8) as pool:
-            list(pool.map(lambda event_id: self.db.pending.delete_one({"_id": event_id}), journal["done"]))
-        self.db.meta.replace_one({"_id": "fold"}, {"_id": "fold", "folded": journal.get("folded", 0)}, upsert=True)
+        for collection, new, changed in ((self.db.counters, writes["new_counters"], writes["counters"]),
+                                         (self.db.case_states, writes["new_states"], writes["states"])):
+            again = set(_insert_new(collection, new))  # only after a crash: then they are the same documents
+            _each(lambda d, c=collection: c.replace_one({"_id": d["_id"]}, d, upsert=True),
+                  [d for d in new if d["_id"] in again] + changed)
+        if writes["waiting"] is not None:  # every waiting event, as one text field: one write
+            self.db.deferred.replace_one({"_id": WAITING}, {"_id": WAITING, "blob": json.dumps(writes["waiting"])},
+                                         upsert=True)
+        _each(lambda code: self.db.deferred.delete_one({"_id": code}), writes["released"])
+        _insert_new(self.db.orphaned, [{"_id": code} for code in writes["orphaned"]])
+        _each(lambda event_id: self.db.pending.delete_one({"_id": event_id}), writes["done"])
+        if writes["meta"] is not None:
+            self.db.meta.replace_one({"_id": "fold"}, {"_id": "fold", **writes["meta"]}, upsert=True)
+        _each(lambda journal_id: self.db.journal.delete_one({"_id": journal_id}), journal_ids)
+
+    def replay_legacy_journal(self) -> None:
+        """Finish a batch journaled by an earlier version (one document "batch" with fields)."""
+        doc = self.db.journal.find_one({"_id": "batch"})
+        if not doc:
+            return
+        for collection, docs in ((self.db.counters, doc["counters"]), (self.db.case_states, doc["states"]),
+                                 (self.db.deferred, doc.get("deferred", []))):
+            _each(lambda d, c=collection: c.replace_one({"_id": d["_id"]}, d, upsert=True), docs)
+        _each(lambda code: self.db.deferred.delete_one({"_id": code}), doc.get("released", []))
+        _each(lambda event_id: self.db.pending.delete_one({"_id": event_id}), doc["done"])
+        self.db.meta.replace_one({"_id": "fold"}, {"_id": "fold", "folded": doc.get("folded", 0)}, upsert=True)
         self.db.journal.delete_one({"_id": "batch"})
 
-    def cell(self, dim: str, value: str, period: str) -> dict:
-        return self.db.counters.find_one({"_id": f"{dim}:{value}|{period}"}) or {}
-
-    def lock(self, owner: str, lease_seconds: float = 60) -> bool:
+    # ---------------------------------------------------------------- rebuild
+    def request_rebuild(self) -> str:
+        request = uuid.uuid4().hex
         try:
-            self.db.locks.insert_one({"_id": "fold", "owner": owner, "at": utcnow()})
-            return True
-        except DuplicateKeyError:
-            doc = self.db.locks.find_one({"_id": "fold"})
-            if doc and (utcnow() - doc["at"]).total_seconds() > lease_seconds:
-                self.db.locks.delete_one({"_id": "fold"})
-                return self.lock(owner, lease_seconds)
-            return False
+            self.db.control.insert_one({"_id": "rebuild", "request": request, "at": _events.utcnow()})
+        except DuplicateKeyError:  # one is already asked for: wait for that one
+            request = self.db.control.find_one({"_id": "rebuild"})["request"]
+        return request
 
-    def touch(self, owner: str) -> None:
-        """Keep the lock while folding a long backlog, so no one takes it over as stale."""
-        doc = self.db.locks.find_one({"_id": "fold"})
-        if doc and doc["owner"] == owner:
-            self.db.locks.update_one({"_id": "fold"}, {"$set": {"at": utcnow()}})
+    def rebuild_request(self) -> str | None:
+        return (self.db.control.find_one({"_id": "rebuild"}) or {}).get("request")
 
-    def unlock(self, owner: str) -> None:
-        doc = self.db.locks.find_one({"_id": "fold"})
-        if doc and doc["owner"] == owner:
-            self.db.locks.delete_one({"_id": "fold"})
+    def rebuild_result(self, request: str) -> dict | None:
+        doc = self.db.control.find_one({"_id": "rebuilt"})
+        return doc if doc and doc.get("request") == request else None
+
+    def wipe_read_models(self) -> None:
+        for name in ("journal", "counters", "case_states", "deferred", "orphaned"):
+            self.db[name].delete_many({})
+
+    def finish_rebuild(self, request: str, events: int) -> None:
+        self.db.control.replace_one({"_id": "rebuilt"}, {"_id": "rebuilt", "request": request, "events": events,
+                                                         "at": _events.utcnow()}, upsert=True)
+        self.db.control.delete_one({"_id": "rebuild"})

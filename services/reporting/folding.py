@@ -2,20 +2,30 @@
 from __future__ import annotations
 
 from collections import defaultdict
-from datetime import datetime
+from datetime import date, datetime
 from typing import Callable
 
-from .periods import dims, key, periods
+from services.common.calendar import VN_TZ
+
+from .periods import dims, key, periods_of_day
 
 CLOSED = ("delivered", "rejected_at_reception", "returned_with_reasons", "withdrawn")
 CLOCK = ("received", "in_review", "proposed", "approved", "refusal_drafted", "refusal_signed")
 
 
 def bucket(state: dict | None) -> str | None:
-    """Which pending gauge a case is in: within time, overdue, or none."""
-    if not state or state.get("status") not in CLOCK:
-        return None
-    return "pending_overdue" if state.get("overdue") else "pending_on_time"
+    """The one gauge a case is in now. Before reception: waiting for its level-4 fee, or for
+    reception (past the reception due date or not); once received, pending within time or overdue."""
+    status = (state or {}).get("status")
+    if status == "submitted":
+        if "awaiting_fee" not in state:
+            return None  # filed before these gauges existed: never counted in them (a rebuild counts it)
+        if state["awaiting_fee"]:
+            return "awaiting_fee"
+        return "awaiting_reception_overdue" if state.get("reception_overdue") else "awaiting_reception"
+    if status in CLOCK:
+        return "pending_overdue" if state.get("overdue") else "pending_on_time"
+    return None
 
 
 class Fold:
@@ -26,6 +36,7 @@ class Fold:
         self.case_state = case_state
         self.deferred_of = deferred_of
         self.deltas: dict[str, float] = defaultdict(float)
+        self._memo: dict[tuple, list[str]] = {}
         self.states: dict[str, dict] = {}
         self._stored: dict[str, dict | None] = {}  # states read from the store, once per batch
         #: events waiting for their dossier's filing, by dossier code (to be stored), and the codes
@@ -43,10 +54,23 @@ class Fold:
             return {}
         return self.states.get(code) or self._stored_state(code) or {}
 
-    def count(self, metric: str, info: dict, at: datetime, amount: float = 1) -> None:
-        for dim, value in dims(info):
-            for period in periods(at):
-                self.deltas[key(metric, dim, value, period)] += amount
+    def count(self, metric: str, info: dict, at: datetime, amount: float = 1,
+              department: str | None = None) -> None:
+        """Count under the event's dimensions; a workflow stage's figures also under its department."""
+        for cell in self._cells(info, at.astimezone(VN_TZ).date(), department):
+            self.deltas[metric + cell] += amount
+
+    def _cells(self, info: dict, day: date, department: str | None) -> list[str]:
+        """``|dimension:value|period`` of every counter an event counts in (the same few
+        combinations of dimensions and day recur through a batch: computed once each)."""
+        memo = (info.get("agency_id"), info.get("procedure_code"), info.get("sector"), info.get("level"),
+                department, day)
+        cells = self._memo.get(memo)
+        if cells is None:
+            pairs = dims(info) + ([("department", str(department))] if department else [])
+            cells = self._memo[memo] = [key("", dim, value, period) for dim, value in pairs
+                                        for period in periods_of_day(day)]
+        return cells
 
     def gauge(self, metric: str, info: dict, amount: int) -> None:
         for dim, value in dims(info):
@@ -118,7 +142,9 @@ class Fold:
             self.count("received", info, at)
             self.count(f"received_{channel}", info, at)
             if p["code"] not in self.states and not self._stored_state(p["code"]):
-                self.states[p["code"]] = {**info, "status": "submitted", "version": 0}
+                self.states[p["code"]] = {**info, "status": "submitted", "version": 0,
+                                          "awaiting_fee": bool(p.get("awaiting_fee"))}
+                self.gauge(bucket(self.states[p["code"]]), info, +1)
         elif t == "case_status_changed":
             info = self._info(p["code"]) or {k: p.get(k) for k in ("agency_id", "procedure_code", "sector", "level")}
             action = p["action"]
@@ -130,10 +156,28 @@ class Fold:
                 self.count("refused", info, at)
             if action == "withdraw":
                 self.count("withdrawn", info, at)
-            overdue = self._info(p["code"]).get("overdue", False) if p["to"] in CLOCK else False
-            self._state(p["code"], p["case_version"], {"status": p["to"], "overdue": overdue})
+            if action == "receive" and p.get("reception_late") is not None:
+                self.count("reception_late" if p["reception_late"] else "reception_on_time", info, at)
+            stage = p.get("stage_completed")
+            if stage:
+                self.count("stages_completed", info, at, department=stage.get("department_id"))
+                if stage.get("late"):
+                    self.count("stages_late", info, at, department=stage.get("department_id"))
+            old = self._info(p["code"])
+            # A transition carries the flags it left (it may lower them: an apology's new day ends "overdue").
+            flags = p.get("flags") or {}
+            changes = {"status": p["to"],
+                       "overdue": bool(flags.get("overdue", old.get("overdue", False))) if p["to"] in CLOCK else False,
+                       # the reception clock restarts whenever a dossier comes back to reception
+                       "reception_overdue": bool(flags.get("reception_overdue", old.get("reception_overdue", False)))
+                       if p.get("from") == "submitted" and p["to"] == "submitted" else False}
+            if action == "fee_paid":
+                changes["awaiting_fee"] = False
+            self._state(p["code"], p["case_version"], changes)
         elif t == "case_deadline_flagged":
-            self._state(p["code"], p["case_version"], {"overdue": bool(p.get("flags", {}).get("overdue"))})
+            flags = p.get("flags") or {}
+            self._state(p["code"], p["case_version"], {"overdue": bool(flags.get("overdue")),
+                                                       "reception_overdue": bool(flags.get("reception_overdue"))})
         elif t == "payment_succeeded":
             info = self._info(p["code"])
             self.count("payments", info, at)

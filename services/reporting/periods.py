@@ -1,15 +1,21 @@
 """Periods of a Vietnamese calendar day, and the counter keys the read models use."""
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
+from functools import lru_cache
 
 from services.common.calendar import VN_TZ
 
 
 def periods(at: datetime) -> list[str]:
-    local = at.astimezone(VN_TZ)
-    quarter = (local.month - 1) // 3 + 1
-    return [f"D{local:%Y-%m-%d}", f"M{local:%Y-%m}", f"Q{local.year}-{quarter}", f"Y{local.year}", "ALL"]
+    return periods_of_day(at.astimezone(VN_TZ).date())
+
+
+@lru_cache(maxsize=4096)
+def periods_of_day(day: date) -> list[str]:
+    """The periods a Vietnamese calendar day belongs to."""
+    quarter = (day.month - 1) // 3 + 1
+    return [f"D{day:%Y-%m-%d}", f"M{day:%Y-%m}", f"Q{day.year}-{quarter}", f"Y{day.year}", "ALL"]
 
 
 def key(metric: str, dim: str, value: str, period: str) -> str:

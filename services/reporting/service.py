@@ -7,35 +7,33 @@ from __future__ import annotations
 import base64
 import hashlib
 import time as _time
-import uuid
-from datetime import timedelta
 
 from nameko.dependency_providers import Config
-from nameko.timer import timer
+from nameko.extensions import DependencyProvider
 
-from services.common.errors import Forbidden, ValidationFailed
-from services.common.events import Actor, EventEnvelope, utcnow
-from services.common.messaging import RpcProxy, event_handler, rpc
+from services.common import events as _events  # "now" through the module: the one injectable clock
+from services.common.errors import Forbidden, ServiceUnavailable, ValidationFailed
+from services.common.events import Actor
+from services.common.messaging import RpcProxy, rpc
 from services.common.mongo import MongoDatabase
 from services.common.service_base import PortalService
 
 from . import exports
+from .batching import batch_event_handler
 from .dependencies import ReportingStore
-from .folding import Fold
+from .figures import STAGE_METRICS, figures, online_target, period_label, period_year
+from .writer import Writer, rebuild_wait_seconds
 
-METRICS = ["received", "received_online_l3", "received_online_l4", "received_postal", "received_in_person",
-           "received_ministry_system", "processed_early",
-           "processed_on_time", "processed_late", "returned_for_supplement", "refused", "withdrawn", "payments",
-           "payments_vnd", "refunds", "refunds_vnd", "postal_returns_on_time", "postal_returns_late",
-           "feedback_received", "feedback_answered_on_time", "feedback_answered_late", "ratings", "rating_points"]
-GAUGES = ["pending_on_time", "pending_overdue"]
 SOURCES = [("intake", "dossier_submitted"), ("processing", "case_status_changed"),
            ("processing", "case_deadline_flagged"), ("payment", "payment_succeeded"), ("payment", "refund_completed"),
            ("postal", "shipment_delivered"), ("feedback", "feedback_received"), ("feedback", "feedback_answered"),
            ("feedback", "dossier_rated")]
+# A batch is what the writer stores with one insert_many and folds with one journaled commit:
+# larger batches spread the commit's fixed cost (counter documents) over more events.
+BATCH_SIZE = 5000
+BATCH_WAIT_SECONDS = 0.2
+BATCH_IDLE_SECONDS = 0.5  # with nothing to fold, the writer still runs this often (lease, checkpoint, rebuild)
 STAFF = ("operator", "agency_admin", "leader", "reception", "specialist")
-ORPHAN_SWEEP_SECONDS = 60
-_LAST_ORPHAN_SWEEP = 0.0  # per process: how often the folder looks for events whose filing never came
 
 
 def _period(value: str | None) -> str:
@@ -46,148 +44,92 @@ def _period(value: str | None) -> str:
                            "invalid_period")
 
 
+class WriterState(DependencyProvider):
+    """The same Writer for every worker of this container: what the writer keeps between batches."""
+
+    def setup(self) -> None:
+        self.writer = Writer({event_type: source for source, event_type in SOURCES}, self.container.service_name)
+
+    def get_dependency(self, worker_ctx) -> Writer:
+        return self.writer
+
+
 class ReportingService(PortalService):
     name = "reporting"
 
     store: ReportingStore = MongoDatabase(ReportingStore)
+    writer: Writer = WriterState()
     intake = RpcProxy("intake")
     config = Config()
 
-    # --------------------------------------------------------------- ingest
-    def _ingest(self, body: dict) -> None:
-        envelope = EventEnvelope.model_validate(body).model_dump(mode="json")
-        self.store.record(envelope)
-
-    @event_handler("intake", "dossier_submitted")
-    def on_dossier_submitted(self, body): self._ingest(body)
-
-    @event_handler("processing", "case_status_changed")
-    def on_case_status_changed(self, body): self._ingest(body)
-
-    @event_handler("processing", "case_deadline_flagged")
-    def on_case_deadline_flagged(self, body): self._ingest(body)
-
-    @event_handler("payment", "payment_succeeded")
-    def on_payment_succeeded(self, body): self._ingest(body)
-
-    @event_handler("payment", "refund_completed")
-    def on_refund_completed(self, body): self._ingest(body)
-
-    @event_handler("postal", "shipment_delivered")
-    def on_shipment_delivered(self, body): self._ingest(body)
-
-    @event_handler("feedback", "feedback_received")
-    def on_feedback_received(self, body): self._ingest(body)
-
-    @event_handler("feedback", "feedback_answered")
-    def on_feedback_answered(self, body): self._ingest(body)
-
-    @event_handler("feedback", "dossier_rated")
-    def on_dossier_rated(self, body): self._ingest(body)
-
-    # ----------------------------------------------------------------- fold
-    @timer(interval=1)
-    def fold_timer(self) -> None:
-        self.fold()
-
-    @rpc
-    def fold(self, batch: int = 2000) -> int:
-        """Fold pending events into the counters (one folder at a time). Every queued event is
-        consumed by its pass: one that is ahead of its dossier's filing moves to ``deferred`` and
-        is folded with the filing; if the filing never comes, after ORPHAN_EVENT_SECONDS."""
-        owner = uuid.uuid4().hex
-        if not self.store.lock(owner):
-            return 0
-        total = 0
-        try:
-            self.store.replay_journal()
-            self.store.begin_fold()
-            self._fold_orphans()
-            while True:
-                self.store.touch(owner)
-                events = self.store.pending(batch)
-                if not events:
-                    return total
-                events.sort(key=lambda e: e["occurred_at"])
-                fold = Fold(self.store.case_state, self.store.deferred_of)
-                for event in events:
-                    fold.apply(event)
-                done = [e["_id"] for e in events]
-                self.store.save(fold.deltas, fold.states, done, fold.deferred, fold.released)
-                total += len(done)
-        finally:
-            self.store.unlock(owner)
-
-    def _fold_orphans(self) -> None:
-        global _LAST_ORPHAN_SWEEP
-        if _time.monotonic() - _LAST_ORPHAN_SWEEP < ORPHAN_SWEEP_SECONDS:
-            return
-        _LAST_ORPHAN_SWEEP = _time.monotonic()
-        cutoff = utcnow() - timedelta(seconds=float(self.config.get("ORPHAN_EVENT_SECONDS", 3600)))
-        codes = self.store.orphans(cutoff)
-        if codes:
-            fold = Fold(self.store.case_state, self.store.deferred_of)
-            for code in codes:
-                fold.release_orphans(code)
-            self.store.save(fold.deltas, fold.states, [], {}, fold.released)
+    # ------------------------------------------------------- ingest and fold
+    @batch_event_handler(SOURCES, size=BATCH_SIZE, wait=BATCH_WAIT_SECONDS, idle=BATCH_IDLE_SECONDS)
+    def ingest(self, bodies: list | None) -> bool:
+        """Store a batch of events once and fold them (see writer.py); False while another process
+        is the writer. The batch consumer acknowledges the messages only after True."""
+        return self.writer.run(self.store, bodies, self.config)
 
     @rpc
     def rebuild(self) -> dict:
-        """Recompute every read model from the stored events."""
-        owner = uuid.uuid4().hex
-        while not self.store.lock(owner):
-            _time.sleep(0.1)
-        try:
-            self.store.db.journal.delete_many({})
-            self.store.db.meta.delete_many({})
-            self.store.db.counters.delete_many({})
-            self.store.db.case_states.delete_many({})
-            self.store.db.pending.delete_many({})
-            self.store.db.deferred.delete_many({})
-            count, chunk = 0, []
-            for event in self.store.db.events.find():
-                chunk.append(event)
-                if len(chunk) == 1000:
-                    self.store.db.pending.insert_many(chunk, ordered=False)
-                    count, chunk = count + len(chunk), []
-            if chunk:
-                self.store.db.pending.insert_many(chunk, ordered=False)
-                count += len(chunk)
-        finally:
-            self.store.unlock(owner)
-        self.fold()
-        return {"events": count}
+        """Recompute every read model from the stored events. The writer does it between two
+        batches, wherever it runs; this waits for it."""
+        request = self.store.request_rebuild()
+        deadline = _time.monotonic() + rebuild_wait_seconds(self.store.fold_meta().get("folded", 0))
+        while _time.monotonic() < deadline:
+            done = self.store.rebuild_result(request)
+            if done:
+                return {"events": done["events"]}
+            _time.sleep(0.2)
+        raise ServiceUnavailable("Việc dựng lại số liệu chưa xong; hãy xem lại sau", {"request": request},
+                                 "rebuild_pending")
+
+    def extra_stats(self) -> dict:
+        return {"events_folded": self.store.fold_meta().get("folded", 0), "writer": self.writer.epoch is not None,
+                "writer_seconds": {k: round(v, 1) for k, v in self.writer.seconds.items()}}
 
     @rpc
     def snapshot(self) -> dict:
-        """Every counter, for comparing live and rebuilt read models."""
-        return {d["_id"]: {k: v for k, v in d.items() if k != "_id"} for d in self.store.db.counters.find()}
+        """Every non-zero counter, for comparing live and rebuilt read models (a gauge that went up
+        and down again is 0 live and absent when rebuilt: the same figure)."""
+        docs = {d["_id"]: {k: v for k, v in d.items() if k != "_id" and v} for d in self.store.db.counters.find()}
+        return {doc_id: doc for doc_id, doc in docs.items() if doc}
 
     # -------------------------------------------------------------- queries
     def figures(self, dim: str, value: str, period: str) -> dict:
-        counts, gauges = self.store.cell(dim, value, period), self.store.cell(dim, value, "NOW")
-        out = {m: counts.get(m, 0) for m in METRICS}
-        out.update({g: gauges.get(g, 0) for g in GAUGES})
-        online = out["received_online_l3"] + out["received_online_l4"]
-        out["received_online"] = online
-        out["online_share"] = round(100 * online / out["received"], 1) if out["received"] else 0.0
-        out["rating_average"] = round(out["rating_points"] / out["ratings"], 2) if out["ratings"] else None
-        processed = out["processed_early"] + out["processed_on_time"] + out["processed_late"]
-        out["on_time_share"] = round(100 * (processed - out["processed_late"]) / processed, 1) if processed else None
-        answered = out["feedback_answered_on_time"] + out["feedback_answered_late"]
-        out["feedback_answered"] = answered
-        return {k: (int(v) if isinstance(v, float) and v.is_integer() else v) for k, v in out.items()}
+        return self.figures_of(dim, [value], period)[value]
+
+    def figures_of(self, dim: str, values: list[str], period: str) -> dict[str, dict]:
+        """Figures of several values of one dimension: two counter documents each, read by _id."""
+        docs = self.store.cells(dim, values, [period, "NOW"])
+        return {value: figures(docs[(value, period)], docs[(value, "NOW")]) for value in values}
+
+    def _procedures(self, query: dict) -> list[dict]:
+        """Every procedure of the catalog for this query: intake answers 100 at most per page."""
+        items: list[dict] = []
+        page = 1
+        while True:
+            got = self.intake.list_procedures({**query, "page": page, "page_size": 100})
+            items += got["items"]
+            if not got["items"] or len(items) >= got["total"]:
+                return items
+            page += 1
+
+    def _departments(self, agency_id: str, period: str) -> list[dict]:
+        """Each department of the agency with its workflow stages completed and late."""
+        departments = self.intake.get_agency(agency_id).get("departments", [])
+        found = self.figures_of("department", [d["id"] for d in departments], period)
+        return [{"id": d["id"], "name": d["name"], **{m: found[d["id"]][m] for m in STAGE_METRICS}}
+                for d in departments]
 
     @rpc
     def public_statistics(self, period: str | None = None) -> dict:
         """R8: for every level-3+ procedure, usage and handled on time / overdue; and the province."""
         period = _period(period)
-        page = self.intake.list_procedures({"page_size": 100})
+        procedures = [p for p in self._procedures({}) if p["level"] >= 3]
+        found = self.figures_of("procedure", [p["code"] for p in procedures], period)
         rows = []
-        for p in page["items"]:
-            if p["level"] < 3:
-                continue
-            f = self.figures("procedure", p["code"], period)
+        for p in procedures:
+            f = found[p["code"]]
             rows.append({"procedure_code": p["code"], "name": p["name"], "level": p["level"],
                          "agency_id": p["agency_id"], "usage": f["received"],
                          "on_time": f["processed_early"] + f["processed_on_time"],
@@ -195,49 +137,59 @@ class ReportingService(PortalService):
         return {"period": period, "procedures": rows, "province": self.figures("all", "*", period)}
 
     def _target(self, period: str) -> float:
-        return float(self.config.get("ONLINE_FILING_TARGET_PERCENT", 50))
+        return online_target(self.config, period_year(period, _events.utcnow()))
 
     @rpc
     def dashboard(self, actor: dict, dim: str = "all", value: str = "*", period: str | None = None) -> dict:
-        """Agencies see their own figures; the province office sees any."""
+        """Agencies see their own figures (and their departments'); the province office sees any."""
         who = Actor.model_validate(actor)
         if who.role not in STAFF:
             raise Forbidden("Chỉ cán bộ mới xem được bảng điều hành", None, "officials_only")
-        if who.role != "operator" and not (dim == "agency" and value == who.agency_id):
-            raise Forbidden("Cơ quan chỉ xem được số liệu của mình", None, "other_agency")
-        if dim not in ("all", "agency", "procedure", "sector", "level"):
+        if dim not in ("all", "agency", "procedure", "sector", "level", "department"):
             raise ValidationFailed("Chiều thống kê không hợp lệ", {"dim": dim}, "invalid_dimension")
+        if who.role != "operator" and not (dim == "agency" and value == who.agency_id) and not (
+                dim == "department" and who.agency_id and any(
+                    d["id"] == value for d in self.intake.get_agency(who.agency_id).get("departments", []))):
+            raise Forbidden("Cơ quan chỉ xem được số liệu của mình", None, "other_agency")
         period = _period(period)
         figures = self.figures(dim, value, period)
-        return {"dim": dim, "value": value, "period": period, "figures": figures,
-                "online_target_percent": self._target(period),
-                "online_target_met": figures["online_share"] >= self._target(period)}
+        target = self._target(period)
+        out = {"dim": dim, "value": value, "period": period, "figures": figures,
+               "online_target_percent": target, "online_target_met": figures["online_share"] >= target}
+        if dim == "agency":
+            out["departments"] = self._departments(value, period)
+        return out
 
     @rpc
     def report(self, actor: dict, scope: str, period: str, fmt: str = "json") -> dict:
-        """R26: a quarterly (Q2026-1) or yearly (Y2026) report for an agency (its procedures) or the
-        province (its agencies), as json, csv, xlsx or html (printable, with a chart)."""
+        """R26: a quarterly (Q2026-1) or yearly (Y2026) report for an agency (its procedures, and
+        the late workflow stages of each of its departments) or the province (its agencies), as
+        json, csv, xlsx or html (printable, with a chart)."""
         who = Actor.model_validate(actor)
-        if not period or period[:1] not in "QY":
+        if not period or period[:1] not in "QY" or len(period) < 5:
             raise ValidationFailed("Báo cáo theo quý (Q2026-1) hoặc năm (Y2026)", {"period": period}, "invalid_period")
+        departments: list[dict] = []
         if scope == "province":
             if who.role != "operator":
                 raise Forbidden("Báo cáo toàn tỉnh do Văn phòng UBND tỉnh lập", None, "forbidden_role")
             agencies = self.intake.list_agencies()
-            rows = [{"name": a["name"], **self.figures("agency", a["id"], period)} for a in agencies]
+            found = self.figures_of("agency", [a["id"] for a in agencies], period)
+            rows = [{"name": a["name"], **found[a["id"]]} for a in agencies]
             total = {"name": "Toàn tỉnh", **self.figures("all", "*", period)}
-            title = f"Báo cáo tình hình cung cấp dịch vụ công trực tuyến toàn tỉnh — {period}"
+            title = f"Báo cáo tình hình cung cấp dịch vụ công trực tuyến toàn tỉnh — {period_label(period)}"
         else:
             if who.role not in STAFF or (who.role != "operator" and who.agency_id != scope):
                 raise Forbidden("Cơ quan chỉ lập báo cáo của mình", None, "other_agency")
             agency = self.intake.get_agency(scope)
-            procedures = [p for p in self.intake.list_procedures({"agency": scope, "page_size": 100})["items"]]
-            rows = [{"name": f"{p['code']} {p['name']}", **self.figures("procedure", p["code"], period)}
-                    for p in procedures]
+            procedures = self._procedures({"agency": scope})
+            found = self.figures_of("procedure", [p["code"] for p in procedures], period)
+            rows = [{"name": f"{p['code']} {p['name']}", **found[p["code"]]} for p in procedures]
             total = {"name": agency["name"], **self.figures("agency", scope, period)}
-            title = f"Báo cáo dịch vụ công trực tuyến — {agency['name']} — {period}"
+            departments = self._departments(scope, period)
+            title = f"Báo cáo dịch vụ công trực tuyến — {agency['name']} — {period_label(period)}"
         report = {"title": title, "period": period, "scope": scope, "rows": rows, "total": total,
-                  "online_target": self._target(period), "generated_at": utcnow().isoformat()}
+                  "departments": departments, "online_target": self._target(period),
+                  "generated_at": _events.utcnow().isoformat()}
         if fmt == "json":
             return report
         render = {"csv": (exports.to_csv, "text/csv; charset=utf-8", "csv"),

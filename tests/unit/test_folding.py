@@ -1,8 +1,9 @@
 """Folding events into read models: exact counts, and the same result in any order (rebuild = live)."""
 import random
+from collections import Counter
 from datetime import datetime, timezone
 
-from services.reporting.folding import Fold
+from services.reporting.folding import Fold, bucket
 from services.reporting.periods import key, periods
 
 
@@ -56,19 +57,27 @@ def test_exact_counts():
     assert states["B"]["overdue"] is True and states["C"]["status"] == "withdrawn"
 
 
-def test_any_order_gives_the_same_read_models():
-    expected, _ = fold(EVENTS)
-    rng = random.Random(7)
+def shuffled_folds(events, seed):
+    """The deltas of 20 random arrival orders, deliberately not sorted: events arrive out of order
+    and wait for their filing."""
+    rng = random.Random(seed)
     for _ in range(20):
-        shuffled = EVENTS[:]
+        shuffled = events[:]
         rng.shuffle(shuffled)
-        states: dict = {}
-        f = Fold(lambda code: states.get(code))
-        for e in shuffled:  # deliberately not sorted: events arrive out of order and wait for their filing
+        f = Fold(lambda code: None)
+        for e in shuffled:
             f.apply(e)
         assert not f.deferred
-        counts = {k: v for k, v in f.deltas.items() if v and not k.split("|")[0].startswith("pending")}
-        assert counts == {k: v for k, v in expected.items() if not k.split("|")[0].startswith("pending")}
+        yield {k: v for k, v in f.deltas.items() if v}
+
+
+def test_any_order_gives_the_same_read_models():
+    expected, _ = fold(EVENTS)
+    for deltas in shuffled_folds(EVENTS, 7):
+        # gauges excluded: these events share one instant, so a flag may pass the transition it follows
+        counts = {k: v for k, v in deltas.items() if not k.split("|")[0].startswith(("pending", "awaiting"))}
+        assert counts == {k: v for k, v in expected.items()
+                          if not k.split("|")[0].startswith(("pending", "awaiting"))}
 
 
 def test_periods_follow_vietnamese_days():
@@ -98,3 +107,113 @@ def test_waiting_events_survive_batches_and_orphans_are_folded_with_what_they_ca
     third = Fold(lambda code: None, lambda code: [orphan] if code == "Z" else [])
     third.release_orphans("Z")
     assert third.released == {"Z"} and third.deltas[key("payments_vnd", "all", "*", "ALL")] == 5000
+
+
+# ---------------------------------------------------------------- issue #12: reception, stages, waiting
+L4 = {"agency_id": "STP", "procedure_code": "TP-LLTP-01", "sector": "Tư pháp", "level": 4}
+STAGE = {"code": "review", "name": "Thẩm định", "kind": "review", "due_date": "2026-03-09"}
+RECEPTION = [
+    # F: level 4 waiting for its fee, paid online, then received late; its review stage done late in HC
+    ev("dossier_submitted", {"code": "F", **L4, "handled_as_level": 4, "channel": "online", "awaiting_fee": True}),
+    ev("case_status_changed", {"code": "F", "action": "fee_paid", "from": "submitted", "to": "submitted",
+                               "case_version": 1}, at="2026-03-02T03:00:00+00:00"),
+    ev("case_status_changed", {"code": "F", "action": "receive", "from": "submitted", "to": "received",
+                               "case_version": 2, "due_date": "2026-03-10", "reception_due_date": "2026-03-02",
+                               "reception_late": True}, at="2026-03-03T02:00:00+00:00"),
+    ev("case_status_changed", {"code": "F", "action": "propose", "from": "in_review", "to": "proposed",
+                               "case_version": 4, "stage_completed": {**STAGE, "department_id": "STP-HC",
+                                                                      "late": True}},
+       at="2026-03-05T02:00:00+00:00"),
+    # G: filed at the desk, received on time; a stage with no department, on time
+    ev("dossier_submitted", {"code": "G", **L4, "handled_as_level": 3, "channel": "in_person"}),
+    ev("case_status_changed", {"code": "G", "action": "receive", "from": "submitted", "to": "received",
+                               "case_version": 2, "reception_due_date": "2026-03-03", "reception_late": False,
+                               "stage_completed": {**STAGE, "code": "reception", "kind": "reception",
+                                                   "department_id": None, "late": False}},
+       at="2026-03-02T04:00:00+00:00"),
+    # H: waits for reception past its reception due date, then is withdrawn
+    ev("dossier_submitted", {"code": "H", **L4, "handled_as_level": 3, "channel": "online"}),
+    ev("case_deadline_flagged", {"code": "H", "flags": {"reception_at_risk": True, "reception_overdue": True,
+                                                        "at_risk": False, "overdue": False},
+                                 "newly": ["reception_overdue"], "case_version": 1}, at="2026-03-04T02:00:00+00:00"),
+    ev("case_status_changed", {"code": "H", "action": "withdraw", "from": "submitted", "to": "withdrawn",
+                               "case_version": 2}, at="2026-03-05T02:00:00+00:00"),
+    # K: still waiting for reception, overdue for it; M: still waiting for its fee; N: waiting, in time
+    ev("dossier_submitted", {"code": "K", **L4, "handled_as_level": 3, "channel": "online"}),
+    ev("case_deadline_flagged", {"code": "K", "flags": {"reception_overdue": True}, "case_version": 1},
+       at="2026-03-04T02:00:00+00:00"),
+    ev("dossier_submitted", {"code": "M", **L4, "handled_as_level": 4, "channel": "online", "awaiting_fee": True}),
+    ev("dossier_submitted", {"code": "N", **L4, "handled_as_level": 3, "channel": "online"}),
+]
+GAUGE_NAMES = ("awaiting_fee", "awaiting_reception", "awaiting_reception_overdue", "pending_on_time",
+               "pending_overdue")
+
+
+def gauges(deltas, dim="agency", value="STP"):
+    return {g: deltas.get(key(g, dim, value, "NOW"), 0) for g in GAUGE_NAMES}
+
+
+def test_reception_timeliness_and_stages_by_department():
+    deltas, states = fold(RECEPTION)
+    q1 = "Q2026-1"
+    assert deltas[key("reception_late", "agency", "STP", q1)] == 1
+    assert deltas[key("reception_on_time", "agency", "STP", q1)] == 1
+    assert deltas[key("received_in_person", "agency", "STP", q1)] == 1
+    assert deltas[key("stages_completed", "agency", "STP", q1)] == 2
+    assert deltas[key("stages_late", "agency", "STP", q1)] == 1
+    assert deltas[key("stages_completed", "department", "STP-HC", q1)] == 1
+    assert deltas[key("stages_late", "department", "STP-HC", "D2026-03-05")] == 1
+    # the department is a dimension of the stage figures only, and only when the stage has one
+    assert not [k for k in deltas if "|department:" in k and not k.startswith("stages_")]
+    assert not [k for k in deltas if "|department:None" in k]
+    assert states["F"]["awaiting_fee"] is False
+
+
+def test_a_waiting_dossier_is_in_exactly_one_gauge_and_moves_with_fee_reception_and_flags():
+    deltas, _ = fold(RECEPTION)
+    # F, G received (pending within time), H withdrawn, K overdue for reception, M waits for its fee, N waits
+    assert gauges(deltas) == {"awaiting_fee": 1, "awaiting_reception": 1, "awaiting_reception_overdue": 1,
+                              "pending_on_time": 2, "pending_overdue": 0}
+    assert gauges(deltas, "all", "*") == gauges(deltas)
+    steps: dict = {"F": [], "H": []}
+    for upto in range(1, len(RECEPTION) + 1):
+        d, states = fold(RECEPTION[:upto])
+        # the gauges add up, dossier by dossier, to the one bucket each case state is in
+        assert {g: v for g, v in gauges(d).items() if v} == dict(Counter(filter(None, map(bucket, states.values()))))
+        for code in steps:
+            if code in states:
+                steps[code].append(bucket(states[code]) or states[code]["status"])
+    assert steps["F"] == ["awaiting_fee", "awaiting_reception"] + ["pending_on_time"] * 11
+    assert steps["H"] == ["awaiting_reception", "awaiting_reception_overdue"] + ["withdrawn"] * 5
+
+
+def test_new_figures_do_not_depend_on_arrival_order():
+    expected, _ = fold(RECEPTION)
+    for deltas in shuffled_folds(RECEPTION, 12):
+        assert deltas == expected
+
+
+def test_a_dossier_filed_before_the_waiting_gauges_is_never_taken_out_of_them():
+    """States folded by an earlier version have no awaiting_fee: receiving one must not make the
+    waiting gauge negative (a rebuild counts such dossiers properly)."""
+    old = {"A": {**SUBMIT, "status": "submitted", "version": 0}}
+    f = Fold(lambda code: old.get(code))
+    f.apply(ev("case_status_changed", {"code": "A", "action": "receive", "from": "submitted", "to": "received",
+                                       "case_version": 2}))
+    assert f.deltas[key("pending_on_time", "agency", "STP", "NOW")] == 1
+    assert not [k for k, v in f.deltas.items() if k.startswith("awaiting") and v]
+
+
+def test_a_transition_that_lowers_a_flag_moves_the_gauge_back():
+    """An apology letter's new day ends "overdue": its event carries the flags it left."""
+    events = [ev("dossier_submitted", {"code": "Z", **SUBMIT, "handled_as_level": 3, "channel": "online"}),
+              ev("case_status_changed", {"code": "Z", "action": "receive", "from": "submitted", "to": "received",
+                                         "case_version": 2}),
+              ev("case_deadline_flagged", {"code": "Z", "flags": {"overdue": True}, "case_version": 3}),
+              ev("case_status_changed", {"code": "Z", "action": "issue_apology", "from": "received",
+                                         "to": "received", "case_version": 4,
+                                         "flags": {"at_risk": False, "overdue": False}})]
+    overdue, _ = fold(events[:3])
+    assert gauges(overdue)["pending_overdue"] == 1
+    after, _ = fold(events)
+    assert gauges(after)["pending_overdue"] == 0 and gauges(after)["pending_on_time"] == 1
