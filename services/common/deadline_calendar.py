@@ -23,6 +23,7 @@ from pymongo.database import Database
 from pymongo.errors import BulkWriteError, DuplicateKeyError
 
 from .calendar import WorkingCalendar
+from .single_writer import SingleWriter
 from .events import utcnow
 
 LOCK_SECONDS = 300.0
@@ -40,6 +41,7 @@ class DeadlineCalendar:
         self.inbox = db[f"{name}_calendar_inbox"]
         self.days = db[f"{name}_calendar"]
         self.meta = db[f"{name}_calendar_meta"]
+        self.writer = SingleWriter(self.meta, "sweep", LOCK_SECONDS)
 
     # ----------------------------------------------------------- writers
     def schedule(self, doc_id: str, days: Iterable[date], key: str) -> None:
@@ -66,21 +68,10 @@ class DeadlineCalendar:
     # ----------------------------------------------------------- the sweeper
     def lock(self, owner: str) -> bool:
         """One sweeper at a time (replicas race for it); a lock older than LOCK_SECONDS is taken over."""
-        now = utcnow()
-        try:
-            self.meta.insert_one({"_id": "lock", "owner": owner, "at": now})
-            return True
-        except DuplicateKeyError:
-            held = self.meta.find_one({"_id": "lock"}) or {}
-            if held and (now - held["at"]).total_seconds() > LOCK_SECONDS:
-                self.meta.delete_one({"_id": "lock"})
-                return self.lock(owner)
-            return False
+        return self.writer.acquire(owner)
 
     def unlock(self, owner: str) -> None:
-        held = self.meta.find_one({"_id": "lock"}) or {}
-        if held.get("owner") == owner:
-            self.meta.delete_one({"_id": "lock"})
+        self.writer.release(owner)
 
     def built(self) -> bool:
         """False until the first sweep has scheduled every document open before the calendar existed."""

@@ -9,6 +9,7 @@ from services.common.deadline_calendar import DeadlineCalendar
 from services.common.files import ChunkStore
 from services.common.versioned import VersionedDocuments
 
+from .queue_index import QueueIndex
 from .schemas import CLOCK_STATUSES
 
 
@@ -18,6 +19,7 @@ class ProcessingStore:
         self.cases = VersionedDocuments(db, "cases")
         self.files = ChunkStore(db.case_files)
         self.calendar = DeadlineCalendar(db, "cases")
+        self.queue_index = QueueIndex(db)
 
     @staticmethod
     def ensure_indexes(db: Database) -> None:
@@ -39,6 +41,11 @@ class ProcessingStore:
                       key=lambda k: k[:3])
         page = [self.cases.get(k[3]) for k in keys[skip:skip + limit]]
         return [d for d in page if d is not None], len(keys)
+
+    def all_cases_for_queue(self):
+        """Every case, lightly projected (building the queue index once)."""
+        return self.cases.docs.find({}, {"_id": 1, "code": 1, "version": 1, "agency_id": 1, "due_date": 1,
+                                         "due_at": 1, "status": 1, "department_id": 1, "submitted_at": 1})
 
     def open_deadlines(self, batch: int = 1000):
         """Cases with a deadline running (processing clock or reception), lightly projected, for the sweep."""

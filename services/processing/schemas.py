@@ -190,7 +190,7 @@ class Supplement(Payload):
 class QueueQuery(Payload):
     status: str | None = None
     department_id: str | None = None
-    flag: Literal["at_risk", "overdue"] | None = None
+    flag: Literal["at_risk", "overdue", "reception_at_risk", "reception_overdue"] | None = None
     cohandling: bool = False
     page: PageNumber = 1
     page_size: PageSize = 20
