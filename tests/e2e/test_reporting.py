@@ -4,13 +4,14 @@ import base64
 import csv
 import hashlib
 import io
-from datetime import datetime, timedelta
+from datetime import date, datetime, time, timedelta
 
 import requests
 
 from tests.e2e.test_postal import return_shipment, update
 from tests.e2e.test_processing_journey import case_of, command, official, wait_for
-from tests.helpers import PDF, b64
+from services.common.calendar import VN_TZ, default_calendar
+from tests.helpers import PDF, b64, quiet_working_tuesday
 
 HKD_FORM = {"business_name": "Tạp hoá An Bình", "owner_full_name": "Nguyễn Văn An", "owner_national_id": "079090001234",
             "business_address": "12 Lê Lợi, Quy Nhơn", "business_lines": ["Bán lẻ tạp hoá"], "capital_vnd": 50000000}
@@ -171,3 +172,80 @@ def test_scripted_period_exact_numbers_exports_and_rebuild(suite, citizen, mongo
     assert after == before
     assert qn_counters() == live
     assert agency_figures() is not None
+
+
+MARRIAGE_FORM = {"full_name": "Trần Văn Mười", "national_id": "079090004321", "date_of_birth": "1992-04-01",
+                 "residence": "Ghềnh Ráng, Quy Nhơn", "marital_status": "chưa kết hôn", "purpose": "Kết hôn"}
+
+
+def test_a_quarter_with_a_late_reception_and_a_late_case_is_reported_exactly(suite, citizen):
+    """Issue #12: a quarter's report (JSON, CSV, XLSX) counts a reception after its deadline and a case
+    finished after its due day, exactly, with the days counted as the law counts them. The suite's
+    clock is moved to a quarter no other test touches, then forward through the case's days."""
+    api, (_, auth), clock = suite["api"], citizen, suite["clock"]
+    cal = default_calendar()
+    now = clock.local_today()
+    quarter = (now.month - 1) // 3 + 2  # two quarters on
+    first = date(now.year + quarter // 4, quarter % 4 * 3 + 1, 1)
+    t0 = quiet_working_tuesday(datetime.combine(first, time(9), VN_TZ), cal)
+    clock.set(t0)
+    day0 = t0.date()
+    period = f"Q{day0.year}-{(day0.month - 1) // 3 + 1}"
+    rec, spe, lead, admin = (official(api, n) for n in ("off-gr-reception", "off-gr-specialist", "off-gr-leader",
+                                                          "off-gr-admin"))
+    operator = official(api, "off-province-operator")
+    late_case, late_reception = (file(api, auth, "TP-HT-02", MARRIAGE_FORM, ["TK-XNHN"]) for _ in range(2))
+    for code in (late_case, late_reception):
+        case_of(api, rec, code)
+    case = command(api, rec, late_case, "receive")                        # received on day 0: on time
+    assert case["due_date"] == cal.add_working_days(day0, 3).isoformat() and not case["reception_late"]
+    command(api, rec, late_case, "assign", department_id="GR-TPHT")
+
+    reception_due = cal.add_working_days(day0, 1)                          # the next working day
+    clock.set(datetime.combine(reception_due + timedelta(days=1), time(9), VN_TZ))
+    assert command(api, rec, late_reception, "receive")["reception_late"]   # a day after its reception day
+
+    after_due = cal.next_working_day(cal.add_working_days(day0, 3))       # the first working day after the due day
+    clock.set(datetime.combine(after_due, time(9), VN_TZ))
+    requests.post(f"{api}/cases/sweep", headers=operator, timeout=60).raise_for_status()
+    assert requests.get(f"{api}/cases/{late_case}", headers=rec, timeout=10).json()["flags"]["overdue"]
+    r = command(api, spe, late_case, "propose", expect=409, summary="Đủ điều kiện")
+    assert r["error"]["code"] == "apology_required"
+    command(api, lead, late_case, "issue_apology", letter="UBND phường xin lỗi Ông/Bà vì hồ sơ chậm trả kết quả.",
+            new_due_date=cal.add_working_days(after_due, 1).isoformat())
+    command(api, spe, late_case, "propose", summary="Đủ điều kiện xác nhận tình trạng hôn nhân")
+    command(api, lead, late_case, "approve", result_document={"filename": "xac-nhan.pdf",
+                                                             "content_type": "application/pdf", "content_b64": b64(PDF)})
+    assert command(api, rec, late_case, "mark_result_ready")["timing_class"] == "late"  # R15: the published time
+
+    def report():
+        r = requests.get(f"{api}/reports", params={"scope": "UBND-GR", "period": period}, headers=admin,
+                         timeout=30).json()
+        row = next((x for x in r.get("rows", []) if x["name"].startswith("TP-HT-02")), {})
+        return r if row.get("processed_late") == 1 and row.get("reception_late") == 1 else None
+
+    rep = wait_for(report, timeout=30)
+    assert rep, requests.get(f"{api}/reports", params={"scope": "UBND-GR", "period": period}, headers=admin,
+                             timeout=30).text
+    row = next(x for x in rep["rows"] if x["name"].startswith("TP-HT-02"))
+    # two filed, one received after its reception day, one finished after its due day; stages completed:
+    # reception, assignment, review, approval of the late case and the late reception of the other
+    expected = {"received": 2, "received_online": 2, "reception_late": 1, "reception_on_time": 1,
+                "processed_early": 0, "processed_on_time": 0, "processed_late": 1, "stages_completed": 5,
+                "stages_late": 1, "returned_for_supplement": 0, "refused": 0, "withdrawn": 0}
+    assert {k: row[k] for k in expected} == expected
+    assert {k: rep["total"][k] for k in expected} == expected  # nothing else at this agency in this quarter
+    r = requests.get(f"{api}/reports", params={"scope": "UBND-GR", "period": period, "format": "csv"},
+                     headers=admin, timeout=30)
+    rows = list(csv.reader(io.StringIO(r.content.decode("utf-8-sig"))))
+    head, line = rows[0], next(x for x in rows if x and x[0].startswith("TP-HT-02"))
+    assert (line[head.index("Tiếp nhận trễ")], line[head.index("Quá hạn")], line[head.index("Tiếp nhận")]) == \
+        ("1", "1", "2")
+    r = requests.get(f"{api}/reports", params={"scope": "UBND-GR", "period": period, "format": "xlsx"},
+                     headers=admin, timeout=60)
+    from openpyxl import load_workbook
+    sheet = [list(x) for x in load_workbook(io.BytesIO(r.content)).active.iter_rows(values_only=True)]
+    head = next(x for x in sheet if x and x[0] == "Thủ tục / Cơ quan")
+    line = next(x for x in sheet if x and str(x[0]).startswith("TP-HT-02"))
+    assert (line[head.index("Tiếp nhận trễ")], line[head.index("Quá hạn")], line[head.index("Bước xử lý trễ hạn")]) \
+        == (1, 1, 1)
