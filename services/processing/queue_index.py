@@ -14,6 +14,7 @@ waiting first, so a page shows every change committed before it was asked for.
 """
 from __future__ import annotations
 
+import time
 from concurrent.futures import ThreadPoolExecutor
 from datetime import date, datetime, timezone
 from typing import Any, Iterable
@@ -82,20 +83,25 @@ class QueueIndex:
         self.meta.replace_one({"_id": "built"}, {"_id": "built"}, upsert=True)
 
     # ------------------------------------------------------------ the folder
-    def fold(self, batch: int = 5000) -> int:
-        """Fold what is waiting (if no one else is folding); how many states were folded."""
-        folded = 0
-        with self.writer.held() as mine:
-            if not mine:
+    def fold(self, wait: float = 0.0, batch: int = 5000) -> int:
+        """Fold what is waiting; how many states were folded. With ``wait``, a reader waits (up to that
+        many seconds) for another folder to finish and folds what came after it, so its page shows
+        every change committed before it asked."""
+        deadline = time.monotonic() + wait
+        while True:
+            with self.writer.held() as mine:
+                if mine:
+                    folded = 0
+                    while True:
+                        entries = list(self.inbox.find().limit(batch))
+                        if entries:
+                            self._fold(entries)
+                            folded += len(entries)
+                        if len(entries) < batch:
+                            return folded
+            if time.monotonic() >= deadline:
                 return 0
-            while True:
-                entries = list(self.inbox.find().limit(batch))
-                if not entries:
-                    return folded
-                self._fold(entries)
-                folded += len(entries)
-                if len(entries) < batch:
-                    return folded
+            time.sleep(0.05)
 
     def _fold(self, entries: list[dict]) -> None:
         latest: dict[str, dict] = {}

@@ -288,7 +288,7 @@ class ProcessingService(PortalService):
         if not index.built():
             index.note_many(list(self.store.all_cases_for_queue()))
             index.mark_built()
-        index.fold()  # what was committed before this request is in the page
+        index.fold(wait=5.0)  # what was committed before this request is in the page
         views = {}
         if q.flag == "overdue":
             views = {"overdue_before": ctx.today, "clock_statuses": CLOCK_STATUSES}
