@@ -22,6 +22,7 @@ from werkzeug.wrappers import Request, Response
 from services.common.errors import BadRequest, Forbidden, PayloadTooLarge, UnsupportedMediaType
 from services.common.files import safe_filename
 from services.common.observability import bind, request_id_from
+from services.common.roles import actor_from_claims
 from services.common.schemas import parse
 
 from . import metrics
@@ -226,9 +227,7 @@ def route(method: str, path: str, *, summary: str, tag: str, auth: str | tuple[s
                     ctx.actor = {"id": self.postal_auth.verify(request), "role": "postal_operator"}
                 elif auth != "public":
                     ctx.claims = self.auth.verify(request)
-                    ctx.actor = {"id": ctx.claims["sub"], "role": ctx.claims["role"],
-                                 "agency_id": ctx.claims.get("agency_id"),
-                                 "department_id": ctx.claims.get("department_id")}
+                    ctx.actor = actor_from_claims(ctx.claims)
                     if auth != "user" and ctx.actor["role"] not in auth:
                         raise Forbidden("Tài khoản không có quyền thực hiện thao tác này",
                                         {"required_roles": list(auth)}, "forbidden_role")

@@ -16,6 +16,7 @@ from services.common.messaging import EventDispatcher, RpcProxy
 from services.common.mongo import MongoDatabase
 from services.common.observability import CorrelationIds
 from services.common.production import ProductionGuard
+from services.common.roles import CITIZEN, OFFICIALS, PROVINCE_OFFICE, WORKFLOW_ROLES, actor_from_claims
 from services.common.schemas import parse
 from services.common.workflows import default_workflow
 
@@ -41,9 +42,6 @@ from .schemas import (
 from services.intake.schemas import CatalogQuery, DueDatePreview, DueDateQuery, FileDossier, WorkflowIn
 
 SYSTEM_ACTOR = {"id": "gateway", "role": "system"}
-CITIZEN = ("citizen",)
-OFFICIALS = ("reception", "specialist", "leader", "agency_admin", "operator")
-WORKFLOW_ROLES = ("reception", "specialist", "leader")
 MULTIPART_FILING = {
     "type": "object", "required": ["dossier"],
     "properties": {"dossier": {"type": "string", "description": "FileDossier as JSON"}},
@@ -416,7 +414,7 @@ class GatewayService(WebPortal):
         return result if q.format == "json" else self._file_response(result)
 
     @route("POST", "/api/v1/operator/statistics/rebuild", summary="Dựng lại toàn bộ số liệu từ nhật ký sự kiện",
-           tag="operator", auth=("operator",), scope=())
+           tag="operator", auth=PROVINCE_OFFICE, scope=())
     def rebuild_statistics(self, ctx: Ctx):
         return self.call("reporting", "rebuild")
 
@@ -456,12 +454,12 @@ class GatewayService(WebPortal):
                          ctx.body.model_dump(mode="json"))
 
     @route("GET", "/api/v1/operator/postal/returns", summary="Trả kết quả qua bưu chính: đúng 24 giờ / trễ",
-           tag="operator", auth=("operator",), response=ReturnStats, scope=())
+           tag="operator", auth=PROVINCE_OFFICE, response=ReturnStats, scope=())
     def postal_stats(self, ctx: Ctx):
         return self.call("postal", "return_stats", ctx.actor)
 
     @route("GET", "/api/v1/operator/postal/compensations", summary="Bưu gửi thất lạc và bồi thường", tag="operator",
-           auth=("operator",), response=ShipmentList, scope=())
+           auth=PROVINCE_OFFICE, response=ShipmentList, scope=())
     def compensations(self, ctx: Ctx):
         return self.call("postal", "compensations", ctx.actor)
 
@@ -471,9 +469,7 @@ class GatewayService(WebPortal):
     def submit_feedback(self, ctx: Ctx):
         actor = None
         if ctx.request.headers.get("Authorization"):
-            claims = self.auth.verify(ctx.request)
-            actor = {"id": claims["sub"], "role": claims["role"], "agency_id": claims.get("agency_id"),
-                     "department_id": claims.get("department_id")}
+            actor = actor_from_claims(self.auth.verify(ctx.request))
         return self.call("feedback", "submit", actor, ctx.body.model_dump(mode="json"))
 
     @route("POST", "/api/v1/feedback/staff", summary="Cán bộ ghi nhận phản ánh qua email, điện thoại, văn bản",
@@ -510,7 +506,7 @@ class GatewayService(WebPortal):
         return self.call("feedback", "rate", ctx.actor, ctx.path["code"], ctx.body.model_dump())
 
     @route("POST", "/api/v1/operator/feedback/sweep", summary="Quét hạn trả lời phản ánh ngay", tag="operator",
-           auth=("operator",), scope=())
+           auth=PROVINCE_OFFICE, scope=())
     def feedback_sweep(self, ctx: Ctx):
         return self.call("feedback", "sweep")
 
@@ -552,12 +548,12 @@ class GatewayService(WebPortal):
         return self.call("payment", "refunds_for", ctx.actor, ctx.path["payment_id"])
 
     @route("GET", "/api/v1/operator/reconciliation", summary="Đối soát giao dịch với cổng thanh toán",
-           tag="operator", auth=("operator",), query=DayQuery, response=Reconciliation, scope=())
+           tag="operator", auth=PROVINCE_OFFICE, query=DayQuery, response=Reconciliation, scope=())
     def reconciliation(self, ctx: Ctx):
         return self.call("payment", "reconcile", ctx.query.date)
 
     @route("POST", "/api/v1/operator/payments/expire", summary="Cho hết hạn ngay các giao dịch quá thời gian",
-           tag="operator", auth=("operator",), scope=())
+           tag="operator", auth=PROVINCE_OFFICE, scope=())
     def expire_payments(self, ctx: Ctx):
         self.call("payment", "expire_now")
         return {"ok": True}
@@ -597,7 +593,7 @@ class GatewayService(WebPortal):
                                              ctx.path["file_id"]))
 
     @route("POST", "/api/v1/cases/sweep", summary="Quét hạn xử lý ngay (đánh dấu sắp đến hạn, quá hạn)",
-           tag="cases", auth=("operator",), scope=())
+           tag="cases", auth=PROVINCE_OFFICE, scope=())
     def sweep(self, ctx: Ctx):
         return self.call("processing", "sweep")
 

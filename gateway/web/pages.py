@@ -12,7 +12,8 @@ from werkzeug.wrappers import Request, Response
 
 from services.common import error_catalogue as catalogue
 from services.common.errors import NotFound, PortalError, Unauthorized, ValidationFailed
-from services.common.workflows import ROLE_VI, STAGE_KINDS, STAGE_ROLES, default_workflow
+from services.common.roles import CITIZEN, OFFICIALS, WORKFLOW_ROLES, actor_from_claims
+from services.common.workflows import ROLE_VI, STAGE_KINDS, default_workflow
 from services.intake.exceptions import IDENTIFIERS_VI
 from services.processing.schemas import CaseCommand
 
@@ -22,9 +23,6 @@ from .forms import (
 )
 from .render import ENV, HERE, SESSION_COOKIE, html, page, page_number, pager, redirect
 
-CITIZEN = ("citizen",)
-OFFICIALS = ("reception", "specialist", "leader", "agency_admin", "operator")
-WORKFLOW = ("reception", "specialist", "leader")
 DELIVERY_VI = {"online": "Nhận kết quả trực tuyến", "in_person": "Nhận trực tiếp tại bộ phận một cửa",
                "post": "Nhận qua bưu chính công ích"}
 ACTION_VI = {"receive": "Tiếp nhận", "request_supplement": "Yêu cầu bổ sung", "reject_at_reception": "Từ chối tiếp nhận",
@@ -199,12 +197,11 @@ class WebPortal:
             claims = self.auth.verify_token(token)
         except Unauthorized:
             return None
-        return {"id": claims["sub"], "role": claims["role"], "agency_id": claims.get("agency_id"),
-                "department_id": claims.get("department_id"), "claims": claims}
+        return {**actor_from_claims(claims), "claims": claims}
 
     @staticmethod
     def _actor(session: dict) -> dict:
-        return {k: session[k] for k in ("id", "role", "agency_id", "department_id")}
+        return actor_from_claims(session["claims"])
 
     # ------------------------------------------------------------ static
     @page("GET", "/static/{name}")
@@ -533,7 +530,7 @@ class WebPortal:
         eform = fields_of(procedure.get("eform_schema") or {})
         return html(request, "case.html", status, session=session, case=case, dossier=dossier,
                     history=history_rows(history, names), commands=commands, action_vi=ACTION_VI,
-                    message=message, workflow=session["role"] in WORKFLOW, form_rows=shown(eform, dossier["form_data"]),
+                    message=message, workflow=session["role"] in WORKFLOW_ROLES, form_rows=shown(eform, dossier["form_data"]),
                     labels={f.name: f.label for f in eform}, department=departments.get(case.get("department_id")),
                     doc_names={x["code"]: x["name"] for x in procedure["required_documents"]})
 
@@ -546,7 +543,7 @@ class WebPortal:
     def web_case_attachment(self, request, session, code, attachment_id):
         return file_response(self.call("intake", "get_attachment", self._actor(session), code, attachment_id))
 
-    @page("POST", "/can-bo/ho-so/{code}/thao-tac", auth=WORKFLOW)
+    @page("POST", "/can-bo/ho-so/{code}/thao-tac", auth=WORKFLOW_ROLES)
     def web_case_command(self, request, session, code):
         action = request.form.get("action", "")
         if action not in COMMAND_FIELDS:
@@ -617,7 +614,7 @@ class WebPortal:
         declared = {s["kind"]: s for s in (procedure.get("workflow") or default_workflow())["stages"]}
         rows = stages or [{"kind": k, "on": k in declared, **(declared.get(k) or default_stage(k))}
                           for k in STAGE_KINDS]
-        return html(request, "workflow.html", status, session=session, p=procedure, stages=rows, roles=STAGE_ROLES,
+        return html(request, "workflow.html", status, session=session, p=procedure, stages=rows, roles=WORKFLOW_ROLES,
                     message=message, saved=saved)
 
     @page("GET", "/can-bo/quy-trinh/{code}", auth=("agency_admin",))

@@ -27,14 +27,13 @@ from typing import Annotated, Any
 
 from pydantic import Field
 
+from .roles import WORKFLOW_ROLES
 from .schemas import Payload
 
 STAGE_KINDS = ("reception", "assignment", "review", "approval", "result")
 OPTIONAL_KINDS = ("assignment",)
 KIND_VI = {"reception": "Tiếp nhận", "assignment": "Phân công", "review": "Thẩm định", "approval": "Phê duyệt",
            "result": "Trả kết quả"}
-#: the officials' roles that can act in a workflow stage
-STAGE_ROLES = ("reception", "specialist", "leader")
 ROLE_VI = {"reception": "Bộ phận một cửa", "specialist": "Chuyên viên", "leader": "Lãnh đạo",
            "agency_admin": "Quản trị cơ quan", "operator": "Văn phòng UBND tỉnh", "citizen": "Công dân",
            "postal_operator": "Bưu chính", "ministry_system": "Hệ thống bộ, ngành", "system": "Hệ thống"}
@@ -90,9 +89,9 @@ def problems(workflow: Workflow, processing_days: int) -> list[dict[str, str]]:
             add(f"{where}.kind", "workflow_unknown_stage_kind",
                 f"Loại bước '{stage.kind}' không có; chọn một trong: {', '.join(STAGE_KINDS)}")
         for role in stage.roles:
-            if role not in STAGE_ROLES:
+            if role not in WORKFLOW_ROLES:
                 add(f"{where}.roles", "workflow_unknown_role",
-                    f"Bước '{stage.name}': vai trò '{role}' không có; chọn trong: {', '.join(STAGE_ROLES)}")
+                    f"Bước '{stage.name}': vai trò '{role}' không có; chọn trong: {', '.join(WORKFLOW_ROLES)}")
         if len(set(stage.roles)) != len(stage.roles):
             add(f"{where}.roles", "workflow_duplicate_role", f"Bước '{stage.name}' ghi một vai trò hai lần")
     codes = [s.code for s in workflow.stages]

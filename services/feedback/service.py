@@ -15,6 +15,7 @@ from services.common.errors import Conflict, Forbidden, NotFound, ValidationFail
 from services.common.events import Actor, new_event, utcnow
 from services.common.messaging import EventDispatcher, RpcProxy, rpc
 from services.common.mongo import MongoDatabase
+from services.common.roles import AGENCY_OFFICIALS, OFFICIALS
 from services.common.service_base import PortalService
 from services.common.text import words_regex
 from services.common.schemas import dump, parse
@@ -28,7 +29,6 @@ from .schemas import (
 )
 
 ANSWER_DAYS = 3  # Art. 11
-OFFICIALS = ("reception", "specialist", "leader", "agency_admin")
 SYSTEM = {"id": "feedback", "role": "system"}
 
 
@@ -114,7 +114,7 @@ class FeedbackService(PortalService):
     def record(self, actor: dict, payload: dict) -> dict:
         """An official records feedback received by email, phone or in writing."""
         who = Actor.model_validate(actor)
-        if who.role not in (*OFFICIALS, "operator"):
+        if who.role not in OFFICIALS:
             raise Forbidden("Chỉ cán bộ mới ghi nhận phản ánh từ các kênh khác", None, "officials_only")
         item = parse(StaffEntry, payload, "feedback")
         if item.contact is None:
@@ -131,7 +131,7 @@ class FeedbackService(PortalService):
         return doc
 
     def _may_handle(self, who: Actor, doc: dict) -> bool:
-        return who.role == "operator" or (who.role in OFFICIALS and who.agency_id == doc["agency_id"])
+        return who.role == "operator" or (who.role in AGENCY_OFFICIALS and who.agency_id == doc["agency_id"])
 
     @rpc
     def answer(self, actor: dict, fid: str, payload: dict) -> dict:
@@ -167,7 +167,7 @@ class FeedbackService(PortalService):
         q = parse(FeedbackQuery, query or {}, "query")
         if who.role == "operator":
             filt: dict[str, Any] = {"escalated": True}
-        elif who.role in OFFICIALS:
+        elif who.role in AGENCY_OFFICIALS:
             filt = {"agency_id": who.agency_id}
         else:
             raise Forbidden("Chỉ cán bộ mới xem được phản ánh", None, "officials_only")

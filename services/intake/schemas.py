@@ -13,7 +13,6 @@ from services.common.workflows import Workflow
 Level = Annotated[int, Field(ge=1, le=4)]
 DeliveryMethod = Literal["in_person", "post", "online"]
 Role = Literal["citizen", "reception", "specialist", "leader", "agency_admin", "operator"]
-OFFICIAL_ROLES = ("reception", "specialist", "leader", "agency_admin")
 Code = Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9._\-]+$")]
 
 

@@ -27,6 +27,7 @@ from services.common.events import Actor, EventEnvelope, consumer, new_event, ut
 from services.common.messaging import EventDispatcher, event_handler, rpc
 from services.common.mongo import MongoDatabase
 from services.common.observability import bind
+from services.common.roles import AGENCY_OFFICIALS
 from services.common.service_base import PortalService
 from services.common.schemas import dump, page_bounds, parse
 
@@ -34,7 +35,7 @@ from . import exceptions, signatures
 from .dependencies import IntakeStore
 from .schemas import (
     Account, Attachment, AttachmentIn, CatalogQuery, DeskFiling, Department, DueDatePreview, DueDateQuery, NewOfficial,
-    OfficialChange, Credentials, Dossier, DossierPage, DossierSummary, FileDossier, FiledDossier, OFFICIAL_ROLES,
+    OfficialChange, Credentials, Dossier, DossierPage, DossierSummary, FileDossier, FiledDossier,
     Procedure, ProcedureIn, ProcedurePage, ProcedureSummary, PublicLookup, PublicStatus, RegisterIndividual,
     RegisterOrganisation, SignedFile, WorkflowIn,
 )
@@ -543,7 +544,7 @@ class IntakeService(PortalService):
         who = Actor.model_validate(actor)
         doc = self.store.dossier(code)
         if doc and (doc["applicant_id"] == who.id or who.role == "operator"
-                    or (who.role in OFFICIAL_ROLES and who.agency_id == doc["agency_id"])):
+                    or (who.role in AGENCY_OFFICIALS and who.agency_id == doc["agency_id"])):
             return doc
         raise exceptions.dossier_not_found(code)
 

@@ -20,6 +20,7 @@ from services.common.errors import Conflict, Forbidden, NotFound
 from services.common.events import Actor, EventEnvelope, consumer, new_event, utcnow
 from services.common.messaging import EventDispatcher, RpcProxy, event_handler, rpc
 from services.common.mongo import MongoDatabase
+from services.common.roles import AGENCY_OFFICIALS, OFFICIALS
 from services.common.service_base import PortalService
 from services.common.schemas import dump, parse
 
@@ -38,7 +39,6 @@ from .workflow import (
 log = logging.getLogger(__name__)
 
 SYSTEM = {"id": "processing", "role": "system"}
-OFFICIALS = ("reception", "specialist", "leader", "agency_admin")
 SWEEP_CONCURRENCY = 8
 #: history entries a citizen's timeline leaves out: the agency's internal work and notes
 INTERNAL_ACTIONS = ("deadline_flag", "external_read", "assign", "request_cohandling", "answer_cohandling",
@@ -147,7 +147,7 @@ class ProcessingService(PortalService):
     def _visible_to_official(self, case: dict, who: Actor) -> bool:
         if who.role in ("operator", "system"):
             return True
-        if who.role not in OFFICIALS:
+        if who.role not in AGENCY_OFFICIALS:
             return False
         if who.agency_id == case["agency_id"]:
             return True
@@ -260,7 +260,7 @@ class ProcessingService(PortalService):
     def queue(self, actor: dict, query: dict | None = None) -> dict:
         """Work queue (hàng đợi xử lý) of the official's agency, soonest due first."""
         who = Actor.model_validate(actor)
-        if who.role not in OFFICIALS and who.role != "operator":
+        if who.role not in OFFICIALS:
             raise Forbidden("Chỉ cán bộ mới xem được hàng đợi hồ sơ", None, "officials_only")
         q = parse(QueueQuery, query or {}, "queue query")
         filt: dict[str, Any] = {}

@@ -16,6 +16,7 @@ from services.common.errors import Forbidden, ServiceUnavailable, ValidationFail
 from services.common.events import Actor
 from services.common.messaging import RpcProxy, rpc
 from services.common.mongo import MongoDatabase
+from services.common.roles import OFFICIALS
 from services.common.service_base import PortalService
 
 from . import exports
@@ -33,7 +34,6 @@ SOURCES = [("intake", "dossier_submitted"), ("processing", "case_status_changed"
 BATCH_SIZE = 5000
 BATCH_WAIT_SECONDS = 0.2
 BATCH_IDLE_SECONDS = 0.5  # with nothing to fold, the writer still runs this often (lease, checkpoint, rebuild)
-STAFF = ("operator", "agency_admin", "leader", "reception", "specialist")
 
 
 def _period(value: str | None) -> str:
@@ -143,7 +143,7 @@ class ReportingService(PortalService):
     def dashboard(self, actor: dict, dim: str = "all", value: str = "*", period: str | None = None) -> dict:
         """Agencies see their own figures (and their departments'); the province office sees any."""
         who = Actor.model_validate(actor)
-        if who.role not in STAFF:
+        if who.role not in OFFICIALS:
             raise Forbidden("Chỉ cán bộ mới xem được bảng điều hành", None, "officials_only")
         if dim not in ("all", "agency", "procedure", "sector", "level", "department"):
             raise ValidationFailed("Chiều thống kê không hợp lệ", {"dim": dim}, "invalid_dimension")
@@ -178,7 +178,7 @@ class ReportingService(PortalService):
             total = {"name": "Toàn tỉnh", **self.figures("all", "*", period)}
             title = f"Báo cáo tình hình cung cấp dịch vụ công trực tuyến toàn tỉnh — {period_label(period)}"
         else:
-            if who.role not in STAFF or (who.role != "operator" and who.agency_id != scope):
+            if who.role not in OFFICIALS or (who.role != "operator" and who.agency_id != scope):
                 raise Forbidden("Cơ quan chỉ lập báo cáo của mình", None, "other_agency")
             agency = self.intake.get_agency(scope)
             procedures = self._procedures({"agency": scope})
