@@ -1,31 +1,17 @@
-"""Gateway-only payloads; service payloads are imported from the services' schemas."""
+"""The gateway's own HTTP payloads: what only the HTTP side has (a filing as one JSON document, the
+error envelope, health, queries of the gateway's routes). The services' payloads are in contracts/."""
 from __future__ import annotations
 
 from typing import Annotated, Any, Literal, Union
 
 from pydantic import BaseModel, Field, RootModel
 
+from contracts.intake import (
+    Account, Agency, AttachmentIn, Code, DeskFiling, FileDossier, RegisterIndividual, RegisterOrganisation, SignedFile,
+)
+from contracts.payment import Refund
+from contracts.postal import Shipment
 from services.common.schemas import MAX_VERSION, PageNumber, PageSize, Payload
-from services.intake.schemas import (
-    Account, Agency, AttachmentIn, Code, SignedFile, Credentials, DeskFiling, Department, NewOfficial, OfficialChange,
-    Dossier, DossierPage, FileDossier, FiledDossier, Procedure,
-    ProcedureIn, ProcedurePage, PublicLookup, PublicStatus, RegisterIndividual, RegisterOrganisation,
-)
-
-from services.feedback.schemas import (
-    Answer, FeedbackPage, FeedbackQuery, FeedbackView, NewFeedback, PublicPage, PublicQuery, Rating, StaffEntry,
-)
-from services.postal.schemas import (
-    FileOnBehalf, OperatorUpdate, PickupRequest, ReturnStats, Shipment, ShipmentPage, ShipmentQuery,
-)
-from services.payment.schemas import Payment, Reconciliation, Refund, RefundRequest
-from services.processing.schemas import Case, CaseCommand, CaseHistory, CasePage, ChainReport, QueueQuery, Timeline
-
-__all__ = [
-    "Case", "CaseCommand", "CaseHistory", "CasePage", "ChainReport", "QueueQuery", "Timeline",
-    "Account", "Agency", "Credentials", "Dossier", "DossierPage", "FiledDossier", "Procedure", "ProcedureIn",
-    "ProcedurePage", "PublicLookup", "PublicStatus",
-]
 
 
 class RegisterRequest(RootModel[Annotated[Union[RegisterIndividual, RegisterOrganisation],

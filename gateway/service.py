@@ -10,6 +10,17 @@ from nameko.dependency_providers import Config
 from nameko.timer import timer
 from werkzeug.wrappers import Response
 
+from contracts.feedback import (
+    Answer, FeedbackPage, FeedbackQuery, FeedbackView, NewFeedback, PublicPage, PublicQuery, Rating, StaffEntry,
+)
+from contracts.intake import (
+    Account, Agency, CatalogQuery, Credentials, Department, Dossier, DossierPage, DueDatePreview, DueDateQuery,
+    FiledDossier, FileDossier, NewOfficial, OfficialChange, Procedure, ProcedureIn, ProcedurePage, PublicLookup,
+    PublicStatus, WorkflowIn,
+)
+from contracts.payment import Payment, Reconciliation, Refund, RefundRequest
+from contracts.postal import FileOnBehalf, OperatorUpdate, PickupRequest, ReturnStats, Shipment, ShipmentPage, ShipmentQuery
+from contracts.processing import Case, CaseCommand, CaseHistory, CasePage, ChainReport, QueueQuery, Timeline
 from services.common.errors import BadRequest, Conflict, NotFound, ServiceUnavailable, Unauthorized, ValidationFailed
 from services.common.events import new_event, utcnow
 from services.common.messaging import EventDispatcher, RpcProxy
@@ -26,20 +37,11 @@ from .dependencies import GatewayStore, PostalAuth, TokenAuth
 from .openapi import build_openapi
 from .web.pages import WebPortal
 from .schemas import (
-    DashboardQuery, PeriodQuery, ReportQuery,
-    FiledOnBehalf, FileOnBehalf, OperatorUpdate, PickupRequest, ReturnStats, Shipment, ShipmentList, ShipmentPage,
-    ShipmentQuery,
-    Answer, FeedbackPage, FeedbackQuery, FeedbackView, NewFeedback, PublicPage, PublicQuery, Rating, RatingView,
-    StaffEntry,
-    CallbackAck, DayQuery, Payment, Reconciliation, Refund, RefundList, RefundRequest,
-    AccountList, Agency, Case, CaseCommand, CaseHistory, CasePage, ChainReport, Department, InboxPage, InboxQuery, NewOfficial,
-    OfficialChange, QueueQuery, ReadReceipt, SigningPayload, SigningRequest, SupplementRequest, Timeline,
-    Account, AgencyList, Credentials, DeskFilingJson, FormTemplate, Dossier, DossierPage, FileDossierJson,
-    FiledDossier, Health, PageQuery,
-    Procedure, ProcedureIn, ProcedurePage, PublicLookup, PublicStatus, RegisterRequest, TokenResponse,
+    AccountList, AgencyList, CallbackAck, DashboardQuery, DayQuery, DeskFilingJson, FileDossierJson, FiledOnBehalf,
+    FormTemplate, Health, InboxPage, InboxQuery, PageQuery, PeriodQuery, RatingView, ReadReceipt, RefundList,
+    RegisterRequest, ReportQuery, ShipmentList, SigningPayload, SigningRequest, SupplementRequest, TokenResponse,
     VersionQuery, WithdrawRequest,
 )
-from services.intake.schemas import CatalogQuery, DueDatePreview, DueDateQuery, FileDossier, WorkflowIn
 
 SYSTEM_ACTOR = {"id": "gateway", "role": "system"}
 MULTIPART_FILING = {

@@ -10,12 +10,12 @@ from urllib.parse import urlparse
 
 from werkzeug.wrappers import Request, Response
 
+from contracts.processing import CaseCommand
 from services.common import error_catalogue as catalogue
 from services.common.errors import NotFound, PortalError, Unauthorized, ValidationFailed
 from services.common.roles import CITIZEN, OFFICIALS, WORKFLOW_ROLES, actor_from_claims
 from services.common.workflows import ROLE_VI, STAGE_KINDS, default_workflow
 from services.intake.exceptions import IDENTIFIERS_VI
-from services.processing.schemas import CaseCommand
 
 from ..api import file_response
 from .forms import (

@@ -9,6 +9,10 @@ from typing import Any
 from nameko.dependency_providers import Config
 from nameko.timer import timer
 
+from contracts.feedback import (
+    Answer, FeedbackPage, FeedbackQuery, FeedbackView, NewFeedback, PublicPage, PublicQuery, PublicQuestion,
+    Rating, StaffEntry,
+)
 from services.common.calendar import as_date, deadline_flags, default_calendar
 from services.common.deadline_calendar import flag_days, new_owner
 from services.common.errors import Conflict, Forbidden, NotFound, ValidationFailed
@@ -23,10 +27,6 @@ from services.common.schemas import dump, parse
 from . import exceptions
 from .dependencies import FeedbackStore
 from .redact import redact
-from .schemas import (
-    Answer, FeedbackPage, FeedbackQuery, FeedbackView, NewFeedback, PublicPage, PublicQuery, PublicQuestion,
-    Rating, StaffEntry,
-)
 
 ANSWER_DAYS = 3  # Art. 11
 SYSTEM = {"id": "feedback", "role": "system"}

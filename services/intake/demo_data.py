@@ -10,6 +10,7 @@ import json
 import sys
 from pathlib import Path
 
+from contracts.intake import Agency, ProcedureIn
 from services.common import files as att
 from services.common import pdf as documents
 from services.common.config import load_config
@@ -17,7 +18,6 @@ from services.common.events import utcnow
 from services.common.mongo import make_client
 
 from .dependencies import IntakeStore
-from .schemas import Agency, ProcedureIn
 from .service import hash_password
 
 DATA = Path(__file__).with_name("data") / "demo_catalog.json"

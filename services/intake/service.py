@@ -17,6 +17,12 @@ from argon2.exceptions import InvalidHashError, VerificationError
 from jsonschema import Draft202012Validator, FormatChecker
 from nameko.dependency_providers import Config
 
+from contracts.intake import (
+    Account, Attachment, AttachmentIn, CatalogQuery, DeskFiling, Department, DueDatePreview, DueDateQuery, NewOfficial,
+    OfficialChange, Credentials, Dossier, DossierPage, DossierSummary, FileDossier, FiledDossier,
+    Procedure, ProcedureIn, ProcedurePage, ProcedureSummary, PublicLookup, PublicStatus, RegisterIndividual,
+    RegisterOrganisation, SignedFile, WorkflowIn,
+)
 from services.common import files as att
 from services.common import pdf as documents
 from services.common import workflows
@@ -33,12 +39,6 @@ from services.common.schemas import dump, page_bounds, parse
 
 from . import exceptions, signatures
 from .dependencies import IntakeStore
-from .schemas import (
-    Account, Attachment, AttachmentIn, CatalogQuery, DeskFiling, Department, DueDatePreview, DueDateQuery, NewOfficial,
-    OfficialChange, Credentials, Dossier, DossierPage, DossierSummary, FileDossier, FiledDossier,
-    Procedure, ProcedureIn, ProcedurePage, ProcedureSummary, PublicLookup, PublicStatus, RegisterIndividual,
-    RegisterOrganisation, SignedFile, WorkflowIn,
-)
 
 log = logging.getLogger(__name__)
 

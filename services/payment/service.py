@@ -10,6 +10,7 @@ from datetime import datetime, timedelta, timezone
 from nameko.dependency_providers import Config
 from nameko.timer import timer
 
+from contracts.payment import Mismatch, Payment, Reconciliation, Refund, RefundRequest
 from services.common import files
 from services.common import pdf as documents
 from services.common.calendar import VN_TZ
@@ -22,7 +23,7 @@ from services.common.schemas import dump, parse
 
 from . import exceptions
 from .dependencies import PaymentStore, ProviderClient
-from .schemas import FINAL, Mismatch, Payment, Reconciliation, Refund, RefundRequest
+from .schemas import FINAL
 
 SYSTEM = {"id": "payment", "role": "system"}
 OUTCOMES = {"success": "succeeded", "fail": "failed", "cancel": "cancelled"}

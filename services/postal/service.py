@@ -8,6 +8,9 @@ from typing import Any
 
 from nameko.dependency_providers import Config
 
+from contracts.postal import (
+    FileOnBehalf, OperatorUpdate, PickupRequest, ReturnStats, Shipment, ShipmentPage, ShipmentQuery,
+)
 from services.common.errors import Conflict, Forbidden, ValidationFailed
 from services.common.events import Actor, EventEnvelope, consumer, new_event, utcnow
 from services.common.messaging import EventDispatcher, RpcProxy, event_handler, rpc
@@ -17,9 +20,7 @@ from services.common.schemas import dump, parse
 
 from . import exceptions
 from .dependencies import PostalStore
-from .schemas import (
-    NEXT, FileOnBehalf, OperatorUpdate, PickupRequest, ReturnStats, Shipment, ShipmentPage, ShipmentQuery,
-)
+from .schemas import NEXT
 
 SYSTEM = {"id": "postal", "role": "system"}
 OPEN = ("requested", "picked_up", "in_transit", "failed_attempt")

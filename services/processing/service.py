@@ -13,6 +13,9 @@ from typing import Any, get_args
 from nameko.dependency_providers import Config
 from nameko.timer import timer
 
+from contracts.processing import (
+    Case, CaseCommand, CaseHistory, CasePage, CaseSummary, ChainReport, Document, QueueQuery, Timeline,
+)
 from services.common import files
 from services.common.calendar import as_date, default_calendar
 from services.common.deadline_calendar import new_owner
@@ -28,9 +31,8 @@ from . import exceptions
 from .dependencies import ProcessingStore
 from .history import GENESIS, external_reference, make_entry, verify
 from .schemas import (
-    CLOCK_STATUSES, Case, CaseCommand, CaseHistory, CasePage, CaseSummary, ChainReport, CollectResult,
-    DeadlineFlag, Document, ExternalRead, FeePaid, QueueQuery, RedoAfterLoss, Supplement, SupplementCommand,
-    Timeline, Withdraw,
+    CLOCK_STATUSES, CollectResult, DeadlineFlag, ExternalRead, FeePaid, RedoAfterLoss, Supplement, SupplementCommand,
+    Withdraw,
 )
 from .workflow import (
     NO_FLAGS, Context, Decision, available_actions, decide, flag_change_days, initial_case, live_flags,

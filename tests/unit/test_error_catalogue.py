@@ -10,7 +10,7 @@ from services.common import error_catalogue as catalogue
 from services.common import errors
 from services.common.config import ROOT
 from services.common.schemas import parse
-from services.intake.schemas import FileDossier, RegisterIndividual, RegisterOrganisation
+from contracts.intake import FileDossier, RegisterIndividual, RegisterOrganisation
 
 ERROR_CLASSES = {cls.__name__: cls for cls in errors.ALL_ERRORS}
 # Helpers that raise with a code as their given argument (index) or default.

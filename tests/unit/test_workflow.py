@@ -6,6 +6,7 @@ from typing import get_args
 
 import pytest
 
+from contracts.processing import CaseCommandUnion
 from services.common.calendar import VN_TZ, default_calendar
 from services.common.errors import Conflict, Forbidden, ValidationFailed
 from services.common.workflows import Workflow, default_workflow, problems
@@ -45,7 +46,7 @@ def open_case(at, days=3, workflow=None, level=3, fee=0, signed=False, rule="res
 
 def step(case, actor, action, at, **fields):
     """Decide and apply in memory, as the service commits."""
-    model = next(m for m in (*get_args(get_args(schemas.CaseCommandUnion)[0]), schemas.Withdraw,
+    model = next(m for m in (*get_args(get_args(CaseCommandUnion)[0]), schemas.Withdraw,
                              schemas.SupplementCommand, schemas.CollectResult, schemas.FeePaid,
                              schemas.RedoAfterLoss, schemas.DeadlineFlag, schemas.ExternalRead)
                  if get_args(m.model_fields["action"].annotation)[0] == action)
@@ -64,7 +65,7 @@ def through_review(at, **kw):
 # ------------------------------------------------------------------ the table
 def test_every_action_has_one_row_and_official_commands_match_the_api():
     api_actions = {get_args(m.model_fields["action"].annotation)[0]
-                   for m in get_args(get_args(schemas.CaseCommandUnion)[0])}
+                   for m in get_args(get_args(CaseCommandUnion)[0])}
     assert api_actions == set(OFFICIAL_ACTIONS)
     assert {"withdraw", "supplement", "fee_paid", "collect_result", "redo_after_loss", "deadline_flag",
             "external_read"} <= set(LIFECYCLE)

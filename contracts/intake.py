@@ -1,4 +1,5 @@
-"""Payloads of the intake service (catalog, accounts, dossiers)."""
+"""The intake service's payloads (catalog, accounts, dossiers), all public: the gateway's routes take and
+give them."""
 from __future__ import annotations
 
 import re

@@ -1,4 +1,4 @@
-"""Payloads of the feedback service."""
+"""The feedback service's payloads, all public: the gateway's routes take and give them."""
 from __future__ import annotations
 
 from datetime import date, datetime
