@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import base64
 import json
+from typing import Any, Callable
 
 import eventlet
 from kombu import Connection
@@ -35,6 +36,10 @@ from . import metrics
 from .api import ApiHandler, Ctx, file_response, read_json, route
 from .dependencies import GatewayStore, PostalAuth, TokenAuth
 from .openapi import build_openapi
+from .rpc import (
+    FACADES, Facade, FeedbackRpc, IntakeRpc, NotificationRpc, PaymentRpc, PostalRpc, ProcessingRpc, ReportingRpc,
+    ServiceRpc,
+)
 from .web.pages import WebPortal
 from .schemas import (
     AccountList, AgencyList, CallbackAck, DashboardQuery, DayQuery, DeskFilingJson, FileDossierJson, FiledOnBehalf,
@@ -57,14 +62,22 @@ class GatewayService(WebPortal):
 
     config = Config()
     store: GatewayStore = MongoDatabase(GatewayStore)
-    intake = RpcProxy("intake")
-    processing = RpcProxy("processing")
-    notification = RpcProxy("notification")
-    payment = RpcProxy("payment")
-    feedback = RpcProxy("feedback")
-    postal = RpcProxy("postal")
-    reporting = RpcProxy("reporting")
-    ministry = RpcProxy("ministry")
+    # nameko's proxies, used only through ``call`` (by the facades below)
+    intake_proxy = RpcProxy("intake")
+    processing_proxy = RpcProxy("processing")
+    notification_proxy = RpcProxy("notification")
+    payment_proxy = RpcProxy("payment")
+    feedback_proxy = RpcProxy("feedback")
+    postal_proxy = RpcProxy("postal")
+    reporting_proxy = RpcProxy("reporting")
+    ministry_proxy = RpcProxy("ministry")
+    intake = Facade(IntakeRpc)
+    processing = Facade(ProcessingRpc)
+    notification = Facade(NotificationRpc)
+    payment = Facade(PaymentRpc)
+    feedback = Facade(FeedbackRpc)
+    postal = Facade(PostalRpc)
+    reporting = Facade(ReportingRpc)
     dispatch = EventDispatcher()
     correlation = CorrelationIds()
     production_guard = ProductionGuard()  # PORTAL_ENV=production: no development secrets
@@ -77,12 +90,16 @@ class GatewayService(WebPortal):
     def postal_auth(self) -> PostalAuth:
         return PostalAuth(self.config, self.store)
 
-    def call(self, service: str, method: str, *args, **kwargs):
-        """RPC with a deadline: a service that does not answer becomes a 503, not a hung request."""
+    def _proxy(self, service: str) -> Any:
+        return getattr(self, f"{service}_proxy")
+
+    def call(self, service: str, method: str, *args: Any, **kwargs: Any) -> Any:
+        """RPC with a deadline: a service that does not answer becomes a 503, not a hung request.
+        Routes and pages call through the facades (self.intake.get_procedure(code)), which send here."""
         deadline = eventlet.Timeout(float(self.config.get("RPC_TIMEOUT", 20)))
         try:
             with deadline:
-                result = getattr(getattr(self, service), method)(*args, **kwargs)
+                result = getattr(self._proxy(service), method)(*args, **kwargs)
         except BaseException as exc:
             metrics.observe_rpc(service, method, getattr(exc, "code", None) or type(exc).__name__)
             if exc is deadline:
@@ -102,23 +119,24 @@ class GatewayService(WebPortal):
     def _services(self) -> list[str]:
         return [s.strip() for s in str(self.config.get("HEALTH_SERVICES", "intake")).split(",") if s.strip()]
 
-    def _ask(self, service: str, method: str) -> dict:
+    def _probe_call(self, service: str, method: str, *args: Any) -> Any:
+        """The health checks' RPC: their own short deadline, and not counted with the API's calls."""
         with eventlet.Timeout(float(self.config.get("HEALTH_TIMEOUT", 3))):
-            return getattr(getattr(self, service), method)()
+            return getattr(self._proxy(service), method)(*args)
 
-    def _ask_all(self, method: str) -> tuple[dict, dict]:
-        """Ask every service one RPC (``ping`` or ``stats``): their states, and the answers of those up.
+    def _ask_all(self, ask: Callable[[ServiceRpc], dict]) -> tuple[dict, dict]:
+        """Ask every service one RPC (ServiceRpc.ping or .stats): their states, and the answers of those up.
 
         All at once: with the broker down, or the suite stopping, every call waits out its
         timeout, and one after the other that made /health (and a stop) take 8 timeouts."""
-        def ask(svc: str) -> tuple[str, dict | None, BaseException | None]:
+        def ask_one(svc: str) -> tuple[str, dict | None, BaseException | None]:
             try:
-                return svc, self._ask(svc, method), None
+                return svc, ask(FACADES[svc](self._probe_call)), None
             except (Exception, eventlet.Timeout) as exc:  # eventlet.Timeout is a BaseException
                 return svc, None, exc
 
         states, answers = {}, {}
-        for svc, answer, exc in eventlet.GreenPool().imap(ask, self._services()):
+        for svc, answer, exc in eventlet.GreenPool().imap(ask_one, self._services()):
             if exc is None:
                 answers[svc] = answer
                 states[svc] = {"status": "ok"}
@@ -126,9 +144,9 @@ class GatewayService(WebPortal):
                 states[svc] = {"status": "down", "detail": type(exc).__name__}
         return states, answers
 
-    def _probe(self, method: str = "ping") -> tuple[dict, dict]:
-        """Every service (through ``method``), the broker and the database; and the services' answers."""
-        services, answers = self._ask_all(method)
+    def _probe(self, ask: Callable[[ServiceRpc], dict] = ServiceRpc.ping) -> tuple[dict, dict]:
+        """Every service (through ``ask``), the broker and the database; and the services' answers."""
+        services, answers = self._ask_all(ask)
         try:
             with Connection(self.config["AMQP_URI"], connect_timeout=3) as conn:
                 conn.ensure_connection(max_retries=1)
@@ -153,7 +171,7 @@ class GatewayService(WebPortal):
     @ApiHandler.decorator("GET", "/metrics")
     def metrics(self, request) -> Response:
         """Prometheus exposition (scrape it on the internal network only; see deploy/README.md)."""
-        probe, stats = self._probe("stats")  # a service that answers its stats is up
+        probe, stats = self._probe(ServiceRpc.stats)  # a service that answers its stats is up
         metrics.record_state(probe, stats)
         return Response(metrics.exposition(), mimetype="text/plain; version=0.0.4; charset=utf-8")
 
@@ -163,7 +181,7 @@ class GatewayService(WebPortal):
         team is told by the notification service); its return closes it."""
         now = utcnow()
         threshold = float(self.config.get("INCIDENT_AFTER_SECONDS", 120))
-        for svc, state in self._ask_all("ping")[0].items():  # services only: no broker/database round trip
+        for svc, state in self._ask_all(ServiceRpc.ping)[0].items():  # services only: no broker/database round trip
             if state["status"] == "ok":
                 closed = self.store.close_incident(svc)
                 if closed:
@@ -183,7 +201,7 @@ class GatewayService(WebPortal):
     @route("POST", "/api/v1/auth/register", summary="Đăng ký tài khoản (công dân / tổ chức)", tag="auth",
            body=RegisterRequest, response=Account, status=201, errors=(409,), auth="public", scope=())
     def register(self, ctx: Ctx):
-        return self.call("intake", "register", ctx.body.model_dump(mode="json"))
+        return self.intake.register(ctx.body.model_dump(mode="json"))
 
     @route("POST", "/api/v1/auth/login", summary="Đăng nhập: nhận bearer token", tag="auth",
            body=Credentials, response=TokenResponse, errors=(401, 429), auth="public", scope=())
@@ -194,11 +212,11 @@ class GatewayService(WebPortal):
         """Rate-limited sign-in (API and web): a token and the account, or Unauthorized."""
         ip, login = ip or "unknown", login.strip().lower()
         # Counted per account, so that its e-mail, national ID and tax code share one limit.
-        account_id = self.call("intake", "account_for_login", login)
+        account_id = self.intake.account_for_login(login)
         subject = f"account:{account_id}" if account_id else f"name:{login}"
         self.auth.check_login_allowed(subject, ip)
         try:
-            account = self.call("intake", "authenticate", {"login": login, "password": password})
+            account = self.intake.authenticate({"login": login, "password": password})
         except Unauthorized:
             self.auth.record_failed_login(subject, ip)
             raise
@@ -213,23 +231,23 @@ class GatewayService(WebPortal):
     @route("GET", "/api/v1/me", summary="Tài khoản đang đăng nhập", tag="auth", auth="user", response=Account,
            scope=())
     def me(self, ctx: Ctx):
-        return self.call("intake", "get_account", ctx.actor["id"])
+        return self.intake.get_account(ctx.actor["id"])
 
     # ---------------------------------------------------------- catalog
     @route("GET", "/api/v1/agencies", summary="Danh sách cơ quan", tag="catalog", response=AgencyList, auth="public",
            scope=())
     def agencies(self, ctx: Ctx):
-        return self.call("intake", "list_agencies")
+        return self.intake.list_agencies()
 
     @route("GET", "/api/v1/procedures", summary="Danh mục thủ tục hành chính (lọc, tìm kiếm, phân trang)",
            tag="catalog", query=CatalogQuery, response=ProcedurePage, auth="public", scope=())
     def procedures(self, ctx: Ctx):
-        return self.call("intake", "list_procedures", ctx.query.model_dump(exclude_none=True))
+        return self.intake.list_procedures(ctx.query.model_dump(exclude_none=True))
 
     @route("GET", "/api/v1/procedures/{code}", summary="Chi tiết thủ tục (phiên bản hiện hành hoặc ?version=)",
            tag="catalog", query=VersionQuery, response=Procedure, errors=(404,), auth="public", scope=())
     def procedure(self, ctx: Ctx):
-        return self.call("intake", "get_procedure", ctx.path["code"], ctx.query.version)
+        return self.intake.get_procedure(ctx.path["code"], ctx.query.version)
 
     @route("POST", "/api/v1/procedures/{code}/versions", summary="Công bố phiên bản mới của thủ tục (R7)",
            tag="catalog", auth=("agency_admin", "operator"), body=ProcedureIn, response=Procedure, status=201,
@@ -240,27 +258,27 @@ class GatewayService(WebPortal):
     def publish_procedure(self, ctx: Ctx):
         if ctx.body.code != ctx.path["code"]:
             raise ValidationFailed("Mã thủ tục trong đường dẫn và nội dung khác nhau", None, "code_mismatch")
-        return self.call("intake", "publish_procedure", ctx.actor, ctx.body.model_dump(mode="json"))
+        return self.intake.publish_procedure(ctx.actor, ctx.body.model_dump(mode="json"))
 
     @route("PUT", "/api/v1/procedures/{code}/workflow", summary="Khai báo quy trình xử lý, phân kỳ thời gian "
            "từng bước (R32, R33): công bố thành phiên bản mới", tag="catalog", auth=("agency_admin", "operator"),
            body=WorkflowIn, response=Procedure, errors=(403, 404, 422), scope=("agency",),
            example={"workflow": default_workflow()})
     def declare_workflow(self, ctx: Ctx):
-        return self.call("intake", "declare_workflow", ctx.actor, ctx.path["code"], ctx.body.model_dump(mode="json"))
+        return self.intake.declare_workflow(ctx.actor, ctx.path["code"], ctx.body.model_dump(mode="json"))
 
     @route("GET", "/api/v1/procedures/{code}/due-date", summary="Ngày hẹn trả kết quả nếu hồ sơ được tiếp nhận "
            "lúc received_at (mặc định: bây giờ)", tag="catalog", query=DueDateQuery, response=DueDatePreview,
            errors=(404, 422), auth="public", scope=())
     def due_date(self, ctx: Ctx):
         at = ctx.query.received_at
-        return self.call("intake", "due_date_preview", ctx.path["code"], at.isoformat() if at else None)
+        return self.intake.due_date_preview(ctx.path["code"], at.isoformat() if at else None)
 
     @route("GET", "/api/v1/procedures/{code}/forms/{document_code}", summary="Tải biểu mẫu (mức độ 2 trở lên)",
            tag="catalog", binary="application/octet-stream", errors=(404,), auth="public", scope=())
     def form_template(self, ctx: Ctx):
-        return self._file_response(self.call("intake", "get_form_template", ctx.path["code"],
-                                             ctx.path["document_code"]))
+        return self._file_response(self.intake.get_form_template(ctx.path["code"],
+                                                                 ctx.path["document_code"]))
 
     @route("PUT", "/api/v1/procedures/{code}/forms/{document_code}",
            summary="Đăng biểu mẫu (PDF, DOC, DOCX; thân yêu cầu là tệp, tên tệp ở ?filename=)", tag="catalog",
@@ -268,8 +286,8 @@ class GatewayService(WebPortal):
     def upload_form_template(self, ctx: Ctx):
         filename = ctx.request.args.get("filename") or f"{ctx.path['document_code']}"
         content = ctx.request.get_data(cache=False)
-        return self.call("intake", "upload_form_template", ctx.actor, ctx.path["code"], ctx.path["document_code"],
-                         filename, ctx.request.mimetype or "", base64.b64encode(content).decode())
+        return self.intake.upload_form_template(ctx.actor, ctx.path["code"], ctx.path["document_code"],
+                                                filename, ctx.request.mimetype or "", base64.b64encode(content).decode())
 
     _file_response = staticmethod(file_response)
 
@@ -305,7 +323,7 @@ class GatewayService(WebPortal):
             filing, files = self._filing_from_request(ctx.request)
         else:
             read_json(ctx.request)  # raises the 415 with its message
-        result = self.call("intake", "file_dossier", ctx.actor, filing, files, key)
+        result = self.intake.file_dossier(ctx.actor, filing, files, key)
         headers = {"Location": f"/api/v1/dossiers/{result['dossier']['code']}"}
         if result.get("replayed"):
             headers["Idempotent-Replayed"] = "true"
@@ -319,7 +337,7 @@ class GatewayService(WebPortal):
     def file_at_desk(self, ctx: Ctx):
         data = ctx.body.model_dump(mode="json")
         files = data.pop("attachments")
-        result = self.call("intake", "file_at_desk", ctx.actor, data, files, ctx.request.headers.get("Idempotency-Key"))
+        result = self.intake.file_at_desk(ctx.actor, data, files, ctx.request.headers.get("Idempotency-Key"))
         return Response(json.dumps(result, ensure_ascii=False), status=201, mimetype="application/json",
                         headers={"Location": f"/api/v1/cases/{result['dossier']['code']}"})
 
@@ -327,21 +345,21 @@ class GatewayService(WebPortal):
            tag="dossiers", auth=CITIZEN, body=SigningRequest, response=SigningPayload, errors=(404,), scope=())
     def signing_payload(self, ctx: Ctx):
         b = ctx.body
-        return self.call("intake", "signing_payload", ctx.actor, b.procedure_code, b.form_data,
-                         [a.model_dump() for a in b.attachments])
+        return self.intake.signing_payload(ctx.actor, b.procedure_code, b.form_data,
+                                           [a.model_dump() for a in b.attachments])
 
     @route("GET", "/api/v1/dossiers", summary="Hồ sơ của tôi", tag="dossiers", auth=CITIZEN, query=PageQuery,
            response=DossierPage, scope=())
     def my_dossiers(self, ctx: Ctx):
-        return self.call("intake", "list_my_dossiers", ctx.actor, ctx.query.page, ctx.query.page_size)
+        return self.intake.list_my_dossiers(ctx.actor, ctx.query.page, ctx.query.page_size)
 
     @route("GET", "/api/v1/dossiers/{code}", summary="Chi tiết hồ sơ", tag="dossiers", auth="user",
            response=Dossier, errors=(404,), scope=("applicant", "agency"))
     def dossier(self, ctx: Ctx):
-        dossier = self.call("intake", "get_dossier", ctx.actor, ctx.path["code"])
+        dossier = self.intake.get_dossier(ctx.actor, ctx.path["code"])
         if ctx.actor["id"] == dossier["applicant_id"]:
             try:
-                dossier["case"] = self.call("processing", "timeline", ctx.actor, ctx.path["code"])
+                dossier["case"] = self.processing.timeline(ctx.actor, ctx.path["code"])
             except (NotFound, Conflict):
                 dossier["case"] = None  # filed a moment ago: the case is being opened
         return dossier
@@ -350,14 +368,14 @@ class GatewayService(WebPortal):
            tag="dossiers", auth="user", binary="application/octet-stream", errors=(404,), scope=("applicant", "agency"))
     def attachment(self, ctx: Ctx):
         return self._file_response(
-            self.call("intake", "get_attachment", ctx.actor, ctx.path["code"], ctx.path["attachment_id"]))
+            self.intake.get_attachment(ctx.actor, ctx.path["code"], ctx.path["attachment_id"]))
 
     @route("POST", "/api/v1/dossiers/{code}/withdraw", summary="Rút hồ sơ (trước khi cơ quan tiếp nhận)",
            tag="dossiers", auth=CITIZEN, body=WithdrawRequest, response=Timeline, errors=(404, 409),
            scope=("applicant",),
            example={"reason": "Tôi nộp nhầm thủ tục"})
     def withdraw(self, ctx: Ctx):
-        return self.call("processing", "withdraw", ctx.actor, ctx.path["code"], ctx.body.reason)
+        return self.processing.withdraw(ctx.actor, ctx.path["code"], ctx.body.reason)
 
     @route("POST", "/api/v1/dossier-lookup", summary="Tra cứu tình trạng hồ sơ bằng mã + mã bí mật (công khai)",
            tag="dossiers", body=PublicLookup, response=PublicStatus, errors=(404,), auth="public", scope=())
@@ -366,9 +384,9 @@ class GatewayService(WebPortal):
 
     def public_status(self, lookup: dict) -> dict:
         """A dossier's public status by code + secret (API and web): no reasons, no personal data."""
-        status = self.call("intake", "lookup_status", lookup)  # checks the secret
+        status = self.intake.lookup_status(lookup)  # checks the secret
         try:
-            timeline = self.call("processing", "timeline", None, status["code"])
+            timeline = self.processing.timeline(None, status["code"])
         except NotFound:
             timeline = None
         if timeline:
@@ -381,89 +399,89 @@ class GatewayService(WebPortal):
            scope=("applicant",),
            example={"attachments": [], "note": "Đã bổ sung theo yêu cầu"})
     def supplement(self, ctx: Ctx):
-        return self.call("processing", "supplement", ctx.actor, ctx.path["code"], ctx.body.model_dump(mode="json"))
+        return self.processing.supplement(ctx.actor, ctx.path["code"], ctx.body.model_dump(mode="json"))
 
     @route("GET", "/api/v1/dossiers/{code}/result", summary="Nhận kết quả trực tuyến (tải văn bản kết quả)",
            tag="dossiers", auth=CITIZEN, binary="application/octet-stream", errors=(404, 409), scope=("applicant",))
     def collect_result(self, ctx: Ctx):
-        return self._file_response(self.call("processing", "collect_result", ctx.actor, ctx.path["code"]))
+        return self._file_response(self.processing.collect_result(ctx.actor, ctx.path["code"]))
 
     @route("GET", "/api/v1/dossiers/{code}/documents/{file_id}", summary="Tải văn bản của cơ quan (ví dụ văn bản "
            "nêu lý do trả hồ sơ)", tag="dossiers", auth=CITIZEN, binary="application/octet-stream",
            errors=(404,),
            scope=("applicant",))
     def dossier_document(self, ctx: Ctx):
-        return self._file_response(self.call("processing", "get_file", ctx.actor, ctx.path["code"],
-                                             ctx.path["file_id"]))
+        return self._file_response(self.processing.get_file(ctx.actor, ctx.path["code"],
+                                                            ctx.path["file_id"]))
 
     # -------------------------------------------------------- reporting
     @route("GET", "/api/v1/statistics", summary="Thống kê công khai: tần suất sử dụng, đúng hạn, quá hạn từng dịch "
            "vụ mức độ 3, 4 (R8) và toàn tỉnh", tag="statistics", query=PeriodQuery, auth="public", scope=())
     def statistics(self, ctx: Ctx):
-        return self.call("reporting", "public_statistics", ctx.query.period)
+        return self.reporting.public_statistics(ctx.query.period)
 
     @route("GET", "/api/v1/dashboard", summary="Bảng điều hành theo cơ quan, lĩnh vực, kỳ; tỷ lệ trực tuyến so với "
            "chỉ tiêu (R27)", tag="statistics", auth=OFFICIALS, query=DashboardQuery, scope=())
     def dashboard(self, ctx: Ctx):
         q = ctx.query
-        return self.call("reporting", "dashboard", ctx.actor, q.dim, q.value, q.period)
+        return self.reporting.dashboard(ctx.actor, q.dim, q.value, q.period)
 
     @route("GET", "/api/v1/reports", summary="Báo cáo quý, năm (R26): json, csv, xlsx, html có biểu đồ",
            tag="statistics", auth=OFFICIALS, query=ReportQuery, binary="application/octet-stream", scope=())
     def report(self, ctx: Ctx):
         q = ctx.query
-        result = self.call("reporting", "report", ctx.actor, q.scope, q.period, q.format)
+        result = self.reporting.report(ctx.actor, q.scope, q.period, q.format)
         return result if q.format == "json" else self._file_response(result)
 
     @route("POST", "/api/v1/operator/statistics/rebuild", summary="Dựng lại toàn bộ số liệu từ nhật ký sự kiện",
            tag="operator", auth=PROVINCE_OFFICE, scope=())
     def rebuild_statistics(self, ctx: Ctx):
-        return self.call("reporting", "rebuild")
+        return self.reporting.rebuild()
 
     # ----------------------------------------------------------- postal
     @route("POST", "/api/v1/postal/pickups", summary="Yêu cầu bưu chính đến thu gom hồ sơ giấy (R28)", tag="postal",
            auth=CITIZEN, body=PickupRequest, response=Shipment, status=201, errors=(404,), scope=())
     def request_pickup(self, ctx: Ctx):
-        return self.call("postal", "request_pickup", ctx.actor, ctx.body.model_dump(mode="json"))
+        return self.postal.request_pickup(ctx.actor, ctx.body.model_dump(mode="json"))
 
     @route("GET", "/api/v1/postal/shipments", summary="Bưu gửi của tôi", tag="postal", auth=CITIZEN,
            response=ShipmentPage, scope=())
     def my_shipments(self, ctx: Ctx):
-        return self.call("postal", "my_shipments", ctx.actor)
+        return self.postal.my_shipments(ctx.actor)
 
     @route("GET", "/api/v1/postal/shipments/{shipment_id}", summary="Chi tiết bưu gửi (kể cả bồi thường)",
            tag="postal", auth=("citizen", "operator"), response=Shipment, errors=(404,), scope=("applicant",))
     def shipment(self, ctx: Ctx):
-        return self.call("postal", "get_shipment", ctx.actor, ctx.path["shipment_id"])
+        return self.postal.get_shipment(ctx.actor, ctx.path["shipment_id"])
 
     @route("GET", "/api/v1/postal/operator/shipments", summary="[Bưu chính] Bưu gửi của doanh nghiệp", tag="postal",
            auth="postal", query=ShipmentQuery, response=ShipmentPage, scope=())
     def operator_shipments(self, ctx: Ctx):
-        return self.call("postal", "operator_shipments", ctx.actor["id"], ctx.query.model_dump(exclude_none=True))
+        return self.postal.operator_shipments(ctx.actor["id"], ctx.query.model_dump(exclude_none=True))
 
     @route("POST", "/api/v1/postal/operator/shipments/{shipment_id}/dossier",
            summary="[Bưu chính] Nộp hồ sơ đã thu gom thay công dân", tag="postal", auth="postal", body=FileOnBehalf,
            response=FiledOnBehalf, status=201, errors=(404, 409, 413, 415), scope=())
     def operator_file(self, ctx: Ctx):
-        return self.call("postal", "operator_file", ctx.actor["id"], ctx.path["shipment_id"],
-                         ctx.body.model_dump(mode="json"))
+        return self.postal.operator_file(ctx.actor["id"], ctx.path["shipment_id"],
+                                         ctx.body.model_dump(mode="json"))
 
     @route("POST", "/api/v1/postal/operator/shipments/{shipment_id}/updates",
            summary="[Bưu chính] Cập nhật trạng thái (theo mã sự kiện của doanh nghiệp), bằng chứng giao",
            tag="postal", auth="postal", body=OperatorUpdate, response=Shipment, errors=(404, 409), scope=())
     def operator_update(self, ctx: Ctx):
-        return self.call("postal", "operator_update", ctx.actor["id"], ctx.path["shipment_id"],
-                         ctx.body.model_dump(mode="json"))
+        return self.postal.operator_update(ctx.actor["id"], ctx.path["shipment_id"],
+                                           ctx.body.model_dump(mode="json"))
 
     @route("GET", "/api/v1/operator/postal/returns", summary="Trả kết quả qua bưu chính: đúng 24 giờ / trễ",
            tag="operator", auth=PROVINCE_OFFICE, response=ReturnStats, scope=())
     def postal_stats(self, ctx: Ctx):
-        return self.call("postal", "return_stats", ctx.actor)
+        return self.postal.return_stats(ctx.actor)
 
     @route("GET", "/api/v1/operator/postal/compensations", summary="Bưu gửi thất lạc và bồi thường", tag="operator",
            auth=PROVINCE_OFFICE, response=ShipmentList, scope=())
     def compensations(self, ctx: Ctx):
-        return self.call("postal", "compensations", ctx.actor)
+        return self.postal.compensations(ctx.actor)
 
     # --------------------------------------------------------- feedback
     @route("POST", "/api/v1/feedback", summary="Gửi phản ánh, kiến nghị, câu hỏi (đăng nhập hoặc kèm liên hệ)",
@@ -472,165 +490,165 @@ class GatewayService(WebPortal):
         actor = None
         if ctx.request.headers.get("Authorization"):
             actor = actor_from_claims(self.auth.verify(ctx.request))
-        return self.call("feedback", "submit", actor, ctx.body.model_dump(mode="json"))
+        return self.feedback.submit(actor, ctx.body.model_dump(mode="json"))
 
     @route("POST", "/api/v1/feedback/staff", summary="Cán bộ ghi nhận phản ánh qua email, điện thoại, văn bản",
            tag="feedback", auth=OFFICIALS, body=StaffEntry, response=FeedbackView, status=201, scope=())
     def record_feedback(self, ctx: Ctx):
-        return self.call("feedback", "record", ctx.actor, ctx.body.model_dump(mode="json"))
+        return self.feedback.record(ctx.actor, ctx.body.model_dump(mode="json"))
 
     @route("GET", "/api/v1/feedback", summary="Phản ánh cần trả lời (cơ quan) hoặc đã chuyển lên (Văn phòng UBND)",
            tag="feedback", auth=OFFICIALS, query=FeedbackQuery, response=FeedbackPage, scope=())
     def feedback_queue(self, ctx: Ctx):
-        return self.call("feedback", "queue", ctx.actor, ctx.query.model_dump(exclude_none=True))
+        return self.feedback.queue(ctx.actor, ctx.query.model_dump(exclude_none=True))
 
     @route("GET", "/api/v1/feedback/{feedback_id}", summary="Chi tiết phản ánh", tag="feedback", auth="user",
            response=FeedbackView, errors=(404,), scope=("applicant", "agency"))
     def feedback_item(self, ctx: Ctx):
-        return self.call("feedback", "get", ctx.actor, ctx.path["feedback_id"])
+        return self.feedback.get(ctx.actor, ctx.path["feedback_id"])
 
     @route("POST", "/api/v1/feedback/{feedback_id}/answer", summary="Trả lời phản ánh (trong 3 ngày làm việc)",
            tag="feedback", auth=OFFICIALS, body=Answer, response=FeedbackView, errors=(404, 409), scope=("agency",),
            example={"answer": "Phiếu được cấp trong 10 ngày làm việc."})
     def answer_feedback(self, ctx: Ctx):
-        return self.call("feedback", "answer", ctx.actor, ctx.path["feedback_id"], ctx.body.model_dump())
+        return self.feedback.answer(ctx.actor, ctx.path["feedback_id"], ctx.body.model_dump())
 
     @route("GET", "/api/v1/qa", summary="Hỏi đáp công khai (theo thủ tục, cơ quan, từ khoá)", tag="feedback",
            query=PublicQuery, response=PublicPage, auth="public", scope=())
     def public_qa(self, ctx: Ctx):
-        return self.call("feedback", "public_questions", ctx.query.model_dump(exclude_none=True))
+        return self.feedback.public_questions(ctx.query.model_dump(exclude_none=True))
 
     @route("POST", "/api/v1/dossiers/{code}/rating", summary="Đánh giá mức độ hài lòng (một lần, sau khi nhận "
            "kết quả)", tag="feedback", auth=CITIZEN, body=Rating, response=RatingView, status=201,
            errors=(404, 409), scope=("applicant",),
            example={"score": 5, "comment": "Đúng hẹn"})
     def rate(self, ctx: Ctx):
-        return self.call("feedback", "rate", ctx.actor, ctx.path["code"], ctx.body.model_dump())
+        return self.feedback.rate(ctx.actor, ctx.path["code"], ctx.body.model_dump())
 
     @route("POST", "/api/v1/operator/feedback/sweep", summary="Quét hạn trả lời phản ánh ngay", tag="operator",
            auth=PROVINCE_OFFICE, scope=())
     def feedback_sweep(self, ctx: Ctx):
-        return self.call("feedback", "sweep")
+        return self.feedback.sweep()
 
     # --------------------------------------------------------- payments
     @route("POST", "/api/v1/dossiers/{code}/payments", summary="Thanh toán phí, lệ phí trực tuyến (mức độ 4)",
            tag="payments", auth=CITIZEN, response=Payment, status=201, errors=(404, 409),
            headers=("Idempotency-Key",), scope=("applicant",))
     def create_payment(self, ctx: Ctx):
-        return self.call("payment", "create_payment", ctx.actor, ctx.path["code"],
-                         ctx.request.headers.get("Idempotency-Key"))
+        return self.payment.create_payment(ctx.actor, ctx.path["code"],
+                                           ctx.request.headers.get("Idempotency-Key"))
 
     @route("GET", "/api/v1/payments/{payment_id}", summary="Trạng thái giao dịch", tag="payments", auth="user",
            response=Payment, errors=(404,), scope=("applicant", "agency"))
     def get_payment(self, ctx: Ctx):
-        return self.call("payment", "get_payment", ctx.actor, ctx.path["payment_id"])
+        return self.payment.get_payment(ctx.actor, ctx.path["payment_id"])
 
     @route("GET", "/api/v1/payments/{payment_id}/receipt", summary="Tải biên lai điện tử", tag="payments",
            auth="user", binary="application/pdf", errors=(404, 409), scope=("applicant", "agency"))
     def receipt(self, ctx: Ctx):
-        return self._file_response(self.call("payment", "receipt", ctx.actor, ctx.path["payment_id"]))
+        return self._file_response(self.payment.receipt(ctx.actor, ctx.path["payment_id"]))
 
     @route("POST", "/api/v1/payments/callback", summary="Kết quả thanh toán từ cổng thanh toán (ký HMAC-SHA256)",
            tag="payments", response=CallbackAck, errors=(401,), auth="public", scope=())
     def payment_callback(self, ctx: Ctx):
         params = ctx.request.form.to_dict() if ctx.request.form else (ctx.request.get_json(silent=True) or {})
-        return self.call("payment", "callback", params)
+        return self.payment.callback(params)
 
     @route("POST", "/api/v1/payments/{payment_id}/refunds", summary="Hoàn phí (R11)", tag="payments",
            auth=("leader", "agency_admin", "operator"), body=RefundRequest, response=Refund, status=201,
            errors=(404, 409), headers=("Idempotency-Key",), scope=("agency",),
            example={"reason": "Cơ quan không giải quyết được hồ sơ"})
     def refund(self, ctx: Ctx):
-        return self.call("payment", "refund", ctx.actor, ctx.path["payment_id"], ctx.body.model_dump(),
-                         ctx.request.headers.get("Idempotency-Key"))
+        return self.payment.refund(ctx.actor, ctx.path["payment_id"], ctx.body.model_dump(),
+                                   ctx.request.headers.get("Idempotency-Key"))
 
     @route("GET", "/api/v1/payments/{payment_id}/refunds", summary="Các lần hoàn phí", tag="payments", auth="user",
            response=RefundList, errors=(404,), scope=("applicant", "agency"))
     def refunds(self, ctx: Ctx):
-        return self.call("payment", "refunds_for", ctx.actor, ctx.path["payment_id"])
+        return self.payment.refunds_for(ctx.actor, ctx.path["payment_id"])
 
     @route("GET", "/api/v1/operator/reconciliation", summary="Đối soát giao dịch với cổng thanh toán",
            tag="operator", auth=PROVINCE_OFFICE, query=DayQuery, response=Reconciliation, scope=())
     def reconciliation(self, ctx: Ctx):
-        return self.call("payment", "reconcile", ctx.query.date)
+        return self.payment.reconcile(ctx.query.date)
 
     @route("POST", "/api/v1/operator/payments/expire", summary="Cho hết hạn ngay các giao dịch quá thời gian",
            tag="operator", auth=PROVINCE_OFFICE, scope=())
     def expire_payments(self, ctx: Ctx):
-        self.call("payment", "expire_now")
+        self.payment.expire_now()
         return {"ok": True}
 
     # ------------------------------------------------------------ cases
     @route("GET", "/api/v1/cases", summary="Hàng đợi hồ sơ của cơ quan (theo hạn xử lý)", tag="cases",
            auth=OFFICIALS, query=QueueQuery, response=CasePage, scope=())
     def cases(self, ctx: Ctx):
-        return self.call("processing", "queue", ctx.actor, ctx.query.model_dump(exclude_none=True))
+        return self.processing.queue(ctx.actor, ctx.query.model_dump(exclude_none=True))
 
     @route("GET", "/api/v1/cases/{code}", summary="Chi tiết hồ sơ đang giải quyết", tag="cases", auth=OFFICIALS,
            response=Case, errors=(404,), scope=("agency",))
     def case(self, ctx: Ctx):
-        return self.call("processing", "get_case", ctx.actor, ctx.path["code"])
+        return self.processing.get_case(ctx.actor, ctx.path["code"])
 
     @route("POST", "/api/v1/cases/{code}/commands", summary="Thực hiện một bước xử lý (tiếp nhận, chuyển, đề xuất, "
            "phê duyệt, trả kết quả, …)", tag="cases", auth=WORKFLOW_ROLES, body=CaseCommand, response=Case,
            errors=(404, 409), scope=("agency",),
            example={"action": "receive", "expected_version": 1})
     def case_command(self, ctx: Ctx):
-        return self.call("processing", "command", ctx.actor, ctx.path["code"], ctx.body.model_dump(mode="json"))
+        return self.processing.command(ctx.actor, ctx.path["code"], ctx.body.model_dump(mode="json"))
 
     @route("GET", "/api/v1/cases/{code}/history", summary="Nhật ký xử lý hồ sơ: ai làm gì, khi nào, vì sao",
            tag="cases", auth=OFFICIALS, response=CaseHistory, errors=(404,), scope=("agency",))
     def case_history(self, ctx: Ctx):
-        return self.call("processing", "history", ctx.actor, ctx.path["code"])
+        return self.processing.history(ctx.actor, ctx.path["code"])
 
     @route("GET", "/api/v1/cases/{code}/history/verify", summary="Kiểm tra tính toàn vẹn của lịch sử xử lý",
            tag="cases", auth="user", response=ChainReport, errors=(404,), scope=("applicant", "agency"))
     def verify_history(self, ctx: Ctx):
-        return self.call("processing", "verify_history", ctx.actor, ctx.path["code"])
+        return self.processing.verify_history(ctx.actor, ctx.path["code"])
 
     @route("GET", "/api/v1/cases/{code}/files/{file_id}", summary="Tải văn bản của hồ sơ", tag="cases",
            auth=OFFICIALS, binary="application/octet-stream", errors=(404,), scope=("agency",))
     def case_file(self, ctx: Ctx):
-        return self._file_response(self.call("processing", "get_file", ctx.actor, ctx.path["code"],
-                                             ctx.path["file_id"]))
+        return self._file_response(self.processing.get_file(ctx.actor, ctx.path["code"],
+                                                            ctx.path["file_id"]))
 
     @route("POST", "/api/v1/cases/sweep", summary="Quét hạn xử lý ngay (đánh dấu sắp đến hạn, quá hạn)",
            tag="cases", auth=PROVINCE_OFFICE, scope=())
     def sweep(self, ctx: Ctx):
-        return self.call("processing", "sweep")
+        return self.processing.sweep()
 
     # ----------------------------------------------------- agency admin
     @route("GET", "/api/v1/agency/officials", summary="Cán bộ của cơ quan", tag="agency", auth=("agency_admin",),
            response=AccountList, scope=())
     def officials(self, ctx: Ctx):
-        return self.call("intake", "list_officials", ctx.actor)
+        return self.intake.list_officials(ctx.actor)
 
     @route("POST", "/api/v1/agency/officials", summary="Thêm cán bộ", tag="agency", auth=("agency_admin",),
            body=NewOfficial, response=Account, status=201, errors=(409,), scope=())
     def create_official(self, ctx: Ctx):
-        return self.call("intake", "create_official", ctx.actor, ctx.body.model_dump(mode="json"))
+        return self.intake.create_official(ctx.actor, ctx.body.model_dump(mode="json"))
 
     @route("PATCH", "/api/v1/agency/officials/{official_id}", summary="Đổi vai trò, phòng ban hoặc khoá cán bộ",
            tag="agency", auth=("agency_admin",), body=OfficialChange, response=Account, errors=(404, 409),
            scope=("agency",),
            example={"active": False})
     def update_official(self, ctx: Ctx):
-        return self.call("intake", "update_official", ctx.actor, ctx.path["official_id"],
-                         ctx.body.model_dump(exclude_none=True))
+        return self.intake.update_official(ctx.actor, ctx.path["official_id"],
+                                           ctx.body.model_dump(exclude_none=True))
 
     @route("POST", "/api/v1/agency/departments", summary="Thêm phòng ban", tag="agency", auth=("agency_admin",),
            body=Department, response=Agency, status=201, errors=(409,), scope=())
     def add_department(self, ctx: Ctx):
-        return self.call("intake", "add_department", ctx.actor, ctx.body.model_dump())
+        return self.intake.add_department(ctx.actor, ctx.body.model_dump())
 
     # ------------------------------------------------------------ inbox
     @route("GET", "/api/v1/inbox", summary="Hộp thư thông báo của tôi", tag="inbox", auth="user",
            query=InboxQuery, response=InboxPage, scope=())
     def inbox(self, ctx: Ctx):
         q = ctx.query
-        return self.call("notification", "inbox", ctx.actor, q.page, q.page_size, q.unread_only)
+        return self.notification.inbox(ctx.actor, q.page, q.page_size, q.unread_only)
 
     @route("POST", "/api/v1/inbox/{message_id}/read", summary="Đánh dấu đã đọc", tag="inbox", auth="user",
            response=ReadReceipt, errors=(404,), scope=("applicant",))
     def mark_read(self, ctx: Ctx):
-        return self.call("notification", "mark_read", ctx.actor, ctx.path["message_id"])
+        return self.notification.mark_read(ctx.actor, ctx.path["message_id"])

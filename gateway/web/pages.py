@@ -221,24 +221,24 @@ class WebPortal:
         if query.get("level") not in ("1", "2", "3", "4"):
             query.pop("level", None)
         catalog_query = {**query, **({"level": _whole(query["level"])} if "level" in query else {})}
-        found = self.call("intake", "list_procedures", {**catalog_query, "page": page_number(request),
-                                                        "page_size": 20})
-        facets = self.call("intake", "catalog_facets")
+        found = self.intake.list_procedures({**catalog_query, "page": page_number(request),
+                                                                          "page_size": 20})
+        facets = self.intake.catalog_facets()
         return html(request, "home.html", session=session, found=found, query=query, pg=pager(request, found),
-                    agencies=self.call("intake", "list_agencies"), sectors=facets["sectors"], fields=facets["fields"])
+                    agencies=self.intake.list_agencies(), sectors=facets["sectors"], fields=facets["fields"])
 
     @page("GET", "/thu-tuc/{code}")
     def web_procedure(self, request, session, code):
-        procedure = self.call("intake", "get_procedure", code, None)
-        agency = self.call("intake", "get_agency", procedure["agency_id"])
+        procedure = self.intake.get_procedure(code, None)
+        agency = self.intake.get_agency(procedure["agency_id"])
         stats = None
         try:
-            rows = self.call("reporting", "public_statistics", None)["procedures"]
+            rows = self.reporting.public_statistics(None)["procedures"]
             stats = next((r for r in rows if r["procedure_code"] == code), None)
         except PortalError:
             pass  # statistics are a courtesy on this page
         return html(request, "procedure.html", session=session, p=procedure, agency=agency, stats=stats,
-                    preview=self.call("intake", "due_date_preview", code, None))
+                    preview=self.intake.due_date_preview(code, None))
 
     @page("GET", "/tra-cuu")
     def web_lookup_form(self, request, session):
@@ -263,11 +263,11 @@ class WebPortal:
     @page("GET", "/co-quan")
     def web_agencies(self, request, session):
         """Danh bạ cơ quan (Art. 10.1, R17, R37): where to reach each agency."""
-        return html(request, "agencies.html", session=session, agencies=self.call("intake", "list_agencies"))
+        return html(request, "agencies.html", session=session, agencies=self.intake.list_agencies())
 
     @page("GET", "/thong-ke")
     def web_statistics(self, request, session):
-        stats = self.call("reporting", "public_statistics", request.args.get("period") or None)
+        stats = self.reporting.public_statistics(request.args.get("period") or None)
         peak = max([r["usage"] for r in stats["procedures"]] + [1])
         return html(request, "statistics.html", session=session, stats=stats, peak=peak)
 
@@ -316,7 +316,7 @@ class WebPortal:
         body = {"kind": kind, **values_of(fields, request.form, {})}
         body["password"] = request.form.get("password", "")
         try:
-            self.call("intake", "register", body)
+            self.intake.register(body)
         except PortalError as exc:
             values = {k: v for k, v in sent(fields, request.form).items() if k != "password"}
             taken = exc.details.get("fields", []) if exc.code == "account_exists" else []
@@ -332,18 +332,18 @@ class WebPortal:
         return html(request, "file.html", status, session=session, p=procedure,
                     fields=fields_of(procedure.get("eform_schema") or {}), values=values or {},
                     delivery_methods=methods, chosen=chosen or {},
-                    preview=self.call("intake", "due_date_preview", procedure["code"], None),
+                    preview=self.intake.due_date_preview(procedure["code"], None),
                     **(refusal or {"errors": {}}))
 
     @page("GET", "/nop-ho-so/{code}", auth=CITIZEN)
     def web_file_form(self, request, session, code):
-        return self._filing_page(request, session, self.call("intake", "get_procedure", code, None))
+        return self._filing_page(request, session, self.intake.get_procedure(code, None))
 
     @page("POST", "/nop-ho-so/{code}", auth=CITIZEN)
     def web_file(self, request, session, code):
         """Nộp hồ sơ: on success POST → redirect → GET of the dossier's page (a refresh files nothing
         twice); refused, the form comes back with what was typed and each error next to its field."""
-        procedure = self.call("intake", "get_procedure", code, None)
+        procedure = self.intake.get_procedure(code, None)
         fields = fields_of(procedure.get("eform_schema") or {})
         filing = {"procedure_code": code, "form_data": values_of(fields, request.form, request.files),
                   "delivery_method": request.form.get("delivery_method", "")}
@@ -352,8 +352,8 @@ class WebPortal:
                 filing[key] = request.form[key].strip()
         uploads = _uploads(procedure, request)
         try:
-            filed = self.call("intake", "file_dossier", self._actor(session), filing, uploads,
-                              request.form.get("idempotency_key") or None)
+            filed = self.intake.file_dossier(self._actor(session), filing, uploads,
+                                             request.form.get("idempotency_key") or None)
         except PortalError as exc:
             chosen = {f"doc-{u['document_code']}": u["filename"] for u in uploads}
             return self._filing_page(request, session, procedure, exc.status, sent(fields, request.form),
@@ -362,23 +362,23 @@ class WebPortal:
 
     @page("GET", "/ho-so-cua-toi", auth=CITIZEN)
     def web_my_dossiers(self, request, session):
-        listing = self.call("intake", "list_my_dossiers", self._actor(session), page_number(request), 20)
-        inbox = self.call("notification", "inbox", self._actor(session), 1, 5, False)
+        listing = self.intake.list_my_dossiers(self._actor(session), page_number(request), 20)
+        inbox = self.notification.inbox(self._actor(session), 1, 5, False)
         return html(request, "my_dossiers.html", session=session, listing=listing, inbox=inbox,
                     pg=pager(request, listing))
 
     @page("GET", "/ho-so-cua-toi/{code}", auth=CITIZEN)
     def web_my_dossier(self, request, session, code):
         actor = self._actor(session)
-        dossier = self.call("intake", "get_dossier", actor, code)
+        dossier = self.intake.get_dossier(actor, code)
         try:
-            case = self.call("processing", "timeline", actor, code)
+            case = self.processing.timeline(actor, code)
         except PortalError:
             case = None  # filed a moment ago: the case is being opened
-        procedure = self.call("intake", "get_procedure", dossier["procedure_code"], dossier["procedure_version"])
+        procedure = self.intake.get_procedure(dossier["procedure_code"], dossier["procedure_version"])
         fields = fields_of(procedure.get("eform_schema") or {})
-        receipt = self.call("intake", "filing_receipt", actor, code)
-        rating = self.call("feedback", "get_rating", actor, code) if case and case["status"] == "delivered" else None
+        receipt = self.intake.filing_receipt(actor, code)
+        rating = self.feedback.get_rating(actor, code) if case and case["status"] == "delivered" else None
         return html(request, "dossier.html", session=session, d=dossier, case=case, fields=_prefixed(fields),
                     labels={f.name: f.label for f in fields}, form_rows=shown(fields, dossier["form_data"]),
                     receipt=receipt, rating=rating, just_filed="da-nop" in request.args,
@@ -394,16 +394,16 @@ class WebPortal:
     @page("GET", "/ho-so-cua-toi/{code}/tep/{attachment_id}", auth=CITIZEN)
     def web_my_attachment(self, request, session, code, attachment_id):
         """The applicant's own files, as filed (or added with a supplement)."""
-        return file_response(self.call("intake", "get_attachment", self._actor(session), code, attachment_id))
+        return file_response(self.intake.get_attachment(self._actor(session), code, attachment_id))
 
     def _receipt(self, session, code, request) -> dict:
         actor = self._actor(session)
         try:
-            due = self.call("processing", "timeline", actor, code).get("due_date") if session["role"] == "citizen" \
-                else self.call("processing", "get_case", actor, code).get("due_date")
+            due = self.processing.timeline(actor, code).get("due_date") if session["role"] == "citizen" \
+                else self.processing.get_case(actor, code).get("due_date")
         except PortalError:
             due = None  # not received yet: the receipt gives the day it would be due
-        return self.call("intake", "receipt_pdf", actor, code, f"{request.host_url}tra-cuu", due)
+        return self.intake.receipt_pdf(actor, code, f"{request.host_url}tra-cuu", due)
 
     @page("POST", "/ho-so-cua-toi/{code}/bo-sung", auth=CITIZEN)
     def web_supplement(self, request, session, code):
@@ -414,23 +414,23 @@ class WebPortal:
                 attachments.append({"document_code": name[4:], "filename": upload.filename,
                                     "content_type": upload.mimetype or "application/octet-stream",
                                     "content_b64": base64.b64encode(upload.read()).decode()})
-        dossier = self.call("intake", "get_dossier", self._actor(session), code)
-        procedure = self.call("intake", "get_procedure", dossier["procedure_code"], dossier["procedure_version"])
+        dossier = self.intake.get_dossier(self._actor(session), code)
+        procedure = self.intake.get_procedure(dossier["procedure_code"], dossier["procedure_version"])
         fields = _prefixed(fields_of(procedure.get("eform_schema") or {}))
         sent = {k.removeprefix(AMEND): v for k, v in values_of(
             [f for f in fields if f.name in request.form or f.kind == "checkbox"], request.form, {}).items()}
         changes = {k: v for k, v in sent.items() if v != dossier["form_data"].get(k)
                    and not (v is False and k not in dossier["form_data"])}
-        self.call("processing", "supplement", self._actor(session), code,
-                  {"attachments": attachments, "form_changes": changes,
-                   "note": request.form.get("note", "").strip() or None})
+        self.processing.supplement(self._actor(session), code,
+                                   {"attachments": attachments, "form_changes": changes,
+                                    "note": request.form.get("note", "").strip() or None})
         return redirect(f"/ho-so-cua-toi/{code}")
 
     @page("POST", "/ho-so-cua-toi/{code}/thanh-toan", auth=CITIZEN)
     def web_pay(self, request, session, code):
         """Level 4: pay the fee at the payment provider, then come back to the dossier."""
-        payment = self.call("payment", "create_payment", self._actor(session), code,
-                            request.form.get("idempotency_key") or None)
+        payment = self.payment.create_payment(self._actor(session), code,
+                                              request.form.get("idempotency_key") or None)
         if not payment.get("redirect_url"):
             return redirect(f"/ho-so-cua-toi/{code}")
         # A page that navigates on, not a redirect: the CSP's form-action 'self' forbids a form
@@ -439,18 +439,18 @@ class WebPortal:
 
     @page("GET", "/thong-bao", auth="user")
     def web_inbox(self, request, session):
-        inbox = self.call("notification", "inbox", self._actor(session), page_number(request), 20, False)
+        inbox = self.notification.inbox(self._actor(session), page_number(request), 20, False)
         return html(request, "inbox.html", session=session, inbox=inbox, pg=pager(request, inbox))
 
     def _qa_page(self, request, session, status=200, form=None, sent_item=None, refusal=None):
         query = {k: v for k in ("q", "procedure_code") if (v := request.args.get(k, "").strip())}
-        found = self.call("feedback", "public_questions", {**query, "page": page_number(request), "page_size": 10})
-        facets = self.call("intake", "catalog_facets")
+        found = self.feedback.public_questions({**query, "page": page_number(request), "page_size": 10})
+        facets = self.intake.catalog_facets()
         names = {p["code"]: p["name"] for p in facets["procedures"]}
         form = form if form is not None else {"procedure_code": request.args.get("thu-tuc", "")}
         return html(request, "qa.html", status, session=session, found=found, query=query, form=form, sent=sent_item,
                     pg=pager(request, found), procedures=facets["procedures"], names=names,
-                    agencies=self.call("intake", "list_agencies"), **(refusal or {"errors": {}}))
+                    agencies=self.intake.list_agencies(), **(refusal or {"errors": {}}))
 
     @page("GET", "/hoi-dap")
     def web_questions(self, request, session):
@@ -466,7 +466,7 @@ class WebPortal:
         if session is None:
             question["contact"] = {"name": form["name"], "email": form["email"] or None}
         try:
-            sent_item = self.call("feedback", "submit", self._actor(session) if session else None, question)
+            sent_item = self.feedback.submit(self._actor(session) if session else None, question)
         except ValidationFailed as exc:
             details = [{**d, "field": d["field"].removeprefix("contact.")} if isinstance(d, dict) else d
                        for d in exc.details or []]
@@ -481,20 +481,20 @@ class WebPortal:
 
     @page("GET", "/ho-so-cua-toi/{code}/ket-qua", auth=CITIZEN)
     def web_result(self, request, session, code):
-        return file_response(self.call("processing", "collect_result", self._actor(session), code))
+        return file_response(self.processing.collect_result(self._actor(session), code))
 
     @page("GET", "/ho-so-cua-toi/{code}/van-ban/{file_id}", auth=CITIZEN)
     def web_document(self, request, session, code, file_id):
         """The agency's documents of one's own dossier: the result (once ready), the refusal."""
-        return file_response(self.call("processing", "get_file", self._actor(session), code, file_id))
+        return file_response(self.processing.get_file(self._actor(session), code, file_id))
 
     @page("POST", "/ho-so-cua-toi/{code}/danh-gia", auth=CITIZEN)
     def web_rate(self, request, session, code):
         score = request.form.get("score", "")
         try:
-            self.call("feedback", "rate", self._actor(session), code,
-                      {"score": _whole(score) or score,
-                       **({"comment": c} if (c := request.form.get("comment", "").strip()) else {})})
+            self.feedback.rate(self._actor(session), code,
+                               {"score": _whole(score) or score,
+                                **({"comment": c} if (c := request.form.get("comment", "").strip()) else {})})
         except PortalError as exc:
             if exc.code != "already_rated":  # rated before (a second tab, a resent form): the page says so
                 raise
@@ -506,19 +506,19 @@ class WebPortal:
         query = {"page_size": 30, "page": page_number(request)}
         if request.args.get("flag") in ("at_risk", "overdue", "reception_overdue"):
             query["flag"] = request.args["flag"]
-        queue = self.call("processing", "queue", self._actor(session), query)
+        queue = self.processing.queue(self._actor(session), query)
         return html(request, "queue.html", session=session, queue=queue, flag=query.get("flag"),
                     pg=pager(request, queue))
 
     @page("GET", "/can-bo/ho-so/{code}", auth=OFFICIALS)
     def web_case(self, request, session, code, message=None, status=200):
         actor = self._actor(session)
-        case = self.call("processing", "get_case", actor, code)
-        history = self.call("processing", "history", actor, code)["entries"]
-        dossier = self.call("intake", "get_dossier", actor, code)
-        procedure = self.call("intake", "get_procedure", dossier["procedure_code"], dossier["procedure_version"])
-        agencies = self.call("intake", "list_agencies")
-        names = self.call("intake", "account_names", sorted({e["actor"]["id"] for e in history}))
+        case = self.processing.get_case(actor, code)
+        history = self.processing.history(actor, code)["entries"]
+        dossier = self.intake.get_dossier(actor, code)
+        procedure = self.intake.get_procedure(dossier["procedure_code"], dossier["procedure_version"])
+        agencies = self.intake.list_agencies()
+        names = self.intake.account_names(sorted({e["actor"]["id"] for e in history}))
         own = next((a for a in agencies if a["id"] == case["agency_id"]), {"departments": []})
         departments = {d["id"]: d["name"] for d in own.get("departments", [])}
         choices = {"department_id": list(departments.items()),
@@ -541,7 +541,7 @@ class WebPortal:
 
     @page("GET", "/can-bo/ho-so/{code}/tep/{attachment_id}", auth=OFFICIALS)
     def web_case_attachment(self, request, session, code, attachment_id):
-        return file_response(self.call("intake", "get_attachment", self._actor(session), code, attachment_id))
+        return file_response(self.intake.get_attachment(self._actor(session), code, attachment_id))
 
     @page("POST", "/can-bo/ho-so/{code}/thao-tac", auth=WORKFLOW_ROLES)
     def web_case_command(self, request, session, code):
@@ -551,7 +551,7 @@ class WebPortal:
         command = {"action": action, "expected_version": _whole(request.form.get("expected_version")),
                    **values_of(COMMAND_FIELDS[action], request.form, request.files)}
         try:
-            self.call("processing", "command", self._actor(session), code, command)
+            self.processing.command(self._actor(session), code, command)
         except PortalError as exc:
             labels = {f.name: f.label for f in COMMAND_FIELDS[action]}
             detail = "; ".join(f"{labels.get(name, 'Thông tin')}: {text}"
@@ -563,7 +563,7 @@ class WebPortal:
 
     # ------------------------------------------------ desk filing (reception)
     def _agency_procedures(self, session) -> list[dict]:
-        return self.call("intake", "list_procedures", {"agency": session["agency_id"], "page_size": 100})["items"]
+        return self.intake.list_procedures({"agency": session["agency_id"], "page_size": 100})["items"]
 
     @page("GET", "/can-bo/tiep-nhan", auth=("reception",))
     def web_desk(self, request, session):
@@ -577,12 +577,12 @@ class WebPortal:
 
     @page("GET", "/can-bo/tiep-nhan/{code}", auth=("reception",))
     def web_desk_form(self, request, session, code):
-        return self._desk_page(request, session, self.call("intake", "get_procedure", code, None))
+        return self._desk_page(request, session, self.intake.get_procedure(code, None))
 
     @page("POST", "/can-bo/tiep-nhan/{code}", auth=("reception",))
     def web_desk_file(self, request, session, code):
         """A paper dossier brought to the desk, filed by reception (channel in_person)."""
-        procedure = self.call("intake", "get_procedure", code, None)
+        procedure = self.intake.get_procedure(code, None)
         fields = fields_of(procedure.get("eform_schema") or {})
         applicant = {k: v for k in ("name", "national_id", "phone", "email")
                      if (v := request.form.get(f"applicant_{k}", "").strip())}
@@ -593,8 +593,8 @@ class WebPortal:
                 filing[key] = request.form[key].strip()
         uploads = _uploads(procedure, request)
         try:
-            filed = self.call("intake", "file_at_desk", self._actor(session), filing, uploads,
-                              request.form.get("idempotency_key") or None)
+            filed = self.intake.file_at_desk(self._actor(session), filing, uploads,
+                                             request.form.get("idempotency_key") or None)
         except PortalError as exc:
             chosen = {f"doc-{u['document_code']}": u["filename"] for u in uploads}
             if isinstance(exc.details, list):  # the applicant's fields are named applicant.<name> here
@@ -602,7 +602,7 @@ class WebPortal:
                                if isinstance(d, dict) and d.get("field") else d for d in exc.details]
             return self._desk_page(request, session, procedure, exc.status, sent(fields, request.form),
                                    _filing_refusal(exc, procedure, fields, chosen, "tk-", DESK_LABELS), chosen)
-        preview = self.call("intake", "due_date_preview", code, filed["dossier"]["submitted_at"])
+        preview = self.intake.due_date_preview(code, filed["dossier"]["submitted_at"])
         return html(request, "desk_filed.html", 201, session=session, filed=filed, preview=preview)
 
     # ------------------------------------------------ workflows (agency admin)
@@ -619,11 +619,11 @@ class WebPortal:
 
     @page("GET", "/can-bo/quy-trinh/{code}", auth=("agency_admin",))
     def web_workflow(self, request, session, code):
-        return self._workflow_page(request, session, self.call("intake", "get_procedure", code, None))
+        return self._workflow_page(request, session, self.intake.get_procedure(code, None))
 
     @page("POST", "/can-bo/quy-trinh/{code}", auth=("agency_admin",))
     def web_workflow_save(self, request, session, code):
-        procedure = self.call("intake", "get_procedure", code, None)
+        procedure = self.intake.get_procedure(code, None)
         rows = []
         for kind in STAGE_KINDS:
             days = request.form.get(f"{kind}-days", "").strip()
@@ -635,7 +635,7 @@ class WebPortal:
                          "cohandling": kind != "review" or request.form.get("review-cohandling") == "on"})
         stages = [{k: r[k] for k in ("code", "name", "kind", "roles", "days", "cohandling")} for r in rows if r["on"]]
         try:
-            saved = self.call("intake", "declare_workflow", self._actor(session), code, {"workflow": {"stages": stages}})
+            saved = self.intake.declare_workflow(self._actor(session), code, {"workflow": {"stages": stages}})
         except PortalError as exc:
             return self._workflow_page(request, session, procedure, exc.status, rows, exc.message)
         return self._workflow_page(request, session, saved, saved=True)
@@ -649,8 +649,8 @@ class WebPortal:
     def web_report_download(self, request, session):
         scope = "province" if session["role"] == "operator" else session["agency_id"]
         period, fmt = request.args.get("period", ""), request.args.get("format", "html")
-        result = self.call("reporting", "report", self._actor(session), request.args.get("scope") or scope,
-                           period, fmt)
+        result = self.reporting.report(self._actor(session), request.args.get("scope") or scope,
+                                       period, fmt)
         if fmt == "json":
             return Response(json.dumps(result, ensure_ascii=False), mimetype="application/json")
         return file_response(result)

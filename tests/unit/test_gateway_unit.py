@@ -103,7 +103,7 @@ def test_a_silent_service_is_a_503_not_a_hung_request():
 
     gw = worker_factory(GatewayService)
     gw.config = {"RPC_TIMEOUT": 0.1}
-    gw.intake.file_dossier.side_effect = lambda *a: eventlet.sleep(10)
+    gw.intake_proxy.file_dossier.side_effect = lambda *a: eventlet.sleep(10)
     with pytest.raises(ServiceUnavailable) as refused:
-        gw.call("intake", "file_dossier", {}, {})
+        gw.intake.file_dossier({}, {})
     assert isinstance(refused.value, Exception) and refused.value.status == 503
