@@ -1,7 +1,8 @@
 """HTML forms from schemas: a procedure's eForm (JSON Schema) and the officials' workflow commands
 (pydantic models); the submitted values turned back into the JSON those expect (the types the
 schema says: an option's own value, numbers, lists); the services' field errors placed next to
-their fields; and form data shown back to people (labels, dd/mm/yyyy, options' names)."""
+their fields; and form data shown back to people (labels, dd/mm/yyyy, options' names). Also what
+the areas' pages share: a refused form's messages, the chosen documents, the delivery fields."""
 from __future__ import annotations
 
 import base64
@@ -11,6 +12,10 @@ from datetime import date
 from typing import Any
 
 from werkzeug.datastructures import FileStorage
+from werkzeug.wrappers import Request
+
+from services.common import error_catalogue as catalogue
+from services.common.errors import PortalError
 
 # The workflow commands are the portal's own forms: their labels live here. An eForm's labels are
 # its fields' titles, written by the agency that publishes the procedure.
@@ -191,6 +196,70 @@ def summary(errors: dict[str, str], labels: dict[str, tuple[str, str]]) -> list[
         element, label = labels.get(name, (None, None))
         out.append({"href": f"#{element}" if element else None, "label": label, "message": text})
     return out
+
+
+# ----------------------------------------------------------- what the pages share
+# Every filing form's delivery choices (templates' globals, set in render.py).
+DELIVERY_VI = {"online": "Nhận kết quả trực tuyến", "in_person": "Nhận trực tiếp tại bộ phận một cửa",
+               "post": "Nhận qua bưu chính công ích"}
+
+# Filled in when the result goes by post (the services check that: the browser cannot know).
+DELIVERY_FIELDS = [
+    FormField("delivery_address", "Địa chỉ nhận kết quả qua bưu chính", "text", max_length=500,
+              autocomplete="street-address", hint="Chỉ cần khi nhận kết quả qua bưu chính"),
+    FormField("delivery_province_code", "Mã tỉnh của địa chỉ nhận", "text", pattern=r"^\d{2}$", max_length=2,
+              hint="2 chữ số, ví dụ 52 là Bình Định"),
+]
+
+FILING_LABELS = {"delivery_method": ("delivery_method-o", "Hình thức nhận kết quả"),
+                 "delivery_address": ("delivery_address", "Địa chỉ nhận qua bưu chính"),
+                 "delivery_province_code": ("delivery_province_code", "Mã tỉnh của địa chỉ"),
+                 "note": ("note", "Ghi chú")}
+
+
+def whole_number(text: str | None) -> int:
+    """A whole number typed in a form or link, 0 when it is none (never an error: "²" is a digit to
+    str.isdigit but not to int)."""
+    return int(text) if text and text.isascii() and text.isdigit() else 0
+
+
+def document_uploads(procedure: dict, request: Request) -> list[dict]:
+    """The files chosen for a procedure's documents (inputs named doc-<document code>)."""
+    out = []
+    for doc in procedure.get("required_documents", []):
+        upload = request.files.get(f"doc-{doc['code']}")
+        if upload and upload.filename:
+            out.append({"document_code": doc["code"], "filename": upload.filename,
+                        "content_type": upload.mimetype or "application/octet-stream",
+                        "content_b64": base64.b64encode(upload.read()).decode()})
+    return out
+
+
+def refused(exc: PortalError, fields: list[FormField], prefix: str = "", extra: dict | None = None,
+            labels: dict | None = None) -> dict:
+    """A refused form's template values: the message, each field's error next to it, and the summary
+    linking to them. ``extra`` adds errors the services report in their own terms (documents)."""
+    details = exc.details
+    if isinstance(details, dict) and details.get("field"):
+        details = [{"field": details["field"], "message": exc.message}]
+    errors = {**field_errors(details), **(extra or {})}
+    names = {f.name: (prefix + f.name, f.label) for f in fields} | (labels or {})
+    message = catalogue.message_of("validation_failed") if errors and exc.status == 422 else exc.message
+    return {"message": message, "errors": errors, "problems": summary(errors, names)}
+
+
+def filing_refusal(exc: PortalError, procedure: dict, fields: list[FormField], chosen: dict[str, str],
+                   prefix: str, more_labels: dict | None = None) -> dict:
+    """A refused filing: the eForm's and delivery's errors by field, and the documents' (missing ones,
+    a file of the wrong type or size) by their file input."""
+    extra = {}
+    if exc.code == "missing_documents":
+        extra = {f"doc-{d['code']}": "Chưa chọn tệp cho giấy tờ bắt buộc này." for d in exc.details or []}
+    elif isinstance(exc.details, dict) and exc.details.get("filename"):
+        extra = {name: exc.message for name, filename in chosen.items() if filename == exc.details["filename"]}
+    labels = {**FILING_LABELS, **(more_labels or {}),
+              **{f"doc-{d['code']}": (f"doc-{d['code']}", d["name"]) for d in procedure.get("required_documents", [])}}
+    return refused(exc, fields, prefix, extra, labels)
 
 
 # ---------------------------------------------------------------------- display

@@ -23,6 +23,7 @@ from services.common.workflows import KIND_VI, ROLE_VI
 
 from ..api import RESPONSE_HEADERS, ApiHandler, request_id
 from ..exceptions import to_portal_error
+from .forms import DELIVERY_FIELDS, DELIVERY_VI
 
 HERE = Path(__file__).parent
 SESSION_COOKIE, CSRF_COOKIE = "cdvc_session", "cdvc_csrf"
@@ -71,6 +72,7 @@ ENV = Environment(loader=FileSystemLoader(str(HERE / "templates")), autoescape=s
                   trim_blocks=True, lstrip_blocks=True)
 ENV.filters.update(when=_when, day=_day, money=_money, filesize=_filesize, status_vi=lambda s: STATUS_VI.get(s, s),
                    role_vi=lambda r: ROLE_VI.get(r, r), kind_vi=lambda k: KIND_VI.get(k, k))
+ENV.globals.update(delivery_fields=DELIVERY_FIELDS, delivery_vi=DELIVERY_VI)
 
 
 def csrf_token(request: Request) -> str:

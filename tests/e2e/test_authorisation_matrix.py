@@ -30,7 +30,8 @@ def test_every_api_entrypoint_declares_who_may_call_it():
     declared = {(r.method, r.path) for r in ROUTES}
     for r in ROUTES:
         assert r.auth and isinstance(r.scope, tuple), f"{r.method} {r.path} declares no auth/scope"
-    for attr in vars(GatewayService).values():
+    members = [attr for cls in GatewayService.__mro__ for attr in vars(cls).values()]  # the areas' too
+    for attr in members:
         for entrypoint in getattr(attr, ENTRYPOINT_EXTENSIONS_ATTR, ()):
             if not isinstance(entrypoint, ApiHandler) or not entrypoint.url.startswith("/api/"):
                 continue  # web pages declare theirs through gateway.web.render.page

@@ -8,7 +8,7 @@ from werkzeug.test import EnvironBuilder
 from werkzeug.wrappers import Request, Response
 
 from gateway.web.forms import display, field_errors, fields_of, shown, values_of
-from gateway.web.pages import COMMAND_FIELDS
+from gateway.areas.officials import COMMAND_FIELDS
 from gateway.web.render import CSRF_COOKIE, ENV, check_csrf, csrf_token, finish
 from services.common.errors import Forbidden
 
