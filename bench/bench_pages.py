@@ -25,7 +25,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from bench.harness import base_env, running, seed  # noqa: E402
-from services.common import suite  # noqa: E402
+from ops import suite  # noqa: E402
 from tests.helpers import PDF, PNG, new_citizen  # noqa: E402
 
 BIRTH = {"procedure_code": "TP-HT-01", "delivery_method": "in_person", "form_data": {

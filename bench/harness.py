@@ -42,7 +42,7 @@ def base_env(**extra: str) -> dict:
 
 
 def seed(env: dict) -> None:
-    subprocess.run([sys.executable, "-m", "services.intake.demo_data"], cwd=ROOT, check=True,
+    subprocess.run([sys.executable, "-m", "devtools.demo_data"], cwd=ROOT, check=True,
                    env={**os.environ, **env}, stdout=subprocess.DEVNULL)
 
 

@@ -10,8 +10,8 @@ from nameko.standalone.rpc import ServiceRpcProxy
 from services.common.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from services.common.events import consumer, new_event, utcnow
 from services.common.mongo import MongoDatabase
-from services.common.parked import replay
-from services.intake.demo_data import seed
+from ops.parked import replay
+from devtools.demo_data import seed
 from services.intake.dependencies import IntakeStore
 from services.intake.service import IntakeService
 from tests.helpers import PDF, EventTap, b64, new_citizen

@@ -15,7 +15,7 @@ import pika
 import pytest
 
 from bench.harness import wait_rpc
-from services.common import suite
+from ops import suite
 from services.common.events import new_event
 from services.reporting.dependencies import ReportingStore
 from services.reporting.folding import Fold
