@@ -191,17 +191,18 @@ class FeedbackService(PortalService):
     # --------------------------------------------------------------- clock
     @timer(interval=60)
     def answer_clock(self) -> None:
-        self.sweep()
+        self.sweep(wait=0)  # a sweep in progress (another replica's) does it
 
     def _at_risk_days(self) -> int:
         return int(self.config.get("FEEDBACK_AT_RISK_WORKING_DAYS", 1))
 
     @rpc
-    def sweep(self) -> dict:
+    def sweep(self, wait: float = 300) -> dict:
         """At-risk and overdue flags; overdue items escalate to the province office (R19). Reads only
-        the items whose flags can change today (the deadline calendar), one sweeper at a time."""
+        the items whose flags can change today (the deadline calendar), one sweeper at a time (asked
+        for one, it waits for a sweep in progress)."""
         owner = new_owner()
-        if not self.store.calendar.lock(owner):
+        if not self.store.calendar.lock(owner, wait):
             return {"checked": 0, "escalated": 0, "busy": True}
         try:
             return self._sweep()

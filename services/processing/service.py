@@ -86,7 +86,7 @@ class ProcessingService(PortalService):
         """One numbered transition: the changes, the history entry chained to the last, the event."""
         prepared = self._prepare(case, actor, action, decision, now)
         updated = self.store.cases.transition(*prepared, dispatch=self.dispatch)
-        self._after(case, prepared[2])
+        self._after([(case, prepared[2])])
         return updated
 
     def _prepare(self, case: dict, actor: dict, action: str, decision: Decision,
@@ -119,9 +119,10 @@ class ProcessingService(PortalService):
             self.store.queue_index.note({**merged, "version": version})
         return case["code"], case["version"], changes, [event], {"history": entry}
 
-    def _after(self, case: dict, changes: dict) -> None:
-        if "flags" in changes and changes["flags"] != {**NO_FLAGS, **(case.get("flags") or {})}:
-            self.store.note_flags(case["code"], changes["flags"])
+    def _after(self, cases: list[tuple[dict, dict]]) -> None:
+        """After commits: the set of raised flags follows each case's (case before, changes)."""
+        self.store.note_flags([(case["code"], {**NO_FLAGS, **(case.get("flags") or {})}, changes["flags"])
+                               for case, changes in cases if "flags" in changes])
 
     def _run(self, case: dict, actor: dict, command: type, **fields: Any) -> dict:
         """Decide and commit a step the service takes itself (the applicant's, the system's), trying
@@ -455,16 +456,17 @@ class ProcessingService(PortalService):
     # -------------------------------------------------------------- sweep
     @timer(interval=60)
     def deadline_sweep(self) -> None:
-        self.sweep()
+        self.sweep(wait=0)  # a sweep in progress (another replica's) does it
 
     @rpc
-    def sweep(self) -> dict:
+    def sweep(self, wait: float = 300) -> dict:
         """Raise and lower the at-risk / overdue flags (processing clock and reception) of the cases
         whose flags can change today — read from the deadline calendar, not by scanning every open
         case — each change a transition with a ``case_deadline_flagged`` event (notification,
-        reporting). One sweeper at a time; the others return at once."""
+        reporting). One sweeper at a time: the timer skips a sweep while another runs; asked for one
+        (the operator's route), it waits for the running one to end and sweeps after it."""
         owner = new_owner()
-        if not self.store.calendar.lock(owner):
+        if not self.store.calendar.lock(owner, wait):
             return {"checked": 0, "flagged": 0, "busy": True}
         try:
             ctx = self._ctx()
@@ -482,11 +484,10 @@ class ProcessingService(PortalService):
                 action="deadline_flag", expected_version=c["version"]), ctx), ctx.now) for c in changed]
             # One round trip for the claims and one for the records of every flag change.
             results = self.store.cases.transition_many(prepared, self.dispatch, SWEEP_CONCURRENCY)
-            for case, items, updated in zip(changed, prepared, results):
+            for case, updated in zip(changed, results):
                 if updated is None:  # changed meanwhile: look again in the next sweep
                     self.store.calendar.schedule(case["code"], [ctx.today], f"{case['code']}#retry-{new_owner()}")
-                else:
-                    self._after(case, items[2])
+            self._after([(case, items[2]) for case, items, updated in zip(changed, prepared, results) if updated])
             checked, flagged = len(cases), sum(r is not None for r in results)
             self.store.calendar.swept(ctx.today)
             return {"checked": checked, "flagged": flagged}
