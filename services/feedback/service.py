@@ -12,6 +12,7 @@ from nameko.timer import timer
 from services.common.calendar import as_date, deadline_flags, default_calendar
 from services.common.deadline_calendar import flag_days, new_owner
 from services.common.errors import Conflict, Forbidden, NotFound, ValidationFailed
+from services.common.event_contracts import DossierRated, FeedbackAnswered, FeedbackEscalated, FeedbackReceived
 from services.common.events import Actor, new_event, utcnow
 from services.common.messaging import EventDispatcher, RpcProxy, rpc
 from services.common.mongo import MongoDatabase
@@ -84,10 +85,8 @@ class FeedbackService(PortalService):
                "flags": {"at_risk": False, "overdue": False},
                "escalated": False, "recorded_by": by}
         self.store.calendar.schedule(fid, flag_days(cal, due_date, self._at_risk_days()), f"{fid}#1")
-        event = new_event("feedback_received", by, {"id": fid, "agency_id": agency_id, "channel": channel,
-                                                    "kind": item.kind, "due_at": due.isoformat(),
-                                                    "due_date": due_date.isoformat(),
-                                                    "procedure_code": item.procedure_code})
+        event = new_event(FeedbackReceived(id=fid, agency_id=agency_id, channel=channel, kind=item.kind, due_at=due,
+                                           due_date=due_date, procedure_code=item.procedure_code), by)
         created, _ = self.store.items.create(fid, doc, [event])
         self.store.items.publish(fid, 1, self.dispatch)
         return dump(FeedbackView.model_validate(created))
@@ -144,10 +143,10 @@ class FeedbackService(PortalService):
             raise Conflict("Phản ánh đã được trả lời", None, "already_answered")
         now = self._now()
         on_time = default_calendar().local_date(now) <= self._due_date(doc)
-        event = new_event("feedback_answered", who.model_dump(), {
-            "id": fid, "agency_id": doc["agency_id"], "on_time": on_time, "subject": doc["subject"],
-            "answer": ans.answer, "account_id": doc["asker"].get("account_id"), "email": doc["asker"].get("email"),
-            "phone": doc["asker"].get("phone"), "name": doc["asker"].get("name"), "channel": doc["channel"]})
+        event = new_event(FeedbackAnswered(
+            id=fid, agency_id=doc["agency_id"], on_time=on_time, subject=doc["subject"],
+            answer=ans.answer, account_id=doc["asker"].get("account_id"), email=doc["asker"].get("email"),
+            phone=doc["asker"].get("phone"), name=doc["asker"].get("name"), channel=doc["channel"]), who)
         updated = self.store.items.transition(fid, doc["version"], {
             "status": "answered", "answer": ans.answer, "answered_at": now, "answered_by": who.id,
             "on_time": on_time, "flags": {"at_risk": False, "overdue": False}}, [event])
@@ -230,9 +229,9 @@ class FeedbackService(PortalService):
             events = []
             if flags["overdue"] and not doc.get("escalated"):
                 changes.update(escalated=True, escalated_at=now)
-                events.append(new_event("feedback_escalated", SYSTEM, {
-                    "id": doc["_id"], "agency_id": doc["agency_id"], "due_at": doc["due_at"].isoformat(),
-                    "due_date": self._due_date(doc).isoformat()}))
+                events.append(new_event(FeedbackEscalated(
+                    id=doc["_id"], agency_id=doc["agency_id"], due_at=doc["due_at"], due_date=self._due_date(doc)),
+                    SYSTEM))
                 escalated += 1
             try:
                 updated = self.store.items.transition(doc["_id"], doc["version"], changes, events)
@@ -281,7 +280,7 @@ class FeedbackService(PortalService):
                "comment": rating.comment, "at": self._now()}
         if not self.store.add_rating(doc):
             raise exceptions.already_rated(code)
-        event = new_event("dossier_rated", who.model_dump(), {"code": code, "agency_id": timeline["agency_id"],
-                                                              "score": rating.score}, dossier_code=code)
-        self.dispatch("dossier_rated", event)
+        event = new_event(DossierRated(code=code, agency_id=timeline["agency_id"], score=rating.score), who,
+                          dossier_code=code)
+        self.dispatch(DossierRated.type, event)
         return {"dossier_code": code, "score": rating.score, "comment": rating.comment}

@@ -23,8 +23,9 @@ from services.common import workflows
 from services.common.calendar import VN_TZ, default_calendar
 from services.common.error_catalogue import jsonschema_detail
 from services.common.errors import Conflict, Forbidden, ValidationFailed
-from services.common.events import Actor, EventEnvelope, consumer, new_event, utcnow
-from services.common.messaging import EventDispatcher, event_handler, rpc
+from services.common.event_contracts import AccountRegistered, CaseStatusChanged, DossierSubmitted
+from services.common.events import Actor, Event, handles, new_event, utcnow
+from services.common.messaging import EventDispatcher, rpc
 from services.common.mongo import MongoDatabase
 from services.common.observability import bind
 from services.common.service_base import PortalService
@@ -306,9 +307,8 @@ class IntakeService(PortalService):
         }
         if isinstance(reg, RegisterOrganisation):
             account["representative"] = reg.representative
-        event = new_event("account_registered", SYSTEM, {
-            "account_id": account_id, "kind": reg.kind, "name": account["name"],
-            "email": reg.email, "phone": reg.phone})
+        event = new_event(AccountRegistered(account_id=account_id, kind=reg.kind, name=account["name"],
+                                            email=reg.email, phone=reg.phone), SYSTEM)
         self.store.accounts.create(account_id, account, [event])
         self.store.accounts.publish(account_id, 1, self.dispatch)
         return account_view(account)
@@ -497,18 +497,18 @@ class IntakeService(PortalService):
             "note": req.note, "fee_vnd": fee, "origin": origin, "amendments": [],
             "submitted_at": now, "updated_at": now, "withdrawn_at": None, "request_hash": request_hash,
         }
-        event = new_event("dossier_submitted", who, {
-            "code": code, "procedure_code": procedure["code"], "procedure_version": procedure["version"],
-            "procedure_name": procedure["name"], "agency_id": procedure["agency_id"],
-            "sector": procedure["sector"], "field": procedure["field"], "level": procedure["level"],
-            "handled_as_level": handled_as, "signed": bool(signature), "channel": channel,
-            "processing_days": procedure["processing_days"], "workflow": procedure.get("workflow"),
-            "supplement_clock": procedure.get("supplement_clock", "restart"),
-            "delivery_address": req.delivery_address, "delivery_province_code": req.delivery_province_code,
-            "applicant_id": applicant_id, "delivery_method": req.delivery_method, "fee_vnd": fee, "origin": origin,
-            "awaiting_fee": handled_as == 4 and fee > 0, "submitted_at": now.isoformat(),
-            "attachments": [{k: m[k] for k in ("id", "document_code", "sha256", "size")} for m in metas],
-        }, dossier_code=code)
+        event = new_event(DossierSubmitted(
+            code=code, procedure_code=procedure["code"], procedure_version=procedure["version"],
+            procedure_name=procedure["name"], agency_id=procedure["agency_id"],
+            sector=procedure["sector"], field=procedure["field"], level=procedure["level"],
+            handled_as_level=handled_as, signed=bool(signature), channel=channel,
+            processing_days=procedure["processing_days"], workflow=procedure.get("workflow"),
+            supplement_clock=procedure.get("supplement_clock", "restart"),
+            delivery_address=req.delivery_address, delivery_province_code=req.delivery_province_code,
+            applicant_id=applicant_id, delivery_method=req.delivery_method, fee_vnd=fee, origin=origin,
+            awaiting_fee=handled_as == 4 and fee > 0, submitted_at=now,
+            attachments=[{k: m[k] for k in ("id", "document_code", "sha256", "size")} for m in metas],
+        ), who, dossier_code=code)
         # A concurrent replay with the same key may have created it first: then this returns that one.
         dossier, created = self.store.dossiers.create(code, dossier, [event], dispatch=self.dispatch)
         bind(dossier_code=code)
@@ -637,22 +637,21 @@ class IntakeService(PortalService):
                 continue  # another change landed first: apply on top of it
         self.store.mark_supplement_committed(staging_id)
 
-    @event_handler("processing", "case_status_changed")
-    @consumer("processing", "case_status_changed")
-    def mirror_case_status(self, envelope: EventEnvelope) -> None:
+    @handles(CaseStatusChanged)
+    def mirror_case_status(self, event: Event[CaseStatusChanged]) -> None:
         """Keep the filed dossier's status in step with its case, for lists and lookups."""
-        p = envelope.payload
-        if p.get("action") == "supplement" and p.get("staging_id"):
-            self.commit_supplement(p["code"], p["staging_id"])
+        p = event.payload
+        if p.action == "supplement" and p.staging_id:
+            self.commit_supplement(p.code, p.staging_id)
         while True:
-            doc = self.store.dossier(p["code"])
-            if doc is None or doc.get("case_version", 0) >= p["case_version"]:
+            doc = self.store.dossier(p.code)
+            if doc is None or doc.get("case_version", 0) >= p.case_version:
                 return
-            changes = {"status": p["to"], "case_version": p["case_version"], "updated_at": utcnow()}
-            if p["to"] == "withdrawn":
+            changes = {"status": p.to, "case_version": p.case_version, "updated_at": utcnow()}
+            if p.to == "withdrawn":
                 changes["withdrawn_at"] = utcnow()
             try:
-                self.store.dossiers.transition(p["code"], doc["version"], changes, [])
+                self.store.dossiers.transition(p.code, doc["version"], changes, [])
                 return
             except Conflict:
                 continue

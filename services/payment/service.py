@@ -14,8 +14,9 @@ from services.common import files
 from services.common import pdf as documents
 from services.common.calendar import VN_TZ
 from services.common.errors import Conflict, Forbidden
-from services.common.events import Actor, EventEnvelope, consumer, new_event, utcnow
-from services.common.messaging import EventDispatcher, RpcProxy, event_handler, rpc
+from services.common.event_contracts import CaseStatusChanged, DossierSubmitted, PaymentSucceeded, RefundCompleted
+from services.common.events import Actor, Event, handles, new_event, utcnow
+from services.common.messaging import EventDispatcher, RpcProxy, rpc
 from services.common.mongo import MongoDatabase
 from services.common.service_base import PortalService
 from services.common.schemas import dump, parse
@@ -45,26 +46,24 @@ class PaymentService(PortalService):
 
 
     # ------------------------------------------------------------ events in
-    @event_handler("intake", "dossier_submitted")
-    @consumer("intake", "dossier_submitted")
-    def record_due(self, envelope: EventEnvelope) -> None:
+    @handles(DossierSubmitted)
+    def record_due(self, event: Event[DossierSubmitted]) -> None:
         """A signed level-4 dossier with a fee owes that fee, as its procedure version says."""
-        p = envelope.payload
-        if p.get("handled_as_level") == 4 and p.get("fee_vnd", 0) > 0:
-            self.store.put_due(p["code"], {"amount_vnd": p["fee_vnd"], "applicant_id": p["applicant_id"],
-                                           "agency_id": p["agency_id"], "procedure_code": p["procedure_code"],
-                                           "procedure_version": p["procedure_version"]})
+        p = event.payload
+        if p.handled_as_level == 4 and p.fee_vnd > 0:
+            self.store.put_due(p.code, {"amount_vnd": p.fee_vnd, "applicant_id": p.applicant_id,
+                                        "agency_id": p.agency_id, "procedure_code": p.procedure_code,
+                                        "procedure_version": p.procedure_version})
 
-    @event_handler("processing", "case_status_changed")
-    @consumer("processing", "case_status_changed")
-    def follow_case(self, envelope: EventEnvelope) -> None:
-        p = envelope.payload
-        if p["action"] in AUTO_REFUND_ON:
-            for payment in self.store.payments.docs.find({"dossier_code": p["code"], "status": "succeeded"}):
+    @handles(CaseStatusChanged)
+    def follow_case(self, event: Event[CaseStatusChanged]) -> None:
+        p = event.payload
+        if p.action in AUTO_REFUND_ON:
+            for payment in self.store.payments.docs.find({"dossier_code": p.code, "status": "succeeded"}):
                 remaining = payment["amount_vnd"] - payment.get("refunded_vnd", 0)
                 if remaining > 0:
-                    self._refund(payment["_id"], remaining, f"Tự động hoàn phí: {p['action']}", True,
-                                 key=f"auto:{envelope.event_id}:{payment['_id']}")
+                    self._refund(payment["_id"], remaining, f"Tự động hoàn phí: {p.action}", True,
+                                 key=f"auto:{event.event_id}:{payment['_id']}")
 
     # ------------------------------------------------------------ payments
     def _due_for(self, who: Actor, code: str) -> dict:
@@ -147,9 +146,9 @@ class PaymentService(PortalService):
             events = []
             if outcome == "succeeded":
                 changes["succeeded_at"] = utcnow()
-                events = [new_event("payment_succeeded", SYSTEM, {
-                    "payment_id": payment["_id"], "code": payment["dossier_code"], "amount_vnd": payment["amount_vnd"],
-                    "provider_txn": params.get("txn")}, dossier_code=payment["dossier_code"])]
+                events = [new_event(PaymentSucceeded(
+                    payment_id=payment["_id"], code=payment["dossier_code"], amount_vnd=payment["amount_vnd"],
+                    provider_txn=params.get("txn")), SYSTEM, dossier_code=payment["dossier_code"])]
             try:
                 payment = self.store.payments.transition(payment["_id"], payment["version"], changes, events)
                 self.store.payments.publish(payment["_id"], payment["version"], self.dispatch)
@@ -255,9 +254,9 @@ class PaymentService(PortalService):
         try:
             answer = self.provider.refund(payment["provider_txn"], amount, refund_id)
             changes = {"status": "refunded", "provider_txn": answer["refund_txn"], "refunded_at": utcnow()}
-            events = [new_event("refund_completed", SYSTEM, {"refund_id": refund_id, "payment_id": payment_id,
-                                                             "code": payment["dossier_code"], "amount_vnd": amount,
-                                                             "automatic": automatic}, dossier_code=payment["dossier_code"])]
+            events = [new_event(RefundCompleted(refund_id=refund_id, payment_id=payment_id, code=payment["dossier_code"],
+                                                amount_vnd=amount, automatic=automatic),
+                                SYSTEM, dossier_code=payment["dossier_code"])]
         except Exception as exc:
             changes, events = {"status": "failed", "error": str(exc)[:300]}, []
             self._release(payment_id, amount)

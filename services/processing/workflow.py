@@ -22,6 +22,9 @@ from typing import Any, Callable
 from services.common.calendar import WorkingCalendar, as_date, deadline_flags
 from services.common.deadline_calendar import flag_days
 from services.common.errors import Conflict, Forbidden, ValidationFailed
+from services.common.event_contracts import (
+    CaseAccessed, CaseDeadlineFlagged, CaseEvent, CaseStatusChanged, DossierFacts, DossierSubmitted,
+)
 from services.common.workflows import KIND_VI, ROLE_VI, default_workflow
 
 from .deadlines import compute_due, is_paused, stage_due
@@ -41,8 +44,8 @@ class Decision:
     to: str
     changes: dict[str, Any]
     reason: str | None = None
-    event: dict[str, Any] = field(default_factory=dict)
-    event_type: str = "case_status_changed"
+    event: dict[str, Any] = field(default_factory=dict)  # the fields of this action in its event
+    event_model: type[CaseEvent] = CaseStatusChanged
 
 
 @dataclass
@@ -77,7 +80,7 @@ class Transition:
     stage: str | tuple[str, ...] = ()  # by="stage": the stage kind(s) whose roles act
     roles: tuple[str, ...] = ()
     apology_gate: bool = True
-    event_type: str = "case_status_changed"
+    event_model: type[CaseEvent] = CaseStatusChanged
 
 
 # ---------------------------------------------------------------- helpers
@@ -247,7 +250,7 @@ def _request_supplement(case, actor, cmd, ctx):
         "missing": missing, "note": cmd.note, "stage": stage, "requested_at": ctx.now, "requested_by": actor["id"]}}
     if stage == "review":
         changes.update(clock_fields(case, [*case["clock"], {"kind": "pause", "at": ctx.now}], ctx))
-    return Decision("returned_for_supplement", changes, cmd.note, {"missing": missing, "stage": stage})
+    return Decision("returned_for_supplement", changes, cmd.note, {"missing": missing})
 
 
 def _reject_at_reception(case, actor, cmd, ctx):
@@ -430,13 +433,12 @@ def _deadline_flag(case, actor, cmd, ctx):
     if flags == old:
         raise Conflict("Cờ hạn không đổi", None, "flags_unchanged")
     newly = [k for k, v in flags.items() if v and not old.get(k)]
-    return Decision(case["status"], {"flags": flags}, None, {"flags": flags, "newly": newly},
-                    event_type="case_deadline_flagged")
+    return Decision(case["status"], {"flags": flags}, None, {"flags": flags, "newly": newly})
 
 
 def _external_read(case, actor, cmd, ctx):
     reason = external_reference({"system_id": cmd.system_id, "issue": cmd.issue})
-    return Decision(case["status"], {}, reason, event_type="case_accessed")
+    return Decision(case["status"], {}, reason)
 
 
 # ------------------------------------------------------------- the table
@@ -481,11 +483,11 @@ LIFECYCLE: dict[str, Transition] = {
     "redo_after_loss": Transition(("result_ready", "delivered"), "system", _redo_after_loss,
                                   "Làm lại kết quả bị thất lạc", to="in_review", apology_gate=False),
     "deadline_flag": Transition(OPEN_STATUSES, "system", _deadline_flag, "Cảnh báo hạn", apology_gate=False,
-                                event_type="case_deadline_flagged"),
+                                event_model=CaseDeadlineFlagged),
     # ministry systems (R31)
     "external_read": Transition((*OPEN_STATUSES, "delivered", "rejected_at_reception", "returned_with_reasons",
                                  "withdrawn"), "ministry_system", _external_read, "Hệ thống bộ, ngành tra cứu",
-                                apology_gate=False, event_type="case_accessed"),
+                                apology_gate=False, event_model=CaseAccessed),
 }
 #: the steps an official chooses (the others come from the applicant, the system or a ministry)
 OFFICIAL_ACTIONS = tuple(a for a, t in LIFECYCLE.items() if t.by in ("stage", "roles", "cohandler"))
@@ -507,7 +509,7 @@ def decide(case: dict, actor: dict, cmd: Any, ctx: Context) -> Decision:
         raise Conflict("Hồ sơ đã quá hạn: cần văn bản xin lỗi và hẹn lại ngày trả kết quả trước khi tiếp tục",
                        {"due_date": case.get("due_date")}, "apology_required")
     decision = t.step(case, actor, cmd, ctx)
-    decision.event_type = t.event_type
+    decision.event_model = t.event_model
     if cmd.action != "deadline_flag":
         _stage_bookkeeping(case, decision, ctx)
         merged = {**case, **decision.changes}
@@ -517,6 +519,16 @@ def decide(case: dict, actor: dict, cmd: Any, ctx: Context) -> Decision:
         decision.changes["flags"] = {k: old[k] and live[k] for k in NO_FLAGS}
         decision.event.setdefault("flags", decision.changes["flags"])
     return decision
+
+
+def case_event(case: dict, action: str, decision: Decision, version: int) -> CaseEvent:
+    """The event a decision publishes: the dossier's facts, the transition, and the action's own fields."""
+    merged = {**case, **decision.changes}
+    return decision.event_model.model_validate({
+        **DossierFacts.of(case), "action": action, "from": case["status"], "to": decision.to, "case_version": version,
+        "department_id": merged.get("department_id"), "due_at": merged.get("due_at"),
+        "due_date": merged.get("due_date"), "reason": decision.reason, **decision.event,
+    })
 
 
 def _stage_bookkeeping(case: dict, decision: Decision, ctx: Context) -> None:
@@ -577,24 +589,17 @@ def _stage_event(stage: dict | None) -> dict | None:
     return {k: stage[k] for k in ("code", "name", "kind", "due_date")} if stage else None
 
 
-def initial_case(p: dict, now: datetime, ctx: Context) -> dict:
+def initial_case(p: DossierSubmitted, now: datetime, ctx: Context) -> dict:
     """The case a filed dossier opens (the ``open`` of the lifecycle; idempotent by dossier code)."""
-    awaiting_fee = p.get("handled_as_level") == 4 and p.get("fee_vnd", 0) > 0
-    fee_status = "unpaid" if awaiting_fee else "due_at_desk" if p.get("fee_vnd", 0) > 0 else "not_required"
+    awaiting_fee = p.handled_as_level == 4 and p.fee_vnd > 0
+    fee_status = "unpaid" if awaiting_fee else "due_at_desk" if p.fee_vnd > 0 else "not_required"
     case = {
-        "code": p["code"], "procedure_code": p["procedure_code"], "procedure_version": p["procedure_version"],
-        "procedure_name": p["procedure_name"], "agency_id": p["agency_id"], "sector": p.get("sector"),
-        "field": p.get("field"), "level": p["level"], "handled_as_level": p.get("handled_as_level", p["level"]),
-        "channel": p.get("channel", "online"), "applicant_id": p["applicant_id"],
-        "delivery_method": p["delivery_method"], "delivery_address": p.get("delivery_address"),
-        "delivery_province_code": p.get("delivery_province_code"),
-        "fee_vnd": p.get("fee_vnd", 0), "processing_days": p["processing_days"], "fee_status": fee_status,
-        "supplement_clock": p.get("supplement_clock", "restart"), "status": "submitted",
-        "workflow": p.get("workflow") or default_workflow(),
-        "submitted_at": datetime.fromisoformat(p["submitted_at"]), "clock": [], "due_date": None, "due_at": None,
+        **p.model_dump(exclude={"schema_version", "signed", "awaiting_fee"}),
+        "workflow": p.workflow.model_dump() if p.workflow else default_workflow(), "fee_status": fee_status,
+        "status": "submitted", "clock": [], "due_date": None, "due_at": None,
         "statutory_due_date": None, "paused": False, "flags": dict(NO_FLAGS),
-        "department_id": None, "cohandling": [], "apologies": [], "attachments": p.get("attachments", []),
-        "opened_at": now, "updated_at": now, "origin": p.get("origin"), "stages": [],
+        "department_id": None, "cohandling": [], "apologies": [],
+        "opened_at": now, "updated_at": now, "stages": [],
     }
     # A level-4 dossier waiting for its online fee is not yet waiting for reception.
     case["reception_due_date"] = None if awaiting_fee else reception_due(case, ctx)

@@ -13,6 +13,10 @@ from nameko.extensions import DependencyProvider
 
 from services.common import events as _events  # "now" through the module: the one injectable clock
 from services.common.errors import Forbidden, ServiceUnavailable, ValidationFailed
+from services.common.event_contracts import (
+    CaseDeadlineFlagged, CaseStatusChanged, DossierRated, DossierSubmitted, FeedbackAnswered, FeedbackReceived,
+    PaymentSucceeded, RefundCompleted, ShipmentDelivered,
+)
 from services.common.events import Actor
 from services.common.messaging import RpcProxy, rpc
 from services.common.mongo import MongoDatabase
@@ -24,10 +28,10 @@ from .dependencies import ReportingStore
 from .figures import STAGE_METRICS, figures, online_target, period_label, period_year
 from .writer import Writer, rebuild_wait_seconds
 
-SOURCES = [("intake", "dossier_submitted"), ("processing", "case_status_changed"),
-           ("processing", "case_deadline_flagged"), ("payment", "payment_succeeded"), ("payment", "refund_completed"),
-           ("postal", "shipment_delivered"), ("feedback", "feedback_received"), ("feedback", "feedback_answered"),
-           ("feedback", "dossier_rated")]
+# The events folded (folding.py reads their stored JSON), as (source, type): the queues to consume.
+SOURCES = [(e.source, e.type) for e in (DossierSubmitted, CaseStatusChanged, CaseDeadlineFlagged, PaymentSucceeded,
+                                        RefundCompleted, ShipmentDelivered, FeedbackReceived, FeedbackAnswered,
+                                        DossierRated)]
 # A batch is what the writer stores with one insert_many and folds with one journaled commit:
 # larger batches spread the commit's fixed cost (counter documents) over more events.
 BATCH_SIZE = 5000
