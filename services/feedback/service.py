@@ -11,7 +11,8 @@ from nameko.timer import timer
 
 from services.common.calendar import as_date, deadline_flags, default_calendar
 from services.common.deadline_calendar import flag_days, new_owner
-from services.common.errors import Conflict, Forbidden, NotFound, ValidationFailed
+from services.common import error_catalogue as catalogue
+from services.common.errors import Conflict, NotFound
 from services.common.event_contracts import DossierRated, FeedbackAnswered, FeedbackEscalated, FeedbackReceived
 from services.common.events import Actor, new_event, utcnow
 from services.common.messaging import EventDispatcher, RpcProxy, rpc
@@ -59,18 +60,16 @@ class FeedbackService(PortalService):
             try:
                 return self.processing.get_case(SYSTEM, item.dossier_code)["agency_id"]
             except NotFound:
-                raise ValidationFailed("Không tìm thấy hồ sơ được nêu", {"dossier_code": item.dossier_code},
-                                       "unknown_dossier") from None
+                raise catalogue.error("unknown_dossier", {"dossier_code": item.dossier_code}) from None
         if item.procedure_code:
             try:
                 return self.intake.get_procedure(item.procedure_code)["agency_id"]
             except NotFound:
-                raise ValidationFailed("Không tìm thấy thủ tục được nêu", {"procedure_code": item.procedure_code},
-                                       "unknown_procedure") from None
+                raise catalogue.error("unknown_procedure", {"procedure_code": item.procedure_code}) from None
         try:
             return self.intake.get_agency(item.agency_id)["id"]
         except NotFound:
-            raise ValidationFailed("Không tìm thấy cơ quan", {"agency_id": item.agency_id}, "unknown_agency") from None
+            raise catalogue.error("unknown_agency", {"agency_id": item.agency_id}) from None
 
     def _record(self, item: NewFeedback, channel: str, asker: dict, received_at: datetime, by: dict) -> dict:
         agency_id = self._route(item)
@@ -103,8 +102,7 @@ class FeedbackService(PortalService):
             by = who.model_dump()
         else:
             if item.contact is None:
-                raise ValidationFailed("Cần họ tên và email hoặc số điện thoại để cơ quan trả lời", None,
-                                       "contact_required")
+                raise catalogue.error("contact_required")
             asker = {"account_id": None, **item.contact.model_dump()}
             by = {"id": "anonymous", "role": "public"}
         return self._record(item, "portal", asker, self._now(), by)
@@ -114,10 +112,10 @@ class FeedbackService(PortalService):
         """An official records feedback received by email, phone or in writing."""
         who = Actor.model_validate(actor)
         if who.role not in (*OFFICIALS, "operator"):
-            raise Forbidden("Chỉ cán bộ mới ghi nhận phản ánh từ các kênh khác", None, "officials_only")
+            raise catalogue.error("officials_only", None, "Chỉ cán bộ mới ghi nhận phản ánh từ các kênh khác")
         item = parse(StaffEntry, payload, "feedback")
         if item.contact is None:
-            raise ValidationFailed("Cần thông tin liên hệ của người phản ánh", None, "contact_required")
+            raise catalogue.error("contact_required")
         received = item.received_at or self._now()
         return self._record(item, item.channel, {"account_id": None, **item.contact.model_dump()}, received,
                             who.model_dump())
@@ -140,7 +138,7 @@ class FeedbackService(PortalService):
         if not self._may_handle(who, doc):
             raise exceptions.feedback_not_found(fid)
         if doc["status"] == "answered":
-            raise Conflict("Phản ánh đã được trả lời", None, "already_answered")
+            raise catalogue.error("already_answered")
         now = self._now()
         on_time = default_calendar().local_date(now) <= self._due_date(doc)
         event = new_event(FeedbackAnswered(
@@ -169,7 +167,7 @@ class FeedbackService(PortalService):
         elif who.role in OFFICIALS:
             filt = {"agency_id": who.agency_id}
         else:
-            raise Forbidden("Chỉ cán bộ mới xem được phản ánh", None, "officials_only")
+            raise catalogue.error("officials_only", None, "Chỉ cán bộ mới xem được phản ánh")
         if q.status:
             filt["status"] = q.status
         if q.flag:

@@ -14,6 +14,7 @@ from __future__ import annotations
 from kombu import Connection, Exchange, Queue
 from nameko.dependency_providers import Config
 
+from services.common import error_catalogue as catalogue
 from services.common.errors import Conflict
 from services.common.event_contracts import CaseStatusChanged, StatusChange
 from services.common.events import Event, handles
@@ -59,7 +60,7 @@ class MinistryService(PortalService):
         except Conflict as exc:
             if exc.code != "idempotency_key_reused":
                 raise
-            raise Conflict("Mã vụ việc này đã được dùng cho một hồ sơ khác", {"issue": ref}, "issue_reused") from None
+            raise catalogue.error("issue_reused", {"issue": ref}) from None
         code = filed["dossier"]["code"]
         self.store.record_filing(system.id, ref, code)
         return {"dossier_code": code, "issue": ref, "status": filed["dossier"]["status"],

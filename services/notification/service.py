@@ -9,6 +9,7 @@ import traceback
 from nameko.dependency_providers import Config
 from nameko.timer import timer
 
+from services.common import error_catalogue as catalogue
 from services.common.errors import NotFound
 from services.common.event_contracts import (
     AccountRegistered, CaseStatusChanged, DossierSubmitted, FeedbackAnswered, IncidentOpened, IncidentResolved,
@@ -170,14 +171,14 @@ class NotificationService(PortalService):
         who = Actor.model_validate(actor)
         doc = self.store.mark_read(who.id, message_id)
         if doc is None:
-            raise NotFound("Không tìm thấy thông báo", {"message_id": message_id}, "message_not_found")
+            raise catalogue.error("message_not_found", {"message_id": message_id})
         return {"id": doc["_id"], "read_at": doc["read_at"].isoformat()}
 
     @rpc
     def deliveries(self, actor: dict, dossier_code: str) -> list[dict]:
         """Delivery status per channel, for the operator."""
         if Actor.model_validate(actor).role != "operator":
-            raise NotFound("Không tìm thấy", None, "not_found")
+            raise catalogue.error("not_found")
         docs = self.store.db.deliveries.find({"dossier_code": dossier_code}).sort("created_at", 1)
         return [{k: (v.isoformat() if hasattr(v, "isoformat") else v) for k, v in d.items()
                  if k in ("_id", "channel", "status", "attempts", "last_error", "sent_at", "created_at")}

@@ -13,7 +13,8 @@ from nameko.timer import timer
 from services.common import files
 from services.common import pdf as documents
 from services.common.calendar import VN_TZ
-from services.common.errors import Conflict, Forbidden
+from services.common import error_catalogue as catalogue
+from services.common.errors import Conflict
 from services.common.event_contracts import CaseStatusChanged, DossierSubmitted, PaymentSucceeded, RefundCompleted
 from services.common.events import Actor, Event, handles, new_event, utcnow
 from services.common.messaging import EventDispatcher, RpcProxy, rpc
@@ -197,7 +198,7 @@ class PaymentService(PortalService):
         """Biên lai điện tử of a successful payment."""
         p = self._own(actor, payment_id)
         if p["status"] != "succeeded":
-            raise Conflict("Chỉ có biên lai cho giao dịch đã thanh toán", {"status": p["status"]}, "no_receipt")
+            raise catalogue.error("no_receipt", {"status": p["status"]})
         paid = p["succeeded_at"].astimezone(VN_TZ).strftime("%H:%M %d/%m/%Y")
         pdf = documents.document(["BIÊN LAI THU PHÍ, LỆ PHÍ (điện tử)", f"Mã giao dịch: {p['_id']}",
                                   f"Hồ sơ: {p['dossier_code']}", f"Số tiền: {p['amount_vnd']:,} đ".replace(",", "."),
@@ -216,13 +217,13 @@ class PaymentService(PortalService):
         due = self.store.due(payment["dossier_code"]) or {}
         if not (who.role == "operator" or (who.role in ("leader", "agency_admin")
                                            and who.agency_id == due.get("agency_id"))):
-            raise Forbidden("Chỉ lãnh đạo cơ quan hoặc quản trị cổng mới hoàn phí", None, "forbidden_role")
+            raise catalogue.error("forbidden_role", None, "Chỉ lãnh đạo cơ quan hoặc quản trị cổng mới hoàn phí")
         # Ask processing for the case's status now: the event-fed copy may lag a step behind.
         status = self.processing.get_case(SYSTEM, payment["dossier_code"])["status"]
         if status in NO_REFUND_AFTER:
             raise exceptions.no_refund_uncollected()
         if payment["status"] != "succeeded":
-            raise Conflict("Giao dịch chưa thanh toán thành công", {"status": payment["status"]}, "not_paid")
+            raise catalogue.error("not_paid", {"status": payment["status"]})
         amount = req.amount_vnd or (payment["amount_vnd"] - payment.get("refunded_vnd", 0))
         return self._refund(payment_id, amount, req.reason, False, key=idempotency_key)
 

@@ -8,7 +8,8 @@ from typing import Any
 
 from nameko.dependency_providers import Config
 
-from services.common.errors import Conflict, Forbidden, ValidationFailed
+from services.common import error_catalogue as catalogue
+from services.common.errors import Conflict
 from services.common.event_contracts import CaseStatusChanged, ShipmentDelivered, ShipmentLost
 from services.common.events import Actor, Event, handles, new_event, utcnow
 from services.common.messaging import EventDispatcher, RpcProxy, rpc
@@ -48,7 +49,7 @@ class PostalService(PortalService):
         who = Actor.model_validate(actor)
         req = parse(PickupRequest, payload, "pickup")
         if req.window_end <= req.window_start:
-            raise ValidationFailed("Khung giờ nhận không hợp lệ", None, "invalid_window")
+            raise catalogue.error("invalid_window")
         procedure = self.intake.get_procedure(req.procedure_code)  # 404 if unknown
         sid = f"PU{uuid.uuid4().hex[:14].upper()}"
         doc = {"id": sid, "kind": "pickup", "operator_id": self._operator(), "status": "requested",
@@ -97,7 +98,7 @@ class PostalService(PortalService):
         Intake refuses any document not on the procedure's list and any missing required one."""
         doc = self._operators_shipment(operator_id, sid)
         if doc["kind"] != "pickup":
-            raise Conflict("Chỉ bưu gửi thu gom hồ sơ mới nộp hồ sơ được", None, "not_a_pickup")
+            raise catalogue.error("not_a_pickup")
         req = parse(FileOnBehalf, payload, "dossier")
         filing = {"procedure_code": doc["procedure_code"], "form_data": req.form_data,
                   "delivery_method": req.delivery_method, "delivery_address": req.delivery_address,
@@ -149,7 +150,7 @@ class PostalService(PortalService):
                 "operator_id": doc["operator_id"], "at": update.at}
         if update.status == "delivered":
             if update.proof is None:
-                raise ValidationFailed("Cần bằng chứng giao (người nhận)", None, "proof_required")
+                raise catalogue.error("proof_required")
             late = bool(doc.get("due_at") and update.at > doc["due_at"])
             changes.update(delivered_at=update.at, proof=update.proof.model_dump(), late=late)
             events.append(new_event(ShipmentDelivered(**base, late=late, due_at=doc.get("due_at")), SYSTEM,
@@ -185,7 +186,7 @@ class PostalService(PortalService):
     def return_stats(self, actor: dict) -> dict:
         """Returns delivered within the norm vs late, open and overdue (for the operator office)."""
         if Actor.model_validate(actor).role != "operator":
-            raise Forbidden("Chỉ Văn phòng UBND tỉnh xem được thống kê bưu chính", None, "forbidden_role")
+            raise catalogue.error("forbidden_role", None, "Chỉ Văn phòng UBND tỉnh xem được thống kê bưu chính")
         now = utcnow()
         stats = {"returns": 0, "delivered_on_time": 0, "delivered_late": 0, "open": 0, "open_overdue": 0, "lost": 0}
         for d in self.store.shipments.docs.find({"kind": "return"}):
@@ -202,5 +203,5 @@ class PostalService(PortalService):
     @rpc
     def compensations(self, actor: dict) -> list[dict]:
         if Actor.model_validate(actor).role != "operator":
-            raise Forbidden("Chỉ Văn phòng UBND tỉnh xem được", None, "forbidden_role")
+            raise catalogue.error("forbidden_role", None, "Chỉ Văn phòng UBND tỉnh xem được")
         return [self._view(d) for d in self.store.shipments.docs.find({"status": "lost"})]

@@ -16,7 +16,8 @@ from nameko.timer import timer
 from services.common import files
 from services.common.calendar import as_date, default_calendar
 from services.common.deadline_calendar import new_owner
-from services.common.errors import Conflict, Forbidden, NotFound
+from services.common import error_catalogue as catalogue
+from services.common.errors import Conflict, NotFound
 from services.common.event_contracts import CaseOpened, DossierSubmitted, PaymentSucceeded, ShipmentLost
 from services.common.events import Actor, Event, handles, new_event, utcnow
 from services.common.messaging import EventDispatcher, RpcProxy, rpc
@@ -246,7 +247,7 @@ class ProcessingService(PortalService):
         """Work queue (hàng đợi xử lý) of the official's agency, soonest due first."""
         who = Actor.model_validate(actor)
         if who.role not in OFFICIALS and who.role != "operator":
-            raise Forbidden("Chỉ cán bộ mới xem được hàng đợi hồ sơ", None, "officials_only")
+            raise catalogue.error("officials_only", None, "Chỉ cán bộ mới xem được hàng đợi hồ sơ")
         q = parse(QueueQuery, query or {}, "queue query")
         filt: dict[str, Any] = {}
         if q.cohandling:
@@ -323,7 +324,7 @@ class ProcessingService(PortalService):
                    None)
         if ref is None or (who.id == case["applicant_id"] and ref is case.get("result_document")
                            and case["status"] not in ("result_ready", "delivered")):
-            raise NotFound("Không tìm thấy văn bản", {"file_id": file_id}, "file_not_found")
+            raise catalogue.error("file_not_found", {"file_id": file_id})
         return self._file(ref)
 
     def _file(self, ref: dict) -> dict:
@@ -403,11 +404,10 @@ class ProcessingService(PortalService):
         history with the system and its X-Road-style issue reference."""
         who = Actor.model_validate(actor)
         if who.role != "ministry_system":
-            raise Forbidden("Chỉ dành cho hệ thống của bộ, ngành", None, "ministry_systems_only")
+            raise catalogue.error("ministry_systems_only")
         case = self._case(code)
         if procedures is not None and case["procedure_code"] not in procedures:
-            raise Forbidden("Thủ tục nằm ngoài phạm vi được cấp cho hệ thống",
-                            {"procedure_code": case["procedure_code"]}, "procedure_out_of_scope")
+            raise catalogue.error("procedure_out_of_scope", {"procedure_code": case["procedure_code"]})
         return self._timeline(self._run(case, actor, ExternalRead, system_id=who.id, issue=issue), public=False)
 
     @rpc

@@ -21,6 +21,7 @@ from typing import Any, Callable
 
 from services.common.calendar import WorkingCalendar, as_date, deadline_flags
 from services.common.deadline_calendar import flag_days
+from services.common import error_catalogue as catalogue
 from services.common.errors import Conflict, Forbidden, ValidationFailed
 from services.common.event_contracts import (
     CaseAccessed, CaseDeadlineFlagged, CaseEvent, CaseStatusChanged, DossierFacts, DossierSubmitted,
@@ -107,16 +108,16 @@ def has_stage(case: dict, kind: str) -> bool:
 def _role_error(action: str, roles: tuple[str, ...] | list[str], stage: dict | None) -> Forbidden:
     who = ", ".join(ROLE_VI.get(r, r) for r in roles)
     where = f" ở bước '{stage['name']}'" if stage else ""
-    return Forbidden(f"Thao tác '{LIFECYCLE[action].label}'{where} do {who} thực hiện",
-                     {"required_roles": list(roles), "stage": stage["code"] if stage else None}, "forbidden_role")
+    return catalogue.error("forbidden_role", {"required_roles": list(roles), "stage": stage["code"] if stage else None},
+                           f"Thao tác '{LIFECYCLE[action].label}'{where} do {who} thực hiện")
 
 
 def _open_request(case: dict, request_id: str) -> dict:
     request = next((r for r in case.get("cohandling", []) if r["id"] == request_id), None)
     if request is None:
-        raise ValidationFailed("Không có yêu cầu phối hợp này", {"request_id": request_id}, "unknown_request")
+        raise catalogue.error("unknown_request", {"request_id": request_id})
     if request["status"] != "open":
-        raise Conflict("Yêu cầu phối hợp đã được trả lời", {"request_id": request_id}, "request_closed")
+        raise catalogue.error("request_closed", {"request_id": request_id})
     return request
 
 
@@ -124,15 +125,15 @@ def _check_actor(case: dict, actor: dict, cmd: Any, t: Transition) -> None:
     action, role = cmd.action, actor.get("role")
     if t.by == "system":
         if role != "system":
-            raise Forbidden("Bước này do hệ thống thực hiện", {"action": action}, "system_only")
+            raise catalogue.error("system_only", {"action": action})
         return
     if t.by == "ministry_system":
         if role != "ministry_system":
-            raise Forbidden("Chỉ dành cho hệ thống của bộ, ngành", None, "ministry_systems_only")
+            raise catalogue.error("ministry_systems_only")
         return
     if t.by == "applicant":
         if actor.get("id") != case["applicant_id"]:
-            raise Forbidden("Chỉ người nộp hồ sơ mới thực hiện được", None, "not_applicant")
+            raise catalogue.error("not_applicant")
         return
     if t.by == "cohandler":
         if role not in ("specialist", "leader"):
@@ -142,20 +143,18 @@ def _check_actor(case: dict, actor: dict, cmd: Any, t: Transition) -> None:
         ok = actor.get("agency_id") == target_agency and (
             request.get("agency_id") is not None or actor.get("department_id") == request.get("department_id"))
         if not ok:
-            raise Forbidden("Yêu cầu phối hợp này không gửi đến đơn vị của bạn", {"request_id": cmd.request_id},
-                            "not_cohandler")
+            raise catalogue.error("not_cohandler", {"request_id": cmd.request_id})
         return
     stage = stage_def(case, _acting_stage(case, t)) if t.by == "stage" else None
     roles = tuple(stage["roles"]) if stage else t.roles
     if role not in roles:
         raise _role_error(action, roles, stage)
     if actor.get("agency_id") != case["agency_id"]:
-        raise Forbidden("Hồ sơ thuộc cơ quan khác", {"agency_id": case["agency_id"]}, "other_agency")
+        raise catalogue.error("other_agency", {"agency_id": case["agency_id"]})
     # A specialist acts only on the dossiers of their own department.
     if stage and stage["kind"] == "review" and role == "specialist" \
             and actor.get("department_id") != case.get("department_id"):
-        raise Forbidden("Hồ sơ do phòng chuyên môn khác xử lý", {"department_id": case.get("department_id")},
-                        "other_department")
+        raise catalogue.error("other_department", {"department_id": case.get("department_id")})
 
 
 def _acting_stage(case: dict, t: Transition) -> str:
@@ -220,22 +219,18 @@ def _receive(case, actor, cmd, ctx):
     if case.get("fee_status") == "unpaid":
         # Level 4: not received until the fee is paid online — or at the desk, where allowed.
         if not (cmd.fee_paid_at_desk and ctx.pay_at_desk):
-            raise Conflict("Hồ sơ mức độ 4 chưa nộp phí, lệ phí", {"fee_vnd": case.get("fee_vnd"),
-                                                                    "pay_at_desk_allowed": ctx.pay_at_desk},
-                           "fee_unpaid")
+            raise catalogue.error("fee_unpaid", {"fee_vnd": case.get("fee_vnd"), "pay_at_desk_allowed": ctx.pay_at_desk})
         changes["fee_status"] = "paid_at_desk"
     elif case.get("fee_status") == "due_at_desk" and cmd.fee_paid_at_desk:
         changes["fee_status"] = "paid_at_desk"
     to = "received"
     if not has_stage(case, "assignment"):
         if cmd.department_id is None:
-            raise ValidationFailed("Quy trình của thủ tục không có bước phân công: chọn phòng chuyên môn khi tiếp nhận",
-                                   {"field": "department_id"}, "department_required")
+            raise catalogue.error("department_required", {"field": "department_id"})
         _check_department(case, cmd.department_id, ctx)
         to, changes["department_id"] = "in_review", cmd.department_id
     elif cmd.department_id is not None:
-        raise ValidationFailed("Hồ sơ được phân công ở bước phân công, không phải khi tiếp nhận",
-                               {"field": "department_id"}, "department_assigned_later")
+        raise catalogue.error("department_assigned_later", {"field": "department_id"})
     late = bool(case.get("reception_due_date")) and ctx.today > as_date(case["reception_due_date"])
     changes.update(status=to, received_at=ctx.now, received_by=actor["id"], reception_late=late,
                    **clock_fields(case, [*case.get("clock", []), {"kind": "start", "at": ctx.now}], ctx))
@@ -260,8 +255,7 @@ def _reject_at_reception(case, actor, cmd, ctx):
 
 def _check_department(case: dict, department_id: str, ctx: Context) -> None:
     if department_id not in ctx.departments(case["agency_id"]):
-        raise ValidationFailed("Phòng chuyên môn không thuộc cơ quan", {"department_id": department_id},
-                               "unknown_department")
+        raise catalogue.error("unknown_department", {"department_id": department_id})
 
 
 def _assign(case, actor, cmd, ctx):
@@ -272,23 +266,20 @@ def _assign(case, actor, cmd, ctx):
 
 def _request_cohandling(case, actor, cmd, ctx):
     if not (stage_def(case) or {}).get("cohandling", True):
-        raise Conflict("Quy trình của thủ tục không có bước phối hợp", None, "cohandling_not_in_workflow")
+        raise catalogue.error("cohandling_not_in_workflow")
     if (cmd.department_id is None) == (cmd.agency_id is None):
-        raise ValidationFailed("Chọn đúng một đơn vị phối hợp: phòng chuyên môn hoặc cơ quan khác", None,
-                               "cohandling_target")
+        raise catalogue.error("cohandling_target")
     if cmd.department_id is not None:
         if cmd.department_id not in ctx.departments(case["agency_id"]) or cmd.department_id == case["department_id"]:
-            raise ValidationFailed("Phòng phối hợp không hợp lệ", {"department_id": cmd.department_id},
-                                   "unknown_department")
+            raise catalogue.error("unknown_department", {"department_id": cmd.department_id})
     elif cmd.agency_id == case["agency_id"] or not ctx.agency_exists(cmd.agency_id):
-        raise ValidationFailed("Cơ quan phối hợp không hợp lệ", {"agency_id": cmd.agency_id}, "unknown_agency")
+        raise catalogue.error("unknown_agency", {"agency_id": cmd.agency_id})
     sub_due = ctx.calendar.add_working_days(ctx.today, cmd.days)
     due = as_date(case.get("due_date"))
     if due and sub_due > due:
         # R13: the lead department still owes the published deadline.
-        raise ValidationFailed("Thời hạn phối hợp vượt quá hạn giải quyết hồ sơ",
-                               {"sub_due_date": sub_due.isoformat(), "due_date": due.isoformat()},
-                               "cohandling_beyond_deadline")
+        raise catalogue.error("cohandling_beyond_deadline",
+                              {"sub_due_date": sub_due.isoformat(), "due_date": due.isoformat()})
     request = {"id": uuid.uuid4().hex[:12], "department_id": cmd.department_id, "agency_id": cmd.agency_id,
                "task": cmd.task, "requested_at": ctx.now, "requested_by": actor["id"],
                "sub_due_date": sub_due.isoformat(), "status": "open"}
@@ -309,7 +300,7 @@ def _answer_cohandling(case, actor, cmd, ctx):
 def _propose(case, actor, cmd, ctx):
     pending = [r["id"] for r in case.get("cohandling", []) if r["status"] == "open"]
     if pending:
-        raise Conflict("Còn yêu cầu phối hợp chưa có ý kiến", {"open_requests": pending}, "cohandling_pending")
+        raise catalogue.error("cohandling_pending", {"open_requests": pending})
     proposal = {"summary": cmd.summary, "by": actor["id"], "at": ctx.now}
     return Decision("proposed", {"status": "proposed", "proposal": proposal}, cmd.summary)
 
@@ -365,15 +356,14 @@ def _return_with_reasons(case, actor, cmd, ctx):
 
 def _issue_apology(case, actor, cmd, ctx):
     if not needs_apology(case, ctx.now, ctx.calendar):
-        raise Conflict("Hồ sơ chưa quá hạn: chưa cần văn bản xin lỗi", None, "not_overdue")
+        raise catalogue.error("not_overdue")
     new_due = cmd.new_due_date
     if new_due < ctx.today:
-        raise ValidationFailed("Ngày hẹn mới không được trước hôm nay", {"new_due_date": new_due.isoformat()},
-                               "new_due_date_in_past")
+        raise catalogue.error("new_due_date_in_past", {"new_due_date": new_due.isoformat()})
     if not ctx.calendar.is_working_day(new_due):
-        raise ValidationFailed("Ngày hẹn mới phải là ngày làm việc", {"new_due_date": new_due.isoformat(),
-                               "next_working_day": ctx.calendar.first_working_day(new_due).isoformat()},
-                               "new_due_date_not_working_day")
+        raise catalogue.error("new_due_date_not_working_day", {
+            "new_due_date": new_due.isoformat(),
+            "next_working_day": ctx.calendar.first_working_day(new_due).isoformat()})
     clock = [*case["clock"], {"kind": "extend", "at": ctx.now, "new_due_date": new_due.isoformat()}]
     apology = {"letter": cmd.letter, "new_due_date": new_due.isoformat(), "at": ctx.now, "by": actor["id"]}
     changes = {**clock_fields(case, clock, ctx), "apologies": [*case.get("apologies", []), apology]}
@@ -382,7 +372,7 @@ def _issue_apology(case, actor, cmd, ctx):
 
 def _withdraw(case, actor, cmd, ctx):
     if case["status"] == "returned_for_supplement" and stage_kind(case) != "reception":
-        raise Conflict("Hồ sơ đã được tiếp nhận, không thể rút", {"status": case["status"]}, "withdraw_not_allowed")
+        raise catalogue.error("withdraw_not_allowed", {"status": case["status"]})
     return Decision("withdrawn", {"status": "withdrawn", "withdrawn_at": ctx.now, "closed_at": ctx.now}, cmd.reason)
 
 
@@ -405,8 +395,7 @@ def _supplement(case, actor, cmd, ctx):
 
 def _collect_result(case, actor, cmd, ctx):
     if case["delivery_method"] != "online":
-        raise Conflict("Kết quả không trả trực tuyến", {"delivery_method": case["delivery_method"]},
-                       "result_not_available")
+        raise catalogue.error("result_not_available", {"delivery_method": case["delivery_method"]})
     delivered = {"method": "online", "at": ctx.now, "by": actor["id"]}
     return Decision("delivered", {"status": "delivered", "closed_at": ctx.now, "delivered": delivered},
                     None, {"method": "online"})
@@ -414,7 +403,7 @@ def _collect_result(case, actor, cmd, ctx):
 
 def _fee_paid(case, actor, cmd, ctx):
     if case.get("fee_status") != "unpaid":
-        raise Conflict("Phí, lệ phí không chờ thanh toán", {"fee_status": case.get("fee_status")}, "fee_not_due")
+        raise catalogue.error("fee_not_due", {"fee_status": case.get("fee_status")})
     changes: dict[str, Any] = {"fee_status": "paid_online", "payment_id": cmd.payment_id}
     if case["status"] == "submitted":
         changes["reception_due_date"] = reception_due(case, ctx)  # the wait for reception starts now
@@ -431,7 +420,7 @@ def _deadline_flag(case, actor, cmd, ctx):
     flags = live_flags(case, ctx)
     old = {**NO_FLAGS, **(case.get("flags") or {})}
     if flags == old:
-        raise Conflict("Cờ hạn không đổi", None, "flags_unchanged")
+        raise catalogue.error("flags_unchanged")
     newly = [k for k, v in flags.items() if v and not old.get(k)]
     return Decision(case["status"], {"flags": flags}, None, {"flags": flags, "newly": newly})
 
@@ -499,15 +488,13 @@ def decide(case: dict, actor: dict, cmd: Any, ctx: Context) -> Decision:
     t = LIFECYCLE[cmd.action]
     _check_actor(case, actor, cmd, t)
     if cmd.expected_version != case["version"]:
-        raise Conflict("Hồ sơ vừa được người khác cập nhật; vui lòng tải lại và thử lại",
-                       {"expected_version": cmd.expected_version, "current_version": case["version"]},
-                       "stale_version")
+        raise catalogue.error("stale_version",
+                              {"expected_version": cmd.expected_version, "current_version": case["version"]})
     if case["status"] not in t.sources:
-        raise Conflict(f"Không thể '{t.label}' khi hồ sơ đang ở trạng thái này",
-                       {"status": case["status"], "allowed_from": list(t.sources)}, "invalid_transition")
+        raise catalogue.error("invalid_transition", {"status": case["status"], "allowed_from": list(t.sources)},
+                              f"Không thể '{t.label}' khi hồ sơ đang ở trạng thái này")
     if t.apology_gate and needs_apology(case, ctx.now, ctx.calendar):
-        raise Conflict("Hồ sơ đã quá hạn: cần văn bản xin lỗi và hẹn lại ngày trả kết quả trước khi tiếp tục",
-                       {"due_date": case.get("due_date")}, "apology_required")
+        raise catalogue.error("apology_required", {"due_date": case.get("due_date")})
     decision = t.step(case, actor, cmd, ctx)
     decision.event_model = t.event_model
     if cmd.action != "deadline_flag":
