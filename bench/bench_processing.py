@@ -32,6 +32,7 @@ from bench.harness import base_env, running, wait_rpc  # noqa: E402
 from services.common.calendar import VN_TZ, default_calendar  # noqa: E402
 from services.common.clock import write_offset  # noqa: E402
 from services.common.deadline_calendar import DeadlineCalendar, flag_days  # noqa: E402
+from services.common.event_contracts import DossierSubmitted  # noqa: E402
 from services.common.events import new_event, utcnow  # noqa: E402
 
 
@@ -57,11 +58,11 @@ def main():
         start = time.perf_counter()
         for i in range(args.burst):
             code = f"52-BENCH-{i:07d}"
-            env_ = new_event("dossier_submitted", {"id": "c", "role": "citizen"}, {
-                "code": code, "procedure_code": "TP-HT-02", "procedure_version": 1, "procedure_name": "Bench",
-                "agency_id": "UBND-GR", "level": 3, "handled_as_level": 3, "channel": "online",
-                "processing_days": 3, "applicant_id": "c", "delivery_method": "in_person", "fee_vnd": 0,
-                "submitted_at": now.isoformat()}, dossier_code=code)
+            env_ = new_event(DossierSubmitted(
+                code=code, procedure_code="TP-HT-02", procedure_version=1, procedure_name="Bench",
+                agency_id="UBND-GR", level=3, handled_as_level=3, channel="online",
+                processing_days=3, applicant_id="c", delivery_method="in_person", fee_vnd=0,
+                submitted_at=now), {"id": "c", "role": "citizen"}, dossier_code=code)
             ch.basic_publish("intake.events", "dossier_submitted", json.dumps(env_).encode(),
                              pika.BasicProperties(content_type="application/json", delivery_mode=2))
         conn.close()

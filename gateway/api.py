@@ -19,7 +19,7 @@ from pydantic import BaseModel
 from werkzeug.exceptions import HTTPException
 from werkzeug.wrappers import Request, Response
 
-from services.common.errors import BadRequest, Forbidden, PayloadTooLarge, UnsupportedMediaType
+from services.common import error_catalogue as catalogue
 from services.common.files import safe_filename
 from services.common.observability import bind, request_id_from
 from services.common.schemas import parse
@@ -105,8 +105,8 @@ class ApiHandler(HttpRequestHandler):
 
     def _handle(self, request: Request) -> Response:
         limit = int(self.container.config.get("MAX_BODY_BYTES", DEFAULT_MAX_BODY))
-        too_large = PayloadTooLarge(f"Yêu cầu vượt quá dung lượng cho phép ({limit} byte)", {"max_bytes": limit},
-                                    "request_too_large")
+        too_large = catalogue.error("request_too_large", {"max_bytes": limit},
+                                    f"Yêu cầu vượt quá dung lượng cho phép ({limit} byte)")
         if request.content_length is not None and request.content_length > limit:
             return error_response(too_large)
         if request.content_length is None and "wsgi.input_terminated" in request.environ:
@@ -166,13 +166,13 @@ class Ctx:
 
 def read_json(request: Request) -> Any:
     if not request.mimetype or request.mimetype != "application/json":
-        raise UnsupportedMediaType("Content-Type phải là application/json", {"got": request.mimetype},
-                                   "unsupported_media_type")
+        raise catalogue.error("unsupported_media_type", {"got": request.mimetype},
+                              "Content-Type phải là application/json")
     raw = request.get_data(cache=True)
     try:
         return json.loads(raw.decode("utf-8")) if raw else None
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise BadRequest("JSON không hợp lệ", {"reason": str(exc)}, "malformed_json") from None
+        raise catalogue.error("malformed_json", {"reason": str(exc)}) from None
 
 
 def content_disposition(filename: str) -> str:
@@ -230,8 +230,7 @@ def route(method: str, path: str, *, summary: str, tag: str, auth: str | tuple[s
                                  "agency_id": ctx.claims.get("agency_id"),
                                  "department_id": ctx.claims.get("department_id")}
                     if auth != "user" and ctx.actor["role"] not in auth:
-                        raise Forbidden("Tài khoản không có quyền thực hiện thao tác này",
-                                        {"required_roles": list(auth)}, "forbidden_role")
+                        raise catalogue.error("forbidden_role", {"required_roles": list(auth)})
                 if query is not None:
                     # A repeated parameter arrives as a list and is refused, not silently cut to its first value.
                     args = {k: v[0] if len(v) == 1 else v for k, v in request.args.lists()}

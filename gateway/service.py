@@ -10,7 +10,9 @@ from nameko.dependency_providers import Config
 from nameko.timer import timer
 from werkzeug.wrappers import Response
 
-from services.common.errors import BadRequest, Conflict, NotFound, ServiceUnavailable, Unauthorized, ValidationFailed
+from services.common import error_catalogue as catalogue
+from services.common.errors import Conflict, NotFound, Unauthorized
+from services.common.event_contracts import IncidentOpened, IncidentResolved
 from services.common.events import new_event, utcnow
 from services.common.messaging import EventDispatcher, RpcProxy
 from services.common.mongo import MongoDatabase
@@ -88,8 +90,7 @@ class GatewayService(WebPortal):
             if exc is deadline:
                 # eventlet.Timeout is a BaseException: past the routes' `except Exception` it ended the
                 # worker without an answer, and the HTTP request hung until the client gave up.
-                raise ServiceUnavailable("Dịch vụ tạm thời không phản hồi, vui lòng thử lại sau", {"service": service},
-                                         "service_unavailable") from None
+                raise catalogue.error("service_unavailable", {"service": service}) from None
             raise
         metrics.observe_rpc(service, method, None)
         return result
@@ -167,13 +168,13 @@ class GatewayService(WebPortal):
             if state["status"] == "ok":
                 closed = self.store.close_incident(svc)
                 if closed:
-                    self.dispatch("incident_resolved", new_event("incident_resolved", SYSTEM_ACTOR, {
-                        "service": svc, "since": closed["since"].isoformat(), "resolved_at": now.isoformat()}))
+                    self.dispatch(IncidentResolved.type, new_event(IncidentResolved(
+                        service=svc, since=closed["since"], resolved_at=now), SYSTEM_ACTOR))
                 continue
             since = self.store.service_down_since(svc, now)
             if (now - since).total_seconds() >= threshold and self.store.open_incident(svc, since, state["detail"]):
-                self.dispatch("incident_opened", new_event("incident_opened", SYSTEM_ACTOR, {
-                    "service": svc, "since": since.isoformat(), "detail": state.get("detail")}))
+                self.dispatch(IncidentOpened.type, new_event(IncidentOpened(
+                    service=svc, since=since, detail=state.get("detail")), SYSTEM_ACTOR))
 
     @ApiHandler.decorator("GET", "/api/v1/openapi.json")
     def openapi(self, request) -> Response:
@@ -239,7 +240,7 @@ class GatewayService(WebPortal):
                     "processing_days": 10, "delivery_methods": ["in_person"], "effective_from": "2026-01-01"})
     def publish_procedure(self, ctx: Ctx):
         if ctx.body.code != ctx.path["code"]:
-            raise ValidationFailed("Mã thủ tục trong đường dẫn và nội dung khác nhau", None, "code_mismatch")
+            raise catalogue.error("code_mismatch")
         return self.call("intake", "publish_procedure", ctx.actor, ctx.body.model_dump(mode="json"))
 
     @route("PUT", "/api/v1/procedures/{code}/workflow", summary="Khai báo quy trình xử lý, phân kỳ thời gian "
@@ -278,12 +279,12 @@ class GatewayService(WebPortal):
         if request.mimetype == "multipart/form-data":
             raw = request.form.get("dossier")
             if raw is None:
-                raise BadRequest("Thiếu phần 'dossier' (JSON) trong multipart", None, "missing_dossier_part")
+                raise catalogue.error("missing_dossier_part", None, "Thiếu phần 'dossier' (JSON) trong multipart")
             try:
                 data = json.loads(raw)
             except json.JSONDecodeError as exc:
-                raise BadRequest("Phần 'dossier' không phải JSON hợp lệ", {"reason": str(exc)},
-                                 "malformed_json") from None
+                raise catalogue.error("malformed_json", {"reason": str(exc)},
+                                      "Phần 'dossier' không phải JSON hợp lệ") from None
             filing = parse(FileDossier, data, "dossier")
             files = [{"document_code": name, "filename": f.filename or name,
                       "content_type": f.mimetype or "application/octet-stream",
@@ -300,7 +301,7 @@ class GatewayService(WebPortal):
     def file_dossier(self, ctx: Ctx):
         key = ctx.request.headers.get("Idempotency-Key")
         if key is not None and not (1 <= len(key) <= 200):
-            raise BadRequest("Idempotency-Key phải dài 1–200 ký tự", None, "invalid_idempotency_key")
+            raise catalogue.error("invalid_idempotency_key")
         if ctx.request.mimetype == "multipart/form-data" or ctx.request.mimetype == "application/json":
             filing, files = self._filing_from_request(ctx.request)
         else:

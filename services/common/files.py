@@ -16,7 +16,7 @@ from bson.binary import Binary
 from pymongo.collection import Collection
 from pymongo.errors import DuplicateKeyError
 
-from .errors import Conflict, PayloadTooLarge, UnsupportedMediaType, ValidationFailed
+from . import error_catalogue as catalogue
 
 SIGNATURES = {
     "application/pdf": (b"%PDF-",),
@@ -54,23 +54,23 @@ def decode(content_b64: str, filename: str) -> bytes:
     try:
         return base64.b64decode(content_b64, validate=True)
     except (binascii.Error, ValueError):
-        raise ValidationFailed(f"Tệp {filename}: nội dung base64 không hợp lệ", {"filename": filename},
-                               "attachment_encoding") from None
+        raise catalogue.error("attachment_encoding", {"filename": filename},
+                              f"Tệp {filename}: nội dung base64 không hợp lệ") from None
 
 
 def check(content: bytes, filename: str, claimed_type: str, max_bytes: int,
           signatures: dict = SIGNATURES) -> str:
     """Return the verified content type or raise 413/415."""
     if len(content) > max_bytes:
-        raise PayloadTooLarge(f"Tệp {filename} vượt quá dung lượng cho phép ({max_bytes // (1024 * 1024)} MB)",
-                              {"filename": filename, "max_bytes": max_bytes}, "attachment_too_large")
+        raise catalogue.error("attachment_too_large", {"filename": filename, "max_bytes": max_bytes},
+                              f"Tệp {filename} vượt quá dung lượng cho phép ({max_bytes // (1024 * 1024)} MB)")
     if len(content) == 0:
-        raise ValidationFailed(f"Tệp {filename} rỗng", {"filename": filename}, "attachment_empty")
+        raise catalogue.error("attachment_empty", {"filename": filename}, f"Tệp {filename} rỗng")
     actual = sniff(content, signatures)
     claimed = claimed_type.split(";")[0].strip().lower()
     if actual is None or (claimed not in ("", "application/octet-stream") and claimed != actual):
-        raise UnsupportedMediaType(f"Tệp {filename} không đúng định dạng cho phép",
-                                   {"filename": filename, "allowed": sorted(signatures)}, "attachment_type_not_allowed")
+        raise catalogue.error("attachment_type_not_allowed", {"filename": filename, "allowed": sorted(signatures)},
+                              f"Tệp {filename} không đúng định dạng cho phép")
     return actual
 
 
@@ -108,5 +108,5 @@ class ChunkStore:
         content = b"".join(parts)
         if sha256(content) != expected_sha256:
             # Stored bytes no longer match what was filed: never serve them silently (R21).
-            raise Conflict("Tệp không khớp mã băm đã ghi nhận khi nộp", {"blob_id": blob_id}, "attachment_integrity")
+            raise catalogue.error("attachment_integrity", {"blob_id": blob_id})
         return content

@@ -35,6 +35,7 @@ from pymongo import ASCENDING
 from pymongo.database import Database
 from pymongo.errors import BulkWriteError, DuplicateKeyError
 
+from . import error_catalogue as catalogue
 from .errors import BrokerUnavailable, Conflict
 from .events import utcnow
 
@@ -44,8 +45,7 @@ Dispatch = Callable[[str, dict], None]
 
 
 def stale_version(doc_id: str, expected: int) -> Conflict:
-    return Conflict("Hồ sơ vừa được người khác cập nhật; vui lòng tải lại và thử lại",
-                    {"id": doc_id, "expected_version": expected}, "stale_version")
+    return catalogue.error("stale_version", {"id": doc_id, "expected_version": expected})
 
 
 class VersionedDocuments:
@@ -124,7 +124,7 @@ class VersionedDocuments:
                 self.pending.delete_one({"_id": record["_id"]})
                 continue
             if time.monotonic() > deadline:
-                raise Conflict("Đang xử lý yêu cầu trước đó, vui lòng thử lại", {"id": doc_id}, "in_progress")
+                raise catalogue.error("in_progress", {"id": doc_id})
             time.sleep(0.2)
 
     def transition(self, doc_id: str, expected_version: int, changes: dict, events: list[dict],
