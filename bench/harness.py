@@ -74,3 +74,54 @@ def running(names: list[str], env: dict):
         client.close()
         if env["AMQP_URI"].endswith("/" + env["DB_PREFIX"]):
             requests.delete(f"{MGMT}/vhosts/{env['DB_PREFIX']}", auth=("guest", "guest"), timeout=10)
+
+
+# ------------------------------------------------------------------ measuring
+def pct(values: list[float], p: float) -> float:
+    values = sorted(values)
+    return values[min(len(values) - 1, int(round(p / 100 * (len(values) - 1))))]
+
+
+def run_pool(fn, count: int, concurrency: int) -> tuple[list[float], float]:
+    """``fn(i)`` for i < count with ``concurrency`` green threads: each call's latency, and the elapsed time."""
+    import eventlet
+
+    latencies = []
+
+    def one(i):
+        t = time.perf_counter()
+        fn(i)
+        latencies.append(time.perf_counter() - t)
+
+    pool = eventlet.GreenPool(concurrency)
+    start = time.perf_counter()
+    for i in range(count):
+        pool.spawn_n(one, i)
+    pool.waitall()
+    return latencies, time.perf_counter() - start
+
+
+def report(name: str, latencies: list[float], elapsed: float, floor: float | None = None) -> float:
+    """Print one figure (and, given the same run's floor in operations/s, the ratio); return its rate."""
+    ms = [x * 1000 for x in latencies]
+    rate = len(ms) / elapsed
+    line = (f"{name:<44} n={len(ms):<5} {rate:8.1f}/s   p50 {pct(ms, 50):7.1f} ms   p95 {pct(ms, 95):7.1f} ms   "
+            f"p99 {pct(ms, 99):7.1f} ms")
+    if floor:
+        line += f"   = {rate / floor:.2f} × floor"
+    print(line, flush=True)
+    return rate
+
+
+def wait_drained(env: dict, timeout: float = 300) -> None:
+    """Wait until no queue of the benchmark's own virtual host holds a message: what one phase
+    published (events the downstream services consume) must not weigh on the next phase's figure."""
+    if not env["AMQP_URI"].endswith("/" + env["DB_PREFIX"]):
+        time.sleep(5)  # a broker we cannot inspect: give the consumers a moment
+        return
+    deadline, empty = time.time() + timeout, 0
+    while time.time() < deadline and empty < 2:  # twice: the management API's counts lag a few seconds
+        queues = requests.get(f"{MGMT}/queues/{env['DB_PREFIX']}", auth=("guest", "guest"), timeout=10).json()
+        idle = all(q.get("messages", 0) == 0 and q.get("messages_unacknowledged", 0) == 0 for q in queues)
+        empty = empty + 1 if idle else 0
+        time.sleep(3 if idle else 1)
