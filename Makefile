@@ -25,5 +25,14 @@ seed: infra
 down:
 	scripts/infra down
 
+## The quick version of every benchmark (under 10 minutes), each figure beside its same-run floor;
+## the full runs and their figures: docs/PERFORMANCE.md.
 bench: infra
-	$(PY) bench/bench_filing.py
+	$(PY) bench/bench_filing.py --quick
+	$(PY) bench/bench_processing.py --quick
+	$(PY) bench/bench_payments.py --quick
+	if $(PY) bench/bench_reporting.py --help 2>/dev/null | grep -q -- --quick; then \
+	  $(PY) bench/bench_reporting.py --quick; \
+	else \
+	  $(PY) bench/bench_reporting.py --events 20000 --batch 20000; \
+	fi

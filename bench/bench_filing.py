@@ -172,6 +172,8 @@ def main():
     ap.add_argument("--count", type=int, default=300, help="filings per concurrency")
     ap.add_argument("--encoding", choices=("json", "multipart"), default="json")
     ap.add_argument("--quick", action="store_true", help="150 filings per concurrency, no RPC floor")
+    ap.add_argument("--set", action="append", default=[], metavar="NAME=VALUE",
+                    help="a setting for the suite, e.g. --set FILING_MAX_IN_FLIGHT=64 (repeatable)")
     ap.add_argument("--components", default=",".join(suite.COMPONENTS),
                     help="which components run (default all: the downstream consumers' work is part of a filing)")
     args = ap.parse_args()
@@ -179,7 +181,8 @@ def main():
 
     components = args.components.split(",")
     env = base_env(GATEWAY_ADDRESS=f"127.0.0.1:{suite.free_port()}", LOGIN_MAX_ATTEMPTS_PER_IP="100000",
-                   SMTP_PORT=str(suite.free_port()), HEALTH_SERVICES=",".join(c for c in components if c != "gateway"))
+                   SMTP_PORT=str(suite.free_port()), HEALTH_SERVICES=",".join(c for c in components if c != "gateway"),
+                   **dict(s.split("=", 1) for s in args.set))
     prefix = env["DB_PREFIX"]
     seed(env)
     with running(components, env) as (procs, client):
@@ -187,7 +190,8 @@ def main():
         suite.wait_healthy(url, timeout=90, procs=procs)
         api = f"{url}/api/v1"
         print(f"machine: {os.cpu_count()} cores, load average {os.getloadavg()[0]:.1f}; {count} filings per "
-              f"concurrency, {args.encoding}; attachments {len(PDF)} + {len(PNG)} bytes", flush=True)
+              f"concurrency, {args.encoding}; attachments {len(PDF)} + {len(PNG)} bytes; components {len(components)}"
+              + "".join(f"; {s}" for s in args.set), flush=True)
 
         tokens = []
         for _ in range(max(args.concurrency)):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import re
 import subprocess
 import sys
 import time
@@ -125,3 +126,33 @@ def wait_drained(env: dict, timeout: float = 300) -> None:
         idle = all(q.get("messages", 0) == 0 and q.get("messages_unacknowledged", 0) == 0 for q in queues)
         empty = empty + 1 if idle else 0
         time.sleep(3 if idle else 1)
+
+
+# ------------------------------------------------------------------ storage floors
+def documents_of(db, *keys: str) -> list[tuple[str, dict]]:
+    """Every document of ``db`` whose ``_id`` contains one of ``keys``, with its collection: what one
+    operation left behind (a scan of every collection: for a benchmark's setup only)."""
+    pattern = "|".join(re.escape(k) for k in keys)
+    # Claim markers are left out: rewrite() inserts and deletes one with each transition record.
+    return [(name, doc) for name in sorted(db.list_collection_names()) if not name.endswith("_pending")
+            for doc in db[name].find({"_id": {"$regex": pattern}})]
+
+
+def rewrite(db, docs: list[tuple[str, dict]], keys: tuple[str, ...], tag: str):
+    """``fn(i)``: ``docs`` written again straight with pymongo under new ids (each key gets ``tag``-i
+    appended), one insert each; a numbered transition's record comes with its claim marker inserted
+    before and deleted after, as services.common.versioned writes them. The storage floor of an
+    operation that wrote those documents."""
+    def store(i: int) -> None:
+        for name, doc in docs:
+            new_id = str(doc["_id"])
+            for key in keys:
+                new_id = new_id.replace(key, f"{key}-{tag}-{i}")
+            marker = db[name.removesuffix("_transitions") + "_pending"] if name.endswith("_transitions") else None
+            if marker is not None:
+                marker.insert_one({"_id": new_id, "doc_id": doc.get("doc_id"), "version": doc.get("version"),
+                                   "at": doc.get("at")})
+            db[name].insert_one({**doc, "_id": new_id})
+            if marker is not None:
+                marker.delete_one({"_id": new_id})
+    return store
