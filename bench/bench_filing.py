@@ -57,7 +57,7 @@ class Echo:
 
     @rpc
     def echo(self, value):
-        return value
+        return value if isinstance(value, int) else len(value)
 
 
 def cpu_seconds(pid: int) -> float:
@@ -140,8 +140,9 @@ def storage_floor(db, docs: dict, tag: str):
     return store
 
 
-def rpc_floor(amqp: str, count: int, concurrency: int) -> None:
-    """Bare nameko RPC round trips to a do-nothing service on the same broker (what two hops cost at least)."""
+def rpc_floor(amqp: str, count: int, concurrency: int, payload=None, label: str = "") -> None:
+    """Bare nameko RPC round trips to a do-nothing service on the same broker (what two hops cost at
+    least), sending ``payload`` (default: a number)."""
     container = ServiceContainer(Echo, {"AMQP_URI": amqp})
     container.start()
     try:
@@ -154,12 +155,12 @@ def rpc_floor(amqp: str, count: int, concurrency: int) -> None:
         def echo(i):
             proxy = idle.get()
             try:
-                proxy.echo(i)
+                proxy.echo(i if payload is None else payload)
             finally:
                 idle.put(proxy)
 
         lat, elapsed = run_pool(echo, count, concurrency)
-        report(f"  nameko RPC round trip (x{concurrency})", lat, elapsed)
+        report(f"  nameko RPC round trip{label} (x{concurrency})", lat, elapsed)
         for p in proxies:
             p.stop()
     finally:
@@ -236,6 +237,9 @@ def main():
         if not args.quick:
             print("-- parts of the floor")
             rpc_floor(env["AMQP_URI"], 1000, max(args.concurrency))
+            # What carrying the attachments as base64 in JSON through the broker costs, bare.
+            rpc_floor(env["AMQP_URI"], 300, max(args.concurrency), json.loads(filer.json_body)["attachments"],
+                      f" carrying the {len(filer.json_body) // 1000} KB JSON filing")
             big = {"blob": PDF}
             coll = floor_db.inserts
             lat, elapsed = run_pool(lambda i: coll.insert_one({"_id": f"b{i}", **big}), 200, 1)
