@@ -29,6 +29,7 @@ down:
 ## the full runs and their figures: docs/PERFORMANCE.md.
 bench: infra
 	$(PY) bench/bench_filing.py --quick
+	$(PY) bench/bench_store.py --quick
 	$(PY) bench/bench_processing.py --quick
 	$(PY) bench/bench_payments.py --quick
 	if $(PY) bench/bench_reporting.py --help 2>/dev/null | grep -q -- --quick; then \
