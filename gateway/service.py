@@ -68,7 +68,8 @@ class GatewayService(WebPortal):
     ministry = RpcProxy("ministry")
     dispatch = EventDispatcher()
     correlation = CorrelationIds()
-    filings = FilingAdmission("intake")  # FILING_MAX_IN_FLIGHT at intake at once; 503 service_busy past the queue
+    # A few filings at intake at once: its database takes one writer at a time (gateway/admission.py).
+    filings = FilingAdmission("intake")
 
     @property
     def auth(self) -> TokenAuth:
