@@ -29,6 +29,11 @@ seed: infra
 down:
 	scripts/infra down
 
+## The quick version of every benchmark (under 10 minutes), each figure beside its same-run floor;
+## the full runs and their figures: docs/PERFORMANCE.md.
 bench: infra
-	$(PY) bench/bench_filing.py
+	$(PY) bench/bench_filing.py --quick
+	$(PY) bench/bench_store.py --quick
+	$(PY) bench/bench_processing.py --quick
+	$(PY) bench/bench_payments.py --quick
 	$(PY) bench/bench_reporting.py --quick

@@ -148,6 +148,7 @@ class RouteSpec:
     list_response: bool = False
     headers: tuple[str, ...] = ()
     example: Any = None
+    busy: bool = False
 
 
 ROUTES: list[RouteSpec] = []
@@ -202,17 +203,19 @@ def route(method: str, path: str, *, summary: str, tag: str, auth: str | tuple[s
           scope: tuple[str, ...], body: type[BaseModel] | None = None, query: type[BaseModel] | None = None,
           response: type[BaseModel] | None = None, status: int = 200, errors: tuple[int, ...] = (),
           multipart: dict | None = None, binary: str | None = None, list_response: bool = False,
-          headers: tuple[str, ...] = (), example: Any = None) -> Callable:
+          headers: tuple[str, ...] = (), example: Any = None, busy: bool = False) -> Callable:
     """Declare a route. Who may call it is always said, never defaulted: ``auth`` is "public",
     "user" (any signed-in account), "postal" (the postal operator's key + HMAC-signed request) or a
     tuple of roles; ``scope`` whose object the path names (SCOPES). ``example`` is a valid body,
-    published in the OpenAPI (and used by the authorisation test to get past validation)."""
+    published in the OpenAPI (and used by the authorisation test to get past validation). ``busy``: the
+    route is admitted by an in-flight limit (gateway.admission) and may answer 503 service_busy with
+    Retry-After."""
     if not (auth in ("public", "user", "postal") or (isinstance(auth, tuple) and auth)):
         raise ValueError(f"{method} {path}: auth must be public, user, postal or a tuple of roles")
     if not set(scope) <= set(SCOPES):
         raise ValueError(f"{method} {path}: scope must be within {SCOPES}")
     spec = RouteSpec(method, path, summary, tag, auth, tuple(scope), body, query, response, status, errors,
-                     multipart, binary, list_response, headers, example)
+                     multipart, binary, list_response, headers, example, busy)
     ROUTES.append(spec)
     nameko_path = re.sub(r"\{(\w+)\}", r"<\1>", path)
 

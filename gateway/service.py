@@ -22,6 +22,7 @@ from services.common.schemas import parse
 from services.common.workflows import default_workflow
 
 from . import metrics
+from .admission import FilingAdmission
 from .api import ApiHandler, Ctx, file_response, read_json, route
 from .dependencies import GatewayStore, PostalAuth, TokenAuth
 from .openapi import build_openapi
@@ -70,6 +71,8 @@ class GatewayService(WebPortal):
     dispatch = EventDispatcher()
     correlation = CorrelationIds()
     production_guard = ProductionGuard()  # PORTAL_ENV=production: no development secrets
+    # A few filings at intake at once: its database takes one writer at a time (gateway/admission.py).
+    filings = FilingAdmission("intake")
 
     @property
     def auth(self) -> TokenAuth:
@@ -297,7 +300,7 @@ class GatewayService(WebPortal):
 
     @route("POST", "/api/v1/dossiers", summary="Nộp hồ sơ trực tuyến (mức độ 3, 4)", tag="dossiers",
            auth=CITIZEN, body=FileDossierJson, multipart=MULTIPART_FILING, response=FiledDossier, status=201,
-           errors=(404, 409, 413, 415), headers=("Idempotency-Key",), scope=())
+           errors=(404, 409, 413, 415), headers=("Idempotency-Key",), scope=(), busy=True)
     def file_dossier(self, ctx: Ctx):
         key = ctx.request.headers.get("Idempotency-Key")
         if key is not None and not (1 <= len(key) <= 200):
@@ -306,7 +309,8 @@ class GatewayService(WebPortal):
             filing, files = self._filing_from_request(ctx.request)
         else:
             read_json(ctx.request)  # raises the 415 with its message
-        result = self.call("intake", "file_dossier", ctx.actor, filing, files, key)
+        with self.filings.slot():
+            result = self.call("intake", "file_dossier", ctx.actor, filing, files, key)
         headers = {"Location": f"/api/v1/dossiers/{result['dossier']['code']}"}
         if result.get("replayed"):
             headers["Idempotent-Replayed"] = "true"
@@ -316,11 +320,13 @@ class GatewayService(WebPortal):
     @route("POST", "/api/v1/desk/dossiers", summary="Tiếp nhận hồ sơ trực tiếp tại bộ phận một cửa (nộp thay "
            "người đến nộp, kênh trực tiếp)", tag="cases", auth=("reception",), body=DeskFilingJson,
            response=FiledDossier, status=201, errors=(403, 404, 409, 413, 415, 422), headers=("Idempotency-Key",),
-           scope=())
+           scope=(), busy=True)
     def file_at_desk(self, ctx: Ctx):
         data = ctx.body.model_dump(mode="json")
         files = data.pop("attachments")
-        result = self.call("intake", "file_at_desk", ctx.actor, data, files, ctx.request.headers.get("Idempotency-Key"))
+        with self.filings.slot():
+            result = self.call("intake", "file_at_desk", ctx.actor, data, files,
+                               ctx.request.headers.get("Idempotency-Key"))
         return Response(json.dumps(result, ensure_ascii=False), status=201, mimetype="application/json",
                         headers={"Location": f"/api/v1/cases/{result['dossier']['code']}"})
 

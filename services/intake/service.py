@@ -463,17 +463,14 @@ class IntakeService(PortalService):
             record = self.store.claim_idempotency(f"{who.id}:{idempotency_key}", request_hash, code)
             if record["request_hash"] != request_hash:
                 raise catalogue.error("idempotency_key_reused")
+            # A key claimed just now names a code nobody has used: only a replay can find its dossier.
+            existing = self.store.dossier(record["dossier_code"]) if record["dossier_code"] != code else None
             code = record["dossier_code"]
-            existing = self.store.dossier(code)
             if existing:
                 return dump(FiledDossier(dossier=dossier_view(existing), tracking_secret=self._tracking_secret(code),
                                          replayed=True))
 
-        metas = []
-        for n, (meta, content) in enumerate(files):
-            meta = {**meta, "id": f"{code}-{n + 1}"}
-            meta["chunks"] = self.store.files.put(meta["id"], content)
-            metas.append(meta)
+        metas = self._store_files(code, files)
         now = utcnow()
         fee = sum(f["amount_vnd"] for f in procedure.get("fees", []))
         # A level-4 dossier without a valid digital signature is handled as level 3 (Art. 7.2a).
@@ -508,6 +505,12 @@ class IntakeService(PortalService):
         log.info("dossier filed: procedure %s, channel %s, level %s", procedure["code"], channel, handled_as)
         return dump(FiledDossier(dossier=dossier_view(dossier), tracking_secret=self._tracking_secret(code),
                                  replayed=not created))
+
+    def _store_files(self, prefix: str, files: list[tuple[dict, bytes]]) -> list[dict]:
+        """Store checked files as ``<prefix>-<n>`` (n from 1), all chunks in one round trip; their metadata."""
+        metas = [{**meta, "id": f"{prefix}-{n}"} for n, (meta, _) in enumerate(files, start=1)]
+        counts = self.store.files.put_many([(m["id"], content) for m, (_, content) in zip(metas, files)])
+        return [{**m, "chunks": c} for m, c in zip(metas, counts)]
 
     def _check_signature(self, who: Actor, procedure: dict, req: FileDossier, metas: list[dict]) -> dict | None:
         """R10: verify a level-4 signature, or None when unsigned (then handled as level 3)."""
@@ -577,11 +580,7 @@ class IntakeService(PortalService):
         if not checked and not amendments:
             raise catalogue.error("empty_supplement")
         staging_id = f"{code}-S{uuid.uuid4().hex[:8].upper()}"
-        metas = []
-        for n, (meta, content) in enumerate(checked, start=1):
-            meta = {**meta, "id": f"{staging_id}-{n}"}
-            meta["chunks"] = self.store.files.put(meta["id"], content)
-            metas.append(meta)
+        metas = self._store_files(staging_id, checked)
         self.store.stage_supplement({"_id": staging_id, "code": code, "applicant_id": who.id, "attachments": metas,
                                      "form_changes": form_changes or {}, "amendments": amendments,
                                      "created_at": utcnow(), "committed": False})

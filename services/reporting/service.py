@@ -10,8 +10,10 @@ import time as _time
 
 from nameko.dependency_providers import Config
 from nameko.extensions import DependencyProvider
+from nameko.timer import timer
 
 from services.common import events as _events  # "now" through the module: the one injectable clock
+from services.common.calendar import VN_TZ
 from services.common import error_catalogue as catalogue
 from services.common.event_contracts import (
     CaseDeadlineFlagged, CaseStatusChanged, DossierRated, DossierSubmitted, FeedbackAnswered, FeedbackReceived,
@@ -56,6 +58,10 @@ class WriterState(DependencyProvider):
 
     def get_dependency(self, worker_ctx) -> Writer:
         return self.writer
+
+
+# A catalog change (a procedure renamed, a level changed) reaches the public table within this long.
+PUBLIC_TABLE_SECONDS = 60
 
 
 class ReportingService(PortalService):
@@ -126,9 +132,28 @@ class ReportingService(PortalService):
 
     @rpc
     def public_statistics(self, period: str | None = None) -> dict:
-        """R8: for every level-3+ procedure, usage and handled on time / overdue; and the province."""
+        """R8: for every level-3+ procedure, usage and handled on time / overdue; and the province.
+        Read from a table computed once per change of the counters (and of the catalog, within
+        PUBLIC_TABLE_SECONDS): one read by _id however many procedures there are."""
         period = _period(period)
-        procedures = [p for p in self._procedures({}) if p["level"] >= 3]
+        token = self.store.counters_token()
+        table = self.store.public_table(period)
+        fresh = table and table["token"] == token and \
+            (_events.utcnow() - table["at"]).total_seconds() < PUBLIC_TABLE_SECONDS
+        if not fresh:
+            table = {"token": token, "at": _events.utcnow(), **self._public_statistics(period)}
+            self.store.save_public_table(period, table)
+        return {"period": table["period"], "procedures": table["procedures"], "province": table["province"]}
+
+    @timer(interval=5)
+    def warm_public_statistics(self) -> None:
+        """Keep the tables people read most (all time, this year, this quarter) computed ahead."""
+        now = _events.utcnow().astimezone(VN_TZ)
+        for period in ("ALL", f"Y{now.year}", f"Q{now.year}-{(now.month - 1) // 3 + 1}"):
+            self.public_statistics(period)
+
+    def _public_statistics(self, period: str) -> dict:
+        procedures = [p for p in self.intake.catalog_facets()["procedures"] if p["level"] >= 3]
         found = self.figures_of("procedure", [p["code"] for p in procedures], period)
         rows = []
         for p in procedures:
