@@ -2,7 +2,7 @@
 SHELL := /bin/bash
 PY := .venv/bin/python
 
-.PHONY: setup infra run test seed down bench
+.PHONY: setup infra run test unit seed down bench
 
 setup:
 	scripts/bootstrap
@@ -19,12 +19,21 @@ test: setup
 	scripts/infra tools
 	$(PY) -m pytest -p no:cacheprovider $(PYTEST_ARGS)
 
+## The fast tests only (no servers, seconds): while writing code. `make test` is the whole suite.
+unit: setup
+	$(PY) -m pytest -p no:cacheprovider -m unit -q $(PYTEST_ARGS)
+
 seed: infra
-	$(PY) -m services.intake.demo_data
+	$(PY) -m devtools.demo_data
 
 down:
 	scripts/infra down
 
+## The quick version of every benchmark (under 10 minutes), each figure beside its same-run floor;
+## the full runs and their figures: docs/PERFORMANCE.md.
 bench: infra
-	$(PY) bench/bench_filing.py
+	$(PY) bench/bench_filing.py --quick
+	$(PY) bench/bench_store.py --quick
+	$(PY) bench/bench_processing.py --quick
+	$(PY) bench/bench_payments.py --quick
 	$(PY) bench/bench_reporting.py --quick

@@ -1,5 +1,5 @@
-"""Benchmark: the officials' work queue and case page with 10,000 cases in the agency, and the
-catalog search over 2,000 procedures (issue #13).
+"""Benchmark: the officials' work queue and case page with 10,000 cases in the agency, the catalog
+search over 2,000 procedures and the public statistics of every one of them (issues #13, #15).
 
     .venv/bin/python bench/bench_pages.py [--cases 10000] [--procedures 2000] [--rounds 15]
 
@@ -25,7 +25,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from bench.harness import base_env, running, seed  # noqa: E402
-from services.common import suite  # noqa: E402
+from ops import suite  # noqa: E402
 from tests.helpers import PDF, PNG, new_citizen  # noqa: E402
 
 BIRTH = {"procedure_code": "TP-HT-01", "delivery_method": "in_person", "form_data": {
@@ -112,7 +112,7 @@ def main():
     args = ap.parse_args()
     env = base_env(GATEWAY_ADDRESS=f"127.0.0.1:{suite.free_port()}", LOG_LEVEL="WARNING", RPC_TIMEOUT="120")
     seed(env)
-    with running(["intake", "processing", "gateway"], env) as (procs, client):
+    with running(["intake", "processing", "reporting", "gateway"], env) as (procs, client):
         url = suite.gateway_url(env)
         _wait(url)
         api = f"{url}/api/v1"
@@ -150,7 +150,9 @@ def main():
                 ("queue, overdue only (/can-bo?flag=overdue)", f"{url}/can-bo?flag=overdue"),
                 ("case page (/can-bo/ho-so/<code>)", f"{url}/can-bo/ho-so/{last}"),
                 ("catalog search, web (/?q=giay+phep+lai+xe)", f"{url}/?q=giay+phep+lai+xe"),
-                ("catalog search, API (/api/v1/procedures?q=lai xe)", f"{api}/procedures?q=lai%20xe")]
+                ("catalog search, API (/api/v1/procedures?q=lai xe)", f"{api}/procedures?q=lai%20xe"),
+                ("public statistics, API (/api/v1/statistics)", f"{api}/statistics"),
+                ("public statistics, web (/thong-ke)", f"{url}/thong-ke")]
         for label, link in rows:
             median, p90 = server_ms(web, link, args.rounds)
             print(f"{label}: server {median:.0f} ms median, {p90:.0f} ms p90 ({args.rounds} requests)")

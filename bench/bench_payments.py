@@ -6,7 +6,9 @@ Starts the suite with the simulated provider in throw-away databases, registers 
 certificates from a throw-away CA, files signed level-4 dossiers (not timed), then times, per
 payment: POST /dossiers/{code}/payments (provider session) → the provider's page is paid →
 its HMAC-signed callback to the gateway is verified and applied → GET /payments/{id} shows
-``succeeded``.
+``succeeded``. Beside it, the storage floor of the same run: the documents one payment left in
+payment's database written again straight with pymongo at the same concurrency
+(bench.harness.rewrite). ``--quick`` is what ``make bench`` runs.
 """
 import eventlet
 
@@ -26,8 +28,7 @@ import requests  # noqa: E402
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from bench.bench_filing import report, run_pool  # noqa: E402
-from bench.harness import base_env, running, seed  # noqa: E402
+from bench.harness import base_env, documents_of, report, rewrite, run_pool, running, seed  # noqa: E402
 from ops import suite  # noqa: E402
 from tests.pki import Pki  # noqa: E402
 
@@ -43,7 +44,10 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--count", type=int, default=100)
     ap.add_argument("--concurrency", type=int, default=4)
+    ap.add_argument("--quick", action="store_true", help="40 payments")
     args = ap.parse_args()
+    if args.quick:
+        args.count = 40
     pki = Pki()
     port = suite.free_port()
     env = base_env(GATEWAY_ADDRESS=f"127.0.0.1:{port}", LOGIN_MAX_ATTEMPTS_PER_IP="100000",
@@ -80,19 +84,26 @@ def main():
             r = requests.post(f"{api}/dossiers", json=body, headers=auth, timeout=60)
             dossiers.append((auth, r.json()["dossier"]["code"]))
         time.sleep(2)  # let the payment service record every fee due
-        failures = []
+        failures, payments = [], []
 
         def pay(i):
             auth, code = dossiers[i]
             p = requests.post(f"{api}/dossiers/{code}/payments", headers=auth, timeout=60).json()
+            payments.append((p["id"], code))
             requests.post(p["redirect_url"], json={"outcome": "success"}, headers={"Accept": "application/json"},
                           timeout=60)
             if requests.get(f"{api}/payments/{p['id']}", headers=auth, timeout=60).json()["status"] != "succeeded":
                 failures.append(code)
 
         lat, elapsed = run_pool(pay, args.count, args.concurrency)
+        time.sleep(2)  # the last payments' events published and their markers cleared
+        keys = payments[0]
+        docs = documents_of(client[f"{env['DB_PREFIX']}_payment"], *keys)
+        floor_lat, floor_elapsed = run_pool(rewrite(client[f"{env['DB_PREFIX']}_floor"], docs, keys, "floor"),
+                                            args.count, args.concurrency)
         print(f"machine: {os.cpu_count()} cores; concurrency {args.concurrency}")
-        report("payment start→pay→signed callback→status", lat, elapsed)
+        report("payment start→pay→signed callback→status", lat, elapsed, args.count / floor_elapsed)
+        report(f"  storage floor: one payment's {len(docs)} documents (x{args.concurrency})", floor_lat, floor_elapsed)
         if failures:
             print(f"  not succeeded: {len(failures)}")
     ca.unlink(missing_ok=True)

@@ -35,6 +35,9 @@ sys.path.insert(0, str(ROOT))
 from nameko.standalone.rpc import ServiceRpcProxy  # noqa: E402
 
 from bench.harness import base_env, running, wait_rpc  # noqa: E402
+from services.common.event_contracts import (  # noqa: E402
+    CaseDeadlineFlagged, CaseStatusChanged, DossierRated, DossierSubmitted, PaymentSucceeded,
+)
 from services.common.events import new_event  # noqa: E402
 
 AGENCIES = ["STP", "SXD", "STNMT", "SKHDT", "SGTVT", "UBND-QN", "UBND-GR"]
@@ -46,27 +49,27 @@ def synthetic(i: int):
     code = f"52-R-{i:08d}"
     agency = AGENCIES[i % len(AGENCIES)]
     base = {"code": code, "agency_id": agency, "procedure_code": f"P{i % 40:02d}", "sector": f"S{i % 5}",
-            "level": 3 + i % 2}
+            "level": 3 + i % 2, "procedure_name": "Thủ tục", "applicant_id": "c", "delivery_method": "in_person"}
     actor = {"id": "c", "role": "citizen"}
-    yield "intake", new_event("dossier_submitted", actor, {**base, "handled_as_level": base["level"],
-                                                           "channel": "online", "due_date": "2026-12-02"}, code)
-    yield "processing", new_event("case_status_changed", actor, {
-        **base, "action": "receive", "from": "submitted", "to": "received", "case_version": 2,
-        "due_date": "2026-12-09", "reception_due_date": "2026-12-02", "reception_late": i % 7 == 0}, code)
+    yield "intake", new_event(DossierSubmitted(**base, handled_as_level=base["level"], channel="online",
+                                               procedure_version=1, processing_days=5,
+                                               submitted_at="2026-12-01T02:00:00Z"), actor, code)
+    yield "processing", new_event(CaseStatusChanged(
+        **base, action="receive", from_="submitted", to="received", case_version=2,
+        due_date="2026-12-09", reception_due_date="2026-12-02", reception_late=i % 7 == 0), actor, code)
     if i % 4 == 0:
-        yield "processing", new_event("case_deadline_flagged", actor, {
-            **base, "flags": {"at_risk": True, "overdue": False}, "newly": ["at_risk"], "case_version": 3}, code)
-    yield "processing", new_event("case_status_changed", actor, {
-        **base, "action": "mark_result_ready", "from": "approved", "to": "result_ready", "case_version": 6,
-        "timing_class": ("early", "on_time", "late")[i % 3],
-        "stage_completed": {"code": "review", "name": "Thẩm định", "kind": "review", "department_id": f"D{i % 3}",
-                            "due_date": "2026-12-08", "late": i % 5 == 0}}, code)
+        yield "processing", new_event(CaseDeadlineFlagged(
+            **base, action="deadline_flag", from_="received", to="received", flags={"at_risk": True, "overdue": False},
+            newly=["at_risk"], case_version=3), actor, code)
+    yield "processing", new_event(CaseStatusChanged(
+        **base, action="mark_result_ready", from_="approved", to="result_ready", case_version=6,
+        timing_class=("early", "on_time", "late")[i % 3],
+        stage_completed={"code": "review", "name": "Thẩm định", "kind": "review", "department_id": f"D{i % 3}",
+                         "due_date": "2026-12-08", "late": i % 5 == 0}), actor, code)
     if i % 2:
-        yield "payment", new_event("payment_succeeded", actor, {"code": code, "amount_vnd": 100000,
-                                                                "payment_id": f"P{i}"}, code)
+        yield "payment", new_event(PaymentSucceeded(code=code, amount_vnd=100000, payment_id=f"P{i}"), actor, code)
     if i % 5 == 0:
-        yield "feedback", new_event("dossier_rated", actor, {"code": code, "agency_id": agency, "score": 1 + i % 5},
-                                    code)
+        yield "feedback", new_event(DossierRated(code=code, agency_id=agency, score=1 + i % 5), actor, code)
 
 
 def dashboard_ms(amqp, samples=20):

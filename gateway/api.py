@@ -19,7 +19,7 @@ from pydantic import BaseModel
 from werkzeug.exceptions import HTTPException
 from werkzeug.wrappers import Request, Response
 
-from services.common.errors import BadRequest, Forbidden, PayloadTooLarge, UnsupportedMediaType
+from services.common import error_catalogue as catalogue
 from services.common.files import safe_filename
 from services.common.observability import bind, request_id_from
 from services.common.roles import actor_from_claims
@@ -106,8 +106,8 @@ class ApiHandler(HttpRequestHandler):
 
     def _handle(self, request: Request) -> Response:
         limit = int(self.container.config.get("MAX_BODY_BYTES", DEFAULT_MAX_BODY))
-        too_large = PayloadTooLarge(f"Yêu cầu vượt quá dung lượng cho phép ({limit} byte)", {"max_bytes": limit},
-                                    "request_too_large")
+        too_large = catalogue.error("request_too_large", {"max_bytes": limit},
+                                    f"Yêu cầu vượt quá dung lượng cho phép ({limit} byte)")
         if request.content_length is not None and request.content_length > limit:
             return error_response(too_large)
         if request.content_length is None and "wsgi.input_terminated" in request.environ:
@@ -149,6 +149,7 @@ class RouteSpec:
     list_response: bool = False
     headers: tuple[str, ...] = ()
     example: Any = None
+    busy: bool = False
 
 
 ROUTES: list[RouteSpec] = []
@@ -167,13 +168,13 @@ class Ctx:
 
 def read_json(request: Request) -> Any:
     if not request.mimetype or request.mimetype != "application/json":
-        raise UnsupportedMediaType("Content-Type phải là application/json", {"got": request.mimetype},
-                                   "unsupported_media_type")
+        raise catalogue.error("unsupported_media_type", {"got": request.mimetype},
+                              "Content-Type phải là application/json")
     raw = request.get_data(cache=True)
     try:
         return json.loads(raw.decode("utf-8")) if raw else None
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise BadRequest("JSON không hợp lệ", {"reason": str(exc)}, "malformed_json") from None
+        raise catalogue.error("malformed_json", {"reason": str(exc)}) from None
 
 
 def content_disposition(filename: str) -> str:
@@ -203,17 +204,19 @@ def route(method: str, path: str, *, summary: str, tag: str, auth: str | tuple[s
           scope: tuple[str, ...], body: type[BaseModel] | None = None, query: type[BaseModel] | None = None,
           response: type[BaseModel] | None = None, status: int = 200, errors: tuple[int, ...] = (),
           multipart: dict | None = None, binary: str | None = None, list_response: bool = False,
-          headers: tuple[str, ...] = (), example: Any = None) -> Callable:
+          headers: tuple[str, ...] = (), example: Any = None, busy: bool = False) -> Callable:
     """Declare a route. Who may call it is always said, never defaulted: ``auth`` is "public",
     "user" (any signed-in account), "postal" (the postal operator's key + HMAC-signed request) or a
     tuple of roles; ``scope`` whose object the path names (SCOPES). ``example`` is a valid body,
-    published in the OpenAPI (and used by the authorisation test to get past validation)."""
+    published in the OpenAPI (and used by the authorisation test to get past validation). ``busy``: the
+    route is admitted by an in-flight limit (gateway.admission) and may answer 503 service_busy with
+    Retry-After."""
     if not (auth in ("public", "user", "postal") or (isinstance(auth, tuple) and auth)):
         raise ValueError(f"{method} {path}: auth must be public, user, postal or a tuple of roles")
     if not set(scope) <= set(SCOPES):
         raise ValueError(f"{method} {path}: scope must be within {SCOPES}")
     spec = RouteSpec(method, path, summary, tag, auth, tuple(scope), body, query, response, status, errors,
-                     multipart, binary, list_response, headers, example)
+                     multipart, binary, list_response, headers, example, busy)
     ROUTES.append(spec)
     nameko_path = re.sub(r"\{(\w+)\}", r"<\1>", path)
 
@@ -229,8 +232,7 @@ def route(method: str, path: str, *, summary: str, tag: str, auth: str | tuple[s
                     ctx.claims = self.auth.verify(request)
                     ctx.actor = actor_from_claims(ctx.claims)
                     if auth != "user" and ctx.actor["role"] not in auth:
-                        raise Forbidden("Tài khoản không có quyền thực hiện thao tác này",
-                                        {"required_roles": list(auth)}, "forbidden_role")
+                        raise catalogue.error("forbidden_role", {"required_roles": list(auth)})
                 if query is not None:
                     # A repeated parameter arrives as a list and is refused, not silently cut to its first value.
                     args = {k: v[0] if len(v) == 1 else v for k, v in request.args.lists()}

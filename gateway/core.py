@@ -10,7 +10,8 @@ import eventlet
 from nameko.dependency_providers import Config
 from werkzeug.wrappers import Request
 
-from services.common.errors import PortalError, ServiceUnavailable, Unauthorized
+from services.common import error_catalogue as catalogue
+from services.common.errors import PortalError, Unauthorized
 from services.common.messaging import EventDispatcher, RpcProxy
 from services.common.mongo import MongoDatabase
 from services.common.observability import CorrelationIds
@@ -18,6 +19,7 @@ from services.common.production import ProductionGuard
 from services.common.roles import ActorDict, actor_from_claims
 
 from . import metrics
+from .admission import FilingAdmission
 from .dependencies import GatewayStore, PostalAuth, TokenAuth
 from .rpc import Facade, FeedbackRpc, IntakeRpc, NotificationRpc, PaymentRpc, PostalRpc, ProcessingRpc, ReportingRpc
 from .web.render import SESSION_COOKIE
@@ -38,6 +40,8 @@ class GatewayCore:
     postal_proxy = RpcProxy("postal")
     reporting_proxy = RpcProxy("reporting")
     ministry_proxy = RpcProxy("ministry")
+    # A few filings at intake at once: its database takes one writer at a time (gateway/admission.py).
+    filings = FilingAdmission("intake")
     intake = Facade(IntakeRpc)
     processing = Facade(ProcessingRpc)
     notification = Facade(NotificationRpc)
@@ -72,8 +76,7 @@ class GatewayCore:
             if exc is deadline:
                 # eventlet.Timeout is a BaseException: past the routes' `except Exception` it ended the
                 # worker without an answer, and the HTTP request hung until the client gave up.
-                raise ServiceUnavailable("Dịch vụ tạm thời không phản hồi, vui lòng thử lại sau", {"service": service},
-                                         "service_unavailable") from None
+                raise catalogue.error("service_unavailable", {"service": service}) from None
             raise
         metrics.observe_rpc(service, method, None)
         return result

@@ -13,7 +13,7 @@ from pymongo.database import Database
 from pymongo.errors import DuplicateKeyError
 from werkzeug.wrappers import Request
 
-from services.common.errors import RateLimited, Unauthorized
+from services.common import error_catalogue as catalogue
 
 
 class GatewayStore:
@@ -104,7 +104,7 @@ class TokenAuth:
     def verify(self, request: Request) -> dict:
         header = request.headers.get("Authorization", "")
         if not header.startswith("Bearer ") or not header[7:].strip():
-            raise Unauthorized("Cần đăng nhập (thiếu Bearer token)", None, "auth_required")
+            raise catalogue.error("auth_required", None, "Cần đăng nhập (thiếu Bearer token)")
         return self.verify_token(header[7:].strip())
 
     def verify_token(self, token: str) -> dict:
@@ -113,11 +113,11 @@ class TokenAuth:
             claims = jwt.decode(token, self.secret, algorithms=["HS256"], issuer=self.ISSUER,
                                 options={"require": ["exp", "iat", "sub", "jti", "iss"]})
         except jwt.ExpiredSignatureError:
-            raise Unauthorized("Phiên đăng nhập đã hết hạn", None, "token_expired") from None
+            raise catalogue.error("token_expired") from None
         except jwt.InvalidTokenError:
-            raise Unauthorized("Token không hợp lệ", None, "invalid_token") from None
+            raise catalogue.error("invalid_token") from None
         if self.store.is_revoked(claims["jti"]):
-            raise Unauthorized("Token đã bị thu hồi (đã đăng xuất)", None, "token_revoked")
+            raise catalogue.error("token_revoked")
         return claims
 
     def revoke(self, claims: dict) -> None:
@@ -129,8 +129,7 @@ class TokenAuth:
         for kind, value in (("id", subject), ("ip", ip)):
             count, retry_after = self.store.count(f"login:{kind}:{value}", self.login_window)
             if count >= self.limits[kind]:
-                raise RateLimited("Đăng nhập sai quá nhiều lần, vui lòng thử lại sau",
-                                  {"retry_after_seconds": max(1, retry_after)}, "too_many_login_attempts")
+                raise catalogue.error("too_many_login_attempts", {"retry_after_seconds": max(1, retry_after)})
 
     def record_failed_login(self, subject: str, ip: str) -> None:
         for kind, value in (("id", subject), ("ip", ip)):
@@ -159,22 +158,22 @@ class PostalAuth:
     def verify(self, request: Request) -> str:
         key = request.headers.get("X-Postal-Key", "")
         if key not in self.operators:
-            raise Unauthorized("Khoá API bưu chính không hợp lệ", None, "invalid_postal_key")
+            raise catalogue.error("invalid_postal_key")
         operator_id, secret = self.operators[key]
         timestamp = request.headers.get("X-Postal-Timestamp", "")
         nonce = request.headers.get("X-Postal-Nonce", "")
         given = request.headers.get("X-Postal-Signature", "")
         if not 8 <= len(nonce) <= 100:
-            raise Unauthorized("Thiếu X-Postal-Nonce (8–100 ký tự)", None, "invalid_postal_signature")
+            raise catalogue.error("invalid_postal_signature", None, "Thiếu X-Postal-Nonce (8–100 ký tự)")
         if not timestamp.isdigit() or abs(time.time() - int(timestamp)) > self.skew:
-            raise Unauthorized("Yêu cầu đã quá hạn hoặc thiếu thời điểm ký", None, "stale_postal_request")
+            raise catalogue.error("stale_postal_request")
         expected = self.signature(secret, request.method, request.path, timestamp, nonce,
                                   request.get_data(cache=True))
         if not hmac.compare_digest(given, expected):
-            raise Unauthorized("Chữ ký yêu cầu không hợp lệ", None, "invalid_postal_signature")
+            raise catalogue.error("invalid_postal_signature")
         try:
             self.store.db.postal_nonces.insert_one({"_id": f"{key}:{nonce}", "expires_at": datetime.fromtimestamp(
                 int(timestamp) + self.skew, timezone.utc)})
         except DuplicateKeyError:
-            raise Unauthorized("Yêu cầu đã được gửi trước đó (phát lại)", None, "replayed_postal_request") from None
+            raise catalogue.error("replayed_postal_request") from None
         return operator_id

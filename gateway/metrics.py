@@ -25,6 +25,10 @@ PARKED = Gauge("portal_parked_messages", "messages parked after their last retry
                ["service"], registry=REGISTRY)
 CASES = Gauge("portal_open_cases_flagged", "open cases at risk / overdue at the last deadline sweep", ["flag"],
               registry=REGISTRY)
+IN_FLIGHT = Gauge("portal_filings_in_flight", "filings this gateway process has at the service now", ["service"],
+                  registry=REGISTRY)
+BUSY = Counter("portal_service_busy", "filings answered 503 service_busy (the service had enough in flight)",
+               ["service"], registry=REGISTRY)
 DEPENDENCY_UP = Gauge("portal_dependency_up", "1 when the broker / database answers", ["dependency"],
                       registry=REGISTRY)
 
@@ -38,6 +42,14 @@ def observe_rpc(service: str, method: str, error_code: str | None) -> None:
     RPC_CALLS.labels(service, method).inc()
     if error_code:
         RPC_ERRORS.labels(service, method, error_code).inc()
+
+
+def set_in_flight(service: str, count: int) -> None:
+    IN_FLIGHT.labels(service).set(count)
+
+
+def observe_busy(service: str) -> None:
+    BUSY.labels(service).inc()
 
 
 def record_state(health: dict, stats: dict[str, dict]) -> None:

@@ -72,6 +72,13 @@ def _operation(spec: RouteSpec) -> dict[str, Any]:
     for code in sorted(errors):
         responses[str(code)] = {"description": STATUS_TEXT.get(code, "Error"),
                                 "content": {"application/json": {"schema": _ref(ErrorEnvelope)}}}
+    if spec.busy:
+        responses["503"]["description"] = ("Service unavailable, or `service_busy`: enough filings are in flight "
+                                           "already; send the same request (same Idempotency-Key) again after "
+                                           "Retry-After seconds (also in details.retry_after_seconds)")
+        responses["503"]["headers"] = {"Retry-After": {"description": "seconds to wait before sending again "
+                                                                      "(service_busy only)",
+                                                       "schema": {"type": "integer", "minimum": 1}}}
     op["responses"] = responses
     return op
 

@@ -55,11 +55,11 @@ def command(component: str, env: dict | None = None) -> list[str]:
     """The command line of a component or of a local stand-in (``mail_sink``, ``provider_simulator``)."""
     full = {**os.environ, **(env or {})}
     if component == "provider_simulator":
-        return [sys.executable, "-m", "services.payment.simulator",
+        return [sys.executable, "-m", "devtools.payment_provider",
                 "--port", full.get("PROVIDER_URL", "http://127.0.0.1:8090").rsplit(":", 1)[-1].strip("/"),
                 "--secret", full.get("PROVIDER_SECRET", "dev-only-provider-secret")]
     if component == "mail_sink":
-        return [sys.executable, "-m", "services.notification.mail_sink", "--port", full.get("SMTP_PORT", "8025"),
+        return [sys.executable, "-m", "devtools.mail_sink", "--port", full.get("SMTP_PORT", "8025"),
                 "--dir", full.get("MAIL_DIR", str(ROOT / "var" / "mail"))]
     return [sys.executable, "-m", "nameko", "run", "--config", str(config_file(component)), COMPONENTS[component]]
 
@@ -147,7 +147,7 @@ def run(seed: bool, replicas: dict[str, int] | None = None, run_dir: Path = RUN_
     stopped_by = None
     try:
         if seed:
-            subprocess.run([sys.executable, "-m", "services.intake.demo_data"], cwd=ROOT, check=True)
+            subprocess.run([sys.executable, "-m", "devtools.demo_data"], cwd=ROOT, check=True)
         sup.start()
         try:
             wait_healthy(url, timeout=120, procs={"supervisord": sup.proc})

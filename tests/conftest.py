@@ -22,6 +22,15 @@ ROOT = Path(__file__).resolve().parents[1]
 SESSION = f"t{uuid.uuid4().hex[:8]}"
 
 
+def pytest_collection_modifyitems(config, items):
+    """Each test is marked by where it lives (tests/unit, tests/integration, tests/e2e): `make unit`
+    runs `-m unit`, the fast ones, without any server."""
+    for item in items:
+        kind = Path(str(item.fspath)).relative_to(ROOT / "tests").parts[0]
+        if kind in ("unit", "integration", "e2e"):
+            item.add_marker(kind)
+
+
 def pytest_addoption(parser):
     parser.addoption("--keep-data", action="store_true", help="keep the session's databases and vhosts")
 

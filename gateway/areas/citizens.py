@@ -14,7 +14,8 @@ from contracts.intake import Dossier, DossierPage, FiledDossier, FileDossier
 from contracts.payment import Payment
 from contracts.postal import PickupRequest, Shipment, ShipmentPage
 from contracts.processing import Timeline
-from services.common.errors import BadRequest, Conflict, NotFound, PortalError
+from services.common import error_catalogue as catalogue
+from services.common.errors import Conflict, NotFound, PortalError
 from services.common.roles import CITIZEN
 from services.common.schemas import parse
 
@@ -48,12 +49,12 @@ class CitizensArea(GatewayCore):
         if request.mimetype == "multipart/form-data":
             raw = request.form.get("dossier")
             if raw is None:
-                raise BadRequest("Thiếu phần 'dossier' (JSON) trong multipart", None, "missing_dossier_part")
+                raise catalogue.error("missing_dossier_part", None, "Thiếu phần 'dossier' (JSON) trong multipart")
             try:
                 data = json.loads(raw)
             except json.JSONDecodeError as exc:
-                raise BadRequest("Phần 'dossier' không phải JSON hợp lệ", {"reason": str(exc)},
-                                 "malformed_json") from None
+                raise catalogue.error("malformed_json", {"reason": str(exc)},
+                                      "Phần 'dossier' không phải JSON hợp lệ") from None
             filing = parse(FileDossier, data, "dossier")
             files = [{"document_code": name, "filename": f.filename or name,
                       "content_type": f.mimetype or "application/octet-stream",
@@ -66,16 +67,17 @@ class CitizensArea(GatewayCore):
 
     @route("POST", "/api/v1/dossiers", summary="Nộp hồ sơ trực tuyến (mức độ 3, 4)", tag="dossiers",
            auth=CITIZEN, body=FileDossierJson, multipart=MULTIPART_FILING, response=FiledDossier, status=201,
-           errors=(404, 409, 413, 415), headers=("Idempotency-Key",), scope=())
+           errors=(404, 409, 413, 415), headers=("Idempotency-Key",), scope=(), busy=True)
     def file_dossier(self, ctx: Ctx):
         key = ctx.request.headers.get("Idempotency-Key")
         if key is not None and not (1 <= len(key) <= 200):
-            raise BadRequest("Idempotency-Key phải dài 1–200 ký tự", None, "invalid_idempotency_key")
+            raise catalogue.error("invalid_idempotency_key")
         if ctx.request.mimetype == "multipart/form-data" or ctx.request.mimetype == "application/json":
             filing, files = self._filing_from_request(ctx.request)
         else:
             read_json(ctx.request)  # raises the 415 with its message
-        result = self.intake.file_dossier(ctx.actor, filing, files, key)
+        with self.filings.slot():
+            result = self.intake.file_dossier(ctx.actor, filing, files, key)
         headers = {"Location": f"/api/v1/dossiers/{result['dossier']['code']}"}
         if result.get("replayed"):
             headers["Idempotent-Replayed"] = "true"
@@ -115,8 +117,9 @@ class CitizensArea(GatewayCore):
                 filing[key] = request.form[key].strip()
         uploads = document_uploads(procedure, request)
         try:
-            filed = self.intake.file_dossier(self._actor(session), filing, uploads,
-                                             request.form.get("idempotency_key") or None)
+            with self.filings.slot():
+                filed = self.intake.file_dossier(self._actor(session), filing, uploads,
+                                                 request.form.get("idempotency_key") or None)
         except PortalError as exc:
             chosen = {f"doc-{u['document_code']}": u["filename"] for u in uploads}
             return self._filing_page(request, session, procedure, exc.status, sent(fields, request.form),

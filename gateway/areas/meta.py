@@ -11,6 +11,7 @@ from kombu import Connection
 from nameko.timer import timer
 from werkzeug.wrappers import Response
 
+from services.common.event_contracts import IncidentOpened, IncidentResolved
 from services.common.events import new_event, utcnow
 
 from .. import metrics
@@ -100,13 +101,13 @@ class MetaArea(GatewayCore):
             if state["status"] == "ok":
                 closed = self.store.close_incident(svc)
                 if closed:
-                    self.dispatch("incident_resolved", new_event("incident_resolved", SYSTEM_ACTOR, {
-                        "service": svc, "since": closed["since"].isoformat(), "resolved_at": now.isoformat()}))
+                    self.dispatch(IncidentResolved.type, new_event(IncidentResolved(
+                        service=svc, since=closed["since"], resolved_at=now), SYSTEM_ACTOR))
                 continue
             since = self.store.service_down_since(svc, now)
             if (now - since).total_seconds() >= threshold and self.store.open_incident(svc, since, state["detail"]):
-                self.dispatch("incident_opened", new_event("incident_opened", SYSTEM_ACTOR, {
-                    "service": svc, "since": since.isoformat(), "detail": state.get("detail")}))
+                self.dispatch(IncidentOpened.type, new_event(IncidentOpened(
+                    service=svc, since=since, detail=state.get("detail")), SYSTEM_ACTOR))
 
     @ApiHandler.decorator("GET", "/api/v1/openapi.json")
     def openapi(self, request) -> Response:

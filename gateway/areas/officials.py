@@ -16,7 +16,7 @@ from contracts.intake import (
 from contracts.payment import Refund, RefundRequest
 from contracts.processing import Case, CaseCommand, CaseHistory, CasePage, ChainReport, QueueQuery
 from services.common import error_catalogue as catalogue
-from services.common.errors import PortalError, ValidationFailed
+from services.common.errors import PortalError
 from services.common.roles import OFFICIALS, WORKFLOW_ROLES
 from services.common.workflows import ROLE_VI, STAGE_KINDS, default_workflow
 
@@ -97,7 +97,7 @@ class OfficialsArea(GatewayCore):
                     "processing_days": 10, "delivery_methods": ["in_person"], "effective_from": "2026-01-01"})
     def publish_procedure(self, ctx: Ctx):
         if ctx.body.code != ctx.path["code"]:
-            raise ValidationFailed("Mã thủ tục trong đường dẫn và nội dung khác nhau", None, "code_mismatch")
+            raise catalogue.error("code_mismatch")
         return self.intake.publish_procedure(ctx.actor, ctx.body.model_dump(mode="json"))
 
     @route("PUT", "/api/v1/procedures/{code}/forms/{document_code}",
@@ -157,11 +157,12 @@ class OfficialsArea(GatewayCore):
     @route("POST", "/api/v1/desk/dossiers", summary="Tiếp nhận hồ sơ trực tiếp tại bộ phận một cửa (nộp thay "
            "người đến nộp, kênh trực tiếp)", tag="cases", auth=("reception",), body=DeskFilingJson,
            response=FiledDossier, status=201, errors=(403, 404, 409, 413, 415, 422), headers=("Idempotency-Key",),
-           scope=())
+           scope=(), busy=True)
     def file_at_desk(self, ctx: Ctx):
         data = ctx.body.model_dump(mode="json")
         files = data.pop("attachments")
-        result = self.intake.file_at_desk(ctx.actor, data, files, ctx.request.headers.get("Idempotency-Key"))
+        with self.filings.slot():
+            result = self.intake.file_at_desk(ctx.actor, data, files, ctx.request.headers.get("Idempotency-Key"))
         return Response(json.dumps(result, ensure_ascii=False), status=201, mimetype="application/json",
                         headers={"Location": f"/api/v1/cases/{result['dossier']['code']}"})
 
@@ -193,8 +194,9 @@ class OfficialsArea(GatewayCore):
                 filing[key] = request.form[key].strip()
         uploads = document_uploads(procedure, request)
         try:
-            filed = self.intake.file_at_desk(self._actor(session), filing, uploads,
-                                             request.form.get("idempotency_key") or None)
+            with self.filings.slot():
+                filed = self.intake.file_at_desk(self._actor(session), filing, uploads,
+                                                 request.form.get("idempotency_key") or None)
         except PortalError as exc:
             chosen = {f"doc-{u['document_code']}": u["filename"] for u in uploads}
             if isinstance(exc.details, list):  # the applicant's fields are named applicant.<name> here

@@ -66,9 +66,10 @@ class DeadlineCalendar:
                 pass  # keys already scheduled: nothing to add
 
     # ----------------------------------------------------------- the sweeper
-    def lock(self, owner: str) -> bool:
-        """One sweeper at a time (replicas race for it); a lock older than LOCK_SECONDS is taken over."""
-        return self.writer.acquire(owner)
+    def lock(self, owner: str, wait: float = 0.0) -> bool:
+        """One sweeper at a time (replicas race for it); a lock older than LOCK_SECONDS is taken over.
+        With ``wait``, wait that many seconds for a sweep in progress to end."""
+        return self.writer.acquire(owner, wait)
 
     def unlock(self, owner: str) -> None:
         self.writer.release(owner)

@@ -2,14 +2,21 @@
 person reads (Vietnamese). Also the Vietnamese messages of field-level checks: pydantic error
 types (payloads) and JSON Schema keywords (eForms).
 
-Raise sites may say more than the catalogue (a procedure's name, the documents missing); the
-catalogue's message is what is shown when they say nothing a person can read (HTTP errors of the
-web server, internal errors) and the reference every code is checked against
-(tests/unit/test_error_catalogue.py fails on a code raised anywhere that is not here).
+Every error is raised through :func:`error` (``raise catalogue.error("dossier_not_found",
+{"dossier_code": code})``): the code gives the status and the message. A raise site passes its own
+message only when it says more than the catalogue's (a procedure's name, the documents missing, who
+may act). tests/unit/test_error_catalogue.py fails on a code raised anywhere that is not here, and on
+an error class constructed by hand; ``python -m services.common.error_catalogue`` prints
+docs/ERRORS.md, every code with its status, message and where it is raised.
 """
 from __future__ import annotations
 
+import ast
+import sys
+from pathlib import Path
 from typing import Any
+
+from .config import ROOT
 
 from .errors import (
     BadRequest, Conflict, Forbidden, NotFound, PayloadTooLarge, PortalError, RateLimited, ServiceUnavailable,
@@ -35,7 +42,8 @@ ERRORS: dict[str, tuple[int, str]] = {
     "account_disabled": (401, "Tài khoản đã bị khoá. Vui lòng liên hệ cơ quan quản lý."),
     "invalid_postal_key": (401, "Khoá truy cập của doanh nghiệp bưu chính không hợp lệ."),
     "invalid_postal_signature": (401, "Chữ ký yêu cầu của doanh nghiệp bưu chính không hợp lệ."),
-    "stale_postal_request": (401, "Yêu cầu của doanh nghiệp bưu chính đã quá thời gian cho phép."),
+    "stale_postal_request": (401, "Yêu cầu của doanh nghiệp bưu chính đã quá thời gian cho phép hoặc thiếu thời "
+                                  "điểm ký."),
     "replayed_postal_request": (401, "Yêu cầu của doanh nghiệp bưu chính đã được gửi trước đó."),
     "invalid_callback": (401, "Kết quả thanh toán gửi về không hợp lệ."),
     "forbidden": (403, "Ông/Bà không có quyền thực hiện thao tác này."),
@@ -53,6 +61,8 @@ ERRORS: dict[str, tuple[int, str]] = {
     "http_error": (400, "Không thực hiện được yêu cầu."),
     "internal_error": (500, "Lỗi hệ thống. Vui lòng thử lại sau."),
     "service_unavailable": (503, "Dịch vụ tạm thời không phản hồi. Vui lòng thử lại sau."),
+    "service_busy": (503, "Hệ thống đang tiếp nhận nhiều hồ sơ cùng lúc. Vui lòng gửi lại sau ít giây; gửi lại "
+                          "cùng hồ sơ không tạo hồ sơ trùng."),
     "invalid_action": (422, "Thao tác không hợp lệ."),
     "invalid_page": (422, "Số trang không hợp lệ."),
     "rebuild_pending": (503, "Việc dựng lại số liệu chưa xong; vui lòng xem lại sau."),
@@ -94,10 +104,11 @@ ERRORS: dict[str, tuple[int, str]] = {
     "invalid_channel": (422, "Kênh nộp hồ sơ không hợp lệ."),
     "procedure_not_online": (422, "Thủ tục này chưa nộp trực tuyến được; vui lòng nộp trực tiếp hoặc qua bưu chính."),
     "delivery_method_not_allowed": (422, "Hình thức nhận kết quả không áp dụng cho thủ tục này."),
-    "online_return_needs_signature": (422, "Hồ sơ không ký số được xử lý như dịch vụ mức độ 3: kết quả nhận trực "
-                                           "tiếp hoặc qua bưu chính."),
+    "online_return_needs_signature": (422, "Hồ sơ không ký số được xử lý như dịch vụ mức độ 3 (Điều 7.2a): kết quả "
+                                           "nhận trực tiếp hoặc qua bưu chính, phí, lệ phí nộp tại cơ quan hoặc qua "
+                                           "bưu chính. Muốn nhận kết quả trực tuyến, hãy ký số hồ sơ."),
     "invalid_form_data": (422, "Tờ khai điện tử chưa hợp lệ."),
-    "invalid_form_changes": (422, "Nội dung sửa đổi tờ khai không hợp lệ."),
+    "invalid_form_changes": (422, "Nội dung sửa đổi tờ khai phải là các cặp trường – giá trị."),
     "unknown_form_fields": (422, "Có trường không thuộc tờ khai."),
     "missing_documents": (422, "Thiếu thành phần hồ sơ bắt buộc."),
     "unknown_documents": (422, "Có giấy tờ không thuộc thành phần hồ sơ của thủ tục."),
@@ -130,7 +141,7 @@ ERRORS: dict[str, tuple[int, str]] = {
     "fee_unpaid": (409, "Hồ sơ chưa nộp phí, lệ phí trực tuyến."),
     "fee_not_due": (409, "Phí, lệ phí không chờ thanh toán."),
     "flags_unchanged": (409, "Không có thay đổi về hạn xử lý."),
-    "not_overdue": (409, "Hồ sơ chưa quá hạn."),
+    "not_overdue": (409, "Hồ sơ chưa quá hạn: chưa cần văn bản xin lỗi."),
     "request_closed": (409, "Yêu cầu phối hợp đã được trả lời."),
     "result_not_available": (409, "Kết quả chưa sẵn sàng để nhận trực tuyến."),
     "withdraw_not_allowed": (409, "Không rút được hồ sơ sau khi cơ quan đã tiếp nhận."),
@@ -140,7 +151,8 @@ ERRORS: dict[str, tuple[int, str]] = {
     "cohandling_beyond_deadline": (422, "Hạn trả lời phối hợp không được sau hạn giải quyết hồ sơ."),
     "cohandling_target": (422, "Cần chọn một phòng ban hoặc một cơ quan để xin ý kiến phối hợp."),
     "department_assigned_later": (422, "Phòng chuyên môn được chọn ở bước phân công."),
-    "department_required": (422, "Cần chọn phòng chuyên môn."),
+    "department_required": (422, "Quy trình của thủ tục không có bước phân công: chọn phòng chuyên môn khi tiếp "
+                                 "nhận."),
     "new_due_date_in_past": (422, "Ngày hẹn mới phải sau hôm nay."),
     "new_due_date_not_working_day": (422, "Ngày hẹn mới phải là ngày làm việc."),
     "unknown_request": (422, "Không tìm thấy yêu cầu phối hợp."),
@@ -167,15 +179,16 @@ ERRORS: dict[str, tuple[int, str]] = {
     "no_fee_due": (404, "Hồ sơ không có phí, lệ phí phải nộp trực tuyến."),
     "already_paid": (409, "Phí, lệ phí đã được nộp."),
     "not_paid": (409, "Giao dịch chưa được thanh toán."),
-    "no_receipt": (409, "Giao dịch chưa có biên lai."),
+    "no_receipt": (409, "Chỉ có biên lai cho giao dịch đã thanh toán."),
     "over_refund": (422, "Số tiền hoàn vượt số tiền đã nộp."),
-    "no_refund_result_produced": (409, "Không hoàn phí khi cơ quan đã có kết quả."),
+    "no_refund_result_produced": (409, "Cơ quan đã có kết quả; người nộp không nhận kết quả thì không được hoàn phí "
+                                       "(Điều 7.3)."),
     "provider_error": (503, "Cổng thanh toán báo lỗi. Vui lòng thử lại sau."),
     "provider_unavailable": (503, "Cổng thanh toán tạm thời không phản hồi. Vui lòng thử lại sau."),
     "shipment_not_found": (404, "Không tìm thấy bưu gửi."),
     "impossible_transition": (409, "Trạng thái bưu gửi không chuyển được như vậy."),
     "invalid_window": (422, "Khung giờ thu gom không hợp lệ."),
-    "proof_required": (422, "Cần bằng chứng giao nhận."),
+    "proof_required": (422, "Cần bằng chứng giao nhận (người nhận)."),
     "not_a_pickup": (409, "Bưu gửi này không phải yêu cầu thu gom hồ sơ."),
     "issue_reused": (409, "Số hồ sơ của hệ thống bộ, ngành đã được dùng cho yêu cầu khác."),
     "read_not_allowed": (403, "Hệ thống không được cấp quyền đọc."),
@@ -316,3 +329,60 @@ def jsonschema_detail(error: Any) -> dict:
     else:
         message = JSONSCHEMA.get(keyword, INVALID).format(value=value)
     return {"field": ".".join(path) or "(form)", "type": keyword, "message": message}
+
+
+# ------------------------------------------------------------------ docs/ERRORS.md
+#: helpers that raise the catalogued code given as their argument ``index`` (else their default)
+HELPERS: dict[str, tuple[str, int, str | None]] = {
+    "services/intake/signatures.py": ("_fail", 1, "invalid_signature"),
+    "services/common/workflows.py": ("add", 1, None),
+}
+
+
+def raise_sites(root: Path = ROOT) -> dict[str, set[str]]:
+    """Every constant code raised in services/, gateway/ and clients/, with the files raising it."""
+    found: dict[str, set[str]] = {}
+    for path in sorted([*root.glob("services/**/*.py"), *root.glob("gateway/**/*.py"), *root.glob("clients/**/*.py")]):
+        where = path.relative_to(root).as_posix()
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if not isinstance(node, ast.Call):
+                continue
+            name = getattr(node.func, "id", None) or getattr(node.func, "attr", None)
+            if name == "error" and getattr(getattr(node.func, "value", None), "id", "") == "catalogue":
+                code = node.args[0] if node.args else None
+            elif where in HELPERS and name == HELPERS[where][0]:
+                index, default = HELPERS[where][1:]
+                code = node.args[index] if len(node.args) > index else ast.Constant(default)
+            else:
+                continue
+            if isinstance(code, ast.Constant) and isinstance(code.value, str):
+                found.setdefault(code.value, set()).add(where)
+    return found
+
+
+def markdown(root: Path = ROOT) -> str:
+    """docs/ERRORS.md: every code with its HTTP status, message and the files that raise it."""
+    sites = raise_sites(root)
+    out = ["# Error codes", "",
+           "Generated by `python -m services.common.error_catalogue > docs/ERRORS.md` from",
+           "`services/common/error_catalogue.py`; do not edit by hand (tests/unit/test_error_catalogue.py",
+           "fails when this file is not what the command prints).", "",
+           "Every error reaches a client as `{\"error\": {\"code\", \"message\", \"details\"}}` with the",
+           "HTTP status below. The message is the catalogue's unless the raise site says more (a name, a",
+           "number, who may act); pages show the message, never the code. \"Raised in\" lists the files that",
+           "raise the code by name; a code without one comes from the gateway's handling of HTTP errors, an",
+           "error class's default, or a workflow check's `problem`.", "",
+           "| code | HTTP | message | raised in |", "|---|---|---|---|"]
+    for code, (status, message) in ERRORS.items():
+        where = ", ".join(f"`{w}`" for w in sorted(sites.get(code, ()))) or "—"
+        out.append(f"| `{code}` | {status} | {message} | {where} |")
+    out += ["", "## Field checks", "",
+            "What a person reads next to a field that a payload check (pydantic error type) or an eForm",
+            "check (JSON Schema keyword) refused.", "", "| check | message |", "|---|---|"]
+    out += [f"| pydantic `{kind}` | {text} |" for kind, text in PYDANTIC.items()]
+    out += [f"| eForm `{keyword}` | {text} |" for keyword, text in JSONSCHEMA.items()]
+    return "\n".join(out) + "\n"
+
+
+if __name__ == "__main__":
+    sys.stdout.write(markdown())

@@ -1,10 +1,12 @@
-"""The one event envelope and the idempotent consumer.
+"""The one event envelope, the base of every event's payload model, and the one decorator
+that handles an event.
 
-Every event on the wire is an :class:`EventEnvelope` dumped to JSON. Producers
-commit the envelopes they mean to publish in the same insert as the change
-(see :mod:`services.common.versioned`) and publish afterwards, so a crash
-between the write and the publish loses nothing. Delivery is therefore
-at-least-once and consumers are idempotent by ``event_id``.
+Every event on the wire is an :class:`EventEnvelope` dumped to JSON whose ``payload`` is one
+:class:`EventPayload` model (the contracts: :mod:`services.common.event_contracts`). Producers
+commit the envelopes they mean to publish in the same insert as the change (see
+:mod:`services.common.versioned`) and publish afterwards, so a crash between the write and the
+publish loses nothing. Delivery is therefore at-least-once and consumers are idempotent by
+``event_id``.
 """
 from __future__ import annotations
 
@@ -14,14 +16,15 @@ import time
 import traceback
 import uuid
 from datetime import datetime
-from typing import Any, Callable
+from typing import Any, Callable, ClassVar, Generic, TypeVar
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, model_validator
 from pymongo.database import Database
 from pymongo.errors import DuplicateKeyError
 
 from . import clock
 from .errors import BrokerUnavailable
+from .messaging import event_handler
 from .observability import bind
 
 log = logging.getLogger(__name__)
@@ -50,10 +53,69 @@ class EventEnvelope(BaseModel):
     payload: dict[str, Any] = Field(default_factory=dict)
 
 
-def new_event(type_: str, actor: Actor | dict, payload: dict[str, Any], dossier_code: str | None = None) -> dict:
-    """A JSON-ready envelope, ready to be stored in an outbox and dispatched."""
+#: validation context of a consumer reading a message (see EventPart)
+READING = {"reading": True}
+
+
+class EventPart(BaseModel):
+    """A model of (part of) an event payload. Built by a producer it refuses a field it does not
+    declare, since a misspelt field would otherwise vanish from the wire; read from a message
+    (validated with the ``READING`` context) it ignores one, so a consumer still reads a newer
+    producer's message."""
+    model_config = ConfigDict(extra="ignore", populate_by_name=True)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _declared_fields_only(cls, data: Any, info: ValidationInfo) -> Any:
+        if isinstance(data, dict) and not (info.context or {}).get("reading"):
+            fields = cls.model_fields
+            unknown = sorted(set(data) - set(fields) - {f.alias for f in fields.values() if f.alias})
+            if unknown:
+                raise ValueError(f"{cls.__name__} has no field {', '.join(map(str, unknown))}")
+        return data
+
+
+class EventPayload(EventPart):
+    """The payload of one event type. ``source`` (the publishing service: the exchange is
+    ``<source>.events``) and ``type`` (the routing key) are class attributes, so an event is
+    declared once, by its model.
+
+    ``schema_version`` travels in the payload (the envelope keeps its shape, which consumers of
+    messages still in queues validate strictly): a producer stamps its model's ``version``, and a
+    message without one is version 1. A new version only adds optional fields, so a consumer on
+    either side of a deployment reads both; anything else is a new event type."""
+    source: ClassVar[str]
+    type: ClassVar[str]
+    version: ClassVar[int] = 1
+
+    schema_version: int = Field(default=1, ge=1, description="version of this payload's schema; absent means 1")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _stamp_version(cls, data: Any, info: ValidationInfo) -> Any:
+        if isinstance(data, dict) and "schema_version" not in data and not (info.context or {}).get("reading"):
+            return {**data, "schema_version": cls.version}
+        return data
+
+    def wire(self) -> dict[str, Any]:
+        """The payload as it goes on the wire: JSON values, the fields that were given (a field left
+        out stays out, as the per-action fields of a case event do), the schema version always."""
+        return self.model_dump(mode="json", by_alias=True, exclude_unset=True)
+
+
+P = TypeVar("P", bound=EventPayload)
+
+
+class Event(EventEnvelope, Generic[P]):
+    """An envelope as a handler receives it: the payload parsed into its model."""
+    payload: P
+
+
+def new_event(payload: EventPayload, actor: Actor | dict, dossier_code: str | None = None) -> dict:
+    """A JSON-ready envelope of ``payload`` (its type comes from its model), ready to be stored in an
+    outbox and dispatched."""
     actor = actor if isinstance(actor, Actor) else Actor.model_validate(actor)
-    env = EventEnvelope(type=type_, actor=actor, payload=payload, dossier_code=dossier_code)
+    env = EventEnvelope(type=payload.type, actor=actor, payload=payload.wire(), dossier_code=dossier_code)
     return env.model_dump(mode="json")
 
 
@@ -114,27 +176,29 @@ def queue_name(source: str, event_type: str, service: str, method: str) -> str:
     return f"evt-{source}-{event_type}--{service}.{method}"
 
 
-def consumer(source: str, event_type: str, store_attr: str = "store", retries: int = 3,
-             backoff: float = 0.2) -> Callable:
-    """Wrap an ``@event_handler(source, event_type)`` method: validate the
-    envelope, skip duplicates, retry with backoff, park after the last failure.
-    Nothing is dropped silently. A handler that cannot publish (BrokerUnavailable)
-    is neither retried nor parked: the message is requeued for when the broker is back.
+def handles(event: type[P], store_attr: str = "store", retries: int = 3, backoff: float = 0.2) -> Callable:
+    """Declare a service method the handler of ``event`` (an :class:`EventPayload` model): it
+    consumes the queue ``evt-<source>-<type>--<service>.<method>`` (nameko's SERVICE_POOL
+    ``event_handler``, from services.common.messaging), receives an :class:`Event` with the payload
+    parsed, and is called once per ``event_id``. A failure is retried with backoff and then
+    parked; a message that does not parse is parked at once (retrying cannot help). Nothing is
+    dropped silently. A handler that cannot publish (BrokerUnavailable) is neither retried nor
+    parked: the message is requeued for when the broker is back.
 
-    ``store_attr`` names the worker attribute holding the service's store, whose
-    ``db`` is the pymongo Database. The handler receives an EventEnvelope and
-    must itself write idempotently (keyed by a natural id), because a crash
-    after its write but before ``mark_processed`` redelivers the event, and
-    the redelivery takes the claim over once its lease has run out.
+    ``store_attr`` names the worker attribute holding the service's store, whose ``db`` is the
+    pymongo Database. The handler must itself write idempotently (keyed by a natural id), because
+    a crash after its write but before ``mark_processed`` redelivers the event, and the
+    redelivery takes the claim over once its lease has run out.
     """
+    parsed_as = Event[event]
 
     def decorate(fn: Callable) -> Callable:
         @functools.wraps(fn)
         def wrapper(self: Any, body: Any) -> None:
             db = getattr(self, store_attr).db
-            queue = queue_name(source, event_type, self.name, fn.__name__)
+            queue = queue_name(event.source, event.type, self.name, fn.__name__)
             try:
-                envelope = EventEnvelope.model_validate(body)
+                envelope = parsed_as.model_validate(body, context=READING)
             except Exception as exc:  # malformed: retrying cannot help
                 log.error("malformed event on %s parked: %s", queue, exc)
                 park(db, queue, body, f"malformed envelope: {exc}")
@@ -161,6 +225,6 @@ def consumer(source: str, event_type: str, store_attr: str = "store", retries: i
             mark_processed(db, envelope.event_id, "parked")
             park(db, queue, body, error)
 
-        return wrapper
+        return event_handler(event.source, event.type)(wrapper)
 
     return decorate

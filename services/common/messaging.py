@@ -1,6 +1,7 @@
 """nameko's AMQP extensions, made to outlive a broker outage. Every service imports
-``rpc``, ``RpcProxy``, ``event_handler`` and ``EventDispatcher`` from here, never
-from nameko (tests/unit/test_messaging.py keeps it so).
+``rpc``, ``RpcProxy`` and ``EventDispatcher`` from here and declares event handlers with
+``services.common.events.handles``, which uses this ``event_handler``; never nameko's own
+(tests/unit/test_messaging.py keeps it so).
 
 Stock nameko 2.14 dies with the broker: a worker that finishes while RabbitMQ is
 down publishes its RPC reply (``rpc.Responder.send_response``), kombu gives up

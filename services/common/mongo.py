@@ -9,7 +9,9 @@ from typing import Any, Callable
 
 from nameko.extensions import DependencyProvider
 from pymongo import MongoClient
+from pymongo.collection import Collection
 from pymongo.database import Database
+from pymongo.errors import BulkWriteError
 
 
 def make_client(uri: str) -> MongoClient:
@@ -46,3 +48,18 @@ class MongoDatabase(DependencyProvider):
 
     def get_dependency(self, worker_ctx: Any) -> Any:
         return self.api(self.database) if self.api else self.database
+
+
+def insert_new(collection: Collection, docs: list[dict]) -> set:
+    """Insert ``docs`` in one round trip (one statement: FerretDB leaks connections on multi-statement
+    writes only); the ids that went in — the others already existed (any other error is raised)."""
+    if not docs:
+        return set()
+    try:
+        collection.insert_many(docs, ordered=False)
+        return {d["_id"] for d in docs}
+    except BulkWriteError as exc:
+        errors = exc.details.get("writeErrors", [])
+        if any(e.get("code") != 11000 for e in errors) or exc.details.get("writeConcernErrors"):
+            raise
+        return {d["_id"] for d in docs} - {docs[e["index"]]["_id"] for e in errors}

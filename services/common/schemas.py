@@ -5,7 +5,8 @@ from typing import Annotated, Any, TypeVar
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError
 
-from .errors import ValidationFailed, pydantic_details
+from . import error_catalogue as catalogue
+from .errors import pydantic_details
 from .files import safe_filename
 
 M = TypeVar("M", bound=BaseModel)
@@ -27,8 +28,7 @@ def page_bounds(page: Any, page_size: Any) -> tuple[int, int]:
     try:
         page, page_size = int(page), int(page_size)
     except (TypeError, ValueError):
-        raise ValidationFailed("Số trang không hợp lệ", {"page": str(page)[:20], "page_size": str(page_size)[:20]},
-                               "invalid_page") from None
+        raise catalogue.error("invalid_page", {"page": str(page)[:20], "page_size": str(page_size)[:20]}) from None
     return min(MAX_PAGE, max(1, page)), min(MAX_PAGE_SIZE, max(1, page_size))
 
 
@@ -51,8 +51,7 @@ def parse(model: type[M], data: Any, what: str = "payload") -> M:
         return model.model_validate(data)
     except ValidationError as exc:
         # ``what`` names the payload for developers reading the code; people read the fields' messages.
-        raise ValidationFailed("Thông tin chưa hợp lệ. Vui lòng kiểm tra các mục được đánh dấu.",
-                               details=pydantic_details(exc)) from None
+        raise catalogue.error("validation_failed", pydantic_details(exc)) from None
 
 
 def dump(model: BaseModel) -> dict:

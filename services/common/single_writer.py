@@ -4,6 +4,7 @@ insert, given up on the way out, taken over once its holder has been silent too 
 from __future__ import annotations
 
 import contextlib
+import time
 import uuid
 from typing import Iterator
 
@@ -19,7 +20,16 @@ class SingleWriter:
         self.key = f"lock:{name}"
         self.lease = lease_seconds
 
-    def acquire(self, owner: str) -> bool:
+    def acquire(self, owner: str, wait: float = 0.0) -> bool:
+        """Take the lock; with ``wait``, keep trying that many seconds while another writer holds it."""
+        deadline = time.monotonic() + wait
+        while not self._try(owner):
+            if time.monotonic() >= deadline:
+                return False
+            time.sleep(0.1)
+        return True
+
+    def _try(self, owner: str) -> bool:
         now = utcnow()
         try:
             self.collection.insert_one({"_id": self.key, "owner": owner, "at": now})
@@ -28,7 +38,7 @@ class SingleWriter:
             held = self.collection.find_one({"_id": self.key}) or {}
             if held and (now - held["at"]).total_seconds() > self.lease:
                 self.collection.delete_one({"_id": self.key})
-                return self.acquire(owner)
+                return self._try(owner)
             return False
 
     def release(self, owner: str) -> None:

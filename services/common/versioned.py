@@ -33,10 +33,12 @@ from typing import Callable, Iterable
 
 from pymongo import ASCENDING
 from pymongo.database import Database
-from pymongo.errors import BulkWriteError, DuplicateKeyError
+from pymongo.errors import DuplicateKeyError
 
+from . import error_catalogue as catalogue
 from .errors import BrokerUnavailable, Conflict
 from .events import utcnow
+from .mongo import insert_new
 
 log = logging.getLogger(__name__)
 
@@ -44,8 +46,7 @@ Dispatch = Callable[[str, dict], None]
 
 
 def stale_version(doc_id: str, expected: int) -> Conflict:
-    return Conflict("Hồ sơ vừa được người khác cập nhật; vui lòng tải lại và thử lại",
-                    {"id": doc_id, "expected_version": expected}, "stale_version")
+    return catalogue.error("stale_version", {"id": doc_id, "expected_version": expected})
 
 
 class VersionedDocuments:
@@ -124,7 +125,7 @@ class VersionedDocuments:
                 self.pending.delete_one({"_id": record["_id"]})
                 continue
             if time.monotonic() > deadline:
-                raise Conflict("Đang xử lý yêu cầu trước đó, vui lòng thử lại", {"id": doc_id}, "in_progress")
+                raise catalogue.error("in_progress", {"id": doc_id})
             time.sleep(0.2)
 
     def transition(self, doc_id: str, expected_version: int, changes: dict, events: list[dict],
@@ -152,9 +153,9 @@ class VersionedDocuments:
         if not records:
             return []
         claims = [{"_id": r["_id"], "doc_id": r["doc_id"], "version": r["version"], "at": r["at"]} for r in records]
-        won = _inserted(self.pending, claims)
+        won = insert_new(self.pending, claims)
         committed = [r for r in records if r["_id"] in won]
-        logged = _inserted(self.log, committed)
+        logged = insert_new(self.log, committed)
         with ThreadPoolExecutor(concurrency) as pool:
             list(pool.map(lambda r: self.pending.delete_one({"_id": r["_id"]}),
                           [r for r in committed if r["_id"] not in logged]))
@@ -236,15 +237,3 @@ class VersionedDocuments:
                 break  # the broker is down: the rest would wait out the same retries
             done += 1
         return done
-
-
-def _inserted(collection, docs: list[dict]) -> set[str]:
-    """Insert ``docs`` in one round trip; the ids that went in (the others already existed)."""
-    if not docs:
-        return set()
-    try:
-        collection.insert_many(docs, ordered=False)
-        return {d["_id"] for d in docs}
-    except BulkWriteError as exc:
-        failed = {docs[e["index"]]["_id"] for e in exc.details.get("writeErrors", [])}
-        return {d["_id"] for d in docs} - failed

@@ -1,14 +1,15 @@
-"""Errors raised by feedback (PortalErrors with stable codes)."""
+"""Errors raised by feedback: the catalogue's (services/common/error_catalogue.py), with their details."""
+from services.common import error_catalogue as catalogue
 from services.common.errors import Conflict, NotFound
 
 
 def feedback_not_found(fid: str) -> NotFound:
-    return NotFound("Không tìm thấy phản ánh, kiến nghị", {"feedback_id": fid}, "feedback_not_found")
+    return catalogue.error("feedback_not_found", {"feedback_id": fid})
 
 
 def already_rated(code: str) -> Conflict:
-    return Conflict("Hồ sơ này đã được đánh giá", {"dossier_code": code}, "already_rated")
+    return catalogue.error("already_rated", {"dossier_code": code})
 
 
 def not_delivered(status: str) -> Conflict:
-    return Conflict("Chỉ đánh giá được sau khi đã nhận kết quả", {"status": status}, "not_delivered")
+    return catalogue.error("not_delivered", {"status": status})

@@ -15,7 +15,9 @@ from contracts.feedback import (
 )
 from services.common.calendar import as_date, deadline_flags, default_calendar
 from services.common.deadline_calendar import flag_days, new_owner
-from services.common.errors import Conflict, Forbidden, NotFound, ValidationFailed
+from services.common import error_catalogue as catalogue
+from services.common.errors import Conflict, NotFound
+from services.common.event_contracts import DossierRated, FeedbackAnswered, FeedbackEscalated, FeedbackReceived
 from services.common.events import Actor, new_event, utcnow
 from services.common.messaging import EventDispatcher, RpcProxy, rpc
 from services.common.mongo import MongoDatabase
@@ -58,18 +60,16 @@ class FeedbackService(PortalService):
             try:
                 return self.processing.get_case(SYSTEM, item.dossier_code)["agency_id"]
             except NotFound:
-                raise ValidationFailed("Không tìm thấy hồ sơ được nêu", {"dossier_code": item.dossier_code},
-                                       "unknown_dossier") from None
+                raise catalogue.error("unknown_dossier", {"dossier_code": item.dossier_code}) from None
         if item.procedure_code:
             try:
                 return self.intake.get_procedure(item.procedure_code)["agency_id"]
             except NotFound:
-                raise ValidationFailed("Không tìm thấy thủ tục được nêu", {"procedure_code": item.procedure_code},
-                                       "unknown_procedure") from None
+                raise catalogue.error("unknown_procedure", {"procedure_code": item.procedure_code}) from None
         try:
             return self.intake.get_agency(item.agency_id)["id"]
         except NotFound:
-            raise ValidationFailed("Không tìm thấy cơ quan", {"agency_id": item.agency_id}, "unknown_agency") from None
+            raise catalogue.error("unknown_agency", {"agency_id": item.agency_id}) from None
 
     def _record(self, item: NewFeedback, channel: str, asker: dict, received_at: datetime, by: dict) -> dict:
         agency_id = self._route(item)
@@ -84,10 +84,8 @@ class FeedbackService(PortalService):
                "flags": {"at_risk": False, "overdue": False},
                "escalated": False, "recorded_by": by}
         self.store.calendar.schedule(fid, flag_days(cal, due_date, self._at_risk_days()), f"{fid}#1")
-        event = new_event("feedback_received", by, {"id": fid, "agency_id": agency_id, "channel": channel,
-                                                    "kind": item.kind, "due_at": due.isoformat(),
-                                                    "due_date": due_date.isoformat(),
-                                                    "procedure_code": item.procedure_code})
+        event = new_event(FeedbackReceived(id=fid, agency_id=agency_id, channel=channel, kind=item.kind, due_at=due,
+                                           due_date=due_date, procedure_code=item.procedure_code), by)
         created, _ = self.store.items.create(fid, doc, [event])
         self.store.items.publish(fid, 1, self.dispatch)
         return dump(FeedbackView.model_validate(created))
@@ -104,8 +102,7 @@ class FeedbackService(PortalService):
             by = who.model_dump()
         else:
             if item.contact is None:
-                raise ValidationFailed("Cần họ tên và email hoặc số điện thoại để cơ quan trả lời", None,
-                                       "contact_required")
+                raise catalogue.error("contact_required")
             asker = {"account_id": None, **item.contact.model_dump()}
             by = {"id": "anonymous", "role": "public"}
         return self._record(item, "portal", asker, self._now(), by)
@@ -115,10 +112,10 @@ class FeedbackService(PortalService):
         """An official records feedback received by email, phone or in writing."""
         who = Actor.model_validate(actor)
         if who.role not in OFFICIALS:
-            raise Forbidden("Chỉ cán bộ mới ghi nhận phản ánh từ các kênh khác", None, "officials_only")
+            raise catalogue.error("officials_only", None, "Chỉ cán bộ mới ghi nhận phản ánh từ các kênh khác")
         item = parse(StaffEntry, payload, "feedback")
         if item.contact is None:
-            raise ValidationFailed("Cần thông tin liên hệ của người phản ánh", None, "contact_required")
+            raise catalogue.error("contact_required")
         received = item.received_at or self._now()
         return self._record(item, item.channel, {"account_id": None, **item.contact.model_dump()}, received,
                             who.model_dump())
@@ -141,13 +138,13 @@ class FeedbackService(PortalService):
         if not self._may_handle(who, doc):
             raise exceptions.feedback_not_found(fid)
         if doc["status"] == "answered":
-            raise Conflict("Phản ánh đã được trả lời", None, "already_answered")
+            raise catalogue.error("already_answered")
         now = self._now()
         on_time = default_calendar().local_date(now) <= self._due_date(doc)
-        event = new_event("feedback_answered", who.model_dump(), {
-            "id": fid, "agency_id": doc["agency_id"], "on_time": on_time, "subject": doc["subject"],
-            "answer": ans.answer, "account_id": doc["asker"].get("account_id"), "email": doc["asker"].get("email"),
-            "phone": doc["asker"].get("phone"), "name": doc["asker"].get("name"), "channel": doc["channel"]})
+        event = new_event(FeedbackAnswered(
+            id=fid, agency_id=doc["agency_id"], on_time=on_time, subject=doc["subject"],
+            answer=ans.answer, account_id=doc["asker"].get("account_id"), email=doc["asker"].get("email"),
+            phone=doc["asker"].get("phone"), name=doc["asker"].get("name"), channel=doc["channel"]), who)
         updated = self.store.items.transition(fid, doc["version"], {
             "status": "answered", "answer": ans.answer, "answered_at": now, "answered_by": who.id,
             "on_time": on_time, "flags": {"at_risk": False, "overdue": False}}, [event])
@@ -170,7 +167,7 @@ class FeedbackService(PortalService):
         elif who.role in AGENCY_OFFICIALS:
             filt = {"agency_id": who.agency_id}
         else:
-            raise Forbidden("Chỉ cán bộ mới xem được phản ánh", None, "officials_only")
+            raise catalogue.error("officials_only", None, "Chỉ cán bộ mới xem được phản ánh")
         if q.status:
             filt["status"] = q.status
         if q.flag:
@@ -191,17 +188,18 @@ class FeedbackService(PortalService):
     # --------------------------------------------------------------- clock
     @timer(interval=60)
     def answer_clock(self) -> None:
-        self.sweep()
+        self.sweep(wait=0)  # a sweep in progress (another replica's) does it
 
     def _at_risk_days(self) -> int:
         return int(self.config.get("FEEDBACK_AT_RISK_WORKING_DAYS", 1))
 
     @rpc
-    def sweep(self) -> dict:
+    def sweep(self, wait: float = 300) -> dict:
         """At-risk and overdue flags; overdue items escalate to the province office (R19). Reads only
-        the items whose flags can change today (the deadline calendar), one sweeper at a time."""
+        the items whose flags can change today (the deadline calendar), one sweeper at a time (asked
+        for one, it waits for a sweep in progress)."""
         owner = new_owner()
-        if not self.store.calendar.lock(owner):
+        if not self.store.calendar.lock(owner, wait):
             return {"checked": 0, "escalated": 0, "busy": True}
         try:
             return self._sweep()
@@ -230,9 +228,9 @@ class FeedbackService(PortalService):
             events = []
             if flags["overdue"] and not doc.get("escalated"):
                 changes.update(escalated=True, escalated_at=now)
-                events.append(new_event("feedback_escalated", SYSTEM, {
-                    "id": doc["_id"], "agency_id": doc["agency_id"], "due_at": doc["due_at"].isoformat(),
-                    "due_date": self._due_date(doc).isoformat()}))
+                events.append(new_event(FeedbackEscalated(
+                    id=doc["_id"], agency_id=doc["agency_id"], due_at=doc["due_at"], due_date=self._due_date(doc)),
+                    SYSTEM))
                 escalated += 1
             try:
                 updated = self.store.items.transition(doc["_id"], doc["version"], changes, events)
@@ -281,7 +279,7 @@ class FeedbackService(PortalService):
                "comment": rating.comment, "at": self._now()}
         if not self.store.add_rating(doc):
             raise exceptions.already_rated(code)
-        event = new_event("dossier_rated", who.model_dump(), {"code": code, "agency_id": timeline["agency_id"],
-                                                              "score": rating.score}, dossier_code=code)
-        self.dispatch("dossier_rated", event)
+        event = new_event(DossierRated(code=code, agency_id=timeline["agency_id"], score=rating.score), who,
+                          dossier_code=code)
+        self.dispatch(DossierRated.type, event)
         return {"dossier_code": code, "score": rating.score, "comment": rating.comment}

@@ -144,7 +144,7 @@ class IntakeStore:
         """Sectors, fields and every procedure's code and name (filters, a procedure chosen by name)."""
         rows = [p for _, p in self.catalog()]
         return {"sectors": sorted({r["sector"] for r in rows}), "fields": sorted({r["field"] for r in rows}),
-                "procedures": sorted(({k: r[k] for k in ("code", "name", "sector")} for r in rows),
+                "procedures": sorted(({k: r[k] for k in ("code", "name", "sector", "level", "agency_id")} for r in rows),
                                      key=lambda r: (r["sector"], r["name"]))}
 
     # --------------------------------------------------------- accounts

@@ -1,65 +1,53 @@
-"""Errors raised by intake, each a PortalError with its own stable code."""
-from services.common.errors import Conflict, Forbidden, NotFound, Unauthorized, ValidationFailed
+"""Errors raised by intake whose message names what went wrong (their codes are in the catalogue)."""
+from services.common import error_catalogue as catalogue
+from services.common.errors import PortalError
 
 
-def procedure_not_found(code: str) -> NotFound:
-    return NotFound(f"Không tìm thấy thủ tục {code}", {"procedure_code": code}, "procedure_not_found")
+def procedure_not_found(code: str) -> PortalError:
+    return catalogue.error("procedure_not_found", {"procedure_code": code}, f"Không tìm thấy thủ tục {code}")
 
 
-def dossier_not_found(code: str) -> NotFound:
+def dossier_not_found(code: str) -> PortalError:
     # Same answer whether the dossier does not exist or belongs to someone else.
-    return NotFound(f"Không tìm thấy hồ sơ {code}", {"dossier_code": code}, "dossier_not_found")
+    return catalogue.error("dossier_not_found", {"dossier_code": code}, f"Không tìm thấy hồ sơ {code}")
 
 
-def not_online(procedure: dict, agency: dict | None) -> ValidationFailed:
+def not_online(procedure: dict, agency: dict | None) -> PortalError:
     where = f"{agency['name']}, {agency['address']}" if agency else procedure["agency_id"]
-    return ValidationFailed(
-        f"Thủ tục '{procedure['name']}' là dịch vụ công mức độ {procedure['level']}: chưa nộp trực tuyến được. "
-        f"Vui lòng nộp hồ sơ trực tiếp hoặc qua dịch vụ bưu chính công ích tại {where}.",
-        {"level": procedure["level"], "agency_id": procedure["agency_id"], "how": ["in_person", "post"]},
+    return catalogue.error(
         "procedure_not_online",
-    )
+        {"level": procedure["level"], "agency_id": procedure["agency_id"], "how": ["in_person", "post"]},
+        f"Thủ tục '{procedure['name']}' là dịch vụ công mức độ {procedure['level']}: chưa nộp trực tuyến được. "
+        f"Vui lòng nộp hồ sơ trực tiếp hoặc qua dịch vụ bưu chính công ích tại {where}.")
 
 
-def invalid_form(errors: list[dict]) -> ValidationFailed:
-    return ValidationFailed("Tờ khai điện tử chưa hợp lệ", errors, "invalid_form_data")
+def invalid_form(errors: list[dict]) -> PortalError:
+    return catalogue.error("invalid_form_data", errors)
 
 
-def missing_documents(names: list[dict]) -> ValidationFailed:
+def missing_documents(names: list[dict]) -> PortalError:
     listed = "; ".join(d["name"] for d in names)
-    return ValidationFailed(f"Thiếu thành phần hồ sơ bắt buộc: {listed}", names, "missing_documents")
+    return catalogue.error("missing_documents", names, f"Thiếu thành phần hồ sơ bắt buộc: {listed}")
 
 
-def unknown_documents(codes: list[str]) -> ValidationFailed:
-    return ValidationFailed(
-        f"Giấy tờ không có trong danh mục thành phần hồ sơ của thủ tục: {', '.join(codes)}",
-        {"document_codes": codes}, "unknown_documents")
+def unknown_documents(codes: list[str]) -> PortalError:
+    return catalogue.error("unknown_documents", {"document_codes": codes},
+                           f"Giấy tờ không có trong danh mục thành phần hồ sơ của thủ tục: {', '.join(codes)}")
 
 
 IDENTIFIERS_VI = {"email": "thư điện tử", "national_id": "số định danh cá nhân", "tax_code": "mã số thuế"}
 
 
-def duplicate_account(fields: list[str]) -> Conflict:
+def duplicate_account(fields: list[str]) -> PortalError:
     named = ", ".join(IDENTIFIERS_VI.get(f, f) for f in fields)
-    return Conflict(f"Đã có tài khoản đăng ký với {named} này", {"fields": fields}, "account_exists")
+    return catalogue.error("account_exists", {"fields": fields}, f"Đã có tài khoản đăng ký với {named} này")
 
 
-def bad_credentials() -> Unauthorized:
-    return Unauthorized("Sai tên đăng nhập hoặc mật khẩu", None, "invalid_credentials")
+def not_agency_admin(agency_id: str) -> PortalError:
+    return catalogue.error("not_agency_admin", {"agency_id": agency_id},
+                           "Chỉ quản trị của cơ quan thực hiện thủ tục mới được cập nhật thủ tục này")
 
 
-def idempotency_mismatch() -> Conflict:
-    return Conflict("Idempotency-Key đã được dùng cho một yêu cầu khác", None, "idempotency_key_reused")
-
-
-def not_agency_admin(agency_id: str) -> Forbidden:
-    return Forbidden("Chỉ quản trị của cơ quan thực hiện thủ tục mới được cập nhật thủ tục này",
-                     {"agency_id": agency_id}, "not_agency_admin")
-
-
-def online_return_needs_signature(procedure: dict) -> ValidationFailed:
-    return ValidationFailed(
-        "Hồ sơ không ký số được xử lý như dịch vụ mức độ 3 (Điều 7.2a): kết quả nhận trực tiếp hoặc qua bưu chính, "
-        "phí, lệ phí nộp tại cơ quan hoặc qua bưu chính. Muốn nhận kết quả trực tuyến, hãy ký số hồ sơ.",
-        {"field": "delivery_method", "allowed": [m for m in procedure["delivery_methods"] if m != "online"]},
-        "online_return_needs_signature")
+def online_return_needs_signature(procedure: dict) -> PortalError:
+    return catalogue.error("online_return_needs_signature", {
+        "field": "delivery_method", "allowed": [m for m in procedure["delivery_methods"] if m != "online"]})

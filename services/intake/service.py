@@ -27,10 +27,12 @@ from services.common import files as att
 from services.common import pdf as documents
 from services.common import workflows
 from services.common.calendar import VN_TZ, default_calendar
+from services.common import error_catalogue as catalogue
 from services.common.error_catalogue import jsonschema_detail
-from services.common.errors import Conflict, Forbidden, ValidationFailed
-from services.common.events import Actor, EventEnvelope, consumer, new_event, utcnow
-from services.common.messaging import EventDispatcher, event_handler, rpc
+from services.common.errors import Conflict
+from services.common.event_contracts import AccountRegistered, CaseStatusChanged, DossierSubmitted
+from services.common.events import Actor, Event, handles, new_event, utcnow
+from services.common.messaging import EventDispatcher, rpc
 from services.common.mongo import MongoDatabase
 from services.common.observability import bind
 from services.common.roles import AGENCY_OFFICIALS
@@ -80,8 +82,8 @@ class IntakeService(PortalService):
     def get_agency(self, agency_id: str) -> dict:
         agency = self.store.agency(agency_id)
         if not agency:
-            raise exceptions.NotFound(f"Không tìm thấy cơ quan {agency_id}", {"agency_id": agency_id},
-                                      "agency_not_found")
+            raise catalogue.error("agency_not_found", {"agency_id": agency_id},
+                                  f"Không tìm thấy cơ quan {agency_id}")
         return agency
 
     @rpc
@@ -119,39 +121,35 @@ class IntakeService(PortalService):
             if who.role != "agency_admin":
                 raise exceptions.not_agency_admin(p.agency_id)
             if current is None:
-                raise Forbidden("Thủ tục mới do Văn phòng UBND tỉnh công bố", {"procedure_code": p.code},
-                                "new_procedure_province_only")
+                raise catalogue.error("new_procedure_province_only", {"procedure_code": p.code})
             if who.agency_id != current["agency_id"]:
                 raise exceptions.not_agency_admin(current["agency_id"])
             if p.agency_id != current["agency_id"]:
-                raise Forbidden("Chuyển thủ tục sang cơ quan khác do Văn phòng UBND tỉnh quyết định",
-                                {"agency_id": current["agency_id"]}, "owner_change_province_only")
+                raise catalogue.error("owner_change_province_only", {"agency_id": current["agency_id"]})
             if data["announcement"] is None:
                 data["announcement"] = current.get("announcement")
             elif data["announcement"] != current.get("announcement"):
-                raise Forbidden("Quyết định công bố thủ tục do Văn phòng UBND tỉnh cập nhật",
-                                {"announcement": current.get("announcement")}, "announcement_province_only")
+                raise catalogue.error("announcement_province_only", {"announcement": current.get("announcement")})
         if not self.store.agency(p.agency_id):
-            raise ValidationFailed(f"Cơ quan {p.agency_id} không tồn tại", {"agency_id": p.agency_id},
-                                   "unknown_agency")
+            raise catalogue.error("unknown_agency", {"agency_id": p.agency_id},
+                                  f"Cơ quan {p.agency_id} không tồn tại")
         announced = (data.get("announcement") or {}).get("processing_days")
         if announced is not None and p.processing_days > announced:
-            raise ValidationFailed(
+            raise catalogue.error(
+                "processing_time_exceeds_announced",
+                {"processing_days": p.processing_days, "announced_days": announced},
                 f"Thời hạn giải quyết {p.processing_days} ngày vượt thời hạn đã công bố ({announced} ngày làm việc); "
-                "cơ quan chỉ được rút ngắn (Điều 9.1)", {"processing_days": p.processing_days,
-                                                        "announced_days": announced},
-                "processing_time_exceeds_announced")
+                "cơ quan chỉ được rút ngắn (Điều 9.1)")
         if p.workflow is not None:
             found = workflows.problems(p.workflow, p.processing_days)
             if found:
-                raise ValidationFailed("Quy trình xử lý chưa hợp lệ: " + "; ".join(f["message"] for f in found),
-                                       found, found[0]["problem"])
+                raise catalogue.error(found[0]["problem"], found,
+                                      "Quy trình xử lý chưa hợp lệ: " + "; ".join(f["message"] for f in found))
         if p.eform_schema:
             try:
                 Draft202012Validator.check_schema(p.eform_schema)
             except Exception as exc:
-                raise ValidationFailed("eForm JSON Schema không hợp lệ", {"reason": str(exc)[:500]},
-                                       "invalid_eform_schema") from None
+                raise catalogue.error("invalid_eform_schema", {"reason": str(exc)[:500]}) from None
         doc = self.store.publish_version(data)
         return dump(Procedure.model_validate(doc))
 
@@ -174,8 +172,8 @@ class IntakeService(PortalService):
             raise exceptions.procedure_not_found(code)
         at = parse(DueDateQuery, {"received_at": received_at}, "query").received_at or utcnow()
         if at.tzinfo is None:
-            raise ValidationFailed("received_at cần múi giờ, ví dụ 2026-03-02T09:00:00+07:00",
-                                   {"field": "received_at"}, "timezone_required")
+            raise catalogue.error("timezone_required", {"field": "received_at"},
+                                  "received_at cần múi giờ, ví dụ 2026-03-02T09:00:00+07:00")
         cal = default_calendar()
         due = cal.due_date(at, procedure["processing_days"])
         return dump(DueDatePreview(procedure_code=code, received_at=at,
@@ -189,8 +187,8 @@ class IntakeService(PortalService):
             raise exceptions.procedure_not_found(code)
         doc = next((d for d in procedure.get("required_documents", []) if d["code"] == document_code), None)
         if not doc:
-            raise exceptions.NotFound(f"Thủ tục {code} không có thành phần hồ sơ {document_code}",
-                                      {"document_code": document_code}, "form_not_found")
+            raise catalogue.error("form_not_found", {"document_code": document_code},
+                                  f"Thủ tục {code} không có thành phần hồ sơ {document_code}")
         return {"procedure": procedure, "document": doc}
 
     @rpc
@@ -201,8 +199,8 @@ class IntakeService(PortalService):
         found = self._form_document(code, document_code)
         agency_id = found["procedure"]["agency_id"]
         if who.role != "operator" and not (who.role == "agency_admin" and who.agency_id == agency_id):
-            raise Forbidden("Chỉ quản trị của cơ quan thực hiện mới được đăng biểu mẫu", {"agency_id": agency_id},
-                            "not_agency_admin")
+            raise catalogue.error("not_agency_admin", {"agency_id": agency_id},
+                                  "Chỉ quản trị của cơ quan thực hiện mới được đăng biểu mẫu")
         filename = att.safe_filename(filename, document_code)
         content = att.decode(content_b64, filename)
         ctype = att.check(content, filename, content_type, int(self.config.get("MAX_ATTACHMENT_BYTES", 5242880)),
@@ -222,8 +220,7 @@ class IntakeService(PortalService):
         self._form_document(code, document_code)
         meta = self.store.template(code, document_code)
         if not meta:
-            raise exceptions.NotFound("Biểu mẫu này chưa được cơ quan đăng tải", {"document_code": document_code},
-                                      "form_not_found")
+            raise catalogue.error("form_not_found", {"document_code": document_code})
         content = self.store.files.get(meta["blob_id"], meta["chunks"], meta["sha256"])
         return {"filename": meta["filename"], "content_type": meta["content_type"], "sha256": meta["sha256"],
                 "content_b64": base64.b64encode(content).decode()}
@@ -232,10 +229,11 @@ class IntakeService(PortalService):
     def _admin_of(self, actor: dict) -> tuple[Actor, dict]:
         who = Actor.model_validate(actor)
         if who.role != "agency_admin" or not who.agency_id:
-            raise Forbidden("Chỉ quản trị cơ quan mới quản lý cán bộ và phòng ban", None, "not_agency_admin")
+            raise catalogue.error("not_agency_admin", None,
+                                  "Chỉ quản trị cơ quan mới quản lý cán bộ và phòng ban")
         agency = self.store.agency(who.agency_id)
         if not agency:
-            raise exceptions.NotFound("Không tìm thấy cơ quan", {"agency_id": who.agency_id}, "agency_not_found")
+            raise catalogue.error("agency_not_found", {"agency_id": who.agency_id})
         return who, agency
 
     @rpc
@@ -243,7 +241,7 @@ class IntakeService(PortalService):
         who, agency = self._admin_of(actor)
         dept = parse(Department, department, "department").model_dump()
         if any(d["id"] == dept["id"] for d in agency.get("departments", [])):
-            raise Conflict("Phòng ban đã tồn tại", {"department_id": dept["id"]}, "department_exists")
+            raise catalogue.error("department_exists", {"department_id": dept["id"]})
         agency["departments"] = [*agency.get("departments", []), dept]
         self.store.upsert_agency(agency)
         return agency
@@ -259,8 +257,7 @@ class IntakeService(PortalService):
         who, agency = self._admin_of(actor)
         new = parse(NewOfficial, payload, "official")
         if new.department_id and new.department_id not in {d["id"] for d in agency.get("departments", [])}:
-            raise ValidationFailed("Phòng ban không thuộc cơ quan", {"department_id": new.department_id},
-                                   "unknown_department")
+            raise catalogue.error("unknown_department", {"department_id": new.department_id})
         account_id = str(uuid.uuid4())
         if self.store.claim_keys(account_id, [f"email:{new.email}"]):
             raise exceptions.duplicate_account(["email"])
@@ -275,11 +272,10 @@ class IntakeService(PortalService):
         who, agency = self._admin_of(actor)
         change = parse(OfficialChange, payload, "official change").model_dump(exclude_none=True)
         if "department_id" in change and change["department_id"] not in {d["id"] for d in agency["departments"]}:
-            raise ValidationFailed("Phòng ban không thuộc cơ quan", {"department_id": change["department_id"]},
-                                   "unknown_department")
+            raise catalogue.error("unknown_department", {"department_id": change["department_id"]})
         doc = self.store.account(official_id)
         if not doc or doc.get("kind") != "official" or doc.get("agency_id") != who.agency_id:
-            raise exceptions.NotFound("Không tìm thấy cán bộ", {"official_id": official_id}, "official_not_found")
+            raise catalogue.error("official_not_found", {"official_id": official_id})
         updated = self.store.accounts.transition(official_id, doc["version"], change, [])
         return account_view(updated)
 
@@ -307,9 +303,8 @@ class IntakeService(PortalService):
         }
         if isinstance(reg, RegisterOrganisation):
             account["representative"] = reg.representative
-        event = new_event("account_registered", SYSTEM, {
-            "account_id": account_id, "kind": reg.kind, "name": account["name"],
-            "email": reg.email, "phone": reg.phone})
+        event = new_event(AccountRegistered(account_id=account_id, kind=reg.kind, name=account["name"],
+                                            email=reg.email, phone=reg.phone), SYSTEM)
         self.store.accounts.create(account_id, account, [event])
         self.store.accounts.publish(account_id, 1, self.dispatch)
         return account_view(account)
@@ -332,20 +327,20 @@ class IntakeService(PortalService):
         account = self.store.account_by_key(self._login_key(cred.login))
         if not account:
             _hasher.hash(cred.password)  # same cost either way: no account enumeration by timing
-            raise exceptions.bad_credentials()
+            raise catalogue.error("invalid_credentials")
         try:
             _hasher.verify(account["password_hash"], cred.password)
         except (VerificationError, InvalidHashError):
-            raise exceptions.bad_credentials() from None
+            raise catalogue.error("invalid_credentials") from None
         if not account.get("active", True):
-            raise exceptions.Unauthorized("Tài khoản đã bị khoá", None, "account_disabled")
+            raise catalogue.error("account_disabled")
         return account_view(account)
 
     @rpc
     def get_account(self, account_id: str) -> dict:
         account = self.store.account(account_id)
         if not account:
-            raise exceptions.NotFound("Không tìm thấy tài khoản", None, "account_not_found")
+            raise catalogue.error("account_not_found")
         return account_view(account)
 
     # ----------------------------------------------------------- dossiers
@@ -372,9 +367,9 @@ class IntakeService(PortalService):
         max_bytes = int(self.config.get("MAX_ATTACHMENT_BYTES", 5 * 1024 * 1024))
         max_count = int(self.config.get("MAX_ATTACHMENTS", 20))
         if not isinstance(raw, list):
-            raise ValidationFailed("Danh sách tệp đính kèm không hợp lệ", None, "invalid_attachments")
+            raise catalogue.error("invalid_attachments")
         if len(raw) > max_count:
-            raise ValidationFailed(f"Tối đa {max_count} tệp đính kèm", {"max": max_count}, "too_many_attachments")
+            raise catalogue.error("too_many_attachments", {"max": max_count}, f"Tối đa {max_count} tệp đính kèm")
         known = {d["code"]: d for d in procedure.get("required_documents", [])}
         items = [parse(AttachmentIn, a, "attachment") for a in raw]
         unknown = sorted({a.document_code for a in items} - set(known))
@@ -399,16 +394,16 @@ class IntakeService(PortalService):
         by a ministry system (channel "ministry_system"). Everything is validated before anything is written."""
         who = Actor.model_validate(actor)
         if channel not in ("online", "postal", "ministry_system"):
-            raise ValidationFailed("Kênh nộp không hợp lệ", {"channel": channel}, "invalid_channel")
+            raise catalogue.error("invalid_channel", {"channel": channel})
         # A ministry system files through its own channel (R31) and says which of its cases it is.
         origin = None
         if channel == "ministry_system":
             if who.role != "ministry_system":
-                raise Forbidden("Kênh này chỉ dành cho hệ thống của bộ, ngành", None, "ministry_systems_only")
+                raise catalogue.error("ministry_systems_only")
             request = dict(request or {})
             origin = request.pop("origin", None)
         elif who.role != "citizen":
-            raise Forbidden("Chỉ công dân, tổ chức mới nộp hồ sơ trực tuyến", None, "citizens_only")
+            raise catalogue.error("citizens_only")
         req = parse(FileDossier, request, "dossier")
         procedure = self._procedure_for_filing(req)
         if procedure["level"] < 3 and channel == "online":
@@ -429,12 +424,11 @@ class IntakeService(PortalService):
         one-stop desk (channel "in_person", any level), for an applicant with or without an account."""
         who = Actor.model_validate(actor)
         if who.role != "reception":
-            raise Forbidden("Chỉ bộ phận một cửa mới tiếp nhận hồ sơ trực tiếp", None, "reception_only")
+            raise catalogue.error("reception_only")
         req = parse(DeskFiling, request, "dossier")
         procedure = self._procedure_for_filing(req)
         if procedure["agency_id"] != who.agency_id:
-            raise Forbidden("Thủ tục do cơ quan khác giải quyết", {"agency_id": procedure["agency_id"]},
-                            "other_agency")
+            raise catalogue.error("other_agency", {"agency_id": procedure["agency_id"]})
         if req.delivery_method == "online":
             raise exceptions.online_return_needs_signature(procedure)
         if procedure.get("eform_schema"):
@@ -454,8 +448,7 @@ class IntakeService(PortalService):
         if not procedure:
             raise exceptions.procedure_not_found(req.procedure_code)
         if req.delivery_method not in procedure["delivery_methods"]:
-            raise ValidationFailed("Hình thức nhận kết quả không áp dụng cho thủ tục này",
-                                   {"allowed": procedure["delivery_methods"]}, "delivery_method_not_allowed")
+            raise catalogue.error("delivery_method_not_allowed", {"allowed": procedure["delivery_methods"]})
         return procedure
 
     def _file(self, who: Actor, procedure: dict, req: FileDossier, files: list[tuple[dict, bytes]],
@@ -470,18 +463,15 @@ class IntakeService(PortalService):
         if idempotency_key:
             record = self.store.claim_idempotency(f"{who.id}:{idempotency_key}", request_hash, code)
             if record["request_hash"] != request_hash:
-                raise exceptions.idempotency_mismatch()
+                raise catalogue.error("idempotency_key_reused")
+            # A key claimed just now names a code nobody has used: only a replay can find its dossier.
+            existing = self.store.dossier(record["dossier_code"]) if record["dossier_code"] != code else None
             code = record["dossier_code"]
-            existing = self.store.dossier(code)
             if existing:
                 return dump(FiledDossier(dossier=dossier_view(existing), tracking_secret=self._tracking_secret(code),
                                          replayed=True))
 
-        metas = []
-        for n, (meta, content) in enumerate(files):
-            meta = {**meta, "id": f"{code}-{n + 1}"}
-            meta["chunks"] = self.store.files.put(meta["id"], content)
-            metas.append(meta)
+        metas = self._store_files(code, files)
         now = utcnow()
         fee = sum(f["amount_vnd"] for f in procedure.get("fees", []))
         # A level-4 dossier without a valid digital signature is handled as level 3 (Art. 7.2a).
@@ -498,18 +488,18 @@ class IntakeService(PortalService):
             "note": req.note, "fee_vnd": fee, "origin": origin, "amendments": [],
             "submitted_at": now, "updated_at": now, "withdrawn_at": None, "request_hash": request_hash,
         }
-        event = new_event("dossier_submitted", who, {
-            "code": code, "procedure_code": procedure["code"], "procedure_version": procedure["version"],
-            "procedure_name": procedure["name"], "agency_id": procedure["agency_id"],
-            "sector": procedure["sector"], "field": procedure["field"], "level": procedure["level"],
-            "handled_as_level": handled_as, "signed": bool(signature), "channel": channel,
-            "processing_days": procedure["processing_days"], "workflow": procedure.get("workflow"),
-            "supplement_clock": procedure.get("supplement_clock", "restart"),
-            "delivery_address": req.delivery_address, "delivery_province_code": req.delivery_province_code,
-            "applicant_id": applicant_id, "delivery_method": req.delivery_method, "fee_vnd": fee, "origin": origin,
-            "awaiting_fee": handled_as == 4 and fee > 0, "submitted_at": now.isoformat(),
-            "attachments": [{k: m[k] for k in ("id", "document_code", "sha256", "size")} for m in metas],
-        }, dossier_code=code)
+        event = new_event(DossierSubmitted(
+            code=code, procedure_code=procedure["code"], procedure_version=procedure["version"],
+            procedure_name=procedure["name"], agency_id=procedure["agency_id"],
+            sector=procedure["sector"], field=procedure["field"], level=procedure["level"],
+            handled_as_level=handled_as, signed=bool(signature), channel=channel,
+            processing_days=procedure["processing_days"], workflow=procedure.get("workflow"),
+            supplement_clock=procedure.get("supplement_clock", "restart"),
+            delivery_address=req.delivery_address, delivery_province_code=req.delivery_province_code,
+            applicant_id=applicant_id, delivery_method=req.delivery_method, fee_vnd=fee, origin=origin,
+            awaiting_fee=handled_as == 4 and fee > 0, submitted_at=now,
+            attachments=[{k: m[k] for k in ("id", "document_code", "sha256", "size")} for m in metas],
+        ), who, dossier_code=code)
         # A concurrent replay with the same key may have created it first: then this returns that one.
         dossier, created = self.store.dossiers.create(code, dossier, [event], dispatch=self.dispatch)
         bind(dossier_code=code)
@@ -517,12 +507,18 @@ class IntakeService(PortalService):
         return dump(FiledDossier(dossier=dossier_view(dossier), tracking_secret=self._tracking_secret(code),
                                  replayed=not created))
 
+    def _store_files(self, prefix: str, files: list[tuple[dict, bytes]]) -> list[dict]:
+        """Store checked files as ``<prefix>-<n>`` (n from 1), all chunks in one round trip; their metadata."""
+        metas = [{**meta, "id": f"{prefix}-{n}"} for n, (meta, _) in enumerate(files, start=1)]
+        counts = self.store.files.put_many([(m["id"], content) for m, (_, content) in zip(metas, files)])
+        return [{**m, "chunks": c} for m, c in zip(metas, counts)]
+
     def _check_signature(self, who: Actor, procedure: dict, req: FileDossier, metas: list[dict]) -> dict | None:
         """R10: verify a level-4 signature, or None when unsigned (then handled as level 3)."""
         if req.signature is None:
             return None
         if procedure["level"] < 4:
-            raise ValidationFailed("Chữ ký số chỉ áp dụng cho dịch vụ công mức độ 4", None, "signature_not_applicable")
+            raise catalogue.error("signature_not_applicable")
         account = self.store.account(who.id) or {}
         identity = account.get("national_id") or account.get("tax_code") or ""
         payload = signatures.canonical_payload(procedure["code"], procedure["version"], req.form_data, metas)
@@ -565,8 +561,7 @@ class IntakeService(PortalService):
         doc = self._visible_dossier(actor, code)
         meta = next((a for a in doc["attachments"] if a["id"] == attachment_id), None)
         if not meta:
-            raise exceptions.NotFound("Không tìm thấy tệp đính kèm", {"attachment_id": attachment_id},
-                                      "attachment_not_found")
+            raise catalogue.error("attachment_not_found", {"attachment_id": attachment_id})
         content = self.store.files.get(attachment_id, meta["chunks"], meta["sha256"])
         return {"filename": meta["filename"], "content_type": meta["content_type"], "sha256": meta["sha256"],
                 "content_b64": base64.b64encode(content).decode()}
@@ -584,13 +579,9 @@ class IntakeService(PortalService):
         checked = self._checked_files(procedure, attachments or [], mandatory=False)
         amendments = self._amendments(procedure, doc, form_changes or {})
         if not checked and not amendments:
-            raise ValidationFailed("Chưa có tệp bổ sung hoặc nội dung sửa đổi nào", None, "empty_supplement")
+            raise catalogue.error("empty_supplement")
         staging_id = f"{code}-S{uuid.uuid4().hex[:8].upper()}"
-        metas = []
-        for n, (meta, content) in enumerate(checked, start=1):
-            meta = {**meta, "id": f"{staging_id}-{n}"}
-            meta["chunks"] = self.store.files.put(meta["id"], content)
-            metas.append(meta)
+        metas = self._store_files(staging_id, checked)
         self.store.stage_supplement({"_id": staging_id, "code": code, "applicant_id": who.id, "attachments": metas,
                                      "form_changes": form_changes or {}, "amendments": amendments,
                                      "created_at": utcnow(), "committed": False})
@@ -599,14 +590,14 @@ class IntakeService(PortalService):
 
     def _amendments(self, procedure: dict, doc: dict, changes: dict) -> list[dict]:
         if not isinstance(changes, dict):
-            raise ValidationFailed("Nội dung sửa đổi phải là các cặp trường – giá trị", None, "invalid_form_changes")
+            raise catalogue.error("invalid_form_changes")
         if not changes:
             return []
         schema = procedure.get("eform_schema") or {}
         unknown = sorted(set(changes) - set(schema.get("properties") or {}))
         if unknown:
-            raise ValidationFailed("Trường không có trong tờ khai: " + ", ".join(unknown), {"fields": unknown},
-                                   "unknown_form_fields")
+            raise catalogue.error("unknown_form_fields", {"fields": unknown},
+                                  "Trường không có trong tờ khai: " + ", ".join(unknown))
         merged = {**doc["form_data"], **changes}
         self._check_form(schema, merged)
         return [{"field": k, "old": doc["form_data"].get(k), "new": v} for k, v in changes.items()
@@ -638,22 +629,21 @@ class IntakeService(PortalService):
                 continue  # another change landed first: apply on top of it
         self.store.mark_supplement_committed(staging_id)
 
-    @event_handler("processing", "case_status_changed")
-    @consumer("processing", "case_status_changed")
-    def mirror_case_status(self, envelope: EventEnvelope) -> None:
+    @handles(CaseStatusChanged)
+    def mirror_case_status(self, event: Event[CaseStatusChanged]) -> None:
         """Keep the filed dossier's status in step with its case, for lists and lookups."""
-        p = envelope.payload
-        if p.get("action") == "supplement" and p.get("staging_id"):
-            self.commit_supplement(p["code"], p["staging_id"])
+        p = event.payload
+        if p.action == "supplement" and p.staging_id:
+            self.commit_supplement(p.code, p.staging_id)
         while True:
-            doc = self.store.dossier(p["code"])
-            if doc is None or doc.get("case_version", 0) >= p["case_version"]:
+            doc = self.store.dossier(p.code)
+            if doc is None or doc.get("case_version", 0) >= p.case_version:
                 return
-            changes = {"status": p["to"], "case_version": p["case_version"], "updated_at": utcnow()}
-            if p["to"] == "withdrawn":
+            changes = {"status": p.to, "case_version": p.case_version, "updated_at": utcnow()}
+            if p.to == "withdrawn":
                 changes["withdrawn_at"] = utcnow()
             try:
-                self.store.dossiers.transition(p["code"], doc["version"], changes, [])
+                self.store.dossiers.transition(p.code, doc["version"], changes, [])
                 return
             except Conflict:
                 continue

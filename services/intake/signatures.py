@@ -23,6 +23,7 @@ from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa
 from cryptography.x509.oid import NameOID
 
+from services.common import error_catalogue as catalogue
 from services.common.errors import ValidationFailed
 
 MAX_CHAIN = 4
@@ -43,7 +44,7 @@ def digest(payload: bytes) -> str:
 
 
 def _fail(reason: str, code: str = "invalid_signature", **details: Any) -> ValidationFailed:
-    return ValidationFailed(f"Chữ ký số không hợp lệ: {reason}", {"reason": reason, **details}, code)
+    return catalogue.error(code, {"reason": reason, **details}, f"Chữ ký số không hợp lệ: {reason}")
 
 
 @lru_cache(maxsize=8)

@@ -9,7 +9,7 @@ from nameko.extensions import DependencyProvider
 from pymongo.database import Database
 from pymongo.errors import DuplicateKeyError
 
-from services.common.errors import Forbidden, Unauthorized
+from services.common import error_catalogue as catalogue
 from services.common.events import utcnow
 
 
@@ -30,12 +30,11 @@ class MinistrySystem:
 
     def require(self, access: str, procedure_code: str | None = None) -> None:
         if access == "read" and not self.can_read:
-            raise Forbidden("Hệ thống không được cấp quyền đọc", {"system_id": self.id}, "read_not_allowed")
+            raise catalogue.error("read_not_allowed", {"system_id": self.id})
         if access == "write" and not self.can_write:
-            raise Forbidden("Hệ thống không được cấp quyền nộp hồ sơ", {"system_id": self.id}, "write_not_allowed")
+            raise catalogue.error("write_not_allowed", {"system_id": self.id})
         if procedure_code is not None and not self.covers(procedure_code):
-            raise Forbidden("Thủ tục nằm ngoài phạm vi được cấp cho hệ thống",
-                            {"system_id": self.id, "procedure_code": procedure_code}, "procedure_out_of_scope")
+            raise catalogue.error("procedure_out_of_scope", {"system_id": self.id, "procedure_code": procedure_code})
 
 
 def parse_systems(spec: str) -> dict[str, MinistrySystem]:
@@ -59,7 +58,7 @@ class Registry:
         # Compare against something even for an unknown id, so timing does not tell ids apart.
         expected = system.secret if system else "-"
         if not hmac.compare_digest(expected.encode(), secret.encode()) or system is None:
-            raise Unauthorized("Sai mã hệ thống hoặc khóa bí mật", None, "invalid_credentials")
+            raise catalogue.error("invalid_credentials", None, "Sai mã hệ thống hoặc khóa bí mật")
         return system
 
 

@@ -17,13 +17,3 @@ class IssueReference(Payload):
     """What X-Road calls the ``issue``: which case of the caller this call belongs to."""
     issue: str = Field(min_length=1, max_length=128, pattern=r"^[\w\-./:]+$")
 
-
-class StatusChange(Payload):
-    """What a subscribed ministry system receives when one of its dossiers changes status."""
-    event_id: str
-    dossier_code: str
-    issue: str
-    action: str
-    from_status: str | None
-    to_status: str
-    occurred_at: str

@@ -14,15 +14,17 @@ from __future__ import annotations
 from kombu import Connection, Exchange, Queue
 from nameko.dependency_providers import Config
 
+from services.common import error_catalogue as catalogue
 from services.common.errors import Conflict
-from services.common.events import EventEnvelope, consumer
-from services.common.messaging import EventDispatcher, RpcProxy, event_handler, rpc
+from services.common.event_contracts import CaseStatusChanged, StatusChange
+from services.common.events import Event, handles
+from services.common.messaging import EventDispatcher, RpcProxy, rpc
 from services.common.mongo import MongoDatabase
-from services.common.schemas import dump, parse
+from services.common.schemas import parse
 from services.common.service_base import PortalService
 
 from .dependencies import MinistryStore, MinistrySystem, MinistrySystems, Registry
-from .schemas import Credentials, IssueReference, StatusChange
+from .schemas import Credentials, IssueReference
 
 EXCHANGE = "ministry.events"
 
@@ -58,7 +60,7 @@ class MinistryService(PortalService):
         except Conflict as exc:
             if exc.code != "idempotency_key_reused":
                 raise
-            raise Conflict("Mã vụ việc này đã được dùng cho một hồ sơ khác", {"issue": ref}, "issue_reused") from None
+            raise catalogue.error("issue_reused", {"issue": ref}) from None
         code = filed["dossier"]["code"]
         self.store.record_filing(system.id, ref, code)
         return {"dossier_code": code, "issue": ref, "status": filed["dossier"]["status"],
@@ -85,17 +87,16 @@ class MinistryService(PortalService):
             Queue(queue, exchange, routing_key=f"case_status_changed.{system.id}", durable=True)(conn).declare()
         return {"queue": queue, "exchange": EXCHANGE, "routing_key": f"case_status_changed.{system.id}"}
 
-    @event_handler("processing", "case_status_changed")
-    @consumer("processing", "case_status_changed")
-    def forward_status_change(self, envelope: EventEnvelope) -> None:
+    @handles(CaseStatusChanged)
+    def forward_status_change(self, event: Event[CaseStatusChanged]) -> None:
         """Status changes of dossiers a ministry system filed go to that system's queue (at least
         once; the event_id lets the system drop a repeat)."""
-        p = envelope.payload
-        filing = self.store.filing(p["code"])
+        p = event.payload
+        filing = self.store.filing(p.code)
         if not filing:
             return
-        change = StatusChange(event_id=envelope.event_id, dossier_code=p["code"], issue=filing["issue"],
-                              action=p["action"], from_status=p.get("from"), to_status=p["to"],
-                              occurred_at=envelope.occurred_at.isoformat())
+        change = StatusChange(event_id=event.event_id, dossier_code=p.code, issue=filing["issue"],
+                              action=p.action, from_status=p.from_, to_status=p.to,
+                              occurred_at=event.occurred_at.isoformat())
         # EventDispatcher publishes to "<service>.events", i.e. ministry.events, keyed by the type.
-        self.dispatch(f"case_status_changed.{filing['system_id']}", dump(change))
+        self.dispatch(f"{StatusChange.type}.{filing['system_id']}", change.wire())

@@ -9,9 +9,13 @@ import traceback
 from nameko.dependency_providers import Config
 from nameko.timer import timer
 
+from services.common import error_catalogue as catalogue
 from services.common.errors import NotFound
-from services.common.events import Actor, EventEnvelope, consumer, utcnow
-from services.common.messaging import RpcProxy, event_handler, rpc
+from services.common.event_contracts import (
+    AccountRegistered, CaseStatusChanged, DossierSubmitted, FeedbackAnswered, IncidentOpened, IncidentResolved,
+)
+from services.common.events import Actor, Event, handles, utcnow
+from services.common.messaging import RpcProxy, rpc
 from services.common.mongo import MongoDatabase
 from services.common.schemas import page_bounds
 from services.common.service_base import PortalService
@@ -33,66 +37,59 @@ class NotificationService(PortalService):
     config = Config()
 
     # ------------------------------------------------------------ inputs
-    @event_handler("intake", "account_registered")
-    @consumer("intake", "account_registered")
-    def remember_contact(self, envelope: EventEnvelope) -> None:
-        p = envelope.payload
-        self.store.save_contact(p["account_id"], {"name": p["name"], "email": p.get("email"),
-                                                  "phone": p.get("phone")})
+    @handles(AccountRegistered)
+    def remember_contact(self, event: Event[AccountRegistered]) -> None:
+        p = event.payload
+        self.store.save_contact(p.account_id, {"name": p.name, "email": p.email, "phone": p.phone})
 
-    @event_handler("processing", "case_status_changed")
-    @consumer("processing", "case_status_changed")
-    def notify_applicant(self, envelope: EventEnvelope) -> None:
-        p = envelope.payload
-        rendered = render(p["action"], p)
+    @handles(CaseStatusChanged)
+    def notify_applicant(self, event: Event[CaseStatusChanged]) -> None:
+        p = event.payload
+        rendered = render(p.action, p.wire())
         if rendered is None:
             return
-        account_id = p["applicant_id"]
-        document = p.get("refusal_document") if p["action"] == "return_with_reasons" else None
-        contact = self.store.contact(account_id) or self._fetch_contact(account_id)
-        self._notify(envelope.event_id, account_id, p["code"], p["action"], rendered, contact, document)
+        document = p.refusal_document.model_dump() if p.action == "return_with_reasons" and p.refusal_document \
+            else None
+        contact = self.store.contact(p.applicant_id) or self._fetch_contact(p.applicant_id)
+        self._notify(event.event_id, p.applicant_id, p.code, p.action, rendered, contact, document)
 
-    @event_handler("intake", "dossier_submitted")
-    @consumer("intake", "dossier_submitted")
-    def notify_filed(self, envelope: EventEnvelope) -> None:
+    @handles(DossierSubmitted)
+    def notify_filed(self, event: Event[DossierSubmitted]) -> None:
         """The applicant hears at once that the dossier was filed, with its code and tracking secret:
         intake gives them to this service alone (the secret never travels on an event, which every
         service may keep); a ministry system's filing is answered to that system instead."""
-        p = envelope.payload
-        if p.get("channel") == "ministry_system":
+        p = event.payload
+        if p.channel == "ministry_system":
             return
-        receipt = self.intake.filing_receipt(SYSTEM, p["code"])
-        walk_in = p["applicant_id"].startswith("walk-in:")
-        account_id = None if walk_in else p["applicant_id"]
+        receipt = self.intake.filing_receipt(SYSTEM, p.code)
+        walk_in = p.applicant_id.startswith("walk-in:")
+        account_id = None if walk_in else p.applicant_id
         contact = receipt["contact"] if walk_in else (self.store.contact(account_id)
                                                       or self._fetch_contact(account_id))
-        self._notify(envelope.event_id, account_id, p["code"], "filed", render("filed", receipt), contact, None)
+        self._notify(event.event_id, account_id, p.code, "filed", render("filed", receipt), contact, None)
 
-    @event_handler("feedback", "feedback_answered")
-    @consumer("feedback", "feedback_answered")
-    def notify_feedback_answer(self, envelope: EventEnvelope) -> None:
+    @handles(FeedbackAnswered)
+    def notify_feedback_answer(self, event: Event[FeedbackAnswered]) -> None:
         """R19: the answer reaches the asker, signed in or not."""
-        p = envelope.payload
-        rendered = render("feedback_answered", p)
-        contact = {"email": p.get("email"), "phone": p.get("phone")}
-        self._notify(envelope.event_id, p.get("account_id"), p["id"], "feedback_answered", rendered, contact, None)
+        p = event.payload
+        rendered = render(p.type, p.wire())
+        self._notify(event.event_id, p.account_id, p.id, p.type, rendered, {"email": p.email, "phone": p.phone},
+                     None)
 
-    @event_handler("gateway", "incident_opened")
-    @consumer("gateway", "incident_opened")
-    def notify_incident_opened(self, envelope: EventEnvelope) -> None:
-        self._notify_operations(envelope)
+    @handles(IncidentOpened)
+    def notify_incident_opened(self, event: Event[IncidentOpened]) -> None:
+        self._notify_operations(event)
 
-    @event_handler("gateway", "incident_resolved")
-    @consumer("gateway", "incident_resolved")
-    def notify_incident_resolved(self, envelope: EventEnvelope) -> None:
-        self._notify_operations(envelope)
+    @handles(IncidentResolved)
+    def notify_incident_resolved(self, event: Event[IncidentResolved]) -> None:
+        self._notify_operations(event)
 
-    def _notify_operations(self, envelope: EventEnvelope) -> None:
+    def _notify_operations(self, event: Event[IncidentOpened] | Event[IncidentResolved]) -> None:
         """R24: the operations team hears of an incident and of its end."""
-        p = envelope.payload
+        p = event.payload
         contact = {"email": self.config.get("OPERATIONS_EMAIL"), "phone": self.config.get("OPERATIONS_PHONE")}
-        self._notify(envelope.event_id, None, f"incident:{p['service']}", envelope.type,
-                     render(envelope.type, p), contact, None)
+        self._notify(event.event_id, None, f"incident:{p.service}", p.type, render(p.type, p.wire()), contact,
+                     None)
 
     def _notify(self, event_id: str, account_id: str | None, reference: str, action: str,
                 rendered: tuple[str, str, str], contact: dict, document: dict | None) -> None:
@@ -174,14 +171,14 @@ class NotificationService(PortalService):
         who = Actor.model_validate(actor)
         doc = self.store.mark_read(who.id, message_id)
         if doc is None:
-            raise NotFound("Không tìm thấy thông báo", {"message_id": message_id}, "message_not_found")
+            raise catalogue.error("message_not_found", {"message_id": message_id})
         return {"id": doc["_id"], "read_at": doc["read_at"].isoformat()}
 
     @rpc
     def deliveries(self, actor: dict, dossier_code: str) -> list[dict]:
         """Delivery status per channel, for the operator."""
         if Actor.model_validate(actor).role != "operator":
-            raise NotFound("Không tìm thấy", None, "not_found")
+            raise catalogue.error("not_found")
         docs = self.store.db.deliveries.find({"dossier_code": dossier_code}).sort("created_at", 1)
         return [{k: (v.isoformat() if hasattr(v, "isoformat") else v) for k, v in d.items()
                  if k in ("_id", "channel", "status", "attempts", "last_error", "sent_at", "created_at")}

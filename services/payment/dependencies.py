@@ -5,7 +5,7 @@ import requests
 from pymongo.database import Database
 from pymongo.errors import DuplicateKeyError
 
-from services.common.errors import ServiceUnavailable
+from services.common import error_catalogue as catalogue
 from services.common.events import utcnow
 from services.common.versioned import VersionedDocuments
 
@@ -67,11 +67,9 @@ class ProviderClient:
             else:
                 r = requests.post(f"{self.url}{path}", json=signed(params, self.secret), timeout=self.timeout)
         except requests.RequestException as exc:
-            raise ServiceUnavailable("Cổng thanh toán không phản hồi, vui lòng thử lại", {"reason": str(exc)[:200]},
-                                     "provider_unavailable") from None
+            raise catalogue.error("provider_unavailable", {"reason": str(exc)[:200]}) from None
         if r.status_code >= 400:
-            raise ServiceUnavailable("Cổng thanh toán từ chối yêu cầu", {"status": r.status_code, "body": r.text[:200]},
-                                     "provider_error")
+            raise catalogue.error("provider_error", {"status": r.status_code, "body": r.text[:200]})
         return r.json()
 
     def start(self, reference: str, amount: int, callback_url: str, return_url: str) -> dict:
@@ -83,7 +81,7 @@ class ProviderClient:
         answer = self._call("POST", "/api/refunds", {"merchant": self.merchant, "txn": txn, "amount": amount,
                                                      "reference": reference})
         if not valid(answer, self.secret):
-            raise ServiceUnavailable("Phản hồi hoàn tiền không có chữ ký hợp lệ", None, "provider_error")
+            raise catalogue.error("provider_error", None, "Phản hồi hoàn tiền không có chữ ký hợp lệ")
         return answer
 
     def statement(self, day: str) -> dict:

@@ -1,27 +1,27 @@
-"""Errors raised by payment (PortalErrors with stable codes)."""
+"""Errors raised by payment: the catalogue's (services/common/error_catalogue.py), with their details."""
+from services.common import error_catalogue as catalogue
 from services.common.errors import Conflict, NotFound, Unauthorized, ValidationFailed
 
 
 def no_fee_due(code: str) -> NotFound:
-    return NotFound("Hồ sơ này không có phí thanh toán trực tuyến", {"dossier_code": code}, "no_fee_due")
+    return catalogue.error("no_fee_due", {"dossier_code": code})
 
 
 def payment_not_found(pid: str) -> NotFound:
-    return NotFound("Không tìm thấy giao dịch", {"payment_id": pid}, "payment_not_found")
+    return catalogue.error("payment_not_found", {"payment_id": pid})
 
 
 def already_paid(code: str) -> Conflict:
-    return Conflict("Phí của hồ sơ đã được thanh toán", {"dossier_code": code}, "already_paid")
+    return catalogue.error("already_paid", {"dossier_code": code})
 
 
 def bad_callback(reason: str) -> Unauthorized:
-    return Unauthorized(f"Kết quả thanh toán không hợp lệ: {reason}", {"reason": reason}, "invalid_callback")
+    return catalogue.error("invalid_callback", {"reason": reason}, f"Kết quả thanh toán không hợp lệ: {reason}")
 
 
 def no_refund_uncollected() -> Conflict:
-    return Conflict("Cơ quan đã có kết quả; người nộp không nhận kết quả thì không được hoàn phí (Điều 7.3)",
-                    None, "no_refund_result_produced")
+    return catalogue.error("no_refund_result_produced")
 
 
 def over_refund(remaining: int) -> ValidationFailed:
-    return ValidationFailed("Số tiền hoàn vượt quá số đã thanh toán", {"refundable_vnd": remaining}, "over_refund")
+    return catalogue.error("over_refund", {"refundable_vnd": remaining})

@@ -14,9 +14,11 @@ from contracts.payment import Mismatch, Payment, Reconciliation, Refund, RefundR
 from services.common import files
 from services.common import pdf as documents
 from services.common.calendar import VN_TZ
-from services.common.errors import Conflict, Forbidden
-from services.common.events import Actor, EventEnvelope, consumer, new_event, utcnow
-from services.common.messaging import EventDispatcher, RpcProxy, event_handler, rpc
+from services.common import error_catalogue as catalogue
+from services.common.errors import Conflict
+from services.common.event_contracts import CaseStatusChanged, DossierSubmitted, PaymentSucceeded, RefundCompleted
+from services.common.events import Actor, Event, handles, new_event, utcnow
+from services.common.messaging import EventDispatcher, RpcProxy, rpc
 from services.common.mongo import MongoDatabase
 from services.common.service_base import PortalService
 from services.common.schemas import dump, parse
@@ -46,26 +48,24 @@ class PaymentService(PortalService):
 
 
     # ------------------------------------------------------------ events in
-    @event_handler("intake", "dossier_submitted")
-    @consumer("intake", "dossier_submitted")
-    def record_due(self, envelope: EventEnvelope) -> None:
+    @handles(DossierSubmitted)
+    def record_due(self, event: Event[DossierSubmitted]) -> None:
         """A signed level-4 dossier with a fee owes that fee, as its procedure version says."""
-        p = envelope.payload
-        if p.get("handled_as_level") == 4 and p.get("fee_vnd", 0) > 0:
-            self.store.put_due(p["code"], {"amount_vnd": p["fee_vnd"], "applicant_id": p["applicant_id"],
-                                           "agency_id": p["agency_id"], "procedure_code": p["procedure_code"],
-                                           "procedure_version": p["procedure_version"]})
+        p = event.payload
+        if p.handled_as_level == 4 and p.fee_vnd > 0:
+            self.store.put_due(p.code, {"amount_vnd": p.fee_vnd, "applicant_id": p.applicant_id,
+                                        "agency_id": p.agency_id, "procedure_code": p.procedure_code,
+                                        "procedure_version": p.procedure_version})
 
-    @event_handler("processing", "case_status_changed")
-    @consumer("processing", "case_status_changed")
-    def follow_case(self, envelope: EventEnvelope) -> None:
-        p = envelope.payload
-        if p["action"] in AUTO_REFUND_ON:
-            for payment in self.store.payments.docs.find({"dossier_code": p["code"], "status": "succeeded"}):
+    @handles(CaseStatusChanged)
+    def follow_case(self, event: Event[CaseStatusChanged]) -> None:
+        p = event.payload
+        if p.action in AUTO_REFUND_ON:
+            for payment in self.store.payments.docs.find({"dossier_code": p.code, "status": "succeeded"}):
                 remaining = payment["amount_vnd"] - payment.get("refunded_vnd", 0)
                 if remaining > 0:
-                    self._refund(payment["_id"], remaining, f"Tự động hoàn phí: {p['action']}", True,
-                                 key=f"auto:{envelope.event_id}:{payment['_id']}")
+                    self._refund(payment["_id"], remaining, f"Tự động hoàn phí: {p.action}", True,
+                                 key=f"auto:{event.event_id}:{payment['_id']}")
 
     # ------------------------------------------------------------ payments
     def _due_for(self, who: Actor, code: str) -> dict:
@@ -148,9 +148,9 @@ class PaymentService(PortalService):
             events = []
             if outcome == "succeeded":
                 changes["succeeded_at"] = utcnow()
-                events = [new_event("payment_succeeded", SYSTEM, {
-                    "payment_id": payment["_id"], "code": payment["dossier_code"], "amount_vnd": payment["amount_vnd"],
-                    "provider_txn": params.get("txn")}, dossier_code=payment["dossier_code"])]
+                events = [new_event(PaymentSucceeded(
+                    payment_id=payment["_id"], code=payment["dossier_code"], amount_vnd=payment["amount_vnd"],
+                    provider_txn=params.get("txn")), SYSTEM, dossier_code=payment["dossier_code"])]
             try:
                 payment = self.store.payments.transition(payment["_id"], payment["version"], changes, events)
                 self.store.payments.publish(payment["_id"], payment["version"], self.dispatch)
@@ -199,7 +199,7 @@ class PaymentService(PortalService):
         """Biên lai điện tử of a successful payment."""
         p = self._own(actor, payment_id)
         if p["status"] != "succeeded":
-            raise Conflict("Chỉ có biên lai cho giao dịch đã thanh toán", {"status": p["status"]}, "no_receipt")
+            raise catalogue.error("no_receipt", {"status": p["status"]})
         paid = p["succeeded_at"].astimezone(VN_TZ).strftime("%H:%M %d/%m/%Y")
         pdf = documents.document(["BIÊN LAI THU PHÍ, LỆ PHÍ (điện tử)", f"Mã giao dịch: {p['_id']}",
                                   f"Hồ sơ: {p['dossier_code']}", f"Số tiền: {p['amount_vnd']:,} đ".replace(",", "."),
@@ -218,13 +218,13 @@ class PaymentService(PortalService):
         due = self.store.due(payment["dossier_code"]) or {}
         if not (who.role == "operator" or (who.role in ("leader", "agency_admin")
                                            and who.agency_id == due.get("agency_id"))):
-            raise Forbidden("Chỉ lãnh đạo cơ quan hoặc quản trị cổng mới hoàn phí", None, "forbidden_role")
+            raise catalogue.error("forbidden_role", None, "Chỉ lãnh đạo cơ quan hoặc quản trị cổng mới hoàn phí")
         # Ask processing for the case's status now: the event-fed copy may lag a step behind.
         status = self.processing.get_case(SYSTEM, payment["dossier_code"])["status"]
         if status in NO_REFUND_AFTER:
             raise exceptions.no_refund_uncollected()
         if payment["status"] != "succeeded":
-            raise Conflict("Giao dịch chưa thanh toán thành công", {"status": payment["status"]}, "not_paid")
+            raise catalogue.error("not_paid", {"status": payment["status"]})
         amount = req.amount_vnd or (payment["amount_vnd"] - payment.get("refunded_vnd", 0))
         return self._refund(payment_id, amount, req.reason, False, key=idempotency_key)
 
@@ -256,9 +256,9 @@ class PaymentService(PortalService):
         try:
             answer = self.provider.refund(payment["provider_txn"], amount, refund_id)
             changes = {"status": "refunded", "provider_txn": answer["refund_txn"], "refunded_at": utcnow()}
-            events = [new_event("refund_completed", SYSTEM, {"refund_id": refund_id, "payment_id": payment_id,
-                                                             "code": payment["dossier_code"], "amount_vnd": amount,
-                                                             "automatic": automatic}, dossier_code=payment["dossier_code"])]
+            events = [new_event(RefundCompleted(refund_id=refund_id, payment_id=payment_id, code=payment["dossier_code"],
+                                                amount_vnd=amount, automatic=automatic),
+                                SYSTEM, dossier_code=payment["dossier_code"])]
         except Exception as exc:
             changes, events = {"status": "failed", "error": str(exc)[:300]}, []
             self._release(payment_id, amount)

@@ -11,9 +11,11 @@ from nameko.dependency_providers import Config
 from contracts.postal import (
     FileOnBehalf, OperatorUpdate, PickupRequest, ReturnStats, Shipment, ShipmentPage, ShipmentQuery,
 )
-from services.common.errors import Conflict, Forbidden, ValidationFailed
-from services.common.events import Actor, EventEnvelope, consumer, new_event, utcnow
-from services.common.messaging import EventDispatcher, RpcProxy, event_handler, rpc
+from services.common import error_catalogue as catalogue
+from services.common.errors import Conflict
+from services.common.event_contracts import CaseStatusChanged, ShipmentDelivered, ShipmentLost
+from services.common.events import Actor, Event, handles, new_event, utcnow
+from services.common.messaging import EventDispatcher, RpcProxy, rpc
 from services.common.mongo import MongoDatabase
 from services.common.service_base import PortalService
 from services.common.schemas import dump, parse
@@ -48,7 +50,7 @@ class PostalService(PortalService):
         who = Actor.model_validate(actor)
         req = parse(PickupRequest, payload, "pickup")
         if req.window_end <= req.window_start:
-            raise ValidationFailed("Khung giờ nhận không hợp lệ", None, "invalid_window")
+            raise catalogue.error("invalid_window")
         procedure = self.intake.get_procedure(req.procedure_code)  # 404 if unknown
         sid = f"PU{uuid.uuid4().hex[:14].upper()}"
         doc = {"id": sid, "kind": "pickup", "operator_id": self._operator(), "status": "requested",
@@ -97,7 +99,7 @@ class PostalService(PortalService):
         Intake refuses any document not on the procedure's list and any missing required one."""
         doc = self._operators_shipment(operator_id, sid)
         if doc["kind"] != "pickup":
-            raise Conflict("Chỉ bưu gửi thu gom hồ sơ mới nộp hồ sơ được", None, "not_a_pickup")
+            raise catalogue.error("not_a_pickup")
         req = parse(FileOnBehalf, payload, "dossier")
         filing = {"procedure_code": doc["procedure_code"], "form_data": req.form_data,
                   "delivery_method": req.delivery_method, "delivery_address": req.delivery_address,
@@ -146,48 +148,46 @@ class PostalService(PortalService):
         changes: dict[str, Any] = {"status": update.status, "updates": [*doc["updates"], {**entry, "applied": True}]}
         events = []
         base = {"shipment_id": doc["_id"], "kind": doc["kind"], "dossier_code": doc.get("dossier_code"),
-                "operator_id": doc["operator_id"], "at": update.at.isoformat()}
+                "operator_id": doc["operator_id"], "at": update.at}
         if update.status == "delivered":
             if update.proof is None:
-                raise ValidationFailed("Cần bằng chứng giao (người nhận)", None, "proof_required")
+                raise catalogue.error("proof_required")
             late = bool(doc.get("due_at") and update.at > doc["due_at"])
             changes.update(delivered_at=update.at, proof=update.proof.model_dump(), late=late)
-            events.append(new_event("shipment_delivered", SYSTEM, {**base, "late": late,
-                                                                   "due_at": doc.get("due_at")},
+            events.append(new_event(ShipmentDelivered(**base, late=late, due_at=doc.get("due_at")), SYSTEM,
                                     dossier_code=doc.get("dossier_code")))
         if update.status == "lost":
             compensation = {"fees_vnd": doc.get("fee_vnd", 0), "costs_vnd": update.costs_vnd or 0,
                             "status": "open", "opened_at": utcnow(),
                             "redo_requested": doc["kind"] == "return" and bool(doc.get("dossier_code"))}
             changes["compensation"] = compensation
-            events.append(new_event("shipment_lost", SYSTEM, {**base, "compensation": compensation},
+            events.append(new_event(ShipmentLost(**base, compensation=compensation), SYSTEM,
                                     dossier_code=doc.get("dossier_code")))
         return changes, events
 
     # --------------------------------------------------------------- return
-    @event_handler("processing", "case_status_changed")
-    @consumer("processing", "case_status_changed")
-    def create_return(self, envelope: EventEnvelope) -> None:
+    @handles(CaseStatusChanged)
+    def create_return(self, event: Event[CaseStatusChanged]) -> None:
         """R29: a result ready for postal delivery gets a return shipment, due within 24 hours in the province."""
-        p = envelope.payload
-        if p["action"] != "mark_result_ready" or p.get("delivery_method") != "post":
+        p = event.payload
+        if p.action != "mark_result_ready" or p.delivery_method != "post":
             return
         ready = utcnow()
-        in_province = p.get("delivery_province_code") == str(self.config.get("PROVINCE_CODE", "52"))
+        in_province = p.delivery_province_code == str(self.config.get("PROVINCE_CODE", "52"))
         hours = 24 if in_province else int(self.config.get("OUT_OF_PROVINCE_RETURN_HOURS", 72))
-        sid = f"RT-{p['code']}"
+        sid = f"RT-{p.code}"
         doc = {"id": sid, "kind": "return", "operator_id": self._operator(), "status": "requested",
-               "account_id": p["applicant_id"], "dossier_code": p["code"], "procedure_code": p["procedure_code"],
-               "address": {"line": p.get("delivery_address") or "", "province_code": p.get("delivery_province_code")},
+               "account_id": p.applicant_id, "dossier_code": p.code, "procedure_code": p.procedure_code,
+               "address": {"line": p.delivery_address or "", "province_code": p.delivery_province_code},
                "ready_at": ready, "due_at": ready + timedelta(hours=hours), "in_province": in_province,
-               "fee_vnd": p.get("fee_vnd", 0), "updates": [], "created_at": ready}
+               "fee_vnd": p.fee_vnd, "updates": [], "created_at": ready}
         self.store.shipments.create(sid, doc, [])
 
     @rpc
     def return_stats(self, actor: dict) -> dict:
         """Returns delivered within the norm vs late, open and overdue (for the operator office)."""
         if Actor.model_validate(actor).role != "operator":
-            raise Forbidden("Chỉ Văn phòng UBND tỉnh xem được thống kê bưu chính", None, "forbidden_role")
+            raise catalogue.error("forbidden_role", None, "Chỉ Văn phòng UBND tỉnh xem được thống kê bưu chính")
         now = utcnow()
         stats = {"returns": 0, "delivered_on_time": 0, "delivered_late": 0, "open": 0, "open_overdue": 0, "lost": 0}
         for d in self.store.shipments.docs.find({"kind": "return"}):
@@ -204,5 +204,5 @@ class PostalService(PortalService):
     @rpc
     def compensations(self, actor: dict) -> list[dict]:
         if Actor.model_validate(actor).role != "operator":
-            raise Forbidden("Chỉ Văn phòng UBND tỉnh xem được", None, "forbidden_role")
+            raise catalogue.error("forbidden_role", None, "Chỉ Văn phòng UBND tỉnh xem được")
         return [self._view(d) for d in self.store.shipments.docs.find({"status": "lost"})]

@@ -4,6 +4,7 @@ from __future__ import annotations
 from typing import Any
 
 from pymongo.database import Database
+from pymongo.errors import BulkWriteError
 
 from services.common.deadline_calendar import DeadlineCalendar
 from services.common.files import ChunkStore
@@ -61,18 +62,26 @@ class ProcessingStore:
     def early_payment(self, code: str) -> str | None:
         return (self.db.early_payments.find_one({"_id": code}) or {}).get("payment_id")
 
-    def note_flags(self, code: str, flags: dict) -> None:
-        """Keep the small set of flagged cases (for /metrics) in step with a case's flags."""
-        if any(flags.values()):
-            self.db.flagged_cases.replace_one({"_id": code}, {"_id": code, **flags}, upsert=True)
-        else:
-            self.db.flagged_cases.delete_one({"_id": code})
+    def note_flags(self, changes: list[tuple[str, dict, dict]]) -> None:
+        """Keep the set of raised flags (for /metrics) in step with cases' flags: (code, before, after).
+        One small document per raised flag: raising many at once (a sweep) is one insert."""
+        raised = [{"_id": f"{code}|{flag}", "flag": flag} for code, before, after in changes
+                  for flag, up in after.items() if up and not before.get(flag)]
+        lowered = [f"{code}|{flag}" for code, before, after in changes
+                   for flag, up in after.items() if not up and before.get(flag)]
+        if raised:
+            try:
+                self.db.flagged_cases.insert_many(raised, ordered=False)
+            except BulkWriteError:
+                pass  # already there (a replayed sweep)
+        for key in lowered:
+            self.db.flagged_cases.delete_one({"_id": key})
 
     def flagged_counts(self) -> dict:
         counts: dict[str, int] = {}
-        for doc in self.db.flagged_cases.find({}, {"_id": 0}):
-            for flag, raised in doc.items():
-                counts[flag] = counts.get(flag, 0) + bool(raised)
+        for doc in self.db.flagged_cases.find({}, {"flag": 1}):
+            if doc.get("flag"):
+                counts[doc["flag"]] = counts.get(doc["flag"], 0) + 1
         return counts
 
     def history(self, code: str) -> list[dict[str, Any]]:

@@ -19,9 +19,11 @@ from contracts.processing import (
 from services.common import files
 from services.common.calendar import as_date, default_calendar
 from services.common.deadline_calendar import new_owner
-from services.common.errors import Conflict, Forbidden, NotFound
-from services.common.events import Actor, EventEnvelope, consumer, new_event, utcnow
-from services.common.messaging import EventDispatcher, RpcProxy, event_handler, rpc
+from services.common import error_catalogue as catalogue
+from services.common.errors import Conflict, NotFound
+from services.common.event_contracts import CaseOpened, DossierSubmitted, PaymentSucceeded, ShipmentLost
+from services.common.events import Actor, Event, handles, new_event, utcnow
+from services.common.messaging import EventDispatcher, RpcProxy, rpc
 from services.common.mongo import MongoDatabase
 from services.common.roles import AGENCY_OFFICIALS, OFFICIALS
 from services.common.service_base import PortalService
@@ -35,7 +37,7 @@ from .schemas import (
     Withdraw,
 )
 from .workflow import (
-    NO_FLAGS, Context, Decision, available_actions, decide, flag_change_days, initial_case, live_flags,
+    NO_FLAGS, Context, Decision, available_actions, case_event, decide, flag_change_days, initial_case, live_flags,
 )
 
 log = logging.getLogger(__name__)
@@ -88,7 +90,7 @@ class ProcessingService(PortalService):
         """One numbered transition: the changes, the history entry chained to the last, the event."""
         prepared = self._prepare(case, actor, action, decision, now)
         updated = self.store.cases.transition(*prepared, dispatch=self.dispatch)
-        self._after(case, prepared[2])
+        self._after([(case, prepared[2])])
         return updated
 
     def _prepare(self, case: dict, actor: dict, action: str, decision: Decision,
@@ -102,18 +104,7 @@ class ProcessingService(PortalService):
                            reason=decision.reason)
         changes["history_head"] = entry["hash"]
         merged = {**case, **changes}
-        payload = {
-            "code": case["code"], "action": action, "from": case["status"], "to": decision.to,
-            "case_version": version, "agency_id": case["agency_id"], "department_id": merged.get("department_id"),
-            "applicant_id": case["applicant_id"], "procedure_code": case["procedure_code"],
-            "procedure_name": case["procedure_name"], "delivery_method": case["delivery_method"],
-            "delivery_address": case.get("delivery_address"),
-            "delivery_province_code": case.get("delivery_province_code"), "fee_vnd": case.get("fee_vnd", 0),
-            "level": case["level"], "sector": case.get("sector"), "channel": case.get("channel"),
-            "due_at": merged.get("due_at"), "due_date": merged.get("due_date"), "reason": decision.reason,
-            **decision.event,
-        }
-        event = new_event(decision.event_type, who, payload, dossier_code=case["code"])
+        event = new_event(case_event(case, action, decision, version), who, dossier_code=case["code"])
         if action != "deadline_flag":  # a flag moves neither a deadline nor the case's place in the queue
             # Noted before the commit: a crash in between leaves a harmless extra look, never a missed one.
             self.store.calendar.schedule(case["code"], flag_change_days(merged, self._ctx(now)),
@@ -121,9 +112,10 @@ class ProcessingService(PortalService):
             self.store.queue_index.note({**merged, "version": version})
         return case["code"], case["version"], changes, [event], {"history": entry}
 
-    def _after(self, case: dict, changes: dict) -> None:
-        if "flags" in changes and changes["flags"] != {**NO_FLAGS, **(case.get("flags") or {})}:
-            self.store.note_flags(case["code"], changes["flags"])
+    def _after(self, cases: list[tuple[dict, dict]]) -> None:
+        """After commits: the set of raised flags follows each case's (case before, changes)."""
+        self.store.note_flags([(case["code"], {**NO_FLAGS, **(case.get("flags") or {})}, changes["flags"])
+                               for case, changes in cases if "flags" in changes])
 
     def _run(self, case: dict, actor: dict, command: type, **fields: Any) -> dict:
         """Decide and commit a step the service takes itself (the applicant's, the system's), trying
@@ -156,39 +148,35 @@ class ProcessingService(PortalService):
         return any(r.get("agency_id") == who.agency_id for r in case.get("cohandling", []))
 
     # -------------------------------------------------------- open a case
-    @event_handler("intake", "dossier_submitted")
-    @consumer("intake", "dossier_submitted")
-    def open_case(self, envelope: EventEnvelope) -> None:
+    @handles(DossierSubmitted)
+    def open_case(self, event: Event[DossierSubmitted]) -> None:
         """Every filed dossier opens one case (idempotent: the case id is the dossier code)."""
-        p = envelope.payload
+        p = event.payload
         now = utcnow()
         # Reception's deadline counts from the filing, however late the event arrives.
-        filed = self._ctx(datetime.fromisoformat(p["submitted_at"]))
-        case = {**initial_case(p, now, filed), "opened_by_event": envelope.event_id}
+        filed = self._ctx(p.submitted_at)
+        case = {**initial_case(p, now, filed), "opened_by_event": event.event_id}
         code = case["code"]
         entry = make_entry(code, 1, GENESIS, {**case, "version": 1}, action="open", from_status=None,
-                           to_status="submitted", actor=envelope.actor.model_dump(), at=now,
-                           reason=external_reference(p.get("origin")))
+                           to_status="submitted", actor=event.actor.model_dump(), at=now,
+                           reason=external_reference(p.origin.model_dump() if p.origin else None))
         case["history_head"] = entry["hash"]
-        event = new_event("case_opened", SYSTEM, {"code": code, "agency_id": case["agency_id"],
-                                                  "procedure_code": case["procedure_code"],
-                                                  "applicant_id": case["applicant_id"],
-                                                  "reception_due_date": case["reception_due_date"]},
-                          dossier_code=code)
+        notice = new_event(CaseOpened(code=code, agency_id=case["agency_id"], procedure_code=case["procedure_code"],
+                                      applicant_id=case["applicant_id"], reception_due_date=case["reception_due_date"]),
+                           SYSTEM, dossier_code=code)
         self.store.calendar.schedule(code, flag_change_days(case, filed), f"{code}#1")
         self.store.queue_index.note({**case, "version": 1})
-        opened, created = self.store.cases.create(code, case, [event], extra={"history": entry}, dispatch=self.dispatch)
+        opened, created = self.store.cases.create(code, case, [notice], extra={"history": entry}, dispatch=self.dispatch)
         if created:
             log.info("case opened at %s for procedure %s", case["agency_id"], case["procedure_code"])
         early = self.store.early_payment(code)
         if early:
             self._apply_fee(opened, early)
 
-    @event_handler("payment", "payment_succeeded")
-    @consumer("payment", "payment_succeeded")
-    def fee_paid(self, envelope: EventEnvelope) -> None:
+    @handles(PaymentSucceeded)
+    def fee_paid(self, event: Event[PaymentSucceeded]) -> None:
         """The online payment arrived: the case may now be received."""
-        code, payment_id = envelope.payload["code"], envelope.payload["payment_id"]
+        code, payment_id = event.payload.code, event.payload.payment_id
         case = self.store.case(code)
         if case is None:
             # Paid before the filing's own event opened the case: keep it for the opening, then look
@@ -208,18 +196,17 @@ class ProcessingService(PortalService):
             if exc.code != "fee_not_due":  # paid meanwhile (a redelivery, or the opening applied it)
                 raise
 
-    @event_handler("postal", "shipment_lost")
-    @consumer("postal", "shipment_lost")
-    def redo_after_loss(self, envelope: EventEnvelope) -> None:
+    @handles(ShipmentLost)
+    def redo_after_loss(self, event: Event[ShipmentLost]) -> None:
         """R30: the result was lost in the post: the agency redoes it (the case goes back to review)."""
-        p = envelope.payload
-        if p.get("kind") != "return" or not p.get("dossier_code"):
+        p = event.payload
+        if p.kind != "return" or not p.dossier_code:
             return
-        case = self.store.case(p["dossier_code"])
+        case = self.store.case(p.dossier_code)
         if case is None or case["status"] not in ("result_ready", "delivered"):
             return
         try:
-            self._run(case, SYSTEM, RedoAfterLoss, shipment_id=p["shipment_id"])
+            self._run(case, SYSTEM, RedoAfterLoss, shipment_id=p.shipment_id)
         except Conflict as exc:
             if exc.code != "invalid_transition":  # already back in review (a redelivery)
                 raise
@@ -263,7 +250,7 @@ class ProcessingService(PortalService):
         """Work queue (hàng đợi xử lý) of the official's agency, soonest due first."""
         who = Actor.model_validate(actor)
         if who.role not in OFFICIALS:
-            raise Forbidden("Chỉ cán bộ mới xem được hàng đợi hồ sơ", None, "officials_only")
+            raise catalogue.error("officials_only", None, "Chỉ cán bộ mới xem được hàng đợi hồ sơ")
         q = parse(QueueQuery, query or {}, "queue query")
         filt: dict[str, Any] = {}
         if q.cohandling:
@@ -340,7 +327,7 @@ class ProcessingService(PortalService):
                    None)
         if ref is None or (who.id == case["applicant_id"] and ref is case.get("result_document")
                            and case["status"] not in ("result_ready", "delivered")):
-            raise NotFound("Không tìm thấy văn bản", {"file_id": file_id}, "file_not_found")
+            raise catalogue.error("file_not_found", {"file_id": file_id})
         return self._file(ref)
 
     def _file(self, ref: dict) -> dict:
@@ -420,11 +407,10 @@ class ProcessingService(PortalService):
         history with the system and its X-Road-style issue reference."""
         who = Actor.model_validate(actor)
         if who.role != "ministry_system":
-            raise Forbidden("Chỉ dành cho hệ thống của bộ, ngành", None, "ministry_systems_only")
+            raise catalogue.error("ministry_systems_only")
         case = self._case(code)
         if procedures is not None and case["procedure_code"] not in procedures:
-            raise Forbidden("Thủ tục nằm ngoài phạm vi được cấp cho hệ thống",
-                            {"procedure_code": case["procedure_code"]}, "procedure_out_of_scope")
+            raise catalogue.error("procedure_out_of_scope", {"procedure_code": case["procedure_code"]})
         return self._timeline(self._run(case, actor, ExternalRead, system_id=who.id, issue=issue), public=False)
 
     @rpc
@@ -457,16 +443,17 @@ class ProcessingService(PortalService):
     # -------------------------------------------------------------- sweep
     @timer(interval=60)
     def deadline_sweep(self) -> None:
-        self.sweep()
+        self.sweep(wait=0)  # a sweep in progress (another replica's) does it
 
     @rpc
-    def sweep(self) -> dict:
+    def sweep(self, wait: float = 300) -> dict:
         """Raise and lower the at-risk / overdue flags (processing clock and reception) of the cases
         whose flags can change today — read from the deadline calendar, not by scanning every open
         case — each change a transition with a ``case_deadline_flagged`` event (notification,
-        reporting). One sweeper at a time; the others return at once."""
+        reporting). One sweeper at a time: the timer skips a sweep while another runs; asked for one
+        (the operator's route), it waits for the running one to end and sweeps after it."""
         owner = new_owner()
-        if not self.store.calendar.lock(owner):
+        if not self.store.calendar.lock(owner, wait):
             return {"checked": 0, "flagged": 0, "busy": True}
         try:
             ctx = self._ctx()
@@ -484,11 +471,10 @@ class ProcessingService(PortalService):
                 action="deadline_flag", expected_version=c["version"]), ctx), ctx.now) for c in changed]
             # One round trip for the claims and one for the records of every flag change.
             results = self.store.cases.transition_many(prepared, self.dispatch, SWEEP_CONCURRENCY)
-            for case, items, updated in zip(changed, prepared, results):
+            for case, updated in zip(changed, results):
                 if updated is None:  # changed meanwhile: look again in the next sweep
                     self.store.calendar.schedule(case["code"], [ctx.today], f"{case['code']}#retry-{new_owner()}")
-                else:
-                    self._after(case, items[2])
+            self._after([(case, items[2]) for case, items, updated in zip(changed, prepared, results) if updated])
             checked, flagged = len(cases), sum(r is not None for r in results)
             self.store.calendar.swept(ctx.today)
             return {"checked": checked, "flagged": flagged}

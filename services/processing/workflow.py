@@ -21,7 +21,11 @@ from typing import Any, Callable
 
 from services.common.calendar import WorkingCalendar, as_date, deadline_flags
 from services.common.deadline_calendar import flag_days
+from services.common import error_catalogue as catalogue
 from services.common.errors import Conflict, Forbidden, ValidationFailed
+from services.common.event_contracts import (
+    CaseAccessed, CaseDeadlineFlagged, CaseEvent, CaseStatusChanged, DossierFacts, DossierSubmitted,
+)
 from services.common.workflows import KIND_VI, ROLE_VI, default_workflow
 
 from .deadlines import compute_due, is_paused, stage_due
@@ -41,8 +45,8 @@ class Decision:
     to: str
     changes: dict[str, Any]
     reason: str | None = None
-    event: dict[str, Any] = field(default_factory=dict)
-    event_type: str = "case_status_changed"
+    event: dict[str, Any] = field(default_factory=dict)  # the fields of this action in its event
+    event_model: type[CaseEvent] = CaseStatusChanged
 
 
 @dataclass
@@ -77,7 +81,7 @@ class Transition:
     stage: str | tuple[str, ...] = ()  # by="stage": the stage kind(s) whose roles act
     roles: tuple[str, ...] = ()
     apology_gate: bool = True
-    event_type: str = "case_status_changed"
+    event_model: type[CaseEvent] = CaseStatusChanged
 
 
 # ---------------------------------------------------------------- helpers
@@ -104,16 +108,16 @@ def has_stage(case: dict, kind: str) -> bool:
 def _role_error(action: str, roles: tuple[str, ...] | list[str], stage: dict | None) -> Forbidden:
     who = ", ".join(ROLE_VI.get(r, r) for r in roles)
     where = f" ở bước '{stage['name']}'" if stage else ""
-    return Forbidden(f"Thao tác '{LIFECYCLE[action].label}'{where} do {who} thực hiện",
-                     {"required_roles": list(roles), "stage": stage["code"] if stage else None}, "forbidden_role")
+    return catalogue.error("forbidden_role", {"required_roles": list(roles), "stage": stage["code"] if stage else None},
+                           f"Thao tác '{LIFECYCLE[action].label}'{where} do {who} thực hiện")
 
 
 def _open_request(case: dict, request_id: str) -> dict:
     request = next((r for r in case.get("cohandling", []) if r["id"] == request_id), None)
     if request is None:
-        raise ValidationFailed("Không có yêu cầu phối hợp này", {"request_id": request_id}, "unknown_request")
+        raise catalogue.error("unknown_request", {"request_id": request_id})
     if request["status"] != "open":
-        raise Conflict("Yêu cầu phối hợp đã được trả lời", {"request_id": request_id}, "request_closed")
+        raise catalogue.error("request_closed", {"request_id": request_id})
     return request
 
 
@@ -121,15 +125,15 @@ def _check_actor(case: dict, actor: dict, cmd: Any, t: Transition) -> None:
     action, role = cmd.action, actor.get("role")
     if t.by == "system":
         if role != "system":
-            raise Forbidden("Bước này do hệ thống thực hiện", {"action": action}, "system_only")
+            raise catalogue.error("system_only", {"action": action})
         return
     if t.by == "ministry_system":
         if role != "ministry_system":
-            raise Forbidden("Chỉ dành cho hệ thống của bộ, ngành", None, "ministry_systems_only")
+            raise catalogue.error("ministry_systems_only")
         return
     if t.by == "applicant":
         if actor.get("id") != case["applicant_id"]:
-            raise Forbidden("Chỉ người nộp hồ sơ mới thực hiện được", None, "not_applicant")
+            raise catalogue.error("not_applicant")
         return
     if t.by == "cohandler":
         if role not in ("specialist", "leader"):
@@ -139,20 +143,18 @@ def _check_actor(case: dict, actor: dict, cmd: Any, t: Transition) -> None:
         ok = actor.get("agency_id") == target_agency and (
             request.get("agency_id") is not None or actor.get("department_id") == request.get("department_id"))
         if not ok:
-            raise Forbidden("Yêu cầu phối hợp này không gửi đến đơn vị của bạn", {"request_id": cmd.request_id},
-                            "not_cohandler")
+            raise catalogue.error("not_cohandler", {"request_id": cmd.request_id})
         return
     stage = stage_def(case, _acting_stage(case, t)) if t.by == "stage" else None
     roles = tuple(stage["roles"]) if stage else t.roles
     if role not in roles:
         raise _role_error(action, roles, stage)
     if actor.get("agency_id") != case["agency_id"]:
-        raise Forbidden("Hồ sơ thuộc cơ quan khác", {"agency_id": case["agency_id"]}, "other_agency")
+        raise catalogue.error("other_agency", {"agency_id": case["agency_id"]})
     # A specialist acts only on the dossiers of their own department.
     if stage and stage["kind"] == "review" and role == "specialist" \
             and actor.get("department_id") != case.get("department_id"):
-        raise Forbidden("Hồ sơ do phòng chuyên môn khác xử lý", {"department_id": case.get("department_id")},
-                        "other_department")
+        raise catalogue.error("other_department", {"department_id": case.get("department_id")})
 
 
 def _acting_stage(case: dict, t: Transition) -> str:
@@ -217,22 +219,18 @@ def _receive(case, actor, cmd, ctx):
     if case.get("fee_status") == "unpaid":
         # Level 4: not received until the fee is paid online — or at the desk, where allowed.
         if not (cmd.fee_paid_at_desk and ctx.pay_at_desk):
-            raise Conflict("Hồ sơ mức độ 4 chưa nộp phí, lệ phí", {"fee_vnd": case.get("fee_vnd"),
-                                                                    "pay_at_desk_allowed": ctx.pay_at_desk},
-                           "fee_unpaid")
+            raise catalogue.error("fee_unpaid", {"fee_vnd": case.get("fee_vnd"), "pay_at_desk_allowed": ctx.pay_at_desk})
         changes["fee_status"] = "paid_at_desk"
     elif case.get("fee_status") == "due_at_desk" and cmd.fee_paid_at_desk:
         changes["fee_status"] = "paid_at_desk"
     to = "received"
     if not has_stage(case, "assignment"):
         if cmd.department_id is None:
-            raise ValidationFailed("Quy trình của thủ tục không có bước phân công: chọn phòng chuyên môn khi tiếp nhận",
-                                   {"field": "department_id"}, "department_required")
+            raise catalogue.error("department_required", {"field": "department_id"})
         _check_department(case, cmd.department_id, ctx)
         to, changes["department_id"] = "in_review", cmd.department_id
     elif cmd.department_id is not None:
-        raise ValidationFailed("Hồ sơ được phân công ở bước phân công, không phải khi tiếp nhận",
-                               {"field": "department_id"}, "department_assigned_later")
+        raise catalogue.error("department_assigned_later", {"field": "department_id"})
     late = bool(case.get("reception_due_date")) and ctx.today > as_date(case["reception_due_date"])
     changes.update(status=to, received_at=ctx.now, received_by=actor["id"], reception_late=late,
                    **clock_fields(case, [*case.get("clock", []), {"kind": "start", "at": ctx.now}], ctx))
@@ -247,7 +245,7 @@ def _request_supplement(case, actor, cmd, ctx):
         "missing": missing, "note": cmd.note, "stage": stage, "requested_at": ctx.now, "requested_by": actor["id"]}}
     if stage == "review":
         changes.update(clock_fields(case, [*case["clock"], {"kind": "pause", "at": ctx.now}], ctx))
-    return Decision("returned_for_supplement", changes, cmd.note, {"missing": missing, "stage": stage})
+    return Decision("returned_for_supplement", changes, cmd.note, {"missing": missing})
 
 
 def _reject_at_reception(case, actor, cmd, ctx):
@@ -257,8 +255,7 @@ def _reject_at_reception(case, actor, cmd, ctx):
 
 def _check_department(case: dict, department_id: str, ctx: Context) -> None:
     if department_id not in ctx.departments(case["agency_id"]):
-        raise ValidationFailed("Phòng chuyên môn không thuộc cơ quan", {"department_id": department_id},
-                               "unknown_department")
+        raise catalogue.error("unknown_department", {"department_id": department_id})
 
 
 def _assign(case, actor, cmd, ctx):
@@ -269,23 +266,20 @@ def _assign(case, actor, cmd, ctx):
 
 def _request_cohandling(case, actor, cmd, ctx):
     if not (stage_def(case) or {}).get("cohandling", True):
-        raise Conflict("Quy trình của thủ tục không có bước phối hợp", None, "cohandling_not_in_workflow")
+        raise catalogue.error("cohandling_not_in_workflow")
     if (cmd.department_id is None) == (cmd.agency_id is None):
-        raise ValidationFailed("Chọn đúng một đơn vị phối hợp: phòng chuyên môn hoặc cơ quan khác", None,
-                               "cohandling_target")
+        raise catalogue.error("cohandling_target")
     if cmd.department_id is not None:
         if cmd.department_id not in ctx.departments(case["agency_id"]) or cmd.department_id == case["department_id"]:
-            raise ValidationFailed("Phòng phối hợp không hợp lệ", {"department_id": cmd.department_id},
-                                   "unknown_department")
+            raise catalogue.error("unknown_department", {"department_id": cmd.department_id})
     elif cmd.agency_id == case["agency_id"] or not ctx.agency_exists(cmd.agency_id):
-        raise ValidationFailed("Cơ quan phối hợp không hợp lệ", {"agency_id": cmd.agency_id}, "unknown_agency")
+        raise catalogue.error("unknown_agency", {"agency_id": cmd.agency_id})
     sub_due = ctx.calendar.add_working_days(ctx.today, cmd.days)
     due = as_date(case.get("due_date"))
     if due and sub_due > due:
         # R13: the lead department still owes the published deadline.
-        raise ValidationFailed("Thời hạn phối hợp vượt quá hạn giải quyết hồ sơ",
-                               {"sub_due_date": sub_due.isoformat(), "due_date": due.isoformat()},
-                               "cohandling_beyond_deadline")
+        raise catalogue.error("cohandling_beyond_deadline",
+                              {"sub_due_date": sub_due.isoformat(), "due_date": due.isoformat()})
     request = {"id": uuid.uuid4().hex[:12], "department_id": cmd.department_id, "agency_id": cmd.agency_id,
                "task": cmd.task, "requested_at": ctx.now, "requested_by": actor["id"],
                "sub_due_date": sub_due.isoformat(), "status": "open"}
@@ -306,7 +300,7 @@ def _answer_cohandling(case, actor, cmd, ctx):
 def _propose(case, actor, cmd, ctx):
     pending = [r["id"] for r in case.get("cohandling", []) if r["status"] == "open"]
     if pending:
-        raise Conflict("Còn yêu cầu phối hợp chưa có ý kiến", {"open_requests": pending}, "cohandling_pending")
+        raise catalogue.error("cohandling_pending", {"open_requests": pending})
     proposal = {"summary": cmd.summary, "by": actor["id"], "at": ctx.now}
     return Decision("proposed", {"status": "proposed", "proposal": proposal}, cmd.summary)
 
@@ -362,15 +356,14 @@ def _return_with_reasons(case, actor, cmd, ctx):
 
 def _issue_apology(case, actor, cmd, ctx):
     if not needs_apology(case, ctx.now, ctx.calendar):
-        raise Conflict("Hồ sơ chưa quá hạn: chưa cần văn bản xin lỗi", None, "not_overdue")
+        raise catalogue.error("not_overdue")
     new_due = cmd.new_due_date
     if new_due < ctx.today:
-        raise ValidationFailed("Ngày hẹn mới không được trước hôm nay", {"new_due_date": new_due.isoformat()},
-                               "new_due_date_in_past")
+        raise catalogue.error("new_due_date_in_past", {"new_due_date": new_due.isoformat()})
     if not ctx.calendar.is_working_day(new_due):
-        raise ValidationFailed("Ngày hẹn mới phải là ngày làm việc", {"new_due_date": new_due.isoformat(),
-                               "next_working_day": ctx.calendar.first_working_day(new_due).isoformat()},
-                               "new_due_date_not_working_day")
+        raise catalogue.error("new_due_date_not_working_day", {
+            "new_due_date": new_due.isoformat(),
+            "next_working_day": ctx.calendar.first_working_day(new_due).isoformat()})
     clock = [*case["clock"], {"kind": "extend", "at": ctx.now, "new_due_date": new_due.isoformat()}]
     apology = {"letter": cmd.letter, "new_due_date": new_due.isoformat(), "at": ctx.now, "by": actor["id"]}
     changes = {**clock_fields(case, clock, ctx), "apologies": [*case.get("apologies", []), apology]}
@@ -379,7 +372,7 @@ def _issue_apology(case, actor, cmd, ctx):
 
 def _withdraw(case, actor, cmd, ctx):
     if case["status"] == "returned_for_supplement" and stage_kind(case) != "reception":
-        raise Conflict("Hồ sơ đã được tiếp nhận, không thể rút", {"status": case["status"]}, "withdraw_not_allowed")
+        raise catalogue.error("withdraw_not_allowed", {"status": case["status"]})
     return Decision("withdrawn", {"status": "withdrawn", "withdrawn_at": ctx.now, "closed_at": ctx.now}, cmd.reason)
 
 
@@ -402,8 +395,7 @@ def _supplement(case, actor, cmd, ctx):
 
 def _collect_result(case, actor, cmd, ctx):
     if case["delivery_method"] != "online":
-        raise Conflict("Kết quả không trả trực tuyến", {"delivery_method": case["delivery_method"]},
-                       "result_not_available")
+        raise catalogue.error("result_not_available", {"delivery_method": case["delivery_method"]})
     delivered = {"method": "online", "at": ctx.now, "by": actor["id"]}
     return Decision("delivered", {"status": "delivered", "closed_at": ctx.now, "delivered": delivered},
                     None, {"method": "online"})
@@ -411,7 +403,7 @@ def _collect_result(case, actor, cmd, ctx):
 
 def _fee_paid(case, actor, cmd, ctx):
     if case.get("fee_status") != "unpaid":
-        raise Conflict("Phí, lệ phí không chờ thanh toán", {"fee_status": case.get("fee_status")}, "fee_not_due")
+        raise catalogue.error("fee_not_due", {"fee_status": case.get("fee_status")})
     changes: dict[str, Any] = {"fee_status": "paid_online", "payment_id": cmd.payment_id}
     if case["status"] == "submitted":
         changes["reception_due_date"] = reception_due(case, ctx)  # the wait for reception starts now
@@ -428,15 +420,14 @@ def _deadline_flag(case, actor, cmd, ctx):
     flags = live_flags(case, ctx)
     old = {**NO_FLAGS, **(case.get("flags") or {})}
     if flags == old:
-        raise Conflict("Cờ hạn không đổi", None, "flags_unchanged")
+        raise catalogue.error("flags_unchanged")
     newly = [k for k, v in flags.items() if v and not old.get(k)]
-    return Decision(case["status"], {"flags": flags}, None, {"flags": flags, "newly": newly},
-                    event_type="case_deadline_flagged")
+    return Decision(case["status"], {"flags": flags}, None, {"flags": flags, "newly": newly})
 
 
 def _external_read(case, actor, cmd, ctx):
     reason = external_reference({"system_id": cmd.system_id, "issue": cmd.issue})
-    return Decision(case["status"], {}, reason, event_type="case_accessed")
+    return Decision(case["status"], {}, reason)
 
 
 # ------------------------------------------------------------- the table
@@ -481,11 +472,11 @@ LIFECYCLE: dict[str, Transition] = {
     "redo_after_loss": Transition(("result_ready", "delivered"), "system", _redo_after_loss,
                                   "Làm lại kết quả bị thất lạc", to="in_review", apology_gate=False),
     "deadline_flag": Transition(OPEN_STATUSES, "system", _deadline_flag, "Cảnh báo hạn", apology_gate=False,
-                                event_type="case_deadline_flagged"),
+                                event_model=CaseDeadlineFlagged),
     # ministry systems (R31)
     "external_read": Transition((*OPEN_STATUSES, "delivered", "rejected_at_reception", "returned_with_reasons",
                                  "withdrawn"), "ministry_system", _external_read, "Hệ thống bộ, ngành tra cứu",
-                                apology_gate=False, event_type="case_accessed"),
+                                apology_gate=False, event_model=CaseAccessed),
 }
 #: the steps an official chooses (the others come from the applicant, the system or a ministry)
 OFFICIAL_ACTIONS = tuple(a for a, t in LIFECYCLE.items() if t.by in ("stage", "roles", "cohandler"))
@@ -497,17 +488,15 @@ def decide(case: dict, actor: dict, cmd: Any, ctx: Context) -> Decision:
     t = LIFECYCLE[cmd.action]
     _check_actor(case, actor, cmd, t)
     if cmd.expected_version != case["version"]:
-        raise Conflict("Hồ sơ vừa được người khác cập nhật; vui lòng tải lại và thử lại",
-                       {"expected_version": cmd.expected_version, "current_version": case["version"]},
-                       "stale_version")
+        raise catalogue.error("stale_version",
+                              {"expected_version": cmd.expected_version, "current_version": case["version"]})
     if case["status"] not in t.sources:
-        raise Conflict(f"Không thể '{t.label}' khi hồ sơ đang ở trạng thái này",
-                       {"status": case["status"], "allowed_from": list(t.sources)}, "invalid_transition")
+        raise catalogue.error("invalid_transition", {"status": case["status"], "allowed_from": list(t.sources)},
+                              f"Không thể '{t.label}' khi hồ sơ đang ở trạng thái này")
     if t.apology_gate and needs_apology(case, ctx.now, ctx.calendar):
-        raise Conflict("Hồ sơ đã quá hạn: cần văn bản xin lỗi và hẹn lại ngày trả kết quả trước khi tiếp tục",
-                       {"due_date": case.get("due_date")}, "apology_required")
+        raise catalogue.error("apology_required", {"due_date": case.get("due_date")})
     decision = t.step(case, actor, cmd, ctx)
-    decision.event_type = t.event_type
+    decision.event_model = t.event_model
     if cmd.action != "deadline_flag":
         _stage_bookkeeping(case, decision, ctx)
         merged = {**case, **decision.changes}
@@ -517,6 +506,16 @@ def decide(case: dict, actor: dict, cmd: Any, ctx: Context) -> Decision:
         decision.changes["flags"] = {k: old[k] and live[k] for k in NO_FLAGS}
         decision.event.setdefault("flags", decision.changes["flags"])
     return decision
+
+
+def case_event(case: dict, action: str, decision: Decision, version: int) -> CaseEvent:
+    """The event a decision publishes: the dossier's facts, the transition, and the action's own fields."""
+    merged = {**case, **decision.changes}
+    return decision.event_model.model_validate({
+        **DossierFacts.of(case), "action": action, "from": case["status"], "to": decision.to, "case_version": version,
+        "department_id": merged.get("department_id"), "due_at": merged.get("due_at"),
+        "due_date": merged.get("due_date"), "reason": decision.reason, **decision.event,
+    })
 
 
 def _stage_bookkeeping(case: dict, decision: Decision, ctx: Context) -> None:
@@ -577,24 +576,17 @@ def _stage_event(stage: dict | None) -> dict | None:
     return {k: stage[k] for k in ("code", "name", "kind", "due_date")} if stage else None
 
 
-def initial_case(p: dict, now: datetime, ctx: Context) -> dict:
+def initial_case(p: DossierSubmitted, now: datetime, ctx: Context) -> dict:
     """The case a filed dossier opens (the ``open`` of the lifecycle; idempotent by dossier code)."""
-    awaiting_fee = p.get("handled_as_level") == 4 and p.get("fee_vnd", 0) > 0
-    fee_status = "unpaid" if awaiting_fee else "due_at_desk" if p.get("fee_vnd", 0) > 0 else "not_required"
+    awaiting_fee = p.handled_as_level == 4 and p.fee_vnd > 0
+    fee_status = "unpaid" if awaiting_fee else "due_at_desk" if p.fee_vnd > 0 else "not_required"
     case = {
-        "code": p["code"], "procedure_code": p["procedure_code"], "procedure_version": p["procedure_version"],
-        "procedure_name": p["procedure_name"], "agency_id": p["agency_id"], "sector": p.get("sector"),
-        "field": p.get("field"), "level": p["level"], "handled_as_level": p.get("handled_as_level", p["level"]),
-        "channel": p.get("channel", "online"), "applicant_id": p["applicant_id"],
-        "delivery_method": p["delivery_method"], "delivery_address": p.get("delivery_address"),
-        "delivery_province_code": p.get("delivery_province_code"),
-        "fee_vnd": p.get("fee_vnd", 0), "processing_days": p["processing_days"], "fee_status": fee_status,
-        "supplement_clock": p.get("supplement_clock", "restart"), "status": "submitted",
-        "workflow": p.get("workflow") or default_workflow(),
-        "submitted_at": datetime.fromisoformat(p["submitted_at"]), "clock": [], "due_date": None, "due_at": None,
+        **p.model_dump(exclude={"schema_version", "signed", "awaiting_fee"}),
+        "workflow": p.workflow.model_dump() if p.workflow else default_workflow(), "fee_status": fee_status,
+        "status": "submitted", "clock": [], "due_date": None, "due_at": None,
         "statutory_due_date": None, "paused": False, "flags": dict(NO_FLAGS),
-        "department_id": None, "cohandling": [], "apologies": [], "attachments": p.get("attachments", []),
-        "opened_at": now, "updated_at": now, "origin": p.get("origin"), "stages": [],
+        "department_id": None, "cohandling": [], "apologies": [],
+        "opened_at": now, "updated_at": now, "stages": [],
     }
     # A level-4 dossier waiting for its online fee is not yet waiting for reception.
     case["reception_due_date"] = None if awaiting_fee else reception_due(case, ctx)

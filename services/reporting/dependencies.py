@@ -168,7 +168,22 @@ class ReportingStore:
         _each(lambda event_id: self.db.pending.delete_one({"_id": event_id}), writes["done"])
         if writes["meta"] is not None:
             self.db.meta.replace_one({"_id": "fold"}, {"_id": "fold", **writes["meta"]}, upsert=True)
+        self.counters_changed()
         _each(lambda journal_id: self.db.journal.delete_one({"_id": journal_id}), journal_ids)
+
+    # ------------------------------------------------------------ the public statistics, precomputed
+    def counters_changed(self) -> None:
+        """A new token whenever counters are written: what was computed from the old ones is stale."""
+        self.db.meta.replace_one({"_id": "counters"}, {"_id": "counters", "token": uuid.uuid4().hex}, upsert=True)
+
+    def counters_token(self) -> str | None:
+        return (self.db.meta.find_one({"_id": "counters"}) or {}).get("token")
+
+    def public_table(self, period: str) -> dict | None:
+        return self.db.public_statistics.find_one({"_id": period})
+
+    def save_public_table(self, period: str, table: dict) -> None:
+        self.db.public_statistics.replace_one({"_id": period}, {"_id": period, **table}, upsert=True)
 
     def replay_legacy_journal(self) -> None:
         """Finish a batch journaled by an earlier version (one document "batch" with fields)."""

@@ -10,9 +10,15 @@ import time as _time
 
 from nameko.dependency_providers import Config
 from nameko.extensions import DependencyProvider
+from nameko.timer import timer
 
 from services.common import events as _events  # "now" through the module: the one injectable clock
-from services.common.errors import Forbidden, ServiceUnavailable, ValidationFailed
+from services.common.calendar import VN_TZ
+from services.common import error_catalogue as catalogue
+from services.common.event_contracts import (
+    CaseDeadlineFlagged, CaseStatusChanged, DossierRated, DossierSubmitted, FeedbackAnswered, FeedbackReceived,
+    PaymentSucceeded, RefundCompleted, ShipmentDelivered,
+)
 from services.common.events import Actor
 from services.common.messaging import RpcProxy, rpc
 from services.common.mongo import MongoDatabase
@@ -25,10 +31,10 @@ from .dependencies import ReportingStore
 from .figures import STAGE_METRICS, figures, online_target, period_label, period_year
 from .writer import Writer, rebuild_wait_seconds
 
-SOURCES = [("intake", "dossier_submitted"), ("processing", "case_status_changed"),
-           ("processing", "case_deadline_flagged"), ("payment", "payment_succeeded"), ("payment", "refund_completed"),
-           ("postal", "shipment_delivered"), ("feedback", "feedback_received"), ("feedback", "feedback_answered"),
-           ("feedback", "dossier_rated")]
+# The events folded (folding.py reads their stored JSON), as (source, type): the queues to consume.
+SOURCES = [(e.source, e.type) for e in (DossierSubmitted, CaseStatusChanged, CaseDeadlineFlagged, PaymentSucceeded,
+                                        RefundCompleted, ShipmentDelivered, FeedbackReceived, FeedbackAnswered,
+                                        DossierRated)]
 # A batch is what the writer stores with one insert_many and folds with one journaled commit:
 # larger batches spread the commit's fixed cost (counter documents) over more events.
 BATCH_SIZE = 5000
@@ -40,8 +46,8 @@ def _period(value: str | None) -> str:
     value = value or "ALL"
     if value == "ALL" or value[:1] in "DMQY" and len(value) > 4:
         return value
-    raise ValidationFailed("Kỳ không hợp lệ: ALL, Y2026, Q2026-1, M2026-03 hoặc D2026-03-15", {"period": value},
-                           "invalid_period")
+    raise catalogue.error("invalid_period", {"period": value},
+                          "Kỳ không hợp lệ: ALL, Y2026, Q2026-1, M2026-03 hoặc D2026-03-15")
 
 
 class WriterState(DependencyProvider):
@@ -52,6 +58,10 @@ class WriterState(DependencyProvider):
 
     def get_dependency(self, worker_ctx) -> Writer:
         return self.writer
+
+
+# A catalog change (a procedure renamed, a level changed) reaches the public table within this long.
+PUBLIC_TABLE_SECONDS = 60
 
 
 class ReportingService(PortalService):
@@ -80,8 +90,7 @@ class ReportingService(PortalService):
             if done:
                 return {"events": done["events"]}
             _time.sleep(0.2)
-        raise ServiceUnavailable("Việc dựng lại số liệu chưa xong; hãy xem lại sau", {"request": request},
-                                 "rebuild_pending")
+        raise catalogue.error("rebuild_pending", {"request": request})
 
     def extra_stats(self) -> dict:
         return {"events_folded": self.store.fold_meta().get("folded", 0), "writer": self.writer.epoch is not None,
@@ -123,9 +132,28 @@ class ReportingService(PortalService):
 
     @rpc
     def public_statistics(self, period: str | None = None) -> dict:
-        """R8: for every level-3+ procedure, usage and handled on time / overdue; and the province."""
+        """R8: for every level-3+ procedure, usage and handled on time / overdue; and the province.
+        Read from a table computed once per change of the counters (and of the catalog, within
+        PUBLIC_TABLE_SECONDS): one read by _id however many procedures there are."""
         period = _period(period)
-        procedures = [p for p in self._procedures({}) if p["level"] >= 3]
+        token = self.store.counters_token()
+        table = self.store.public_table(period)
+        fresh = table and table["token"] == token and \
+            (_events.utcnow() - table["at"]).total_seconds() < PUBLIC_TABLE_SECONDS
+        if not fresh:
+            table = {"token": token, "at": _events.utcnow(), **self._public_statistics(period)}
+            self.store.save_public_table(period, table)
+        return {"period": table["period"], "procedures": table["procedures"], "province": table["province"]}
+
+    @timer(interval=5)
+    def warm_public_statistics(self) -> None:
+        """Keep the tables people read most (all time, this year, this quarter) computed ahead."""
+        now = _events.utcnow().astimezone(VN_TZ)
+        for period in ("ALL", f"Y{now.year}", f"Q{now.year}-{(now.month - 1) // 3 + 1}"):
+            self.public_statistics(period)
+
+    def _public_statistics(self, period: str) -> dict:
+        procedures = [p for p in self.intake.catalog_facets()["procedures"] if p["level"] >= 3]
         found = self.figures_of("procedure", [p["code"] for p in procedures], period)
         rows = []
         for p in procedures:
@@ -144,13 +172,13 @@ class ReportingService(PortalService):
         """Agencies see their own figures (and their departments'); the province office sees any."""
         who = Actor.model_validate(actor)
         if who.role not in OFFICIALS:
-            raise Forbidden("Chỉ cán bộ mới xem được bảng điều hành", None, "officials_only")
+            raise catalogue.error("officials_only", None, "Chỉ cán bộ mới xem được bảng điều hành")
         if dim not in ("all", "agency", "procedure", "sector", "level", "department"):
-            raise ValidationFailed("Chiều thống kê không hợp lệ", {"dim": dim}, "invalid_dimension")
+            raise catalogue.error("invalid_dimension", {"dim": dim})
         if who.role != "operator" and not (dim == "agency" and value == who.agency_id) and not (
                 dim == "department" and who.agency_id and any(
                     d["id"] == value for d in self.intake.get_agency(who.agency_id).get("departments", []))):
-            raise Forbidden("Cơ quan chỉ xem được số liệu của mình", None, "other_agency")
+            raise catalogue.error("other_agency", None, "Cơ quan chỉ xem được số liệu của mình")
         period = _period(period)
         figures = self.figures(dim, value, period)
         target = self._target(period)
@@ -167,11 +195,11 @@ class ReportingService(PortalService):
         json, csv, xlsx or html (printable, with a chart)."""
         who = Actor.model_validate(actor)
         if not period or period[:1] not in "QY" or len(period) < 5:
-            raise ValidationFailed("Báo cáo theo quý (Q2026-1) hoặc năm (Y2026)", {"period": period}, "invalid_period")
+            raise catalogue.error("invalid_period", {"period": period}, "Báo cáo theo quý (Q2026-1) hoặc năm (Y2026)")
         departments: list[dict] = []
         if scope == "province":
             if who.role != "operator":
-                raise Forbidden("Báo cáo toàn tỉnh do Văn phòng UBND tỉnh lập", None, "forbidden_role")
+                raise catalogue.error("forbidden_role", None, "Báo cáo toàn tỉnh do Văn phòng UBND tỉnh lập")
             agencies = self.intake.list_agencies()
             found = self.figures_of("agency", [a["id"] for a in agencies], period)
             rows = [{"name": a["name"], **found[a["id"]]} for a in agencies]
@@ -179,7 +207,7 @@ class ReportingService(PortalService):
             title = f"Báo cáo tình hình cung cấp dịch vụ công trực tuyến toàn tỉnh — {period_label(period)}"
         else:
             if who.role not in OFFICIALS or (who.role != "operator" and who.agency_id != scope):
-                raise Forbidden("Cơ quan chỉ lập báo cáo của mình", None, "other_agency")
+                raise catalogue.error("other_agency", None, "Cơ quan chỉ lập báo cáo của mình")
             agency = self.intake.get_agency(scope)
             procedures = self._procedures({"agency": scope})
             found = self.figures_of("procedure", [p["code"] for p in procedures], period)
@@ -197,7 +225,7 @@ class ReportingService(PortalService):
                            "xlsx"),
                   "html": (exports.to_html, "text/html; charset=utf-8", "html")}.get(fmt)
         if render is None:
-            raise ValidationFailed("Định dạng: json, csv, xlsx, html", {"format": fmt}, "invalid_format")
+            raise catalogue.error("invalid_format", {"format": fmt}, "Định dạng: json, csv, xlsx, html")
         content = render[0](report)
         return {"filename": f"bao-cao-{scope}-{period}.{render[2]}", "content_type": render[1],
                 "sha256": hashlib.sha256(content).hexdigest(),

@@ -62,7 +62,7 @@ def suite(infra):
     env = suite_env(infra, infra["amqp_for"]("e2e"), infra["db_prefix"])
     pki = Pki()
     Path(env["TRUSTED_CA_FILE"]).write_text(pki.trust_pem)
-    subprocess.run([sys.executable, "-m", "services.intake.demo_data"], cwd=ROOT, check=True,
+    subprocess.run([sys.executable, "-m", "devtools.demo_data"], cwd=ROOT, check=True,
                    env={**os.environ, **env}, stdout=subprocess.DEVNULL)
     log_dir = ROOT / "var" / "log" / f"test-{infra['db_prefix']}"
     procs = {name: suite_mod.start(name, env, log_dir)

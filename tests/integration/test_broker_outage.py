@@ -8,6 +8,7 @@ container (the intake process) died.
 """
 import time
 import uuid
+from typing import ClassVar
 
 import eventlet
 import pytest
@@ -17,8 +18,8 @@ from nameko.standalone.events import event_dispatcher
 from nameko.standalone.rpc import ClusterRpcProxy
 
 from services.common.errors import BrokerUnavailable
-from services.common.events import PARKED, PROCESSED, consumer, new_event
-from services.common.messaging import EventDispatcher, event_handler, rpc
+from services.common.events import PARKED, PROCESSED, EventPayload, handles, new_event
+from services.common.messaging import EventDispatcher, rpc
 from services.common.mongo import MongoDatabase
 from tests.helpers import wait_for
 
@@ -48,12 +49,16 @@ class Store:
         self.db = db
 
 
+class Poked(EventPayload):
+    source: ClassVar[str] = "outage_source"
+    type: ClassVar[str] = "poked"
+
+
 class Relay:
     name = "outage_relay"
     store = MongoDatabase(Store)
 
-    @event_handler("outage_source", "poked")
-    @consumer("outage_source", "poked")
+    @handles(Poked)
     def on_poked(self, envelope):
         state["attempts"] += 1
         if state["attempts"] == 1:  # what the handler's own dispatch raises while the broker is away
@@ -131,8 +136,8 @@ def test_an_event_handler_that_cannot_publish_is_requeued_not_parked(private_bro
     db_name = f"{infra['db_prefix']}_outage_relay"
     state.update(attempts=0)
     running(Relay, {"AMQP_URI": uri, "MONGO_URI": infra["mongo_uri"], "MONGO_DB": db_name})
-    event = new_event("poked", {"id": "t", "role": "system"}, {})
-    event_dispatcher({"AMQP_URI": uri})("outage_source", "poked", event)
+    event = new_event(Poked(), {"id": "t", "role": "system"})
+    event_dispatcher({"AMQP_URI": uri})(Poked.source, Poked.type, event)
 
     db = mongo[db_name]
     wait_for(lambda: (db[PROCESSED].find_one({"_id": event["event_id"]}) or {}).get("status") == "done",

@@ -1,17 +1,17 @@
 """Intake RPCs through the real broker and server (in-process container)."""
 import uuid
 from datetime import timedelta
+from typing import ClassVar
 
 import pytest
 from nameko.containers import ServiceContainer
-from nameko.events import event_handler
 from nameko.standalone.rpc import ServiceRpcProxy
 
 from services.common.errors import Conflict, Forbidden, NotFound, ValidationFailed
-from services.common.events import consumer, new_event, utcnow
+from services.common.events import EventPayload, handles, new_event, utcnow
 from services.common.mongo import MongoDatabase
-from services.common.parked import replay
-from services.intake.demo_data import seed
+from ops.parked import replay
+from devtools.demo_data import seed
 from services.intake.dependencies import IntakeStore
 from services.intake.service import IntakeService
 from tests.helpers import PDF, EventTap, b64, new_citizen
@@ -182,14 +182,25 @@ def test_concurrent_registrations_make_one_account(intake, intake_db, intake_con
     assert intake_db.accounts.count_documents({"email": profile["email"]}) == 1
 
 
+class Filed(EventPayload):
+    """Stand-ins for intake's events: only their ids are looked at."""
+    source: ClassVar[str] = "intake"
+    type: ClassVar[str] = "dossier_submitted"
+    code: str
+
+
+class Withdrawn(Filed):
+    type: ClassVar[str] = "dossier_withdrawn"
+
+
 def test_commit_left_by_a_crash_is_projected_and_published(intake, intake_config, intake_db):
     """A crash after the commit but before projecting/publishing loses nothing."""
     tap = EventTap(intake_config["AMQP_URI"], "intake", "dossier_submitted", "dossier_withdrawn")
     try:
         code = f"52-CRASH-{uuid.uuid4().hex[:8].upper()}"
         long_ago = utcnow() - timedelta(minutes=5)
-        created = new_event("dossier_submitted", {"id": "c", "role": "citizen"}, {"code": code}, code)
-        withdrawn = new_event("dossier_withdrawn", {"id": "c", "role": "citizen"}, {"code": code}, code)
+        created = new_event(Filed(code=code), {"id": "c", "role": "citizen"}, code)
+        withdrawn = new_event(Withdrawn(code=code), {"id": "c", "role": "citizen"}, code)
         # Only the claims and transition records were committed; the dossier was never written.
         intake_db.dossiers_pending.insert_many([
             {"_id": f"{code}#1", "doc_id": code, "version": 1, "at": long_ago},
@@ -301,16 +312,21 @@ SUCCEEDED: list = []
 BROKEN: set = set()  # event ids the listener cannot handle until the operator "fixes" it
 
 
+class ProbeEvent(EventPayload):
+    source: ClassVar[str] = "intake"
+    type: ClassVar[str] = "probe_event"
+    fail: bool = False
+
+
 class Listener:
     """A tiny consumer of intake events, to exercise the idempotent-consumer helper."""
     name = "listener"
     store = MongoDatabase(IntakeStore)
 
-    @event_handler("intake", "probe_event")
-    @consumer("intake", "probe_event", retries=2, backoff=0.01)
+    @handles(ProbeEvent, retries=2, backoff=0.01)
     def on_probe(self, envelope):
         CALLS.append(envelope.event_id)
-        if envelope.payload.get("fail") or envelope.event_id in BROKEN:
+        if envelope.payload.fail or envelope.event_id in BROKEN:
             raise RuntimeError("cannot handle this one")
         SUCCEEDED.append(envelope.event_id)
 
@@ -325,10 +341,10 @@ def test_consumer_dedupes_parks_and_replays(intake_config, intake_db, amqp_uri):
     db = intake_db.client[config["MONGO_DB"]]
     try:
         dispatch = event_dispatcher(config)
-        good = new_event("probe_event", {"id": "t", "role": "system"}, {})
+        good = new_event(ProbeEvent(), {"id": "t", "role": "system"})
         dispatch("intake", "probe_event", good)
         dispatch("intake", "probe_event", good)  # redelivered: handled once
-        bad = new_event("probe_event", {"id": "t", "role": "system"}, {"fail": True})
+        bad = new_event(ProbeEvent(fail=True), {"id": "t", "role": "system"})
         dispatch("intake", "probe_event", bad)
         dispatch("intake", "probe_event", {"not": "an envelope"})
 
@@ -369,7 +385,7 @@ def test_parked_message_replayed_after_a_fix_is_handled_once(intake_config, inta
     db = intake_db.client[config["MONGO_DB"]]
     try:
         dispatch = event_dispatcher(config)
-        event = new_event("probe_event", {"id": "t", "role": "system"}, {})
+        event = new_event(ProbeEvent(), {"id": "t", "role": "system"})
         BROKEN.add(event["event_id"])
         dispatch("intake", "probe_event", event)
         for _ in range(100):

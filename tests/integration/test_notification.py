@@ -5,6 +5,7 @@ from unittest.mock import MagicMock
 import pytest
 from nameko.testing.services import worker_factory
 
+from services.common.event_contracts import CaseStatusChanged
 from services.common.events import new_event
 from services.common.mongo import make_client
 from services.notification.dependencies import NotificationStore
@@ -25,10 +26,16 @@ def svc(infra):
     client.close()
 
 
+def changed(code: str, action: str, **fields) -> CaseStatusChanged:
+    return CaseStatusChanged(code=code, action=action, applicant_id="c1", procedure_code="TP-KS-01",
+                             procedure_name="Khai sinh", agency_id="STP", level=3, delivery_method="in_person",
+                             **fields)
+
+
 def received(code="52-N-1"):
-    return new_event("case_status_changed", {"id": "r", "role": "reception"}, {
-        "code": code, "action": "receive", "applicant_id": "c1", "procedure_name": "Khai sinh",
-        "due_at": "2026-12-01T17:00:00+00:00", "due_date": "2026-12-01", "case_version": 2}, dossier_code=code)
+    return new_event(changed(code, "receive", from_="submitted", to="received", due_at="2026-12-01T17:00:00+00:00",
+                             due_date="2026-12-01", case_version=2), {"id": "r", "role": "reception"},
+                     dossier_code=code)
 
 
 def test_one_message_per_event_and_channel_with_retries(svc):
@@ -51,8 +58,8 @@ def test_one_message_per_event_and_channel_with_retries(svc):
 
 
 def test_actions_citizens_need_not_hear_about_send_nothing(svc):
-    event = new_event("case_status_changed", {"id": "s", "role": "specialist"}, {
-        "code": "52-N-2", "action": "propose", "applicant_id": "c1", "case_version": 5}, dossier_code="52-N-2")
+    event = new_event(changed("52-N-2", "propose", from_="in_review", to="proposed", case_version=5),
+                      {"id": "s", "role": "specialist"}, dossier_code="52-N-2")
     svc.notify_applicant(event)
     assert svc.store.db.inbox.count_documents({}) == 0
 

@@ -10,6 +10,7 @@ from nameko.testing.services import worker_factory
 from services.common.calendar import VN_TZ
 from services.common.clock import set_source
 from services.common.errors import Conflict, Forbidden, ValidationFailed
+from services.common.event_contracts import DossierSubmitted, PaymentSucceeded
 from services.common.events import new_event
 from services.common.mongo import make_client
 from services.processing.dependencies import ProcessingStore
@@ -53,13 +54,12 @@ def svc(infra, clock):
 
 def open_case(svc, days=10, rule="restart", delivery="in_person"):
     code = f"52-TEST-{uuid.uuid4().hex[:8].upper()}"
-    envelope = new_event("dossier_submitted", CITIZEN, {
-        "code": code, "procedure_code": "TP-LLTP-01", "procedure_version": 1,
-        "procedure_name": "Cấp Phiếu lý lịch tư pháp", "agency_id": "STP", "sector": "Tư pháp",
-        "field": "Lý lịch tư pháp", "level": 4, "handled_as_level": 3, "channel": "online",
-        "processing_days": days, "supplement_clock": rule, "applicant_id": CITIZEN["id"],
-        "delivery_method": delivery, "fee_vnd": 200000, "submitted_at": vn(2026, 2, 9, 8).isoformat()},
-        dossier_code=code)
+    envelope = new_event(DossierSubmitted(
+        code=code, procedure_code="TP-LLTP-01", procedure_version=1,
+        procedure_name="Cấp Phiếu lý lịch tư pháp", agency_id="STP", sector="Tư pháp",
+        field="Lý lịch tư pháp", level=4, handled_as_level=3, channel="online",
+        processing_days=days, supplement_clock=rule, applicant_id=CITIZEN["id"],
+        delivery_method=delivery, fee_vnd=200000, submitted_at=vn(2026, 2, 9, 8)), CITIZEN, dossier_code=code)
     svc.open_case(envelope)
     return code, envelope
 
@@ -220,14 +220,14 @@ def test_history_verification_reports_a_direct_database_edit(svc, clock):
 def test_a_fee_paid_before_the_case_opened_is_not_lost(svc, clock):
     """The payment's event may overtake the filing's: the opening then finds the fee paid (R10)."""
     code = f"52-TEST-{uuid.uuid4().hex[:8].upper()}"
-    paid = new_event("payment_succeeded", {"id": "payment", "role": "system"},
-                     {"payment_id": "PAY1", "code": code, "amount_vnd": 200000}, dossier_code=code)
+    paid = new_event(PaymentSucceeded(payment_id="PAY1", code=code, amount_vnd=200000),
+                     {"id": "payment", "role": "system"}, dossier_code=code)
     svc.fee_paid(paid)  # no case yet
-    envelope = new_event("dossier_submitted", CITIZEN, {
-        "code": code, "procedure_code": "TP-LLTP-01", "procedure_version": 1, "procedure_name": "LLTP",
-        "agency_id": "STP", "level": 4, "handled_as_level": 4, "channel": "online", "processing_days": 10,
-        "applicant_id": CITIZEN["id"], "delivery_method": "online", "fee_vnd": 200000,
-        "submitted_at": vn(2026, 2, 9, 8).isoformat()}, dossier_code=code)
+    envelope = new_event(DossierSubmitted(
+        code=code, procedure_code="TP-LLTP-01", procedure_version=1, procedure_name="LLTP",
+        agency_id="STP", level=4, handled_as_level=4, channel="online", processing_days=10,
+        applicant_id=CITIZEN["id"], delivery_method="online", fee_vnd=200000,
+        submitted_at=vn(2026, 2, 9, 8)), CITIZEN, dossier_code=code)
     svc.open_case(envelope)
     case = svc.store.case(code)
     assert case["fee_status"] == "paid_online" and case["payment_id"] == "PAY1"

@@ -15,7 +15,8 @@ import pika
 import pytest
 
 from bench.harness import wait_rpc
-from services.common import suite
+from ops import suite
+from services.common.event_contracts import CaseStatusChanged, DossierSubmitted, PaymentSucceeded
 from services.common.events import new_event
 from services.reporting.dependencies import ReportingStore
 from services.reporting.folding import Fold
@@ -31,21 +32,18 @@ T0 = datetime(2026, 3, 2, 1, tzinfo=timezone.utc)
 def dossier_events(i: int) -> list[dict]:
     code = f"52-T-{i:05d}"
     base = {"code": code, "agency_id": ("STP", "SXD")[i % 2], "procedure_code": f"P{i % 3}", "sector": "S",
-            "level": 3}
+            "level": 3, "procedure_name": "Thủ tục", "applicant_id": "c", "delivery_method": "in_person"}
     actor = {"id": "c", "role": "citizen"}
-    events = [new_event("dossier_submitted", actor, {**base, "handled_as_level": 3, "channel": "online"}, code),
-              new_event("case_status_changed", actor, {**base, "action": "receive", "from": "submitted",
-                                                       "to": "received", "case_version": 2,
-                                                       "reception_late": i % 4 == 0}, code),
-              new_event("case_status_changed", actor, {**base, "action": "mark_result_ready", "from": "approved",
-                                                       "to": "result_ready", "case_version": 6,
-                                                       "timing_class": ("early", "on_time", "late")[i % 3],
-                                                       "stage_completed": {"code": "r", "name": "Trả kết quả",
-                                                                           "kind": "result", "department_id": "D1",
-                                                                           "due_date": "2026-03-09", "late": False}},
-                        code),
-              new_event("payment_succeeded", actor, {"code": code, "amount_vnd": 1000 * i, "payment_id": f"P{i}"},
-                        code)]
+    events = [new_event(DossierSubmitted(**base, handled_as_level=3, channel="online", procedure_version=1,
+                                         processing_days=3, submitted_at=T0), actor, code),
+              new_event(CaseStatusChanged(**base, action="receive", from_="submitted", to="received", case_version=2,
+                                          reception_late=i % 4 == 0), actor, code),
+              new_event(CaseStatusChanged(**base, action="mark_result_ready", from_="approved", to="result_ready",
+                                          case_version=6, timing_class=("early", "on_time", "late")[i % 3],
+                                          stage_completed={"code": "r", "name": "Trả kết quả", "kind": "result",
+                                                           "department_id": "D1", "due_date": "2026-03-09",
+                                                           "late": False}), actor, code),
+              new_event(PaymentSucceeded(code=code, amount_vnd=1000 * i, payment_id=f"P{i}"), actor, code)]
     for k, e in enumerate(events):  # distinct instants, in the order they happen
         e["occurred_at"] = (T0 + timedelta(minutes=10 * i + k)).isoformat().replace("+00:00", "Z")
     return events

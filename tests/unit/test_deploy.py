@@ -4,6 +4,7 @@ import importlib
 import re
 import shutil
 import subprocess
+import tomllib
 
 import yaml
 
@@ -87,3 +88,23 @@ def test_smoke_runs_the_stack_or_says_why_it_cannot():
         pytest.skip(f"deploy/smoke.py: {detail}")
     result = subprocess.run([sys.executable, str(ROOT / "deploy" / "smoke.py")], timeout=1800)
     assert result.returncode == 0
+
+
+def test_development_stand_ins_stay_out_of_production():
+    """Issue #16: the stand-ins and the demo catalog live in devtools/, which the services never import
+    and the production image (target runtime) does not contain; only the trial services use it."""
+    for path in [*ROOT.glob("services/**/*.py"), *ROOT.glob("gateway/**/*.py"), *ROOT.glob("ops/**/*.py")]:
+        if path.match("ops/suite.py"):
+            continue  # the local runner starts the stand-ins (`make run`); it is not in a service's image path
+        assert "devtools" not in path.read_text(encoding="utf-8"), f"{path} depends on devtools"
+    dockerfile = (ROOT / "deploy" / "Dockerfile").read_text()
+    runtime = dockerfile.split("AS runtime")[1].split("AS trial")[0]
+    assert "devtools" not in runtime and "COPY devtools" in dockerfile.split("AS trial")[1]
+    services = yaml.safe_load((ROOT / "deploy" / "docker-compose.yml").read_text())["services"]
+    for name, service in services.items():
+        target = (service.get("build") or {}).get("target")
+        uses_devtools = "devtools" in " ".join(map(str, service.get("entrypoint") or []))
+        if target:
+            assert (target == "trial") == uses_devtools, name
+    assert "devtools" not in tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["setuptools"]["packages"][
+        "find"]["include"]

@@ -4,6 +4,7 @@ from nameko.exceptions import deserialize, serialize
 from pydantic import ValidationError
 
 from services.common.errors import ALL_ERRORS, Conflict, NotFound, PortalError, ValidationFailed
+from services.common.event_contracts import DossierRated
 from services.common.events import EventEnvelope, new_event, queue_name
 from services.common.schemas import Payload, parse
 
@@ -41,13 +42,15 @@ def test_parse_forbids_unknown_fields_and_reports_each():
 
 
 def test_event_envelope():
-    env = new_event("dossier_submitted", {"id": "u1", "role": "citizen"}, {"k": 1}, "52-261129-ABCDEFGH")
+    rated = DossierRated(code="52-261129-ABCDEFGH", agency_id="STP", score=5)
+    env = new_event(rated, {"id": "u1", "role": "citizen"}, "52-261129-ABCDEFGH")
     parsed = EventEnvelope.model_validate(env)
-    assert parsed.type == "dossier_submitted" and parsed.dossier_code == "52-261129-ABCDEFGH"
+    assert parsed.type == "dossier_rated" and parsed.dossier_code == "52-261129-ABCDEFGH"
+    assert parsed.payload == {"schema_version": 1, "code": "52-261129-ABCDEFGH", "agency_id": "STP", "score": 5}
     assert parsed.occurred_at.tzinfo is not None and len(parsed.event_id) == 36
     with pytest.raises(ValidationError):
         EventEnvelope.model_validate({**env, "unexpected": True})
-    assert new_event("x", {"id": "u", "role": "citizen"}, {})["event_id"] != env["event_id"]
+    assert new_event(rated, {"id": "u", "role": "citizen"})["event_id"] != env["event_id"]
 
 
 def test_queue_name_matches_nameko_convention():

@@ -21,9 +21,22 @@ STP_ADMIN = {"id": "a", "role": "agency_admin", "agency_id": "STP"}
 class FakeStore:
     def __init__(self, counters: dict[str, dict]):
         self.counters = counters
+        self.tables: dict = {}
 
     def cells(self, dim, values, periods):
         return {(v, p): self.counters.get(f"{dim}:{v}|{p}", {}) for v in values for p in periods}
+
+    # the precomputed public tables: kept in memory here, with the counters' token
+    token = "t1"
+
+    def counters_token(self):
+        return self.token
+
+    def public_table(self, period):
+        return self.tables.get(period)
+
+    def save_public_table(self, period, table):
+        self.tables[period] = {"_id": period, **table}
 
 
 class FakeIntake:
@@ -40,6 +53,10 @@ class FakeIntake:
         start = (query["page"] - 1) * query["page_size"]
         return {"items": items[start:start + query["page_size"]], "page": query["page"],
                 "page_size": query["page_size"], "total": len(items)}
+
+    def catalog_facets(self):
+        """Every procedure in one answer (the catalog is kept in memory by intake)."""
+        return {"procedures": [{k: p[k] for k in ("code", "name", "level", "agency_id")} for p in self.procedures]}
 
     def get_agency(self, agency_id):
         return {"id": agency_id, "name": "Sở Tư pháp",
@@ -90,7 +107,7 @@ def test_public_statistics_and_agency_report_list_every_procedure_not_just_one_p
     counters = {"procedure:P249|ALL": {"received": 7, "processed_on_time": 2, "processed_late": 1}}
     svc = service(counters, procs)
     stats = svc.public_statistics(None)
-    assert len(stats["procedures"]) == 250 and svc.intake.pages_asked == 3
+    assert len(stats["procedures"]) == 250 and svc.intake.pages_asked == 0  # the whole catalog in one call
     last = next(r for r in stats["procedures"] if r["procedure_code"] == "P249")
     assert (last["usage"], last["on_time"], last["overdue"]) == (7, 2, 1)
     report = svc.report(STP_ADMIN, "STP", "Y2026", "json")
@@ -151,3 +168,14 @@ def test_people_read_periods_dates_and_money_in_vietnamese():
         "năm 2026", "quý 4/2026", "tháng 03/2026", "ngày 15/03/2026", "toàn thời gian"]
     assert exports.money(135000) == "135.000 đ" and exports.money(1250000) == "1.250.000 đ"
     assert exports.local_date("2026-12-31T18:30:00+00:00") == "01/01/2027"
+
+
+def test_public_statistics_are_read_from_a_table_until_the_counters_change():
+    """Issue #15: one read however many procedures; new counters (a new token) mean a new table."""
+    counters = {"procedure:P001|ALL": {"received": 1}}
+    svc = service(counters, procedures(3))
+    assert next(r for r in svc.public_statistics(None)["procedures"] if r["procedure_code"] == "P001")["usage"] == 1
+    counters["procedure:P001|ALL"]["received"] = 5  # folded, but not yet checkpointed: same token
+    assert next(r for r in svc.public_statistics(None)["procedures"] if r["procedure_code"] == "P001")["usage"] == 1
+    svc.store.token = "t2"  # the writer's checkpoint wrote the counters
+    assert next(r for r in svc.public_statistics(None)["procedures"] if r["procedure_code"] == "P001")["usage"] == 5

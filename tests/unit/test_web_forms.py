@@ -12,7 +12,7 @@ from gateway.areas.officials import COMMAND_FIELDS
 from gateway.web.render import CSRF_COOKIE, ENV, check_csrf, csrf_token, finish
 from services.common.errors import Forbidden
 
-CATALOG = json.loads((Path(__file__).parents[2] / "services/intake/data/demo_catalog.json").read_text())
+CATALOG = json.loads((Path(__file__).parents[2] / "devtools/data/demo_catalog.json").read_text())
 BIRTH = next(p for p in CATALOG["procedures"] if p["code"] == "TP-HT-01")
 RECORD = next(p for p in CATALOG["procedures"] if p["code"] == "TP-LLTP-01")
 

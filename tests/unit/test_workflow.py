@@ -9,10 +9,11 @@ import pytest
 from contracts.processing import CaseCommandUnion
 from services.common.calendar import VN_TZ, default_calendar
 from services.common.errors import Conflict, Forbidden, ValidationFailed
+from services.common.event_contracts import CaseDeadlineFlagged, DossierSubmitted
 from services.common.workflows import Workflow, default_workflow, problems
 from services.processing import schemas
 from services.processing.workflow import (
-    LIFECYCLE, OFFICIAL_ACTIONS, OPEN_STATUSES, Context, available_actions, decide, initial_case,
+    LIFECYCLE, OFFICIAL_ACTIONS, OPEN_STATUSES, Context, available_actions, case_event, decide, initial_case,
 )
 from tests.helpers import PDF, b64
 
@@ -41,7 +42,7 @@ def open_case(at, days=3, workflow=None, level=3, fee=0, signed=False, rule="res
                "agency_id": "STP", "level": level, "handled_as_level": 4 if signed else min(level, 3),
                "applicant_id": "c1", "delivery_method": "in_person", "fee_vnd": fee, "processing_days": days,
                "supplement_clock": rule, "submitted_at": at.isoformat(), "workflow": workflow}
-    return {**initial_case(payload, at, ctx(at)), "version": 1}
+    return {**initial_case(DossierSubmitted(**payload), at, ctx(at)), "version": 1}
 
 
 def step(case, actor, action, at, **fields):
@@ -52,6 +53,7 @@ def step(case, actor, action, at, **fields):
                  if get_args(m.model_fields["action"].annotation)[0] == action)
     cmd = model.model_validate({"action": action, "expected_version": case["version"], **fields})
     decision = decide(case, actor, cmd, ctx(at))
+    case_event(case, action, decision, case["version"] + 1)  # every field it sets is in the event's contract
     return {**case, **decision.changes, "version": case["version"] + 1}, decision
 
 
@@ -177,7 +179,7 @@ def test_a_level_4_dossier_waiting_for_its_fee_is_not_late_for_reception():
 def test_sweep_flags_reception_then_the_processing_clock():
     case = open_case(vn(2026, 3, 2, 9))                                # reception due Tue 3/3
     flagged, decision = step(case, SYSTEM, "deadline_flag", vn(2026, 3, 3, 8))
-    assert decision.event_type == "case_deadline_flagged" and decision.event["newly"] == ["reception_at_risk"]
+    assert decision.event_model is CaseDeadlineFlagged and decision.event["newly"] == ["reception_at_risk"]
     flagged, decision = step(flagged, SYSTEM, "deadline_flag", vn(2026, 3, 4, 8))
     assert decision.event["newly"] == ["reception_overdue"]
     received, _ = step(flagged, RECEPTION, "receive", vn(2026, 3, 4, 9))

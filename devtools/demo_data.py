@@ -2,7 +2,7 @@
 demo officials of every role. Idempotent: running it twice changes nothing,
 and a changed procedure is published as a new version (R7).
 
-    python -m services.intake.demo_data
+    python -m devtools.demo_data
 """
 from __future__ import annotations
 
@@ -17,8 +17,8 @@ from services.common.config import load_config
 from services.common.events import utcnow
 from services.common.mongo import make_client
 
-from .dependencies import IntakeStore
-from .service import hash_password
+from services.intake.dependencies import IntakeStore
+from services.intake.service import hash_password
 
 DATA = Path(__file__).with_name("data") / "demo_catalog.json"
 # Development default only, printed at seeding so a developer can sign in.

@@ -1,8 +1,8 @@
 """Operators' command for parked messages (events a consumer kept failing on).
 
-    python -m services.common.parked list    <component>
-    python -m services.common.parked inspect <component> --id ID
-    python -m services.common.parked replay  <component> [--id ID]
+    python -m ops.parked list    <component>
+    python -m ops.parked inspect <component> --id ID
+    python -m ops.parked replay  <component> [--id ID]
 
 Replay publishes the stored envelope straight to the consumer's own queue
 (default exchange, routing key = queue name), so only that consumer sees it
@@ -16,9 +16,9 @@ import sys
 
 import pika
 
-from .config import load_config
-from .events import PARKED, utcnow
-from .mongo import make_client
+from services.common.config import load_config
+from services.common.events import PARKED, utcnow
+from services.common.mongo import make_client
 
 
 def amqp_params(uri: str) -> pika.URLParameters:
@@ -45,7 +45,7 @@ def replay(db, amqp_uri: str, parked_id: str | None = None) -> int:
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(prog="python -m services.common.parked")
+    parser = argparse.ArgumentParser(prog="python -m ops.parked")
     parser.add_argument("action", choices=["list", "inspect", "replay"])
     parser.add_argument("component")
     parser.add_argument("--id")

@@ -1,6 +1,6 @@
 """A simulated payment provider: a small real HTTP app for development and tests.
 
-    python -m services.payment.simulator --port 8090 --secret <shared secret>
+    python -m devtools.payment_provider --port 8090 --secret <shared secret>
 
   POST /api/sessions      (signed by the merchant) → {session_id, pay_url}
   GET  /pay/<session>     a payment page with "pay" and "cancel"
@@ -27,7 +27,7 @@ from werkzeug.wrappers import Request, Response
 
 from services.common import clock
 
-from .signing import signed, valid
+from services.payment.signing import signed, valid
 
 
 class Provider:

@@ -1,6 +1,6 @@
 """A local SMTP server that keeps every message as a file (development and tests).
 
-    python -m services.notification.mail_sink --port 8025 --dir var/mail
+    python -m devtools.mail_sink --port 8025 --dir var/mail
 
 Each message is written as ``<n>.eml``; nothing is relayed anywhere.
 """

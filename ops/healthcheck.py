@@ -1,6 +1,6 @@
 """Container healthcheck for a nameko service: its health RPC answers within the timeout.
 
-    python -m services.common.healthcheck <service> [--timeout 5]
+    python -m ops.healthcheck <service> [--timeout 5]
 """
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ import sys
 
 
 def main() -> int:
-    ap = argparse.ArgumentParser(prog="python -m services.common.healthcheck")
+    ap = argparse.ArgumentParser(prog="python -m ops.healthcheck")
     ap.add_argument("service")
     ap.add_argument("--timeout", type=float, default=5)
     args = ap.parse_args()
