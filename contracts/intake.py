@@ -8,8 +8,16 @@ from typing import Annotated, Any, Literal
 
 from pydantic import EmailStr, Field, ValidationInfo, field_validator, model_validator
 
+from services.common.calendar import VN_TZ
+from services.common.clock import now as _now
 from services.common.schemas import MAX_VND, FileName, PageNumber, PageSize, Payload, View
 from services.common.workflows import Workflow
+
+
+def _province_today() -> date:
+    """Today in the province, by the portal's clock (a test that moves the clock is obeyed)."""
+    return _now().astimezone(VN_TZ).date()
+
 
 Level = Annotated[int, Field(ge=1, le=4)]
 DeliveryMethod = Literal["in_person", "post", "online"]
@@ -200,7 +208,7 @@ class RegisterIndividual(_RegisterBase):
     @field_validator("date_of_birth")
     @classmethod
     def _dob(cls, v: date) -> date:
-        if v >= date.today() or v.year < 1900:
+        if v >= _province_today() or v.year < 1900:
             raise ValueError("Ngày sinh phải là một ngày trong quá khứ")
         return v
 

@@ -286,6 +286,8 @@ class HistoryEntry(View):
     to_status: str
     actor: dict[str, Any]
     reason: str | None = None
+    department_id: str | None = Field(default=None, description="the department the case went to (reception "
+                                                                "without an assignment stage, assign)")
     amendments: list[dict[str, Any]] | None = Field(default=None, description="a supplement's corrections to the "
                                                                               "form: field, old and new value")
     hash: str

@@ -65,9 +65,9 @@ ACTION_SENTENCE = {
 }
 
 
-def history_rows(entries: list[dict], names: dict[str, dict]) -> list[dict]:
+def history_rows(entries: list[dict], names: dict[str, dict], departments: dict[str, str] | None = None) -> list[dict]:
     """A case history as sentences: when, who (the official's name and role, the applicant, the
-    system), what they did and the status it led to."""
+    system), what they did (naming the department a case went to) and the status it led to."""
     rows = []
     for e in entries:
         actor = e.get("actor") or {}
@@ -79,6 +79,8 @@ def history_rows(entries: list[dict], names: dict[str, dict]) -> list[dict]:
         else:
             who = ROLE_VI.get(role, "Hệ thống")
         what = ACTION_SENTENCE.get(e["action"], "cập nhật hồ sơ")
+        if e.get("department_id"):
+            what += f", giao {(departments or {}).get(e['department_id'], e['department_id'])} xử lý"
         moved = e.get("from_status") != e["to_status"]
         rows.append({"at": e["at"], "who": who, "what": what, "to": e["to_status"] if moved else None,
                      "reason": e.get("reason"), "amendments": e.get("amendments"), "action": e["action"]})
@@ -256,7 +258,7 @@ class OfficialsArea(GatewayCore):
                     if action in case["available_actions"]}
         eform = fields_of(procedure.get("eform_schema") or {})
         return html(request, "case.html", status, session=session, case=case, dossier=dossier,
-                    history=history_rows(history, names), commands=commands, action_vi=ACTION_VI,
+                    history=history_rows(history, names, departments), commands=commands, action_vi=ACTION_VI,
                     message=message, workflow=session["role"] in WORKFLOW_ROLES, form_rows=shown(eform, dossier["form_data"]),
                     labels={f.name: f.label for f in eform}, department=departments.get(case.get("department_id")),
                     doc_names={x["code"]: x["name"] for x in procedure["required_documents"]})

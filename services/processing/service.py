@@ -301,7 +301,8 @@ class ProcessingService(PortalService):
         if not self._visible_to_official(case, Actor.model_validate(actor)):
             raise exceptions.case_not_found(code)
         entries = [{**r["history"], "version": r["version"], "amendments": (r.get("set", {}).get("supplement") or {})
-                    .get("amendments") if r["history"].get("action") == "supplement" else None}
+                    .get("amendments") if r["history"].get("action") == "supplement" else None,
+                    "department_id": r.get("set", {}).get("department_id")}
                    for r in self.store.history(code) if r.get("history")]
         return dump(CaseHistory(code=code, entries=entries))
 

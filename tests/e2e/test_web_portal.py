@@ -171,6 +171,7 @@ def test_citizen_files_and_follows_a_dossier_an_official_receives_it(suite, brow
     act(b, "mark_result_ready", {})
     b.wait_text("#tinh-trang", "Có kết quả")
     assert "request_supplement" in b.source and "approve" in b.source  # the history lists every step
+    assert "giao Công chức Tư pháp - Hộ tịch xử lý" in b.text("#nhat-ky")  # by the department's name
     b.click("details:has(#form-deliver) summary")
     b.click("#deliver-method option[value='in_person']")
     b.go("#form-deliver button[type=submit]")

@@ -104,3 +104,24 @@ def test_rejected_files(content, claimed, exc):
 def test_chunks_reassemble():
     data = bytes(range(256)) * 3000
     assert b"".join(att.chunks(data)) == data and len(att.chunks(data)) == 3
+
+
+def test_date_of_birth_is_checked_against_the_portal_clock_in_province_time():
+    """A birth 'today' is refused, yesterday accepted, by the province's date on the portal's clock
+    (at 23:30 UTC it is already tomorrow in Vietnam), not the machine's date."""
+    from datetime import date, datetime, timezone
+
+    from pydantic import ValidationError
+
+    from contracts.intake import RegisterIndividual
+    from services.common import clock
+
+    base = {"kind": "individual", "email": "a@example.vn", "phone": "0912345678", "password": "mat-khau-dai-1",
+            "full_name": "Lê Văn A", "national_id": "052090001234"}
+    clock.set_source(lambda: datetime(2031, 3, 4, 23, 30, tzinfo=timezone.utc))  # 5 March 06:30 in Vietnam
+    try:
+        assert RegisterIndividual(**base, date_of_birth=date(2031, 3, 4)).date_of_birth == date(2031, 3, 4)
+        with pytest.raises(ValidationError):
+            RegisterIndividual(**base, date_of_birth=date(2031, 3, 5))
+    finally:
+        clock.set_source(None)

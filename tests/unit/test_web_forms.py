@@ -123,3 +123,20 @@ def test_errors_go_to_their_fields_and_form_data_reads_as_a_person_writes_it():
 def test_every_template_compiles():
     for name in ENV.list_templates(filter_func=lambda n: n.endswith(".html")):
         ENV.get_template(name)
+
+
+def test_case_history_names_the_department_a_case_went_to():
+    from gateway.areas.officials import history_rows
+
+    entries = [{"at": "2031-03-04T02:00:00+00:00", "action": "receive", "from_status": "submitted",
+                "to_status": "in_review", "actor": {"id": "r1", "role": "reception"}, "department_id": "PHONG-TP"},
+               {"at": "2031-03-05T02:00:00+00:00", "action": "assign", "from_status": "in_review",
+                "to_status": "in_review", "actor": {"id": "r1", "role": "reception"}, "department_id": "PHONG-HT"},
+               {"at": "2031-03-06T02:00:00+00:00", "action": "propose", "from_status": "in_review",
+                "to_status": "awaiting_approval", "actor": {"id": "s1", "role": "specialist"}}]
+    rows = history_rows(entries, {"r1": {"name": "Trần Thị B"}},
+                        {"PHONG-TP": "Phòng Lý lịch tư pháp", "PHONG-HT": "Phòng Hộ tịch"})
+    assert rows[0]["who"].startswith("Trần Thị B") and rows[0]["what"] == \
+        "tiếp nhận hồ sơ, giao Phòng Lý lịch tư pháp xử lý"
+    assert rows[1]["what"] == "chuyển hồ sơ đến phòng chuyên môn, giao Phòng Hộ tịch xử lý" and rows[1]["to"] is None
+    assert rows[2]["what"] == "đề xuất kết quả giải quyết" and rows[2]["to"] == "awaiting_approval"
