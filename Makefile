@@ -2,7 +2,7 @@
 SHELL := /bin/bash
 PY := .venv/bin/python
 
-.PHONY: setup infra run test unit seed down bench
+.PHONY: setup infra run test unit check fix seed down bench
 
 setup:
 	scripts/bootstrap
@@ -18,6 +18,15 @@ run: infra
 test: setup
 	scripts/infra tools
 	$(PY) -m pytest -p no:cacheprovider $(PYTEST_ARGS)
+
+## Lint, format and types (ruff, mypy: config in pyproject.toml).
+check: setup
+	scripts/check
+
+## Apply ruff's own fixes and formatting.
+fix: setup
+	.venv/bin/ruff check --fix --quiet . || true
+	.venv/bin/ruff format --quiet .
 
 ## The fast tests only (no servers, seconds): while writing code. `make test` is the whole suite.
 unit: setup
