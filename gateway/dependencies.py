@@ -15,6 +15,8 @@ from werkzeug.wrappers import Request
 
 from services.common import error_catalogue as catalogue
 
+from .settings import GatewaySettings
+
 
 class GatewayStore:
     def __init__(self, db: Database):
@@ -81,15 +83,14 @@ class TokenAuth:
 
     ISSUER = "portal-gateway"
 
-    def __init__(self, config: dict, store: GatewayStore):
-        self.secret = config["TOKEN_SECRET"]
-        self.ttl = int(config.get("TOKEN_TTL_SECONDS", 3600))
+    def __init__(self, settings: GatewaySettings, store: GatewayStore):
+        self.secret = settings.token_secret
+        self.ttl = settings.token_ttl_seconds
         self.store = store
         # Failed sign-ins allowed per window: per login name (guessing one
         # account) and per client address (spraying many accounts).
-        self.limits = {"id": int(config.get("LOGIN_MAX_ATTEMPTS", 5)),
-                       "ip": int(config.get("LOGIN_MAX_ATTEMPTS_PER_IP", 100))}
-        self.login_window = int(config.get("LOGIN_WINDOW_SECONDS", 300))
+        self.limits = {"id": settings.login_max_attempts, "ip": settings.login_max_attempts_per_ip}
+        self.login_window = settings.login_window_seconds
 
     def issue(self, account: dict) -> dict:
         now = datetime.now(timezone.utc)
@@ -141,13 +142,13 @@ class PostalAuth:
     ``METHOD\nPATH\nTIMESTAMP\nNONCE\nsha256(body)``. Valid only on the operator's routes; each
     nonce is accepted once (replays refused), within ``POSTAL_CLOCK_SKEW_SECONDS`` of now."""
 
-    def __init__(self, config: dict, store: GatewayStore):
+    def __init__(self, settings: GatewaySettings, store: GatewayStore):
         self.operators = {}
-        for entry in str(config.get("POSTAL_OPERATORS", "")).split(","):
+        for entry in settings.postal_operators.split(","):
             if entry.count(":") >= 2:
                 operator_id, key, secret = entry.strip().split(":", 2)
                 self.operators[key] = (operator_id, secret)
-        self.skew = int(config.get("POSTAL_CLOCK_SKEW_SECONDS", 300))
+        self.skew = settings.postal_clock_skew_seconds
         self.store = store
 
     @staticmethod

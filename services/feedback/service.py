@@ -6,7 +6,6 @@ import uuid
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from nameko.dependency_providers import Config
 from nameko.timer import timer
 
 from contracts.feedback import (
@@ -23,11 +22,13 @@ from services.common.messaging import EventDispatcher, RpcProxy, rpc
 from services.common.mongo import MongoDatabase
 from services.common.roles import AGENCY_OFFICIALS, OFFICIALS
 from services.common.service_base import PortalService
+from services.common.settings import Settings
 from services.common.text import words_regex
 from services.common.schemas import dump, parse
 
 from . import exceptions
 from .dependencies import FeedbackStore
+from .settings import FeedbackSettings
 from .redact import redact
 
 ANSWER_DAYS = 3  # Art. 11
@@ -42,7 +43,7 @@ class FeedbackService(PortalService):
     dispatch = EventDispatcher()
     intake = RpcProxy("intake")
     processing = RpcProxy("processing")
-    config = Config()
+    settings: FeedbackSettings = Settings(FeedbackSettings)
 
 
     def _now(self) -> datetime:
@@ -191,7 +192,7 @@ class FeedbackService(PortalService):
         self.sweep(wait=0)  # a sweep in progress (another replica's) does it
 
     def _at_risk_days(self) -> int:
-        return int(self.config.get("FEEDBACK_AT_RISK_WORKING_DAYS", 1))
+        return self.settings.feedback_at_risk_working_days
 
     @rpc
     def sweep(self, wait: float = 300) -> dict:

@@ -15,7 +15,6 @@ from urllib.parse import urlencode
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from jsonschema import Draft202012Validator, FormatChecker
-from nameko.dependency_providers import Config
 
 from contracts.intake import (
     Account, Attachment, AttachmentIn, CatalogQuery, DeskFiling, Department, DueDatePreview, DueDateQuery, NewOfficial,
@@ -37,10 +36,12 @@ from services.common.mongo import MongoDatabase
 from services.common.observability import bind
 from services.common.roles import AGENCY_OFFICIALS
 from services.common.service_base import PortalService
+from services.common.settings import Settings
 from services.common.schemas import dump, page_bounds, parse
 
 from . import exceptions, signatures
 from .dependencies import IntakeStore
+from .settings import IntakeSettings
 
 log = logging.getLogger(__name__)
 
@@ -71,7 +72,7 @@ class IntakeService(PortalService):
 
     store: IntakeStore = MongoDatabase(IntakeStore)
     dispatch = EventDispatcher()
-    config = Config()
+    settings: IntakeSettings = Settings(IntakeSettings)
 
     # ----------------------------------------------------------- catalog
     @rpc
@@ -203,7 +204,7 @@ class IntakeService(PortalService):
                                   "Chỉ quản trị của cơ quan thực hiện mới được đăng biểu mẫu")
         filename = att.safe_filename(filename, document_code)
         content = att.decode(content_b64, filename)
-        ctype = att.check(content, filename, content_type, int(self.config.get("MAX_ATTACHMENT_BYTES", 5242880)),
+        ctype = att.check(content, filename, content_type, self.settings.max_attachment_bytes,
                           att.TEMPLATE_SIGNATURES)
         digest = att.sha256(content)
         blob_id = f"tpl-{digest[:32]}"
@@ -346,14 +347,14 @@ class IntakeService(PortalService):
     # ----------------------------------------------------------- dossiers
     def _tracking_secret(self, code: str) -> str:
         """Derived, not stored: HMAC of the code under a server key, so a replay can return it again."""
-        key = self.config["TRACKING_SECRET_KEY"].encode()
+        key = self.settings.tracking_secret_key.encode()
         digest = hmac.new(key, code.encode(), hashlib.sha256).digest()
         return base64.b32encode(digest).decode()[:12]
 
     def _new_code(self) -> str:
         now = utcnow()
         rand = "".join(secrets.choice(_CROCKFORD) for _ in range(8))
-        return f"{self.config.get('PROVINCE_CODE', '52')}-{now:%y%m%d}-{rand}"
+        return f"{self.settings.province_code}-{now:%y%m%d}-{rand}"
 
     def _check_form(self, schema: dict, data: dict) -> None:
         validator = Draft202012Validator(schema, format_checker=FormatChecker())
@@ -364,8 +365,7 @@ class IntakeService(PortalService):
     def _checked_files(self, procedure: dict, raw: Any, mandatory: bool = True) -> list[tuple[dict, bytes]]:
         """Files for documents on the procedure's list, each sniffed, size-checked and hashed;
         with ``mandatory`` every mandatory document must be there (filing; not a supplement)."""
-        max_bytes = int(self.config.get("MAX_ATTACHMENT_BYTES", 5 * 1024 * 1024))
-        max_count = int(self.config.get("MAX_ATTACHMENTS", 20))
+        max_bytes, max_count = self.settings.max_attachment_bytes, self.settings.max_attachments
         if not isinstance(raw, list):
             raise catalogue.error("invalid_attachments")
         if len(raw) > max_count:
@@ -523,7 +523,7 @@ class IntakeService(PortalService):
         identity = account.get("national_id") or account.get("tax_code") or ""
         payload = signatures.canonical_payload(procedure["code"], procedure["version"], req.form_data, metas)
         return signatures.verify(req.signature.model_dump(), payload, identity,
-                                 self.config.get("TRUSTED_CA_FILE") or "", utcnow())
+                                 self.settings.trusted_ca_file, utcnow())
 
     @rpc
     def signing_payload(self, actor: dict, procedure_code: str, form_data: dict, attachments: list[dict]) -> dict:

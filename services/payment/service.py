@@ -7,7 +7,6 @@ import time as _time
 import uuid
 from datetime import datetime, timedelta, timezone
 
-from nameko.dependency_providers import Config
 from nameko.timer import timer
 
 from contracts.payment import Mismatch, Payment, Reconciliation, Refund, RefundRequest
@@ -21,11 +20,13 @@ from services.common.events import Actor, Event, handles, new_event, utcnow
 from services.common.messaging import EventDispatcher, RpcProxy, rpc
 from services.common.mongo import MongoDatabase
 from services.common.service_base import PortalService
+from services.common.settings import Settings
 from services.common.schemas import dump, parse
 
 from . import exceptions
 from .dependencies import PaymentStore, ProviderClient
 from .schemas import FINAL
+from .settings import PaymentSettings
 
 SYSTEM = {"id": "payment", "role": "system"}
 OUTCOMES = {"success": "succeeded", "fail": "failed", "cancel": "cancelled"}
@@ -40,11 +41,11 @@ class PaymentService(PortalService):
     store: PaymentStore = MongoDatabase(PaymentStore)
     dispatch = EventDispatcher()
     processing = RpcProxy("processing")
-    config = Config()
+    settings: PaymentSettings = Settings(PaymentSettings)
 
     @property
     def provider(self) -> ProviderClient:
-        return ProviderClient(self.config)
+        return ProviderClient(self.settings)
 
 
     # ------------------------------------------------------------ events in
@@ -97,13 +98,13 @@ class PaymentService(PortalService):
         now = utcnow()
         doc = {"id": payment_id, "dossier_code": code, "account_id": who.id, "amount_vnd": due["amount_vnd"],
                "currency": "VND", "status": "created", "refunded_vnd": 0, "created_at": now,
-               "expires_at": now + timedelta(seconds=int(self.config.get("PAYMENT_EXPIRY_SECONDS", 900)))}
+               "expires_at": now + timedelta(seconds=self.settings.payment_expiry_seconds)}
         payment, _ = self.store.payments.create(payment_id, doc, [])
         if payment["status"] != "created":
             return dump(Payment.model_validate(payment))
         # Back to the dossier's page after paying: DOSSIER_CODE in the configured URL becomes its code.
-        return_url = str(self.config.get("PAYMENT_RETURN_URL", "")).replace("DOSSIER_CODE", code)
-        session = self.provider.start(payment_id, due["amount_vnd"], self.config["PAYMENT_CALLBACK_URL"], return_url)
+        return_url = self.settings.payment_return_url.replace("DOSSIER_CODE", code)
+        session = self.provider.start(payment_id, due["amount_vnd"], self.settings.payment_callback_url, return_url)
         started = self.store.payments.transition(payment_id, payment["version"], {
             "status": "started", "started_at": utcnow(), "provider_session": session["session_id"],
             "redirect_url": session["pay_url"]}, [])

@@ -6,8 +6,6 @@ import uuid
 from datetime import timedelta
 from typing import Any
 
-from nameko.dependency_providers import Config
-
 from contracts.postal import (
     FileOnBehalf, OperatorUpdate, PickupRequest, ReturnStats, Shipment, ShipmentPage, ShipmentQuery,
 )
@@ -18,11 +16,13 @@ from services.common.events import Actor, Event, handles, new_event, utcnow
 from services.common.messaging import EventDispatcher, RpcProxy, rpc
 from services.common.mongo import MongoDatabase
 from services.common.service_base import PortalService
+from services.common.settings import Settings
 from services.common.schemas import dump, parse
 
 from . import exceptions
 from .dependencies import PostalStore
 from .schemas import NEXT
+from .settings import PostalSettings
 
 SYSTEM = {"id": "postal", "role": "system"}
 OPEN = ("requested", "picked_up", "in_transit", "failed_attempt")
@@ -35,10 +35,10 @@ class PostalService(PortalService):
     store: PostalStore = MongoDatabase(PostalStore)
     dispatch = EventDispatcher()
     intake = RpcProxy("intake")
-    config = Config()
+    settings: PostalSettings = Settings(PostalSettings)
 
     def _operator(self) -> str:
-        return str(self.config.get("POSTAL_DEFAULT_OPERATOR", "vnpost"))
+        return self.settings.postal_default_operator
 
     def _view(self, doc: dict) -> dict:
         return dump(Shipment.model_validate(doc))
@@ -173,8 +173,8 @@ class PostalService(PortalService):
         if p.action != "mark_result_ready" or p.delivery_method != "post":
             return
         ready = utcnow()
-        in_province = p.delivery_province_code == str(self.config.get("PROVINCE_CODE", "52"))
-        hours = 24 if in_province else int(self.config.get("OUT_OF_PROVINCE_RETURN_HOURS", 72))
+        in_province = p.delivery_province_code == self.settings.province_code
+        hours = 24 if in_province else self.settings.out_of_province_return_hours
         sid = f"RT-{p.code}"
         doc = {"id": sid, "kind": "return", "operator_id": self._operator(), "status": "requested",
                "account_id": p.applicant_id, "dossier_code": p.code, "procedure_code": p.procedure_code,

@@ -8,7 +8,6 @@ import base64
 import hashlib
 import time as _time
 
-from nameko.dependency_providers import Config
 from nameko.extensions import DependencyProvider
 from nameko.timer import timer
 
@@ -24,11 +23,13 @@ from services.common.messaging import RpcProxy, rpc
 from services.common.mongo import MongoDatabase
 from services.common.roles import OFFICIALS
 from services.common.service_base import PortalService
+from services.common.settings import Settings
 
 from . import exports
 from .batching import batch_event_handler
 from .dependencies import ReportingStore
-from .figures import STAGE_METRICS, figures, online_target, period_label, period_year
+from .figures import STAGE_METRICS, figures, period_label, period_year
+from .settings import ReportingSettings
 from .writer import Writer, rebuild_wait_seconds
 
 # The events folded (folding.py reads their stored JSON), as (source, type): the queues to consume.
@@ -70,14 +71,14 @@ class ReportingService(PortalService):
     store: ReportingStore = MongoDatabase(ReportingStore)
     writer: Writer = WriterState()
     intake = RpcProxy("intake")
-    config = Config()
+    settings: ReportingSettings = Settings(ReportingSettings)
 
     # ------------------------------------------------------- ingest and fold
     @batch_event_handler(SOURCES, size=BATCH_SIZE, wait=BATCH_WAIT_SECONDS, idle=BATCH_IDLE_SECONDS)
     def ingest(self, bodies: list | None) -> bool:
         """Store a batch of events once and fold them (see writer.py); False while another process
         is the writer. The batch consumer acknowledges the messages only after True."""
-        return self.writer.run(self.store, bodies, self.config)
+        return self.writer.run(self.store, bodies, self.settings)
 
     @rpc
     def rebuild(self) -> dict:
@@ -165,7 +166,7 @@ class ReportingService(PortalService):
         return {"period": period, "procedures": rows, "province": self.figures("all", "*", period)}
 
     def _target(self, period: str) -> float:
-        return online_target(self.config, period_year(period, _events.utcnow()))
+        return self.settings.online_target(period_year(period, _events.utcnow()))
 
     @rpc
     def dashboard(self, actor: dict, dim: str = "all", value: str = "*", period: str | None = None) -> dict:
