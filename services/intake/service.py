@@ -223,8 +223,7 @@ class IntakeService(PortalService):
         if not meta:
             raise catalogue.error("form_not_found", {"document_code": document_code})
         content = self.store.files.get(meta["blob_id"], meta["chunks"], meta["sha256"])
-        return {"filename": meta["filename"], "content_type": meta["content_type"], "sha256": meta["sha256"],
-                "content_b64": base64.b64encode(content).decode()}
+        return att.download(meta["filename"], meta["content_type"], content, meta["sha256"])
 
     # --------------------------------------------------- agency admin
     def _admin_of(self, actor: dict) -> tuple[Actor, dict]:
@@ -563,8 +562,7 @@ class IntakeService(PortalService):
         if not meta:
             raise catalogue.error("attachment_not_found", {"attachment_id": attachment_id})
         content = self.store.files.get(attachment_id, meta["chunks"], meta["sha256"])
-        return {"filename": meta["filename"], "content_type": meta["content_type"], "sha256": meta["sha256"],
-                "content_b64": base64.b64encode(content).decode()}
+        return att.download(meta["filename"], meta["content_type"], content, meta["sha256"])
 
     @rpc
     def stage_supplement(self, actor: dict, code: str, attachments: list, form_changes: dict) -> dict:
@@ -708,8 +706,7 @@ class IntakeService(PortalService):
                  "Khi nhận kết quả, người nộp mang theo giấy này và bản chính các giấy tờ để đối chiếu (Điều 7.1a)."]
         link = f"{lookup_url}?{urlencode({'ma': code, 'bi-mat': r['tracking_secret']})}"
         content = documents.filing_receipt({**r, "rows": rows, "notes": notes}, link)
-        return {"filename": f"giay-tiep-nhan-{code}.pdf", "content_type": "application/pdf",
-                "sha256": att.sha256(content), "content_b64": base64.b64encode(content).decode()}
+        return att.download(f"giay-tiep-nhan-{code}.pdf", "application/pdf", content)
 
     @rpc
     def account_names(self, ids: list[str]) -> dict[str, dict]:

@@ -2,7 +2,6 @@
 and a daily reconciliation against the provider's statement."""
 from __future__ import annotations
 
-import base64
 import time as _time
 import uuid
 from datetime import datetime, timedelta, timezone
@@ -205,8 +204,7 @@ class PaymentService(PortalService):
         pdf = documents.document(["BIÊN LAI THU PHÍ, LỆ PHÍ (điện tử)", f"Mã giao dịch: {p['_id']}",
                                   f"Hồ sơ: {p['dossier_code']}", f"Số tiền: {p['amount_vnd']:,} đ".replace(",", "."),
                                   f"Mã giao dịch của cổng thanh toán: {p.get('provider_txn')}", f"Thời gian: {paid}"])
-        return {"filename": f"bien-lai-{p['_id']}.pdf", "content_type": "application/pdf",
-                "sha256": files.sha256(pdf), "content_b64": base64.b64encode(pdf).decode()}
+        return files.download(f"bien-lai-{p['_id']}.pdf", "application/pdf", pdf)
 
     # -------------------------------------------------------------- refunds
     @rpc

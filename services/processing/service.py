@@ -3,7 +3,6 @@ procedure declares (reception → specialist department → leader → result), 
 deadlines and with a hash-chained history. Every change is a row of ``workflow.LIFECYCLE``."""
 from __future__ import annotations
 
-import base64
 import logging
 import time as _time
 from concurrent.futures import ThreadPoolExecutor
@@ -333,8 +332,7 @@ class ProcessingService(PortalService):
 
     def _file(self, ref: dict) -> dict:
         content = self.store.files.get(ref["id"], ref["chunks"], ref["sha256"])
-        return {"filename": ref["filename"], "content_type": ref["content_type"], "sha256": ref["sha256"],
-                "content_b64": base64.b64encode(content).decode()}
+        return files.download(ref["filename"], ref["content_type"], content, ref["sha256"])
 
     # ------------------------------------------------------------ citizen
     def _own_case(self, actor: dict, code: str, wait: float = 0.0) -> dict:

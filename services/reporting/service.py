@@ -4,8 +4,6 @@ only — the cost of a query does not grow with the number of dossiers. ``rebuil
 every read model from the stored events."""
 from __future__ import annotations
 
-import base64
-import hashlib
 import time as _time
 
 from nameko.extensions import DependencyProvider
@@ -14,6 +12,7 @@ from nameko.timer import timer
 from services.common import events as _events  # "now" through the module: the one injectable clock
 from services.common.calendar import VN_TZ
 from services.common import error_catalogue as catalogue
+from services.common import files
 from services.common.event_contracts import (
     CaseDeadlineFlagged, CaseStatusChanged, DossierRated, DossierSubmitted, FeedbackAnswered, FeedbackReceived,
     PaymentSucceeded, RefundCompleted, ShipmentDelivered,
@@ -228,6 +227,4 @@ class ReportingService(PortalService):
         if render is None:
             raise catalogue.error("invalid_format", {"format": fmt}, "Định dạng: json, csv, xlsx, html")
         content = render[0](report)
-        return {"filename": f"bao-cao-{scope}-{period}.{render[2]}", "content_type": render[1],
-                "sha256": hashlib.sha256(content).hexdigest(),
-                "content_b64": base64.b64encode(content).decode()}
+        return files.download(f"bao-cao-{scope}-{period}.{render[2]}", render[1], content)
