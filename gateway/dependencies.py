@@ -71,6 +71,18 @@ class GatewayStore:
             return incident
         return None
 
+    def ping(self) -> None:
+        """Raises when the database does not answer (the health check)."""
+        self.db.command("ping")
+
+    def first_postal_nonce(self, key: str, nonce: str, expires_at: datetime) -> bool:
+        """Whether this operator's nonce is seen for the first time (a replay is refused)."""
+        try:
+            self.db.postal_nonces.insert_one({"_id": f"{key}:{nonce}", "expires_at": expires_at})
+            return True
+        except DuplicateKeyError:
+            return False
+
     def purge_expired(self) -> None:
         now = datetime.now(timezone.utc)
         self.db.revoked_tokens.delete_many({"expires_at": {"$lt": now}})
@@ -172,9 +184,7 @@ class PostalAuth:
                                   request.get_data(cache=True))
         if not hmac.compare_digest(given, expected):
             raise catalogue.error("invalid_postal_signature")
-        try:
-            self.store.db.postal_nonces.insert_one({"_id": f"{key}:{nonce}", "expires_at": datetime.fromtimestamp(
-                int(timestamp) + self.skew, timezone.utc)})
-        except DuplicateKeyError:
-            raise catalogue.error("replayed_postal_request") from None
+        if not self.store.first_postal_nonce(key, nonce, datetime.fromtimestamp(int(timestamp) + self.skew,
+                                                                                timezone.utc)):
+            raise catalogue.error("replayed_postal_request")
         return operator_id

@@ -70,7 +70,7 @@ class MetaArea(GatewayCore):
         except Exception as exc:
             broker = {"status": "down", "detail": type(exc).__name__}
         try:
-            self.store.db.command("ping")
+            self.store.ping()
             database = {"status": "ok"}
         except Exception as exc:
             database = {"status": "down", "detail": type(exc).__name__}

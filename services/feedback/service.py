@@ -173,8 +173,7 @@ class FeedbackService(PortalService):
             filt["status"] = q.status
         if q.flag:
             filt[f"flags.{q.flag}"] = True
-        total = self.store.items.docs.count_documents(filt)
-        docs = self.store.items.docs.find(filt).sort("due_at", 1).skip((q.page - 1) * q.page_size).limit(q.page_size)
+        docs, total = self.store.items.page(filt, [("due_at", 1)], q.page, q.page_size)
         return dump(FeedbackPage(items=[FeedbackView.model_validate(d) for d in docs], page=q.page,
                                  page_size=q.page_size, total=total))
 
@@ -253,9 +252,7 @@ class FeedbackService(PortalService):
             filt["agency_id"] = q.agency_id
         if q.q and words_regex(q.q):
             filt["$and"] = words_regex(q.q)
-        coll = self.store.db.public_questions
-        total = coll.count_documents(filt)
-        docs = coll.find(filt).sort("answered_at", -1).skip((q.page - 1) * q.page_size).limit(q.page_size)
+        docs, total = self.store.public_questions(filt, q.page, q.page_size)
         return dump(PublicPage(items=[PublicQuestion.model_validate(d) for d in docs], page=q.page,
                                page_size=q.page_size, total=total))
 
@@ -263,7 +260,7 @@ class FeedbackService(PortalService):
     @rpc
     def get_rating(self, actor: dict, code: str) -> dict | None:
         """The applicant's own rating of a dossier, or None (the page then offers the form)."""
-        doc = self.store.db.ratings.find_one({"_id": code})
+        doc = self.store.rating(code)
         if doc is None or doc["account_id"] != Actor.model_validate(actor).id:
             return None
         return {"dossier_code": code, "score": doc["score"], "comment": doc.get("comment")}

@@ -28,7 +28,6 @@ from services.common import workflows
 from services.common.calendar import VN_TZ, default_calendar
 from services.common import error_catalogue as catalogue
 from services.common.error_catalogue import jsonschema_detail
-from services.common.errors import Conflict
 from services.common.event_contracts import AccountRegistered, CaseStatusChanged, DossierSubmitted
 from services.common.events import Actor, Event, handles, new_event, utcnow
 from services.common.messaging import EventDispatcher, rpc
@@ -249,7 +248,7 @@ class IntakeService(PortalService):
     @rpc
     def list_officials(self, actor: dict) -> list[dict]:
         who, _ = self._admin_of(actor)
-        docs = self.store.accounts.docs.find({"kind": "official", "agency_id": who.agency_id}).sort("name", 1)
+        docs = self.store.accounts.find({"kind": "official", "agency_id": who.agency_id}, [("name", 1)])
         return [account_view(d) for d in docs]
 
     @rpc
@@ -608,23 +607,21 @@ class IntakeService(PortalService):
         staged = self.store.staged_supplement(staging_id)
         if staged is None or staged["committed"] or staged["code"] != code:
             return
-        while True:
-            doc = self.store.dossier(code)
+
+        def attach(doc: dict) -> tuple[dict, list[dict]] | None:
             applied = any(a["id"].startswith(staging_id) for a in doc["attachments"]) or any(
                 a.get("staging_id") == staging_id for a in doc.get("amendments", []))
             if applied:
-                break
-            new = staged["attachments"]
-            changes = {"attachments": [*doc["attachments"], *new], "updated_at": utcnow(),
+                return None
+            changes = {"attachments": [*doc["attachments"], *staged["attachments"]], "updated_at": utcnow(),
                        "form_data": {**doc["form_data"], **staged["form_changes"]},
                        "amendments": [*doc.get("amendments", []),
                                       *({**a, "staging_id": staging_id, "at": staged["created_at"]}
                                         for a in staged["amendments"])]}
-            try:
-                self.store.dossiers.transition(code, doc["version"], changes, [])
-                break
-            except Conflict:
-                continue  # another change landed first: apply on top of it
+            return changes, []
+
+        # Another change landing first is applied on top of: the supplement is decided again on it.
+        self.store.dossiers.change(code, attach)
         self.store.mark_supplement_committed(staging_id)
 
     @handles(CaseStatusChanged)
@@ -633,18 +630,16 @@ class IntakeService(PortalService):
         p = event.payload
         if p.action == "supplement" and p.staging_id:
             self.commit_supplement(p.code, p.staging_id)
-        while True:
-            doc = self.store.dossier(p.code)
-            if doc is None or doc.get("case_version", 0) >= p.case_version:
-                return
+
+        def mirror(doc: dict) -> tuple[dict, list[dict]] | None:
+            if doc.get("case_version", 0) >= p.case_version:
+                return None  # already as new (a redelivery, or events out of order)
             changes = {"status": p.to, "case_version": p.case_version, "updated_at": utcnow()}
             if p.to == "withdrawn":
                 changes["withdrawn_at"] = utcnow()
-            try:
-                self.store.dossiers.transition(p.code, doc["version"], changes, [])
-                return
-            except Conflict:
-                continue
+            return changes, []
+
+        self.store.dossiers.change(p.code, mirror)
 
     # ------------------------------------------------------------ receipts
     DELIVERY_VI = {"online": "trực tuyến trên Cổng dịch vụ công", "in_person": "trực tiếp tại bộ phận một cửa",

@@ -179,7 +179,7 @@ class NotificationService(PortalService):
         """Delivery status per channel, for the operator."""
         if Actor.model_validate(actor).role != "operator":
             raise catalogue.error("not_found")
-        docs = self.store.db.deliveries.find({"dossier_code": dossier_code}).sort("created_at", 1)
+        docs = self.store.deliveries_of(dossier_code)
         return [{k: (v.isoformat() if hasattr(v, "isoformat") else v) for k, v in d.items()
                  if k in ("_id", "channel", "status", "attempts", "last_error", "sent_at", "created_at")}
                 for d in docs]

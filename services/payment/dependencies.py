@@ -50,6 +50,10 @@ class PaymentStore:
         except DuplicateKeyError:
             return False
 
+    def save_reconciliation(self, day: str, report: dict) -> None:
+        """Đối soát of a day: the latest run replaces the day's earlier one."""
+        self.db.reconciliations.replace_one({"_id": day}, {"_id": day, **report, "at": utcnow()}, upsert=True)
+
     def reject_callback(self, params: dict, reason: str) -> None:
         self.db.rejected_callbacks.insert_one({"params": params, "reason": reason, "at": utcnow()})
 

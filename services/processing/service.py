@@ -27,6 +27,7 @@ from services.common.roles import AGENCY_OFFICIALS, OFFICIALS
 from services.common.service_base import PortalService
 from services.common.settings import Settings
 from services.common.schemas import dump, parse
+from services.common.versioned import retry_stale
 
 from . import exceptions
 from .dependencies import ProcessingStore
@@ -119,17 +120,13 @@ class ProcessingService(PortalService):
     def _run(self, case: dict, actor: dict, command: type, **fields: Any) -> dict:
         """Decide and commit a step the service takes itself (the applicant's, the system's), trying
         again on the newer version when another change landed first."""
-        while True:
+        def attempt(current: dict) -> dict:
             ctx = self._ctx()
             cmd = command(action=get_args(command.model_fields["action"].annotation)[0],
-                          expected_version=case["version"], **fields)
-            decision = decide(case, actor, cmd, ctx)
-            try:
-                return self._commit(case, actor, cmd.action, decision, ctx.now)
-            except Conflict as exc:
-                if exc.code != "stale_version":
-                    raise
-                case = self._case(case["code"])
+                          expected_version=current["version"], **fields)
+            return self._commit(current, actor, cmd.action, decide(current, actor, cmd, ctx), ctx.now)
+
+        return retry_stale(case, attempt, lambda current: self._case(current["code"]))
 
     def _case(self, code: str) -> dict:
         case = self.store.case(code)

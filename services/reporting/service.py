@@ -100,7 +100,7 @@ class ReportingService(PortalService):
     def snapshot(self) -> dict:
         """Every non-zero counter, for comparing live and rebuilt read models (a gauge that went up
         and down again is 0 live and absent when rebuilt: the same figure)."""
-        docs = {d["_id"]: {k: v for k, v in d.items() if k != "_id" and v} for d in self.store.db.counters.find()}
+        docs = {d["_id"]: {k: v for k, v in d.items() if k != "_id" and v} for d in self.store.all_counters()}
         return {doc_id: doc for doc_id, doc in docs.items() if doc}
 
     # -------------------------------------------------------------- queries

@@ -35,7 +35,7 @@ import eventlet
 from pydantic import ValidationError
 
 from services.common import events as _events
-from services.common.events import EventEnvelope, park, queue_name
+from services.common.events import EventEnvelope, queue_name
 
 from .dependencies import ReportingStore
 from .folding import Fold
@@ -233,7 +233,7 @@ class Writer:
                 kind = body.get("type") if isinstance(body, dict) else None
                 source = self.sources.get(kind or "", "unknown")
                 log.error("malformed event parked: %s", exc.errors()[:1])
-                park(store.db, queue_name(source, kind or "unknown", self.service, f"on_{kind}"), body, str(exc))
+                store.park(queue_name(source, kind or "unknown", self.service, f"on_{kind}"), body, str(exc))
                 continue
             envelopes.setdefault(envelope["event_id"], envelope)  # the same event twice in one batch
         return list(envelopes.values())
