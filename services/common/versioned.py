@@ -23,13 +23,15 @@ Writes are kept to what the protocol needs (FerretDB serialises them): claim,
 record, projection, marker deletion; :meth:`transition_many` does the first two
 for many documents in one round trip each.
 """
+
 from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
-from typing import Callable, Iterable, TypeVar
+from typing import TypeVar
 
 from pymongo import ASCENDING
 from pymongo.database import Database
@@ -84,8 +86,14 @@ class VersionedDocuments:
     # ------------------------------------------------------------ reads
     # Services read their documents through these, never through ``docs``: the collection's layout
     # (and its pending and transitions companions) stays this module's business.
-    def find(self, filt: dict | None = None, sort: list[tuple[str, int]] | None = None, limit: int = 0,
-             skip: int = 0, projection: dict | None = None) -> list[dict]:
+    def find(
+        self,
+        filt: dict | None = None,
+        sort: list[tuple[str, int]] | None = None,
+        limit: int = 0,
+        skip: int = 0,
+        projection: dict | None = None,
+    ) -> list[dict]:
         cursor = self.docs.find(filt or {}, projection)
         if sort:
             cursor = cursor.sort(sort)
@@ -101,8 +109,9 @@ class VersionedDocuments:
     # ------------------------------------------------------------ writes
     def _claim(self, doc_id: str, version: int) -> bool:
         try:
-            self.pending.insert_one({"_id": f"{doc_id}#{version}", "doc_id": doc_id, "version": version,
-                                     "at": utcnow()})
+            self.pending.insert_one(
+                {"_id": f"{doc_id}#{version}", "doc_id": doc_id, "version": version, "at": utcnow()}
+            )
             return True
         except DuplicateKeyError:
             return False
@@ -126,13 +135,15 @@ class VersionedDocuments:
 
     def _remark(self, record: dict) -> None:
         try:
-            self.pending.insert_one({"_id": record["_id"], "doc_id": record["doc_id"],
-                                     "version": record["version"], "at": record["at"]})
+            self.pending.insert_one(
+                {"_id": record["_id"], "doc_id": record["doc_id"], "version": record["version"], "at": record["at"]}
+            )
         except DuplicateKeyError:
             pass
 
-    def create(self, doc_id: str, doc: dict, events: list[dict], extra: dict | None = None,
-               dispatch: Dispatch | None = None) -> tuple[dict, bool]:
+    def create(
+        self, doc_id: str, doc: dict, events: list[dict], extra: dict | None = None, dispatch: Dispatch | None = None
+    ) -> tuple[dict, bool]:
         """Create version 1; returns (document, created). A second create of
         the same id (a replay) returns the existing document, unchanged. With ``dispatch``
         the events of a new document are published at once (else call :meth:`publish`).
@@ -140,8 +151,15 @@ class VersionedDocuments:
         If another writer holds the claim, wait for it; if its claim goes stale
         (it died between claim and commit), take the version over.
         """
-        record = {"_id": f"{doc_id}#1", "doc_id": doc_id, "version": 1, "set": {**doc, "version": 1},
-                  "events": events, "at": utcnow(), **(extra or {})}
+        record = {
+            "_id": f"{doc_id}#1",
+            "doc_id": doc_id,
+            "version": 1,
+            "set": {**doc, "version": 1},
+            "events": events,
+            "at": utcnow(),
+            **(extra or {}),
+        }
         deadline = time.monotonic() + self.stale_after.total_seconds() + 5
         while True:
             if self._commit(record):
@@ -163,8 +181,15 @@ class VersionedDocuments:
                 raise catalogue.error("in_progress", {"id": doc_id})
             time.sleep(0.2)
 
-    def transition(self, doc_id: str, expected_version: int, changes: dict, events: list[dict],
-                   extra: dict | None = None, dispatch: Dispatch | None = None) -> dict:
+    def transition(
+        self,
+        doc_id: str,
+        expected_version: int,
+        changes: dict,
+        events: list[dict],
+        extra: dict | None = None,
+        dispatch: Dispatch | None = None,
+    ) -> dict:
         """Commit version expected+1 with ``changes``; Conflict if someone else did first.
 
         ``extra`` is stored on the transition record only (e.g. who, why, a hash link). With
@@ -184,6 +209,7 @@ class VersionedDocuments:
         caller read it, or its id; ``decide`` gives (changes, events), or None when there is nothing to
         do (it may also raise). The document after, and whether this call changed it; (None, False)
         when there is no such document. With ``dispatch`` the events are published at once."""
+
         def attempt(current: dict | None) -> tuple[dict | None, bool]:
             if current is None:
                 return None, False
@@ -195,13 +221,16 @@ class VersionedDocuments:
 
         return retry_stale(self.get(doc) if isinstance(doc, str) else doc, attempt, lambda d: self.get(d["_id"]))
 
-    def transition_many(self, items: Iterable[tuple[str, int, dict, list[dict], dict | None]],
-                        dispatch: Dispatch, concurrency: int = 8) -> list[dict | None]:
+    def transition_many(
+        self, items: Iterable[tuple[str, int, dict, list[dict], dict | None]], dispatch: Dispatch, concurrency: int = 8
+    ) -> list[dict | None]:
         """Many independent transitions (doc id, expected version, changes, events, extra) with the
         claims and the records each written in one round trip; the document after each, or None
         where someone else got that version first. The events are published."""
-        records = [self._record(doc_id, version + 1, changes, events, extra)
-                   for doc_id, version, changes, events, extra in items]
+        records = [
+            self._record(doc_id, version + 1, changes, events, extra)
+            for doc_id, version, changes, events, extra in items
+        ]
         if not records:
             return []
         claims = [{"_id": r["_id"], "doc_id": r["doc_id"], "version": r["version"], "at": r["at"]} for r in records]
@@ -209,16 +238,27 @@ class VersionedDocuments:
         committed = [r for r in records if r["_id"] in won]
         logged = insert_new(self.log, committed)
         with ThreadPoolExecutor(concurrency) as pool:
-            list(pool.map(lambda r: self.pending.delete_one({"_id": r["_id"]}),
-                          [r for r in committed if r["_id"] not in logged]))
+            list(
+                pool.map(
+                    lambda r: self.pending.delete_one({"_id": r["_id"]}),
+                    [r for r in committed if r["_id"] not in logged],
+                )
+            )
             done = [r for r in committed if r["_id"] in logged]
             docs = dict(zip([r["_id"] for r in done], pool.map(self._apply, done)))
             list(pool.map(lambda r: self._publish(r, dispatch), done))
         return [docs.get(r["_id"]) for r in records]
 
     def _record(self, doc_id: str, version: int, changes: dict, events: list[dict], extra: dict | None) -> dict:
-        return {"_id": f"{doc_id}#{version}", "doc_id": doc_id, "version": version,
-                "set": {**changes, "version": version}, "events": events, "at": utcnow(), **(extra or {})}
+        return {
+            "_id": f"{doc_id}#{version}",
+            "doc_id": doc_id,
+            "version": version,
+            "set": {**changes, "version": version},
+            "events": events,
+            "at": utcnow(),
+            **(extra or {}),
+        }
 
     def _apply(self, record: dict) -> dict:
         """Project a committed record onto the document (only onto the version just before it)."""
