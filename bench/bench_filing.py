@@ -272,7 +272,7 @@ def main():
             filer.busy, filer.errors, filer.codes = 0, [], []
             before = {name: cpu_seconds(pid) for name, pid in pids.items()}
             print(f"-- concurrency {c}: filings start", flush=True)
-            lat, elapsed = run_pool(lambda i: filer.file(i, f"c{c}-{i}"), count, c)
+            lat, elapsed = run_pool(lambda i, c=c: filer.file(i, f"c{c}-{i}"), count, c)
             wait_drained(env)  # the CPU of a filing includes what its event costs downstream
             spent = {name: (cpu_seconds(pid) - before[name]) * 1000 / count for name, pid in pids.items()}
             floor_cpu = cpu_seconds(ferretdb) if ferretdb else 0.0

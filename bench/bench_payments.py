@@ -76,7 +76,7 @@ def main():
         suite.wait_healthy(url, timeout=90, procs=procs)
         api = f"{url}/api/v1"
         dossiers = []
-        for i in range(args.count):
+        for _ in range(args.count):
             n = uuid.uuid4().int
             nid = f"{n % 10**12:012d}"
             profile = {

@@ -53,7 +53,7 @@ def main():
     pid = server_pid(uri)
     print(
         f"machine: {os.cpu_count()} cores, load average {os.getloadavg()[0]:.1f}; server {uri} "
-        f"({'local FerretDB, pid %d' % pid if pid else 'CPU not measured'})",
+        f"({f'local FerretDB, pid {pid}' if pid else 'CPU not measured'})",
         flush=True,
     )
     try:
@@ -82,7 +82,7 @@ def main():
         for limit in (1, 2, 4, 8, 32):
             gate = eventlet.semaphore.Semaphore(limit)
 
-            def file_once(i, tag=f"w{limit}"):
+            def file_once(i, tag=f"w{limit}", gate=gate):
                 code, now = f"{tag}-{i}", utcnow()
                 with gate:
                     db.idempotency_keys.insert_one(

@@ -47,7 +47,9 @@ def load_catalog() -> dict:
 
 
 def _same(current: dict, new: dict) -> bool:
-    strip = lambda d: {k: v for k, v in d.items() if k not in ("version", "published_at", "_id")}
+    def strip(d: dict) -> dict:
+        return {k: v for k, v in d.items() if k not in ("version", "published_at", "_id")}
+
     return json.loads(json.dumps(strip(current), default=str)) == json.loads(json.dumps(strip(new), default=str))
 
 

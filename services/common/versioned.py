@@ -245,7 +245,7 @@ class VersionedDocuments:
                 )
             )
             done = [r for r in committed if r["_id"] in logged]
-            docs = dict(zip([r["_id"] for r in done], pool.map(self._apply, done)))
+            docs = dict(zip([r["_id"] for r in done], pool.map(self._apply, done), strict=True))
             list(pool.map(lambda r: self._publish(r, dispatch), done))
         return [docs.get(r["_id"]) for r in records]
 

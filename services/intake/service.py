@@ -653,8 +653,8 @@ class IntakeService(PortalService):
     def _store_files(self, prefix: str, files: list[tuple[dict, bytes]]) -> list[dict]:
         """Store checked files as ``<prefix>-<n>`` (n from 1), all chunks in one round trip; their metadata."""
         metas = [{**meta, "id": f"{prefix}-{n}"} for n, (meta, _) in enumerate(files, start=1)]
-        counts = self.store.files.put_many([(m["id"], content) for m, (_, content) in zip(metas, files)])
-        return [{**m, "chunks": c} for m, c in zip(metas, counts)]
+        counts = self.store.files.put_many([(m["id"], content) for m, (_, content) in zip(metas, files, strict=True)])
+        return [{**m, "chunks": c} for m, c in zip(metas, counts, strict=True)]
 
     def _check_signature(self, who: Actor, procedure: dict, req: FileDossier, metas: list[dict]) -> dict | None:
         """R10: verify a level-4 signature, or None when unsigned (then handled as level 3)."""

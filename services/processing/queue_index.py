@@ -117,7 +117,7 @@ class QueueIndex:
             if e["code"] not in latest or e["version"] > latest[e["code"]]["version"]:
                 latest[e["code"]] = e
         with ThreadPoolExecutor(8) as pool:
-            wheres = dict(zip(latest, pool.map(lambda code: self.where.find_one({"_id": code}), latest)))
+            wheres = dict(zip(latest, pool.map(lambda code: self.where.find_one({"_id": code}), latest), strict=True))
         days: dict[str, dict] = {}
 
         def day_doc(agency: str, day: str) -> dict:

@@ -593,10 +593,12 @@ class ProcessingService(PortalService):
             ]
             # One round trip for the claims and one for the records of every flag change.
             results = self.store.cases.transition_many(prepared, self.dispatch, SWEEP_CONCURRENCY)
-            for case, updated in zip(changed, results):
+            for case, updated in zip(changed, results, strict=True):
                 if updated is None:  # changed meanwhile: look again in the next sweep
                     self.store.calendar.schedule(case["code"], [ctx.today], f"{case['code']}#retry-{new_owner()}")
-            self._after([(case, items[2]) for case, items, updated in zip(changed, prepared, results) if updated])
+            self._after(
+                [(case, items[2]) for case, items, updated in zip(changed, prepared, results, strict=True) if updated]
+            )
             checked, flagged = len(cases), sum(r is not None for r in results)
             self.store.calendar.swept(ctx.today)
             return {"checked": checked, "flagged": flagged}

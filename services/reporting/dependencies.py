@@ -112,7 +112,7 @@ class ReportingStore:
     # ------------------------------------------------------------ read models
     def case_states(self, codes: Iterable[str]) -> dict[str, dict | None]:
         codes = list(codes)
-        return dict(zip(codes, _each(lambda c: self.db.case_states.find_one({"_id": c}), codes)))
+        return dict(zip(codes, _each(lambda c: self.db.case_states.find_one({"_id": c}), codes), strict=True))
 
     def state_codes(self, limit: int) -> set[str] | None:
         """Every dossier with a case state, or None when there are more than ``limit``."""
@@ -128,7 +128,7 @@ class ReportingStore:
 
     def counter_docs(self, ids: Iterable[str]) -> dict[str, dict | None]:
         ids = list(ids)
-        return dict(zip(ids, _each(lambda i: self.db.counters.find_one({"_id": i}), ids)))
+        return dict(zip(ids, _each(lambda i: self.db.counters.find_one({"_id": i}), ids), strict=True))
 
     def waiting(self) -> tuple[list[str], list[dict]]:
         """Events that wait for their dossier's filing: the ids the writer recorded, and the per-dossier
@@ -156,7 +156,7 @@ class ReportingStore:
         """The counter documents of these values and periods, by (value, period), several at a time."""
         keys = [(value, period) for value in values for period in periods]
         docs = _each(lambda k: self.db.counters.find_one({"_id": f"{dim}:{k[0]}|{k[1]}"}), keys)
-        return {k: doc or {} for k, doc in zip(keys, docs)}
+        return {k: doc or {} for k, doc in zip(keys, docs, strict=True)}
 
     # ------------------------------------------------------------ the journal
     def append_journal(self, journal_id: str, entry: dict) -> None:

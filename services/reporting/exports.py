@@ -124,7 +124,7 @@ def chart_png(report: dict) -> bytes:
     ):
         values = [r.get(key_, 0) for r in rows] or [0]
         ax.barh(names, values, left=left, label=label, color=color)
-        left = [a + b for a, b in zip(left, values)]
+        left = [a + b for a, b in zip(left, values, strict=True)]
     ax.set_xlabel("Số hồ sơ đã giải quyết")
     ax.set_title(report["title"], fontsize=10)
     ax.invert_yaxis()

@@ -90,7 +90,7 @@ def test_every_operation_answers_as_documented(suite):
         # The signing session replaces whatever security headers a negative case left out.
         checks = [c for c in CHECKS if c is not negative_data_rejection] if postal else CHECKS
 
-        def call(case):
+        def call(case, names=names, checks=checks):
             for name in names:
                 session, headers = callers[name]
                 case.call_and_validate(

@@ -8,6 +8,7 @@ import eventlet
 import pytest
 from eventlet.green import threading as green_threading
 from nameko.containers import ServiceContainer
+from pymongo.errors import InvalidOperation
 
 from services.common.mongo import MongoDatabase, make_client
 
@@ -52,5 +53,5 @@ def test_provider_opens_one_client_and_closes_it(infra):
     assert provider.database.command("ping")["ok"] == 1
     container.stop()
     assert provider.client is None
-    with pytest.raises(Exception):
+    with pytest.raises(InvalidOperation):
         client.admin.command("ping")  # closed clients refuse work

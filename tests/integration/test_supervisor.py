@@ -17,6 +17,9 @@ from ops.supervise import Policy, Program, Supervisor
 from services.common.config import ROOT
 from tests.helpers import wait_for
 
+#: fast restarts for tests: a program must live 1 s to count as started, 3 tries, 3 s to stop
+QUICK = Policy(start_seconds=1, start_retries=3, stop_wait_seconds=3)
+
 FOREVER = "[time.sleep(1) for _ in iter(int, 1)]"
 SLEEPER = [sys.executable, "-c", f"import time; {FOREVER}"]
 CRASHER = [sys.executable, "-c", "import sys; sys.exit(3)"]
@@ -42,7 +45,7 @@ def states(sup):
 def supervised():
     started = []
 
-    def start(programs, policy=Policy(start_seconds=1, start_retries=3, stop_wait_seconds=3)):
+    def start(programs, policy=QUICK):
         run_dir = ROOT / "var" / "run" / f"test-sv-{uuid.uuid4().hex[:6]}"
         sup = Supervisor(
             programs,

@@ -56,6 +56,7 @@ def service():
         ),
     )
     svc.store = MagicMock()
+    svc.store.files.put_many.side_effect = lambda blobs: [1] * len(blobs)  # one chunk each
     return svc
 
 

@@ -129,7 +129,7 @@ def test_no_use_site_reads_a_setting_from_the_raw_configuration():
     """``config.get("RPC_TIMEOUT", 20)`` at a use site is a second default and a cast of its own: every
     setting is read from the service's typed settings."""
     keys = {field.alias for component in COMPONENTS for field in model_of(component).model_fields.values()}
-    pattern = re.compile(r"""["'](%s)["']""" % "|".join(sorted(keys)))
+    pattern = re.compile(r"""["'](""" + "|".join(sorted(keys)) + r""")["']""")
     exempt = {ROOT / "services" / "common" / "production.py"}  # checks the raw values (production mode)
     found = []
     for path in [*(ROOT / "services").rglob("*.py"), *(ROOT / "gateway").rglob("*.py")]:

@@ -251,7 +251,11 @@ def test_sweep_flags_reception_then_the_processing_clock():
 
 # ------------------------------------------------------------------ declared workflows
 def wf(*stages):
-    return {"stages": [dict(zip(("code", "name", "kind", "roles", "days"), s)) | {"cohandling": True} for s in stages]}
+    return {
+        "stages": [
+            dict(zip(("code", "name", "kind", "roles", "days"), s, strict=True)) | {"cohandling": True} for s in stages
+        ]
+    }
 
 
 COMMUNE = wf(
