@@ -3,6 +3,7 @@ tokens and the web session), and the account signed in."""
 
 from __future__ import annotations
 
+from typing import Any, cast
 from urllib.parse import urlparse
 
 from werkzeug.wrappers import Request, Response
@@ -12,10 +13,12 @@ from services.common.errors import PortalError, Unauthorized
 from services.intake.exceptions import IDENTIFIERS_VI
 
 from ..api import Ctx, route
-from ..core import GatewayCore
+from ..core import GatewayCore, Session
+from ..rpc import JsonDict
 from ..schemas import RegisterRequest, TokenResponse
 from ..web.forms import FormField, refused, sent, values_of
 from ..web.render import SESSION_COOKIE, html, page, redirect
+from .context import actor_of, claims_of
 
 _EMAIL = FormField("email", "Thư điện tử", "text", True, max_length=254, input_type="email", autocomplete="email")
 _PHONE = FormField(
@@ -92,14 +95,22 @@ class AccountsArea(GatewayCore):
         auth="public",
         scope=(),
     )
-    def register(self, ctx: Ctx):
+    def register(self, ctx: Ctx) -> JsonDict:
         return self.intake.register(ctx.body.model_dump(mode="json"))
 
     @page("GET", "/dang-ky")
-    def web_register_form(self, request, session):
+    def web_register_form(self, request: Request, session: Session | None) -> Response:
         return self._register_page(request, session, _kind_of(request))
 
-    def _register_page(self, request, session, kind, status=200, values=None, refused=None):
+    def _register_page(
+        self,
+        request: Request,
+        session: Session | None,
+        kind: str,
+        status: int = 200,
+        values: dict[str, Any] | None = None,
+        refused: dict[str, Any] | None = None,
+    ) -> Response:
         return html(
             request,
             "register.html",
@@ -112,7 +123,7 @@ class AccountsArea(GatewayCore):
         )
 
     @page("POST", "/dang-ky")
-    def web_register(self, request, session):
+    def web_register(self, request: Request, session: Session | None) -> Response:
         kind = "organisation" if request.form.get("kind") == "organisation" else "individual"
         fields = REGISTER_FIELDS[kind]
         body = {"kind": kind, **values_of(fields, request.form, {})}
@@ -121,7 +132,8 @@ class AccountsArea(GatewayCore):
             self.intake.register(body)
         except PortalError as exc:
             values = {k: v for k, v in sent(fields, request.form).items() if k != "password"}
-            taken = exc.details.get("fields", []) if exc.code == "account_exists" else []
+            # account_exists always names the fields taken (services.intake.exceptions.duplicate_account)
+            taken = cast(dict[str, Any], exc.details).get("fields", []) if exc.code == "account_exists" else []
             extra = {f: f"Đã có tài khoản đăng ký với {IDENTIFIERS_VI.get(f, f)} này." for f in taken}
             return self._register_page(request, session, kind, exc.status, values, refused(exc, fields, extra=extra))
         return html(
@@ -146,10 +158,10 @@ class AccountsArea(GatewayCore):
         auth="public",
         scope=(),
     )
-    def login(self, ctx: Ctx):
+    def login(self, ctx: Ctx) -> JsonDict:
         return self.sign_in(ctx.body.login, ctx.body.password, ctx.request.remote_addr)
 
-    def sign_in(self, login: str, password: str, ip: str | None) -> dict:
+    def sign_in(self, login: str, password: str, ip: str | None) -> JsonDict:
         """Rate-limited sign-in (API and web): a token and the account, or Unauthorized."""
         ip, login = ip or "unknown", login.strip().lower()
         # Counted per account, so that its e-mail, national ID and tax code share one limit.
@@ -164,11 +176,11 @@ class AccountsArea(GatewayCore):
         return {**self.auth.issue(account), "account": account}
 
     @page("GET", "/dang-nhap")
-    def web_login_form(self, request, session):
+    def web_login_form(self, request: Request, session: Session | None) -> Response:
         return html(request, "login.html", session=session, next=request.args.get("next", ""), error=None)
 
     @page("POST", "/dang-nhap")
-    def web_login(self, request, session):
+    def web_login(self, request: Request, session: Session | None) -> Response:
         try:
             token = self.sign_in(request.form.get("login", ""), request.form.get("password", ""), request.remote_addr)
         except Unauthorized:
@@ -200,12 +212,12 @@ class AccountsArea(GatewayCore):
     @route(
         "POST", "/api/v1/auth/logout", summary="Đăng xuất: thu hồi token", tag="auth", auth="user", status=204, scope=()
     )
-    def logout(self, ctx: Ctx):
-        self.auth.revoke(ctx.claims)
+    def logout(self, ctx: Ctx) -> Response:
+        self.auth.revoke(claims_of(ctx))
         return Response(status=204)
 
     @page("POST", "/dang-xuat")
-    def web_logout(self, request, session):
+    def web_logout(self, request: Request, session: Session | None) -> Response:
         if session:
             self.auth.revoke(session["claims"])
         response = redirect("/")
@@ -213,5 +225,5 @@ class AccountsArea(GatewayCore):
         return response
 
     @route("GET", "/api/v1/me", summary="Tài khoản đang đăng nhập", tag="auth", auth="user", response=Account, scope=())
-    def me(self, ctx: Ctx):
-        return self.intake.get_account(ctx.actor["id"])
+    def me(self, ctx: Ctx) -> JsonDict:
+        return self.intake.get_account(actor_of(ctx)["id"])

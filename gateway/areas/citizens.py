@@ -6,8 +6,9 @@ from __future__ import annotations
 
 import dataclasses
 import json
+from typing import Any
 
-from werkzeug.wrappers import Response
+from werkzeug.wrappers import Request, Response
 
 from contracts.feedback import FeedbackView, Rating
 from contracts.intake import Dossier, DossierPage, FiledDossier, FileDossier
@@ -20,7 +21,8 @@ from services.common.roles import CITIZEN
 from services.common.schemas import parse
 
 from ..api import Ctx, file_response, read_json, route
-from ..core import GatewayCore
+from ..core import GatewayCore, Session
+from ..rpc import JsonDict
 from ..schemas import (
     FileDossierJson,
     InboxPage,
@@ -35,6 +37,7 @@ from ..schemas import (
     WithdrawRequest,
 )
 from ..web.forms import (
+    FormField,
     document_uploads,
     fields_of,
     filing_refusal,
@@ -45,6 +48,7 @@ from ..web.forms import (
     whole_number,
 )
 from ..web.render import html, page, page_number, pager, redirect
+from .context import actor_of
 
 MULTIPART_FILING = {
     "type": "object",
@@ -59,7 +63,7 @@ MULTIPART_FILING = {
 AMEND = "sua-"  # the supplement page's corrected eForm fields, kept apart from its own inputs
 
 
-def _prefixed(fields: list) -> list:
+def _prefixed(fields: list[FormField]) -> list[FormField]:
     return [dataclasses.replace(f, name=f"{AMEND}{f.name}") for f in fields]
 
 
@@ -67,7 +71,7 @@ class CitizensArea(GatewayCore):
     """Routes and pages of the applicant's own dossiers, payments, shipments and messages."""
 
     # --------------------------------------------------------------- filing
-    def _filing_from_request(self, request) -> tuple[dict, list[dict]]:
+    def _filing_from_request(self, request: Request) -> tuple[JsonDict, list[JsonDict]]:
         if request.mimetype == "multipart/form-data":
             raw = request.form.get("dossier")
             if raw is None:
@@ -100,7 +104,7 @@ class CitizensArea(GatewayCore):
         scope=(),
         busy=True,
     )
-    def file_dossier(self, ctx: Ctx):
+    def file_dossier(self, ctx: Ctx) -> Response:
         key = ctx.request.headers.get("Idempotency-Key")
         if key is not None and not (1 <= len(key) <= 200):
             raise catalogue.error("invalid_idempotency_key")
@@ -109,7 +113,7 @@ class CitizensArea(GatewayCore):
         else:
             read_json(ctx.request)  # raises the 415 with its message
         with self.filings.slot():
-            result = self.intake.file_dossier(ctx.actor, filing, files, key)
+            result = self.intake.file_dossier(actor_of(ctx), filing, files, key)
         headers = {"Location": f"/api/v1/dossiers/{result['dossier']['code']}"}
         if result.get("replayed"):
             headers["Idempotent-Replayed"] = "true"
@@ -128,13 +132,22 @@ class CitizensArea(GatewayCore):
         errors=(404,),
         scope=(),
     )
-    def signing_payload(self, ctx: Ctx):
+    def signing_payload(self, ctx: Ctx) -> JsonDict:
         b = ctx.body
         return self.intake.signing_payload(
-            ctx.actor, b.procedure_code, b.form_data, [a.model_dump() for a in b.attachments]
+            actor_of(ctx), b.procedure_code, b.form_data, [a.model_dump() for a in b.attachments]
         )
 
-    def _filing_page(self, request, session, procedure, status=200, values=None, refusal=None, chosen=None):
+    def _filing_page(
+        self,
+        request: Request,
+        session: Session,
+        procedure: JsonDict,
+        status: int = 200,
+        values: dict[str, Any] | None = None,
+        refusal: dict[str, Any] | None = None,
+        chosen: dict[str, str] | None = None,
+    ) -> Response:
         # Filings from the web are not signed: handled as level 3, no online return (Art. 7.2a).
         methods = [m for m in procedure["delivery_methods"] if m != "online"]
         return html(
@@ -152,11 +165,11 @@ class CitizensArea(GatewayCore):
         )
 
     @page("GET", "/nop-ho-so/{code}", auth=CITIZEN)
-    def web_file_form(self, request, session, code):
+    def web_file_form(self, request: Request, session: Session, code: str) -> Response:
         return self._filing_page(request, session, self.intake.get_procedure(code, None))
 
     @page("POST", "/nop-ho-so/{code}", auth=CITIZEN)
-    def web_file(self, request, session, code):
+    def web_file(self, request: Request, session: Session, code: str) -> Response:
         """Nộp hồ sơ: on success POST → redirect → GET of the dossier's page (a refresh files nothing
         twice); refused, the form comes back with what was typed and each error next to its field."""
         procedure = self.intake.get_procedure(code, None)
@@ -199,11 +212,11 @@ class CitizensArea(GatewayCore):
         response=DossierPage,
         scope=(),
     )
-    def my_dossiers(self, ctx: Ctx):
-        return self.intake.list_my_dossiers(ctx.actor, ctx.query.page, ctx.query.page_size)
+    def my_dossiers(self, ctx: Ctx) -> JsonDict:
+        return self.intake.list_my_dossiers(actor_of(ctx), ctx.query.page, ctx.query.page_size)
 
     @page("GET", "/ho-so-cua-toi", auth=CITIZEN)
-    def web_my_dossiers(self, request, session):
+    def web_my_dossiers(self, request: Request, session: Session) -> Response:
         listing = self.intake.list_my_dossiers(self._actor(session), page_number(request), 20)
         inbox = self.notification.inbox(self._actor(session), 1, 5, False)
         return html(
@@ -220,17 +233,18 @@ class CitizensArea(GatewayCore):
         errors=(404,),
         scope=("applicant", "agency"),
     )
-    def dossier(self, ctx: Ctx):
-        dossier = self.intake.get_dossier(ctx.actor, ctx.path["code"])
-        if ctx.actor["id"] == dossier["applicant_id"]:
+    def dossier(self, ctx: Ctx) -> JsonDict:
+        actor = actor_of(ctx)
+        dossier = self.intake.get_dossier(actor, ctx.path["code"])
+        if actor["id"] == dossier["applicant_id"]:
             try:
-                dossier["case"] = self.processing.timeline(ctx.actor, ctx.path["code"])
+                dossier["case"] = self.processing.timeline(actor, ctx.path["code"])
             except (NotFound, Conflict):
                 dossier["case"] = None  # filed a moment ago: the case is being opened
         return dossier
 
     @page("GET", "/ho-so-cua-toi/{code}", auth=CITIZEN)
-    def web_my_dossier(self, request, session, code):
+    def web_my_dossier(self, request: Request, session: Session, code: str) -> Response:
         actor = self._actor(session)
         dossier = self.intake.get_dossier(actor, code)
         try:
@@ -259,7 +273,7 @@ class CitizensArea(GatewayCore):
         )
 
     @page("GET", "/ho-so-cua-toi/{code}/giay-tiep-nhan", auth=CITIZEN)
-    def web_receipt(self, request, session, code):
+    def web_receipt(self, request: Request, session: Session, code: str) -> Response:
         """Giấy tiếp nhận hồ sơ và hẹn trả kết quả (PDF) with the QR code of the public lookup."""
         return file_response(self._receipt(session, code, request))
 
@@ -273,11 +287,11 @@ class CitizensArea(GatewayCore):
         errors=(404,),
         scope=("applicant", "agency"),
     )
-    def attachment(self, ctx: Ctx):
-        return file_response(self.intake.get_attachment(ctx.actor, ctx.path["code"], ctx.path["attachment_id"]))
+    def attachment(self, ctx: Ctx) -> Response:
+        return file_response(self.intake.get_attachment(actor_of(ctx), ctx.path["code"], ctx.path["attachment_id"]))
 
     @page("GET", "/ho-so-cua-toi/{code}/tep/{attachment_id}", auth=CITIZEN)
-    def web_my_attachment(self, request, session, code, attachment_id):
+    def web_my_attachment(self, request: Request, session: Session, code: str, attachment_id: str) -> Response:
         """The applicant's own files, as filed (or added with a supplement)."""
         return file_response(self.intake.get_attachment(self._actor(session), code, attachment_id))
 
@@ -293,8 +307,8 @@ class CitizensArea(GatewayCore):
         scope=("applicant",),
         example={"reason": "Tôi nộp nhầm thủ tục"},
     )
-    def withdraw(self, ctx: Ctx):
-        return self.processing.withdraw(ctx.actor, ctx.path["code"], ctx.body.reason)
+    def withdraw(self, ctx: Ctx) -> JsonDict:
+        return self.processing.withdraw(actor_of(ctx), ctx.path["code"], ctx.body.reason)
 
     @route(
         "POST",
@@ -308,11 +322,11 @@ class CitizensArea(GatewayCore):
         scope=("applicant",),
         example={"attachments": [], "note": "Đã bổ sung theo yêu cầu"},
     )
-    def supplement(self, ctx: Ctx):
-        return self.processing.supplement(ctx.actor, ctx.path["code"], ctx.body.model_dump(mode="json"))
+    def supplement(self, ctx: Ctx) -> JsonDict:
+        return self.processing.supplement(actor_of(ctx), ctx.path["code"], ctx.body.model_dump(mode="json"))
 
     @page("POST", "/ho-so-cua-toi/{code}/bo-sung", auth=CITIZEN)
-    def web_supplement(self, request, session, code):
+    def web_supplement(self, request: Request, session: Session, code: str) -> Response:
         """Bổ sung hồ sơ: the files asked for and a note, as the API's supplement route does."""
         attachments = [
             uploaded_file(upload, name[4:])
@@ -350,11 +364,11 @@ class CitizensArea(GatewayCore):
         errors=(404, 409),
         scope=("applicant",),
     )
-    def collect_result(self, ctx: Ctx):
-        return file_response(self.processing.collect_result(ctx.actor, ctx.path["code"]))
+    def collect_result(self, ctx: Ctx) -> Response:
+        return file_response(self.processing.collect_result(actor_of(ctx), ctx.path["code"]))
 
     @page("GET", "/ho-so-cua-toi/{code}/ket-qua", auth=CITIZEN)
-    def web_result(self, request, session, code):
+    def web_result(self, request: Request, session: Session, code: str) -> Response:
         return file_response(self.processing.collect_result(self._actor(session), code))
 
     @route(
@@ -367,11 +381,11 @@ class CitizensArea(GatewayCore):
         errors=(404,),
         scope=("applicant",),
     )
-    def dossier_document(self, ctx: Ctx):
-        return file_response(self.processing.get_file(ctx.actor, ctx.path["code"], ctx.path["file_id"]))
+    def dossier_document(self, ctx: Ctx) -> Response:
+        return file_response(self.processing.get_file(actor_of(ctx), ctx.path["code"], ctx.path["file_id"]))
 
     @page("GET", "/ho-so-cua-toi/{code}/van-ban/{file_id}", auth=CITIZEN)
-    def web_document(self, request, session, code, file_id):
+    def web_document(self, request: Request, session: Session, code: str, file_id: str) -> Response:
         """The agency's documents of one's own dossier: the result (once ready), the refusal."""
         return file_response(self.processing.get_file(self._actor(session), code, file_id))
 
@@ -388,11 +402,11 @@ class CitizensArea(GatewayCore):
         headers=("Idempotency-Key",),
         scope=("applicant",),
     )
-    def create_payment(self, ctx: Ctx):
-        return self.payment.create_payment(ctx.actor, ctx.path["code"], ctx.request.headers.get("Idempotency-Key"))
+    def create_payment(self, ctx: Ctx) -> JsonDict:
+        return self.payment.create_payment(actor_of(ctx), ctx.path["code"], ctx.request.headers.get("Idempotency-Key"))
 
     @page("POST", "/ho-so-cua-toi/{code}/thanh-toan", auth=CITIZEN)
-    def web_pay(self, request, session, code):
+    def web_pay(self, request: Request, session: Session, code: str) -> Response:
         """Level 4: pay the fee at the payment provider, then come back to the dossier."""
         payment = self.payment.create_payment(self._actor(session), code, request.form.get("idempotency_key") or None)
         if not payment.get("redirect_url"):
@@ -411,8 +425,8 @@ class CitizensArea(GatewayCore):
         errors=(404,),
         scope=("applicant", "agency"),
     )
-    def get_payment(self, ctx: Ctx):
-        return self.payment.get_payment(ctx.actor, ctx.path["payment_id"])
+    def get_payment(self, ctx: Ctx) -> JsonDict:
+        return self.payment.get_payment(actor_of(ctx), ctx.path["payment_id"])
 
     @route(
         "GET",
@@ -424,8 +438,8 @@ class CitizensArea(GatewayCore):
         errors=(404, 409),
         scope=("applicant", "agency"),
     )
-    def receipt(self, ctx: Ctx):
-        return file_response(self.payment.receipt(ctx.actor, ctx.path["payment_id"]))
+    def receipt(self, ctx: Ctx) -> Response:
+        return file_response(self.payment.receipt(actor_of(ctx), ctx.path["payment_id"]))
 
     @route(
         "GET",
@@ -437,8 +451,8 @@ class CitizensArea(GatewayCore):
         errors=(404,),
         scope=("applicant", "agency"),
     )
-    def refunds(self, ctx: Ctx):
-        return self.payment.refunds_for(ctx.actor, ctx.path["payment_id"])
+    def refunds(self, ctx: Ctx) -> list[JsonDict]:
+        return self.payment.refunds_for(actor_of(ctx), ctx.path["payment_id"])
 
     # -------------------------------------------------- rating and feedback
     @route(
@@ -454,11 +468,11 @@ class CitizensArea(GatewayCore):
         scope=("applicant",),
         example={"score": 5, "comment": "Đúng hẹn"},
     )
-    def rate(self, ctx: Ctx):
-        return self.feedback.rate(ctx.actor, ctx.path["code"], ctx.body.model_dump())
+    def rate(self, ctx: Ctx) -> JsonDict:
+        return self.feedback.rate(actor_of(ctx), ctx.path["code"], ctx.body.model_dump())
 
     @page("POST", "/ho-so-cua-toi/{code}/danh-gia", auth=CITIZEN)
-    def web_rate(self, request, session, code):
+    def web_rate(self, request: Request, session: Session, code: str) -> Response:
         score = request.form.get("score", "")
         try:
             self.feedback.rate(
@@ -484,8 +498,8 @@ class CitizensArea(GatewayCore):
         errors=(404,),
         scope=("applicant", "agency"),
     )
-    def feedback_item(self, ctx: Ctx):
-        return self.feedback.get(ctx.actor, ctx.path["feedback_id"])
+    def feedback_item(self, ctx: Ctx) -> JsonDict:
+        return self.feedback.get(actor_of(ctx), ctx.path["feedback_id"])
 
     # ------------------------------------------------------- postal pickups
     @route(
@@ -500,8 +514,8 @@ class CitizensArea(GatewayCore):
         errors=(404,),
         scope=(),
     )
-    def request_pickup(self, ctx: Ctx):
-        return self.postal.request_pickup(ctx.actor, ctx.body.model_dump(mode="json"))
+    def request_pickup(self, ctx: Ctx) -> JsonDict:
+        return self.postal.request_pickup(actor_of(ctx), ctx.body.model_dump(mode="json"))
 
     @route(
         "GET",
@@ -512,8 +526,8 @@ class CitizensArea(GatewayCore):
         response=ShipmentPage,
         scope=(),
     )
-    def my_shipments(self, ctx: Ctx):
-        return self.postal.my_shipments(ctx.actor)
+    def my_shipments(self, ctx: Ctx) -> JsonDict:
+        return self.postal.my_shipments(actor_of(ctx))
 
     @route(
         "GET",
@@ -525,8 +539,8 @@ class CitizensArea(GatewayCore):
         errors=(404,),
         scope=("applicant",),
     )
-    def shipment(self, ctx: Ctx):
-        return self.postal.get_shipment(ctx.actor, ctx.path["shipment_id"])
+    def shipment(self, ctx: Ctx) -> JsonDict:
+        return self.postal.get_shipment(actor_of(ctx), ctx.path["shipment_id"])
 
     # ---------------------------------------------------------------- inbox
     @route(
@@ -539,12 +553,12 @@ class CitizensArea(GatewayCore):
         response=InboxPage,
         scope=(),
     )
-    def inbox(self, ctx: Ctx):
+    def inbox(self, ctx: Ctx) -> JsonDict:
         q = ctx.query
-        return self.notification.inbox(ctx.actor, q.page, q.page_size, q.unread_only)
+        return self.notification.inbox(actor_of(ctx), q.page, q.page_size, q.unread_only)
 
     @page("GET", "/thong-bao", auth="user")
-    def web_inbox(self, request, session):
+    def web_inbox(self, request: Request, session: Session) -> Response:
         inbox = self.notification.inbox(self._actor(session), page_number(request), 20, False)
         return html(request, "inbox.html", session=session, inbox=inbox, pg=pager(request, inbox))
 
@@ -558,5 +572,5 @@ class CitizensArea(GatewayCore):
         errors=(404,),
         scope=("applicant",),
     )
-    def mark_read(self, ctx: Ctx):
-        return self.notification.mark_read(ctx.actor, ctx.path["message_id"])
+    def mark_read(self, ctx: Ctx) -> JsonDict:
+        return self.notification.mark_read(actor_of(ctx), ctx.path["message_id"])

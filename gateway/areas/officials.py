@@ -7,8 +7,9 @@ from __future__ import annotations
 
 import base64
 import json
+from typing import Any
 
-from werkzeug.wrappers import Response
+from werkzeug.wrappers import Request, Response
 
 from contracts.feedback import Answer, FeedbackPage, FeedbackQuery, FeedbackView, StaffEntry
 from contracts.intake import (
@@ -30,7 +31,8 @@ from services.common.roles import OFFICIALS, WORKFLOW_ROLES
 from services.common.workflows import ROLE_VI, STAGE_KINDS, default_workflow
 
 from ..api import Ctx, file_response, route
-from ..core import GatewayCore
+from ..core import GatewayCore, Session
+from ..rpc import JsonDict
 from ..schemas import AccountList, DashboardQuery, DeskFilingJson, FormTemplate, ReportQuery
 from ..web.forms import (
     COMMAND_LABELS,
@@ -45,6 +47,7 @@ from ..web.forms import (
     with_choices,
 )
 from ..web.render import html, page, page_number, pager, redirect
+from .context import actor_of
 
 ACTION_VI = {
     "receive": "Tiếp nhận",
@@ -81,8 +84,9 @@ DESK_LABELS = {
 }
 
 
-def default_stage(kind: str) -> dict:
-    return next(s for s in default_workflow()["stages"] if s["kind"] == kind)
+def default_stage(kind: str) -> JsonDict:
+    stage: JsonDict = next(s for s in default_workflow()["stages"] if s["kind"] == kind)
+    return stage
 
 
 ACTION_SENTENCE = {
@@ -112,10 +116,12 @@ ACTION_SENTENCE = {
 }
 
 
-def history_rows(entries: list[dict], names: dict[str, dict], departments: dict[str, str] | None = None) -> list[dict]:
+def history_rows(
+    entries: list[JsonDict], names: dict[str, JsonDict], departments: dict[str, str] | None = None
+) -> list[JsonDict]:
     """A case history as sentences: when, who (the official's name and role, the applicant, the
     system), what they did (naming the department a case went to) and the status it led to."""
-    rows = []
+    rows: list[JsonDict] = []
     for e in entries:
         actor = e.get("actor") or {}
         role = actor.get("role", "")
@@ -170,10 +176,10 @@ class OfficialsArea(GatewayCore):
             "effective_from": "2026-01-01",
         },
     )
-    def publish_procedure(self, ctx: Ctx):
+    def publish_procedure(self, ctx: Ctx) -> JsonDict:
         if ctx.body.code != ctx.path["code"]:
             raise catalogue.error("code_mismatch")
-        return self.intake.publish_procedure(ctx.actor, ctx.body.model_dump(mode="json"))
+        return self.intake.publish_procedure(actor_of(ctx), ctx.body.model_dump(mode="json"))
 
     @route(
         "PUT",
@@ -185,11 +191,11 @@ class OfficialsArea(GatewayCore):
         errors=(404, 413, 415),
         scope=("agency",),
     )
-    def upload_form_template(self, ctx: Ctx):
+    def upload_form_template(self, ctx: Ctx) -> JsonDict:
         filename = ctx.request.args.get("filename") or f"{ctx.path['document_code']}"
         content = ctx.request.get_data(cache=False)
         return self.intake.upload_form_template(
-            ctx.actor,
+            actor_of(ctx),
             ctx.path["code"],
             ctx.path["document_code"],
             filename,
@@ -209,17 +215,28 @@ class OfficialsArea(GatewayCore):
         scope=("agency",),
         example={"workflow": default_workflow()},
     )
-    def declare_workflow(self, ctx: Ctx):
-        return self.intake.declare_workflow(ctx.actor, ctx.path["code"], ctx.body.model_dump(mode="json"))
+    def declare_workflow(self, ctx: Ctx) -> JsonDict:
+        return self.intake.declare_workflow(actor_of(ctx), ctx.path["code"], ctx.body.model_dump(mode="json"))
 
-    def _agency_procedures(self, session) -> list[dict]:
-        return self.intake.list_procedures({"agency": session["agency_id"], "page_size": 100})["items"]
+    def _agency_procedures(self, session: Session) -> list[JsonDict]:
+        listing = self.intake.list_procedures({"agency": session["agency_id"], "page_size": 100})
+        procedures: list[JsonDict] = listing["items"]
+        return procedures
 
     @page("GET", "/can-bo/quy-trinh", auth=("agency_admin",))
-    def web_workflows(self, request, session):
+    def web_workflows(self, request: Request, session: Session) -> Response:
         return html(request, "workflow.html", session=session, p=None, procedures=self._agency_procedures(session))
 
-    def _workflow_page(self, request, session, procedure, status=200, stages=None, message=None, saved=False):
+    def _workflow_page(
+        self,
+        request: Request,
+        session: Session,
+        procedure: JsonDict,
+        status: int = 200,
+        stages: list[JsonDict] | None = None,
+        message: str | None = None,
+        saved: bool = False,
+    ) -> Response:
         declared = {s["kind"]: s for s in (procedure.get("workflow") or default_workflow())["stages"]}
         rows = stages or [
             {"kind": k, "on": k in declared, **(declared.get(k) or default_stage(k))} for k in STAGE_KINDS
@@ -237,11 +254,11 @@ class OfficialsArea(GatewayCore):
         )
 
     @page("GET", "/can-bo/quy-trinh/{code}", auth=("agency_admin",))
-    def web_workflow(self, request, session, code):
+    def web_workflow(self, request: Request, session: Session, code: str) -> Response:
         return self._workflow_page(request, session, self.intake.get_procedure(code, None))
 
     @page("POST", "/can-bo/quy-trinh/{code}", auth=("agency_admin",))
-    def web_workflow_save(self, request, session, code):
+    def web_workflow_save(self, request: Request, session: Session, code: str) -> Response:
         procedure = self.intake.get_procedure(code, None)
         rows = []
         for kind in STAGE_KINDS:
@@ -279,11 +296,11 @@ class OfficialsArea(GatewayCore):
         scope=(),
         busy=True,
     )
-    def file_at_desk(self, ctx: Ctx):
+    def file_at_desk(self, ctx: Ctx) -> Response:
         data = ctx.body.model_dump(mode="json")
         files = data.pop("attachments")
         with self.filings.slot():
-            result = self.intake.file_at_desk(ctx.actor, data, files, ctx.request.headers.get("Idempotency-Key"))
+            result = self.intake.file_at_desk(actor_of(ctx), data, files, ctx.request.headers.get("Idempotency-Key"))
         return Response(
             json.dumps(result, ensure_ascii=False),
             status=201,
@@ -292,10 +309,19 @@ class OfficialsArea(GatewayCore):
         )
 
     @page("GET", "/can-bo/tiep-nhan", auth=("reception",))
-    def web_desk(self, request, session):
+    def web_desk(self, request: Request, session: Session) -> Response:
         return html(request, "desk.html", session=session, p=None, procedures=self._agency_procedures(session))
 
-    def _desk_page(self, request, session, procedure, status=200, values=None, refusal=None, chosen=None):
+    def _desk_page(
+        self,
+        request: Request,
+        session: Session,
+        procedure: JsonDict,
+        status: int = 200,
+        values: dict[str, Any] | None = None,
+        refusal: dict[str, Any] | None = None,
+        chosen: dict[str, str] | None = None,
+    ) -> Response:
         return html(
             request,
             "desk.html",
@@ -310,11 +336,11 @@ class OfficialsArea(GatewayCore):
         )
 
     @page("GET", "/can-bo/tiep-nhan/{code}", auth=("reception",))
-    def web_desk_form(self, request, session, code):
+    def web_desk_form(self, request: Request, session: Session, code: str) -> Response:
         return self._desk_page(request, session, self.intake.get_procedure(code, None))
 
     @page("POST", "/can-bo/tiep-nhan/{code}", auth=("reception",))
-    def web_desk_file(self, request, session, code):
+    def web_desk_file(self, request: Request, session: Session, code: str) -> Response:
         """A paper dossier brought to the desk, filed by reception (channel in_person)."""
         procedure = self.intake.get_procedure(code, None)
         fields = fields_of(procedure.get("eform_schema") or {})
@@ -360,7 +386,7 @@ class OfficialsArea(GatewayCore):
         return html(request, "desk_filed.html", 201, session=session, filed=filed, preview=preview)
 
     @page("GET", "/can-bo/ho-so/{code}/giay-tiep-nhan", auth=("reception",))
-    def web_desk_receipt(self, request, session, code):
+    def web_desk_receipt(self, request: Request, session: Session, code: str) -> Response:
         """The receipt reception prints for a paper dossier taken at the desk."""
         return file_response(self._receipt(session, code, request))
 
@@ -375,12 +401,12 @@ class OfficialsArea(GatewayCore):
         response=CasePage,
         scope=(),
     )
-    def cases(self, ctx: Ctx):
-        return self.processing.queue(ctx.actor, ctx.query.model_dump(exclude_none=True))
+    def cases(self, ctx: Ctx) -> JsonDict:
+        return self.processing.queue(actor_of(ctx), ctx.query.model_dump(exclude_none=True))
 
     @page("GET", "/can-bo", auth=OFFICIALS)
-    def web_queue(self, request, session):
-        query = {"page_size": 30, "page": page_number(request)}
+    def web_queue(self, request: Request, session: Session) -> Response:
+        query: JsonDict = {"page_size": 30, "page": page_number(request)}
         if request.args.get("flag") in ("at_risk", "overdue", "reception_overdue"):
             query["flag"] = request.args["flag"]
         queue = self.processing.queue(self._actor(session), query)
@@ -398,8 +424,8 @@ class OfficialsArea(GatewayCore):
         errors=(404,),
         scope=("agency",),
     )
-    def case(self, ctx: Ctx):
-        return self.processing.get_case(ctx.actor, ctx.path["code"])
+    def case(self, ctx: Ctx) -> JsonDict:
+        return self.processing.get_case(actor_of(ctx), ctx.path["code"])
 
     @route(
         "GET",
@@ -411,11 +437,17 @@ class OfficialsArea(GatewayCore):
         errors=(404,),
         scope=("agency",),
     )
-    def case_history(self, ctx: Ctx):
-        return self.processing.history(ctx.actor, ctx.path["code"])
+    def case_history(self, ctx: Ctx) -> JsonDict:
+        return self.processing.history(actor_of(ctx), ctx.path["code"])
 
     @page("GET", "/can-bo/ho-so/{code}", auth=OFFICIALS)
-    def web_case(self, request, session, code, message=None, status=200):
+    def web_case(self, request: Request, session: Session, code: str) -> Response:
+        return self._case_page(request, session, code)
+
+    def _case_page(
+        self, request: Request, session: Session, code: str, message: str | None = None, status: int = 200
+    ) -> Response:
+        """The case page; a refused step shows it again with the refusal (web_case_command)."""
         actor = self._actor(session)
         case = self.processing.get_case(actor, code)
         history = self.processing.history(actor, code)["entries"]
@@ -423,7 +455,7 @@ class OfficialsArea(GatewayCore):
         procedure = self.intake.get_procedure(dossier["procedure_code"], dossier["procedure_version"])
         agencies = self.intake.list_agencies()
         names = self.intake.account_names(sorted({e["actor"]["id"] for e in history}))
-        own = next((a for a in agencies if a["id"] == case["agency_id"]), {"departments": []})
+        own: JsonDict = next((a for a in agencies if a["id"] == case["agency_id"]), {"departments": []})
         departments = {d["id"]: d["name"] for d in own.get("departments", [])}
         choices = {
             "department_id": list(departments.items()),
@@ -468,11 +500,11 @@ class OfficialsArea(GatewayCore):
         scope=("agency",),
         example={"action": "receive", "expected_version": 1},
     )
-    def case_command(self, ctx: Ctx):
-        return self.processing.command(ctx.actor, ctx.path["code"], ctx.body.model_dump(mode="json"))
+    def case_command(self, ctx: Ctx) -> JsonDict:
+        return self.processing.command(actor_of(ctx), ctx.path["code"], ctx.body.model_dump(mode="json"))
 
     @page("POST", "/can-bo/ho-so/{code}/thao-tac", auth=WORKFLOW_ROLES)
-    def web_case_command(self, request, session, code):
+    def web_case_command(self, request: Request, session: Session, code: str) -> Response:
         action = request.form.get("action", "")
         if action not in COMMAND_FIELDS:
             raise catalogue.error("invalid_action", {"action": action})
@@ -488,8 +520,7 @@ class OfficialsArea(GatewayCore):
             detail = "; ".join(
                 f"{labels.get(name, 'Thông tin')}: {text}" for name, text in field_errors(exc.details).items()
             )
-            return self.web_case.__wrapped__(
-                self,
+            return self._case_page(
                 request,
                 session,
                 code,
@@ -508,8 +539,8 @@ class OfficialsArea(GatewayCore):
         errors=(404,),
         scope=("applicant", "agency"),
     )
-    def verify_history(self, ctx: Ctx):
-        return self.processing.verify_history(ctx.actor, ctx.path["code"])
+    def verify_history(self, ctx: Ctx) -> JsonDict:
+        return self.processing.verify_history(actor_of(ctx), ctx.path["code"])
 
     @route(
         "GET",
@@ -521,11 +552,11 @@ class OfficialsArea(GatewayCore):
         errors=(404,),
         scope=("agency",),
     )
-    def case_file(self, ctx: Ctx):
-        return file_response(self.processing.get_file(ctx.actor, ctx.path["code"], ctx.path["file_id"]))
+    def case_file(self, ctx: Ctx) -> Response:
+        return file_response(self.processing.get_file(actor_of(ctx), ctx.path["code"], ctx.path["file_id"]))
 
     @page("GET", "/can-bo/ho-so/{code}/tep/{attachment_id}", auth=OFFICIALS)
-    def web_case_attachment(self, request, session, code, attachment_id):
+    def web_case_attachment(self, request: Request, session: Session, code: str, attachment_id: str) -> Response:
         return file_response(self.intake.get_attachment(self._actor(session), code, attachment_id))
 
     # --------------------------------------------------- feedback to answer
@@ -540,8 +571,8 @@ class OfficialsArea(GatewayCore):
         status=201,
         scope=(),
     )
-    def record_feedback(self, ctx: Ctx):
-        return self.feedback.record(ctx.actor, ctx.body.model_dump(mode="json"))
+    def record_feedback(self, ctx: Ctx) -> JsonDict:
+        return self.feedback.record(actor_of(ctx), ctx.body.model_dump(mode="json"))
 
     @route(
         "GET",
@@ -553,8 +584,8 @@ class OfficialsArea(GatewayCore):
         response=FeedbackPage,
         scope=(),
     )
-    def feedback_queue(self, ctx: Ctx):
-        return self.feedback.queue(ctx.actor, ctx.query.model_dump(exclude_none=True))
+    def feedback_queue(self, ctx: Ctx) -> JsonDict:
+        return self.feedback.queue(actor_of(ctx), ctx.query.model_dump(exclude_none=True))
 
     @route(
         "POST",
@@ -568,8 +599,8 @@ class OfficialsArea(GatewayCore):
         scope=("agency",),
         example={"answer": "Phiếu được cấp trong 10 ngày làm việc."},
     )
-    def answer_feedback(self, ctx: Ctx):
-        return self.feedback.answer(ctx.actor, ctx.path["feedback_id"], ctx.body.model_dump())
+    def answer_feedback(self, ctx: Ctx) -> JsonDict:
+        return self.feedback.answer(actor_of(ctx), ctx.path["feedback_id"], ctx.body.model_dump())
 
     # -------------------------------------------------------------- refunds
     @route(
@@ -586,9 +617,9 @@ class OfficialsArea(GatewayCore):
         scope=("agency",),
         example={"reason": "Cơ quan không giải quyết được hồ sơ"},
     )
-    def refund(self, ctx: Ctx):
+    def refund(self, ctx: Ctx) -> JsonDict:
         return self.payment.refund(
-            ctx.actor, ctx.path["payment_id"], ctx.body.model_dump(), ctx.request.headers.get("Idempotency-Key")
+            actor_of(ctx), ctx.path["payment_id"], ctx.body.model_dump(), ctx.request.headers.get("Idempotency-Key")
         )
 
     # ------------------------------ agency admin: officials and departments
@@ -601,8 +632,8 @@ class OfficialsArea(GatewayCore):
         response=AccountList,
         scope=(),
     )
-    def officials(self, ctx: Ctx):
-        return self.intake.list_officials(ctx.actor)
+    def officials(self, ctx: Ctx) -> list[JsonDict]:
+        return self.intake.list_officials(actor_of(ctx))
 
     @route(
         "POST",
@@ -616,8 +647,8 @@ class OfficialsArea(GatewayCore):
         errors=(409,),
         scope=(),
     )
-    def create_official(self, ctx: Ctx):
-        return self.intake.create_official(ctx.actor, ctx.body.model_dump(mode="json"))
+    def create_official(self, ctx: Ctx) -> JsonDict:
+        return self.intake.create_official(actor_of(ctx), ctx.body.model_dump(mode="json"))
 
     @route(
         "PATCH",
@@ -631,8 +662,10 @@ class OfficialsArea(GatewayCore):
         scope=("agency",),
         example={"active": False},
     )
-    def update_official(self, ctx: Ctx):
-        return self.intake.update_official(ctx.actor, ctx.path["official_id"], ctx.body.model_dump(exclude_none=True))
+    def update_official(self, ctx: Ctx) -> JsonDict:
+        return self.intake.update_official(
+            actor_of(ctx), ctx.path["official_id"], ctx.body.model_dump(exclude_none=True)
+        )
 
     @route(
         "POST",
@@ -646,8 +679,8 @@ class OfficialsArea(GatewayCore):
         errors=(409,),
         scope=(),
     )
-    def add_department(self, ctx: Ctx):
-        return self.intake.add_department(ctx.actor, ctx.body.model_dump())
+    def add_department(self, ctx: Ctx) -> JsonDict:
+        return self.intake.add_department(actor_of(ctx), ctx.body.model_dump())
 
     # ----------------------------------------------- dashboards and reports
     @route(
@@ -659,9 +692,9 @@ class OfficialsArea(GatewayCore):
         query=DashboardQuery,
         scope=(),
     )
-    def dashboard(self, ctx: Ctx):
+    def dashboard(self, ctx: Ctx) -> JsonDict:
         q = ctx.query
-        return self.reporting.dashboard(ctx.actor, q.dim, q.value, q.period)
+        return self.reporting.dashboard(actor_of(ctx), q.dim, q.value, q.period)
 
     @route(
         "GET",
@@ -673,13 +706,13 @@ class OfficialsArea(GatewayCore):
         binary="application/octet-stream",
         scope=(),
     )
-    def report(self, ctx: Ctx):
+    def report(self, ctx: Ctx) -> JsonDict | Response:
         q = ctx.query
-        result = self.reporting.report(ctx.actor, q.scope, q.period, q.format)
+        result = self.reporting.report(actor_of(ctx), q.scope, q.period, q.format)
         return result if q.format == "json" else file_response(result)
 
     @page("GET", "/can-bo/bao-cao", auth=OFFICIALS)
-    def web_reports(self, request, session):
+    def web_reports(self, request: Request, session: Session) -> Response:
         return html(
             request,
             "reports.html",
@@ -688,7 +721,7 @@ class OfficialsArea(GatewayCore):
         )
 
     @page("GET", "/can-bo/bao-cao/tai", auth=OFFICIALS)
-    def web_report_download(self, request, session):
+    def web_report_download(self, request: Request, session: Session) -> Response:
         scope = "province" if session["role"] == "operator" else session["agency_id"]
         period, fmt = request.args.get("period", ""), request.args.get("format", "html")
         result = self.reporting.report(self._actor(session), request.args.get("scope") or scope, period, fmt)

@@ -10,7 +10,9 @@ from services.common.roles import PROVINCE_OFFICE
 
 from ..api import Ctx, route
 from ..core import GatewayCore
+from ..rpc import JsonDict
 from ..schemas import DayQuery, ShipmentList
+from .context import actor_of
 
 
 class OperatorArea(GatewayCore):
@@ -25,7 +27,7 @@ class OperatorArea(GatewayCore):
         auth=PROVINCE_OFFICE,
         scope=(),
     )
-    def sweep(self, ctx: Ctx):
+    def sweep(self, ctx: Ctx) -> JsonDict:
         return self.processing.sweep()
 
     @route(
@@ -36,7 +38,7 @@ class OperatorArea(GatewayCore):
         auth=PROVINCE_OFFICE,
         scope=(),
     )
-    def feedback_sweep(self, ctx: Ctx):
+    def feedback_sweep(self, ctx: Ctx) -> JsonDict:
         return self.feedback.sweep()
 
     # ----------------------------------------------------------- statistics
@@ -48,7 +50,7 @@ class OperatorArea(GatewayCore):
         auth=PROVINCE_OFFICE,
         scope=(),
     )
-    def rebuild_statistics(self, ctx: Ctx):
+    def rebuild_statistics(self, ctx: Ctx) -> JsonDict:
         return self.reporting.rebuild()
 
     # ------------------------------------------------------------- payments
@@ -62,7 +64,7 @@ class OperatorArea(GatewayCore):
         response=Reconciliation,
         scope=(),
     )
-    def reconciliation(self, ctx: Ctx):
+    def reconciliation(self, ctx: Ctx) -> JsonDict:
         return self.payment.reconcile(ctx.query.date)
 
     @route(
@@ -73,7 +75,7 @@ class OperatorArea(GatewayCore):
         auth=PROVINCE_OFFICE,
         scope=(),
     )
-    def expire_payments(self, ctx: Ctx):
+    def expire_payments(self, ctx: Ctx) -> dict[str, bool]:
         self.payment.expire_now()
         return {"ok": True}
 
@@ -87,8 +89,8 @@ class OperatorArea(GatewayCore):
         response=ReturnStats,
         scope=(),
     )
-    def postal_stats(self, ctx: Ctx):
-        return self.postal.return_stats(ctx.actor)
+    def postal_stats(self, ctx: Ctx) -> JsonDict:
+        return self.postal.return_stats(actor_of(ctx))
 
     @route(
         "GET",
@@ -99,5 +101,5 @@ class OperatorArea(GatewayCore):
         response=ShipmentList,
         scope=(),
     )
-    def compensations(self, ctx: Ctx):
-        return self.postal.compensations(ctx.actor)
+    def compensations(self, ctx: Ctx) -> list[JsonDict]:
+        return self.postal.compensations(actor_of(ctx))

@@ -7,7 +7,9 @@ from contracts.postal import FileOnBehalf, OperatorUpdate, Shipment, ShipmentPag
 
 from ..api import Ctx, route
 from ..core import GatewayCore
+from ..rpc import JsonDict
 from ..schemas import FiledOnBehalf
+from .context import actor_of
 
 
 class PostalArea(GatewayCore):
@@ -23,8 +25,8 @@ class PostalArea(GatewayCore):
         response=ShipmentPage,
         scope=(),
     )
-    def operator_shipments(self, ctx: Ctx):
-        return self.postal.operator_shipments(ctx.actor["id"], ctx.query.model_dump(exclude_none=True))
+    def operator_shipments(self, ctx: Ctx) -> JsonDict:
+        return self.postal.operator_shipments(actor_of(ctx)["id"], ctx.query.model_dump(exclude_none=True))
 
     @route(
         "POST",
@@ -38,8 +40,8 @@ class PostalArea(GatewayCore):
         errors=(404, 409, 413, 415),
         scope=(),
     )
-    def operator_file(self, ctx: Ctx):
-        return self.postal.operator_file(ctx.actor["id"], ctx.path["shipment_id"], ctx.body.model_dump(mode="json"))
+    def operator_file(self, ctx: Ctx) -> JsonDict:
+        return self.postal.operator_file(actor_of(ctx)["id"], ctx.path["shipment_id"], ctx.body.model_dump(mode="json"))
 
     @route(
         "POST",
@@ -52,5 +54,7 @@ class PostalArea(GatewayCore):
         errors=(404, 409),
         scope=(),
     )
-    def operator_update(self, ctx: Ctx):
-        return self.postal.operator_update(ctx.actor["id"], ctx.path["shipment_id"], ctx.body.model_dump(mode="json"))
+    def operator_update(self, ctx: Ctx) -> JsonDict:
+        return self.postal.operator_update(
+            actor_of(ctx)["id"], ctx.path["shipment_id"], ctx.body.model_dump(mode="json")
+        )

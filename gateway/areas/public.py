@@ -5,8 +5,9 @@ signed callback. Each page sits beside the API route it mirrors."""
 from __future__ import annotations
 
 import mimetypes
+from typing import Any
 
-from werkzeug.wrappers import Response
+from werkzeug.wrappers import Request, Response
 
 from contracts.feedback import FeedbackView, NewFeedback, PublicPage, PublicQuery
 from contracts.intake import (
@@ -23,7 +24,8 @@ from services.common.errors import NotFound, PortalError, ValidationFailed
 from services.common.roles import actor_from_claims
 
 from ..api import Ctx, file_response, route
-from ..core import GatewayCore
+from ..core import GatewayCore, Session
+from ..rpc import JsonDict
 from ..schemas import AgencyList, CallbackAck, PeriodQuery, VersionQuery
 from ..web.forms import FormField, refused, whole_number
 from ..web.render import HERE, html, page, page_number, pager
@@ -43,7 +45,7 @@ class PublicArea(GatewayCore):
 
     # --------------------------------------------------------------- static
     @page("GET", "/static/{name}")
-    def web_static(self, request, session, name):
+    def web_static(self, request: Request, session: Session | None, name: str) -> Response:
         path = HERE / "static" / name
         if "/" in name or not path.is_file():
             raise catalogue.error("not_found")
@@ -62,11 +64,11 @@ class PublicArea(GatewayCore):
         auth="public",
         scope=(),
     )
-    def agencies(self, ctx: Ctx):
+    def agencies(self, ctx: Ctx) -> list[JsonDict]:
         return self.intake.list_agencies()
 
     @page("GET", "/co-quan")
-    def web_agencies(self, request, session):
+    def web_agencies(self, request: Request, session: Session | None) -> Response:
         """Danh bạ cơ quan (Art. 10.1, R17, R37): where to reach each agency."""
         return html(request, "agencies.html", session=session, agencies=self.intake.list_agencies())
 
@@ -81,11 +83,11 @@ class PublicArea(GatewayCore):
         auth="public",
         scope=(),
     )
-    def procedures(self, ctx: Ctx):
+    def procedures(self, ctx: Ctx) -> JsonDict:
         return self.intake.list_procedures(ctx.query.model_dump(exclude_none=True))
 
     @page("GET", "/")
-    def web_home(self, request, session):
+    def web_home(self, request: Request, session: Session | None) -> Response:
         query = {k: v for k in ("q", "sector", "field", "agency", "level") if (v := request.args.get(k, "").strip())}
         if query.get("level") not in ("1", "2", "3", "4"):
             query.pop("level", None)
@@ -115,7 +117,7 @@ class PublicArea(GatewayCore):
         auth="public",
         scope=(),
     )
-    def procedure(self, ctx: Ctx):
+    def procedure(self, ctx: Ctx) -> JsonDict:
         return self.intake.get_procedure(ctx.path["code"], ctx.query.version)
 
     @route(
@@ -129,7 +131,7 @@ class PublicArea(GatewayCore):
         auth="public",
         scope=(),
     )
-    def due_date(self, ctx: Ctx):
+    def due_date(self, ctx: Ctx) -> JsonDict:
         at = ctx.query.received_at
         return self.intake.due_date_preview(ctx.path["code"], at.isoformat() if at else None)
 
@@ -143,11 +145,11 @@ class PublicArea(GatewayCore):
         auth="public",
         scope=(),
     )
-    def form_template(self, ctx: Ctx):
+    def form_template(self, ctx: Ctx) -> Response:
         return file_response(self.intake.get_form_template(ctx.path["code"], ctx.path["document_code"]))
 
     @page("GET", "/thu-tuc/{code}")
-    def web_procedure(self, request, session, code):
+    def web_procedure(self, request: Request, session: Session | None, code: str) -> Response:
         procedure = self.intake.get_procedure(code, None)
         agency = self.intake.get_agency(procedure["agency_id"])
         stats = None
@@ -176,11 +178,11 @@ class PublicArea(GatewayCore):
         auth="public",
         scope=(),
     )
-    def statistics(self, ctx: Ctx):
+    def statistics(self, ctx: Ctx) -> JsonDict:
         return self.reporting.public_statistics(ctx.query.period)
 
     @page("GET", "/thong-ke")
-    def web_statistics(self, request, session):
+    def web_statistics(self, request: Request, session: Session | None) -> Response:
         stats = self.reporting.public_statistics(request.args.get("period") or None)
         peak = max([r["usage"] for r in stats["procedures"]] + [1])
         return html(request, "statistics.html", session=session, stats=stats, peak=peak)
@@ -197,10 +199,10 @@ class PublicArea(GatewayCore):
         auth="public",
         scope=(),
     )
-    def lookup(self, ctx: Ctx):
+    def lookup(self, ctx: Ctx) -> JsonDict:
         return self.public_status(ctx.body.model_dump())
 
-    def public_status(self, lookup: dict) -> dict:
+    def public_status(self, lookup: JsonDict) -> JsonDict:
         """A dossier's public status by code + secret (API and web): no reasons, no personal data."""
         status = self.intake.lookup_status(lookup)  # checks the secret
         try:
@@ -219,17 +221,17 @@ class PublicArea(GatewayCore):
         return status
 
     @page("GET", "/tra-cuu")
-    def web_lookup_form(self, request, session):
+    def web_lookup_form(self, request: Request, session: Session | None) -> Response:
         """The lookup form; with ``ma`` and ``bi-mat`` (the receipt's QR code) the lookup itself."""
         if request.args.get("ma") and request.args.get("bi-mat"):
             return self._lookup(request, session, request.args["ma"], request.args["bi-mat"])
         return html(request, "lookup.html", session=session, result=None, form={})
 
     @page("POST", "/tra-cuu")
-    def web_lookup(self, request, session):
+    def web_lookup(self, request: Request, session: Session | None) -> Response:
         return self._lookup(request, session, request.form.get("code", ""), request.form.get("secret", ""))
 
-    def _lookup(self, request, session, code: str, secret: str):
+    def _lookup(self, request: Request, session: Session | None, code: str, secret: str) -> Response:
         form = {"code": code.strip(), "secret": secret.strip()}
         try:
             status = self.public_status(form)
@@ -257,7 +259,7 @@ class PublicArea(GatewayCore):
         auth="public",
         scope=(),
     )
-    def submit_feedback(self, ctx: Ctx):
+    def submit_feedback(self, ctx: Ctx) -> JsonDict:
         actor = None
         if ctx.request.headers.get("Authorization"):
             actor = actor_from_claims(self.auth.verify(ctx.request))
@@ -273,10 +275,18 @@ class PublicArea(GatewayCore):
         auth="public",
         scope=(),
     )
-    def public_qa(self, ctx: Ctx):
+    def public_qa(self, ctx: Ctx) -> JsonDict:
         return self.feedback.public_questions(ctx.query.model_dump(exclude_none=True))
 
-    def _qa_page(self, request, session, status=200, form=None, sent_item=None, refusal=None):
+    def _qa_page(
+        self,
+        request: Request,
+        session: Session | None,
+        status: int = 200,
+        form: dict[str, str] | None = None,
+        sent_item: JsonDict | None = None,
+        refusal: dict[str, Any] | None = None,
+    ) -> Response:
         query = {k: v for k in ("q", "procedure_code") if (v := request.args.get(k, "").strip())}
         found = self.feedback.public_questions({**query, "page": page_number(request), "page_size": 10})
         facets = self.intake.catalog_facets()
@@ -299,16 +309,16 @@ class PublicArea(GatewayCore):
         )
 
     @page("GET", "/hoi-dap")
-    def web_questions(self, request, session):
+    def web_questions(self, request: Request, session: Session | None) -> Response:
         return self._qa_page(request, session)
 
     @page("POST", "/hoi-dap")
-    def web_ask(self, request, session):
+    def web_ask(self, request: Request, session: Session | None) -> Response:
         form = {
             k: request.form.get(k, "").strip()
             for k in ("subject", "body", "procedure_code", "agency_id", "name", "email")
         }
-        question = {
+        question: JsonDict = {
             "kind": "question",
             "subject": form["subject"],
             "body": form["body"],
@@ -346,6 +356,6 @@ class PublicArea(GatewayCore):
         auth="public",
         scope=(),
     )
-    def payment_callback(self, ctx: Ctx):
+    def payment_callback(self, ctx: Ctx) -> JsonDict:
         params = ctx.request.form.to_dict() if ctx.request.form else (ctx.request.get_json(silent=True) or {})
         return self.payment.callback(params)
