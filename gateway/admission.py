@@ -110,7 +110,7 @@ class InFlightLimit:
         metrics.set_in_flight(self.service, self.in_flight)
 
 
-class FilingAdmission(DependencyProvider):
+class FilingAdmission(DependencyProvider):  # type: ignore[misc]  # nameko is untyped: its classes are Any
     """One :class:`InFlightLimit` per gateway process for the filings sent to ``service``."""
 
     def __init__(self, service: str):
@@ -123,5 +123,6 @@ class FilingAdmission(DependencyProvider):
             self.service, settings.filing_max_in_flight, settings.filing_max_waiting, settings.filing_max_wait_seconds
         )
 
-    def get_dependency(self, worker_ctx) -> InFlightLimit:
+    def get_dependency(self, worker_ctx: object) -> InFlightLimit:
+        assert self.limit is not None, "set up before any worker runs"
         return self.limit

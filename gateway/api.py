@@ -9,11 +9,12 @@ import json
 import logging
 import re
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from functools import wraps
-from typing import Any
+from typing import TYPE_CHECKING, Any, Concatenate, TypeVar
 from urllib.parse import quote
+from wsgiref.types import StartResponse, WSGIEnvironment
 
 from nameko.web.handlers import HttpRequestHandler
 from nameko.web.server import WebServer, WsgiApp
@@ -24,13 +25,17 @@ from werkzeug.wrappers import Request, Response
 from services.common import error_catalogue as catalogue
 from services.common.files import safe_filename
 from services.common.observability import bind, request_id_from
-from services.common.roles import actor_from_claims
+from services.common.roles import ActorDict, actor_from_claims
 from services.common.schemas import parse
 from services.common.settings import Settings
 
 from . import metrics
 from .exceptions import error_response
+from .rpc import JsonDict
 from .settings import GatewaySettings
+
+if TYPE_CHECKING:
+    from .core import GatewayCore
 
 log = logging.getLogger("gateway.access")
 # On every response, API and pages alike: answers carry personal data and must be neither
@@ -39,11 +44,11 @@ log = logging.getLogger("gateway.access")
 RESPONSE_HEADERS = {"X-Content-Type-Options": "nosniff", "Cache-Control": "no-store"}
 
 
-class ApiWsgiApp(WsgiApp):
+class ApiWsgiApp(WsgiApp):  # type: ignore[misc]  # nameko is untyped: its classes are Any
     """As nameko's, but unknown routes and wrong methods answer with the envelope too, every
     response has RESPONSE_HEADERS, and chunked request bodies are read."""
 
-    def __call__(self, environ, start_response):
+    def __call__(self, environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
         if environ.get("HTTP_TRANSFER_ENCODING", "").lower() == "chunked" and not environ.get("CONTENT_LENGTH"):
             # eventlet's wsgi.input de-chunks and ends with the body, but does not say so; without
             # this werkzeug reads an empty body. The MAX_BODY_BYTES limit still applies while
@@ -51,9 +56,10 @@ class ApiWsgiApp(WsgiApp):
             environ["wsgi.input_terminated"] = True
         request = Request(environ, shallow=True)
         adapter = self.url_map.bind_to_environ(environ)
+        rv: Response
         try:
             provider, values = adapter.match()
-            request.path_values = values
+            request.__dict__["path_values"] = values  # where nameko's handlers read them (request.path_values)
             rv = provider.handle_request(request)
         except HTTPException as exc:
             rv = error_response(exc) if wants_json(request) else self._error_page(request, exc)
@@ -76,25 +82,47 @@ def wants_json(request: Request) -> bool:
     return accept.quality("application/json") > accept.quality("text/html")
 
 
-class ApiWebServer(WebServer):
-    def get_wsgi_app(self):
+class ApiWebServer(WebServer):  # type: ignore[misc]  # nameko is untyped: its classes are Any
+    def get_wsgi_app(self) -> ApiWsgiApp:
         return ApiWsgiApp(self)
 
-    def context_data_from_headers(self, request: Request) -> dict:
+    def context_data_from_headers(self, request: Request) -> dict[str, str]:
         # nameko carries context data with every RPC and event the worker makes: the request id
         # thus reaches every service's log lines for this request.
         return {"request_id": request_id(request)}
 
 
+def kept(request: Request, name: str, make: Callable[[], str]) -> str:
+    """A value of this request, made on first use and kept on the request itself (as nameko keeps
+    the path's values there): its id, its CSRF token."""
+    values = request.__dict__
+    if name not in values:
+        values[name] = make()
+    value: str = values[name]
+    return value
+
+
 def request_id(request: Request) -> str:
-    if not hasattr(request, "request_id"):
-        request.request_id = request_id_from(request.headers.get("X-Request-Id"))
-    return request.request_id
+    return kept(request, "request_id", lambda: request_id_from(request.headers.get("X-Request-Id")))
 
 
-class ApiHandler(HttpRequestHandler):
+F = TypeVar("F", bound=Callable[..., Any])
+#: the gateway's worker, which the routes and pages are methods of (one of its areas)
+GatewayT = TypeVar("GatewayT", bound="GatewayCore")
+#: a route or page as nameko calls it: (worker, request, **the path's values)
+Handler = Callable[Concatenate[GatewayT, Request, ...], Response]
+
+
+class ApiHandler(HttpRequestHandler):  # type: ignore[misc]  # nameko is untyped: its classes are Any
     server = ApiWebServer()
     max_body = 0  # MAX_BODY_BYTES, read at setup
+
+    @classmethod
+    def decorator(cls, method: str, url: str, **kwargs: Any) -> Callable[[F], F]:
+        """``@ApiHandler.decorator("GET", "/path/<code>")``: nameko's (the method, registered as an
+        entrypoint, unchanged), typed."""
+        register: Callable[[F], F] = super().decorator(method, url, **kwargs)
+        return register
 
     def setup(self) -> None:
         super().setup()
@@ -126,7 +154,8 @@ class ApiHandler(HttpRequestHandler):
                 return error_response(too_large)
         request.max_content_length = limit
         request.max_form_memory_size = limit
-        return super().handle_request(request)
+        response: Response = super().handle_request(request)
+        return response
 
     def response_from_exception(self, exc: Exception) -> Response:
         return error_response(exc)
@@ -152,7 +181,7 @@ class RouteSpec:
     response: type[BaseModel] | None
     status: int
     errors: tuple[int, ...]
-    multipart: dict | None = None
+    multipart: JsonDict | None = None
     binary: str | None = None
     list_response: bool = False
     headers: tuple[str, ...] = ()
@@ -167,11 +196,19 @@ ROUTES: list[RouteSpec] = []
 class Ctx:
     request: Request
     path: dict[str, Any]
-    actor: dict | None = None
-    claims: dict | None = None
-    body: Any = None
-    query: Any = None
-    extra: dict = field(default_factory=dict)
+    actor: ActorDict | None = None  # None on a public route
+    claims: JsonDict | None = None  # the bearer token's, on a route for signed-in accounts
+    body: Any = None  # the route's body model, parsed
+    query: Any = None  # the route's query model, parsed
+    extra: JsonDict = field(default_factory=dict)
+
+    @property
+    def who(self) -> ActorDict:
+        """The actor, on a route that is not public, where it is always set (``actor`` for type
+        checkers, which cannot tell that from the route's ``auth``)."""
+        if self.actor is None:
+            raise RuntimeError("a public route has no actor: it reads ctx.actor, which may be None")
+        return self.actor
 
 
 def read_json(request: Request) -> Any:
@@ -194,7 +231,7 @@ def content_disposition(filename: str) -> str:
     return f"attachment; filename=\"{fallback}\"; filename*=UTF-8''{quote(name, safe='')}"
 
 
-def file_response(f: dict) -> Response:
+def file_response(f: JsonDict) -> Response:
     """A stored file as a download, with its SHA-256 for the receiver to check."""
     disposition = content_disposition(f["filename"])
     return Response(
@@ -225,13 +262,13 @@ def route(
     response: type[BaseModel] | None = None,
     status: int = 200,
     errors: tuple[int, ...] = (),
-    multipart: dict | None = None,
+    multipart: JsonDict | None = None,
     binary: str | None = None,
     list_response: bool = False,
     headers: tuple[str, ...] = (),
     example: Any = None,
     busy: bool = False,
-) -> Callable:
+) -> Callable[[Callable[[GatewayT, Ctx], object]], Handler[GatewayT]]:
     """Declare a route. Who may call it is always said, never defaulted: ``auth`` is "public",
     "user" (any signed-in account), "postal" (the postal operator's key + HMAC-signed request) or a
     tuple of roles; ``scope`` whose object the path names (SCOPES). ``example`` is a valid body,
@@ -264,9 +301,9 @@ def route(
     ROUTES.append(spec)
     nameko_path = re.sub(r"\{(\w+)\}", r"<\1>", path)
 
-    def decorate(fn: Callable) -> Callable:
+    def decorate(fn: Callable[[GatewayT, Ctx], object]) -> Handler[GatewayT]:
         @wraps(fn)
-        def handler(self, request: Request, **path_values: Any) -> Response:
+        def handler(self: GatewayT, request: Request, **path_values: Any) -> Response:
             try:
                 bind(dossier_code=path_values.get("code"))
                 ctx = Ctx(request=request, path=path_values)

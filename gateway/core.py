@@ -21,14 +21,21 @@ from services.common.roles import ActorDict, actor_from_claims
 from services.common.settings import Settings
 
 from . import metrics
-from .admission import FilingAdmission
+from .admission import FilingAdmission, InFlightLimit
 from .dependencies import GatewayStore, PostalAuth, TokenAuth
-from .rpc import Facade, FeedbackRpc, IntakeRpc, NotificationRpc, PaymentRpc, PostalRpc, ProcessingRpc, ReportingRpc
+from .rpc import (
+    Facade,
+    FeedbackRpc,
+    IntakeRpc,
+    JsonDict,
+    NotificationRpc,
+    PaymentRpc,
+    PostalRpc,
+    ProcessingRpc,
+    ReportingRpc,
+)
 from .settings import GatewaySettings
-from .web.render import SESSION_COOKIE
-
-#: a signed-in browser: the actor of its token, and the token's claims (to revoke it on sign-out)
-Session = dict[str, Any]
+from .web.render import SESSION_COOKIE, Session
 
 
 class GatewayCore:
@@ -45,7 +52,7 @@ class GatewayCore:
     reporting_proxy = RpcProxy("reporting")
     ministry_proxy = RpcProxy("ministry")
     # A few filings at intake at once: its database takes one writer at a time (gateway/admission.py).
-    filings = FilingAdmission("intake")
+    filings: InFlightLimit = FilingAdmission("intake")
     intake = Facade(IntakeRpc)
     processing = Facade(ProcessingRpc)
     notification = Facade(NotificationRpc)
@@ -104,7 +111,7 @@ class GatewayCore:
     def _actor(session: Session) -> ActorDict:
         return actor_from_claims(session["claims"])
 
-    def _receipt(self, session: Session, code: str, request: Request) -> dict:
+    def _receipt(self, session: Session, code: str, request: Request) -> JsonDict:
         """The printable receipt (PDF) of a dossier: the applicant's, or the one reception prints at the desk."""
         actor = self._actor(session)
         try:

@@ -16,11 +16,12 @@ from werkzeug.wrappers import Request
 
 from services.common import error_catalogue as catalogue
 
+from .rpc import JsonDict
 from .settings import GatewaySettings
 
 
 class GatewayStore:
-    def __init__(self, db: Database):
+    def __init__(self, db: Database[JsonDict]):
         self.db = db
 
     def revoke(self, jti: str, expires_at: datetime) -> None:
@@ -59,7 +60,8 @@ class GatewayStore:
             self.db.service_watch.insert_one({"_id": service, "since": now})
             return now
         except DuplicateKeyError:
-            return (self.db.service_watch.find_one({"_id": service}) or {"since": now})["since"]
+            since: datetime = (self.db.service_watch.find_one({"_id": service}) or {"since": now})["since"]
+            return since
 
     def open_incident(self, service: str, since: datetime, detail: str | None) -> bool:
         """True for the one caller that opened it (an insert; replicas race harmlessly)."""
@@ -69,7 +71,7 @@ class GatewayStore:
         except DuplicateKeyError:
             return False
 
-    def close_incident(self, service: str) -> dict | None:
+    def close_incident(self, service: str) -> JsonDict | None:
         """The incident this caller closed, if any; the outage watch ends either way."""
         self.db.service_watch.delete_one({"_id": service})
         incident = self.db.incidents.find_one({"_id": service})
@@ -110,7 +112,7 @@ class TokenAuth:
         self.limits = {"id": settings.login_max_attempts, "ip": settings.login_max_attempts_per_ip}
         self.login_window = settings.login_window_seconds
 
-    def issue(self, account: dict) -> dict:
+    def issue(self, account: JsonDict) -> JsonDict:
         now = datetime.now(UTC)
         exp = now + timedelta(seconds=self.ttl)
         claims = {
@@ -126,13 +128,13 @@ class TokenAuth:
         token = jwt.encode(claims, self.secret, algorithm="HS256")
         return {"access_token": token, "token_type": "Bearer", "expires_in": self.ttl, "expires_at": exp.isoformat()}
 
-    def verify(self, request: Request) -> dict:
+    def verify(self, request: Request) -> JsonDict:
         header = request.headers.get("Authorization", "")
         if not header.startswith("Bearer ") or not header[7:].strip():
             raise catalogue.error("auth_required", None, "Cần đăng nhập (thiếu Bearer token)")
         return self.verify_token(header[7:].strip())
 
-    def verify_token(self, token: str) -> dict:
+    def verify_token(self, token: str) -> JsonDict:
         """Claims of a token (bearer header or the web portal's session cookie)."""
         try:
             claims = jwt.decode(
@@ -150,7 +152,7 @@ class TokenAuth:
             raise catalogue.error("token_revoked")
         return claims
 
-    def revoke(self, claims: dict) -> None:
+    def revoke(self, claims: JsonDict) -> None:
         self.store.revoke(claims["jti"], datetime.fromtimestamp(claims["exp"], UTC))
 
     def check_login_allowed(self, subject: str, ip: str) -> None:
@@ -172,7 +174,7 @@ class PostalAuth:
     nonce is accepted once (replays refused), within ``POSTAL_CLOCK_SKEW_SECONDS`` of now."""
 
     def __init__(self, settings: GatewaySettings, store: GatewayStore):
-        self.operators = {}
+        self.operators: dict[str, tuple[str, str]] = {}  # API key: (operator id, HMAC secret)
         for entry in settings.postal_operators.split(","):
             if entry.count(":") >= 2:
                 operator_id, key, secret = entry.strip().split(":", 2)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import logging
+from collections.abc import Mapping
 
 from eventlet import Timeout
 from nameko.exceptions import MethodNotFound, RemoteError, UnknownService
@@ -42,8 +43,9 @@ def to_portal_error(exc: BaseException) -> PortalError:
         return catalogue.error("request_too_large")
     if isinstance(exc, HTTPException):
         # werkzeug's descriptions are English: a person reads the catalogue's message.
-        err = catalogue.error(HTTP_CODES.get(exc.code, "http_error"))
-        err.status = exc.code or 500
+        status = exc.code or 500
+        err = catalogue.error(HTTP_CODES.get(status, "http_error"))
+        err.status = status
         return err
     if isinstance(exc, (Timeout, UnknownService, *BROKER_ERRORS)):  # broker errors: RabbitMQ is down
         return catalogue.error("service_unavailable")
@@ -54,7 +56,7 @@ def to_portal_error(exc: BaseException) -> PortalError:
     return catalogue.error("internal_error")
 
 
-def error_response(exc: BaseException, headers: dict | None = None) -> Response:
+def error_response(exc: BaseException, headers: Mapping[str, str] | None = None) -> Response:
     err = to_portal_error(exc)
     extra = dict(headers or {})
     if isinstance(exc, HTTPException):  # a 405 names the methods the route has (Allow)

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 
+from .rpc import JsonDict
+
 REGISTRY = CollectorRegistry()
 HTTP_REQUESTS = Counter(
     "portal_http_requests",
@@ -75,7 +77,7 @@ def observe_busy(service: str) -> None:
     BUSY.labels(service).inc()
 
 
-def record_state(health: dict, stats: dict[str, dict]) -> None:
+def record_state(health: JsonDict, stats: dict[str, JsonDict]) -> None:
     DEPENDENCY_UP.labels("broker").set(health["broker"]["status"] == "ok")
     DEPENDENCY_UP.labels("database").set(health["database"]["status"] == "ok")
     for service, state in health["services"].items():

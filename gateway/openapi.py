@@ -9,6 +9,7 @@ from pydantic import BaseModel
 from pydantic.json_schema import models_json_schema
 
 from .api import ROUTES, RouteSpec
+from .rpc import JsonDict
 from .schemas import ErrorEnvelope, Health
 
 REF = "#/components/schemas/{model}"
@@ -29,7 +30,7 @@ STATUS_TEXT = {
 }
 
 
-def _ref(model: type[BaseModel]) -> dict:
+def _ref(model: type[BaseModel]) -> dict[str, str]:
     return {"$ref": REF.format(model=model.__name__)}
 
 
@@ -104,7 +105,7 @@ def _operation(spec: RouteSpec) -> dict[str, Any]:
     return op
 
 
-def build_openapi(title: str = "Cổng dịch vụ công trực tuyến — API", version: str = "1.0.0") -> dict:
+def build_openapi(title: str = "Cổng dịch vụ công trực tuyến — API", version: str = "1.0.0") -> JsonDict:
     models: set[type[BaseModel]] = {ErrorEnvelope, Health}
     for spec in ROUTES:
         for m in (spec.body, spec.response):
@@ -113,7 +114,7 @@ def build_openapi(title: str = "Cổng dịch vụ công trực tuyến — API"
     _, defs = models_json_schema(
         [(m, "validation") for m in sorted(models, key=lambda m: m.__name__)], ref_template=REF
     )
-    paths: dict[str, dict] = {}
+    paths: dict[str, JsonDict] = {}
     for spec in ROUTES:
         for method in spec.method.split(","):
             paths.setdefault(spec.path, {})[method.lower()] = _operation(spec)

@@ -13,6 +13,7 @@ from typing import Any, ClassVar, Generic, Protocol, TypeVar, overload
 
 from services.common.roles import ActorDict
 
+#: a JSON object as the services send and take it: the gateway's one name for it
 JsonDict = dict[str, Any]
 
 
@@ -31,13 +32,26 @@ class ServiceRpc:
         self._send = call
 
     def _call(self, method: str, *args: Any) -> Any:
+        """The service's answer as it came over the wire (JSON: nothing checks its shape). The methods
+        below state what each RPC answers, the service's contract, through ``_object`` and ``_list``
+        or an annotated name, so that their callers are checked against it."""
         return self._send(self.service, method, *args)
 
+    def _object(self, method: str, *args: Any) -> JsonDict:
+        """An RPC that answers one JSON object (most of them)."""
+        answer: JsonDict = self._call(method, *args)
+        return answer
+
+    def _list(self, method: str, *args: Any) -> list[JsonDict]:
+        """An RPC that answers a list of JSON objects."""
+        answer: list[JsonDict] = self._call(method, *args)
+        return answer
+
     def ping(self) -> JsonDict:
-        return self._call("ping")
+        return self._object("ping")
 
     def stats(self) -> JsonDict:
-        return self._call("stats")
+        return self._object("stats")
 
 
 class IntakeRpc(ServiceRpc):
@@ -47,52 +61,54 @@ class IntakeRpc(ServiceRpc):
 
     # ------------------------------------------------------------ accounts
     def register(self, payload: JsonDict) -> JsonDict:
-        return self._call("register", payload)
+        return self._object("register", payload)
 
     def account_for_login(self, login: str) -> str | None:
-        return self._call("account_for_login", login)
+        account_id: str | None = self._call("account_for_login", login)
+        return account_id
 
     def authenticate(self, credentials: JsonDict) -> JsonDict:
-        return self._call("authenticate", credentials)
+        return self._object("authenticate", credentials)
 
     def get_account(self, account_id: str) -> JsonDict:
-        return self._call("get_account", account_id)
+        return self._object("get_account", account_id)
 
     def account_names(self, ids: list[str]) -> dict[str, JsonDict]:
-        return self._call("account_names", ids)
+        names: dict[str, JsonDict] = self._call("account_names", ids)
+        return names
 
     # ------------------------------------------------------------- catalog
     def list_agencies(self) -> list[JsonDict]:
-        return self._call("list_agencies")
+        return self._list("list_agencies")
 
     def get_agency(self, agency_id: str) -> JsonDict:
-        return self._call("get_agency", agency_id)
+        return self._object("get_agency", agency_id)
 
     def list_procedures(self, query: JsonDict | None = None) -> JsonDict:
-        return self._call("list_procedures", query)
+        return self._object("list_procedures", query)
 
     def get_procedure(self, code: str, version: int | None = None) -> JsonDict:
-        return self._call("get_procedure", code, version)
+        return self._object("get_procedure", code, version)
 
     def catalog_facets(self) -> JsonDict:
-        return self._call("catalog_facets")
+        return self._object("catalog_facets")
 
     def due_date_preview(self, code: str, received_at: str | None = None) -> JsonDict:
-        return self._call("due_date_preview", code, received_at)
+        return self._object("due_date_preview", code, received_at)
 
     def get_form_template(self, code: str, document_code: str) -> JsonDict:
-        return self._call("get_form_template", code, document_code)
+        return self._object("get_form_template", code, document_code)
 
     def publish_procedure(self, actor: ActorDict, procedure: JsonDict) -> JsonDict:
-        return self._call("publish_procedure", actor, procedure)
+        return self._object("publish_procedure", actor, procedure)
 
     def declare_workflow(self, actor: ActorDict, code: str, workflow: JsonDict) -> JsonDict:
-        return self._call("declare_workflow", actor, code, workflow)
+        return self._object("declare_workflow", actor, code, workflow)
 
     def upload_form_template(
         self, actor: ActorDict, code: str, document_code: str, filename: str, content_type: str, content_b64: str
     ) -> JsonDict:
-        return self._call("upload_form_template", actor, code, document_code, filename, content_type, content_b64)
+        return self._object("upload_form_template", actor, code, document_code, filename, content_type, content_b64)
 
     # ------------------------------------------------------------ dossiers
     def file_dossier(
@@ -102,7 +118,7 @@ class IntakeRpc(ServiceRpc):
         attachments: list[JsonDict] | None = None,
         idempotency_key: str | None = None,
     ) -> JsonDict:
-        return self._call("file_dossier", actor, request, attachments, idempotency_key)
+        return self._object("file_dossier", actor, request, attachments, idempotency_key)
 
     def file_at_desk(
         self,
@@ -111,43 +127,43 @@ class IntakeRpc(ServiceRpc):
         attachments: list[JsonDict] | None = None,
         idempotency_key: str | None = None,
     ) -> JsonDict:
-        return self._call("file_at_desk", actor, request, attachments, idempotency_key)
+        return self._object("file_at_desk", actor, request, attachments, idempotency_key)
 
     def signing_payload(
         self, actor: ActorDict, procedure_code: str, form_data: JsonDict, attachments: list[JsonDict]
     ) -> JsonDict:
-        return self._call("signing_payload", actor, procedure_code, form_data, attachments)
+        return self._object("signing_payload", actor, procedure_code, form_data, attachments)
 
     def list_my_dossiers(self, actor: ActorDict, page: int = 1, page_size: int = 20) -> JsonDict:
-        return self._call("list_my_dossiers", actor, page, page_size)
+        return self._object("list_my_dossiers", actor, page, page_size)
 
     def get_dossier(self, actor: ActorDict, code: str) -> JsonDict:
-        return self._call("get_dossier", actor, code)
+        return self._object("get_dossier", actor, code)
 
     def get_attachment(self, actor: ActorDict, code: str, attachment_id: str) -> JsonDict:
-        return self._call("get_attachment", actor, code, attachment_id)
+        return self._object("get_attachment", actor, code, attachment_id)
 
     def lookup_status(self, lookup: JsonDict) -> JsonDict:
-        return self._call("lookup_status", lookup)
+        return self._object("lookup_status", lookup)
 
     def filing_receipt(self, actor: ActorDict, code: str) -> JsonDict:
-        return self._call("filing_receipt", actor, code)
+        return self._object("filing_receipt", actor, code)
 
     def receipt_pdf(self, actor: ActorDict, code: str, lookup_url: str, due_date: str | None = None) -> JsonDict:
-        return self._call("receipt_pdf", actor, code, lookup_url, due_date)
+        return self._object("receipt_pdf", actor, code, lookup_url, due_date)
 
     # -------------------------------------------------------- agency admin
     def list_officials(self, actor: ActorDict) -> list[JsonDict]:
-        return self._call("list_officials", actor)
+        return self._list("list_officials", actor)
 
     def create_official(self, actor: ActorDict, payload: JsonDict) -> JsonDict:
-        return self._call("create_official", actor, payload)
+        return self._object("create_official", actor, payload)
 
     def update_official(self, actor: ActorDict, official_id: str, payload: JsonDict) -> JsonDict:
-        return self._call("update_official", actor, official_id, payload)
+        return self._object("update_official", actor, official_id, payload)
 
     def add_department(self, actor: ActorDict, department: JsonDict) -> JsonDict:
-        return self._call("add_department", actor, department)
+        return self._object("add_department", actor, department)
 
 
 class ProcessingRpc(ServiceRpc):
@@ -156,37 +172,37 @@ class ProcessingRpc(ServiceRpc):
     service = "processing"
 
     def queue(self, actor: ActorDict, query: JsonDict | None = None) -> JsonDict:
-        return self._call("queue", actor, query)
+        return self._object("queue", actor, query)
 
     def get_case(self, actor: ActorDict, code: str) -> JsonDict:
-        return self._call("get_case", actor, code)
+        return self._object("get_case", actor, code)
 
     def command(self, actor: ActorDict, code: str, command: JsonDict) -> JsonDict:
-        return self._call("command", actor, code, command)
+        return self._object("command", actor, code, command)
 
     def history(self, actor: ActorDict, code: str) -> JsonDict:
-        return self._call("history", actor, code)
+        return self._object("history", actor, code)
 
     def verify_history(self, actor: ActorDict, code: str) -> JsonDict:
-        return self._call("verify_history", actor, code)
+        return self._object("verify_history", actor, code)
 
     def get_file(self, actor: ActorDict, code: str, file_id: str) -> JsonDict:
-        return self._call("get_file", actor, code, file_id)
+        return self._object("get_file", actor, code, file_id)
 
     def timeline(self, actor: ActorDict | None, code: str) -> JsonDict:
-        return self._call("timeline", actor, code)
+        return self._object("timeline", actor, code)
 
     def withdraw(self, actor: ActorDict, code: str, reason: str | None = None) -> JsonDict:
-        return self._call("withdraw", actor, code, reason)
+        return self._object("withdraw", actor, code, reason)
 
     def supplement(self, actor: ActorDict, code: str, payload: JsonDict) -> JsonDict:
-        return self._call("supplement", actor, code, payload)
+        return self._object("supplement", actor, code, payload)
 
     def collect_result(self, actor: ActorDict, code: str) -> JsonDict:
-        return self._call("collect_result", actor, code)
+        return self._object("collect_result", actor, code)
 
     def sweep(self) -> JsonDict:
-        return self._call("sweep")
+        return self._object("sweep")
 
 
 class NotificationRpc(ServiceRpc):
@@ -195,10 +211,10 @@ class NotificationRpc(ServiceRpc):
     service = "notification"
 
     def inbox(self, actor: ActorDict, page: int = 1, page_size: int = 20, unread_only: bool = False) -> JsonDict:
-        return self._call("inbox", actor, page, page_size, unread_only)
+        return self._object("inbox", actor, page, page_size, unread_only)
 
     def mark_read(self, actor: ActorDict, message_id: str) -> JsonDict:
-        return self._call("mark_read", actor, message_id)
+        return self._object("mark_read", actor, message_id)
 
 
 class PaymentRpc(ServiceRpc):
@@ -207,27 +223,27 @@ class PaymentRpc(ServiceRpc):
     service = "payment"
 
     def create_payment(self, actor: ActorDict, code: str, idempotency_key: str | None = None) -> JsonDict:
-        return self._call("create_payment", actor, code, idempotency_key)
+        return self._object("create_payment", actor, code, idempotency_key)
 
     def get_payment(self, actor: ActorDict, payment_id: str) -> JsonDict:
-        return self._call("get_payment", actor, payment_id)
+        return self._object("get_payment", actor, payment_id)
 
     def receipt(self, actor: ActorDict, payment_id: str) -> JsonDict:
-        return self._call("receipt", actor, payment_id)
+        return self._object("receipt", actor, payment_id)
 
     def callback(self, params: JsonDict) -> JsonDict:
-        return self._call("callback", params)
+        return self._object("callback", params)
 
     def refund(
         self, actor: ActorDict, payment_id: str, request: JsonDict, idempotency_key: str | None = None
     ) -> JsonDict:
-        return self._call("refund", actor, payment_id, request, idempotency_key)
+        return self._object("refund", actor, payment_id, request, idempotency_key)
 
     def refunds_for(self, actor: ActorDict, payment_id: str) -> list[JsonDict]:
-        return self._call("refunds_for", actor, payment_id)
+        return self._list("refunds_for", actor, payment_id)
 
     def reconcile(self, day: str | None = None) -> JsonDict:
-        return self._call("reconcile", day)
+        return self._object("reconcile", day)
 
     def expire_now(self) -> None:
         self._call("expire_now")
@@ -239,31 +255,32 @@ class FeedbackRpc(ServiceRpc):
     service = "feedback"
 
     def submit(self, actor: ActorDict | None, payload: JsonDict) -> JsonDict:
-        return self._call("submit", actor, payload)
+        return self._object("submit", actor, payload)
 
     def record(self, actor: ActorDict, payload: JsonDict) -> JsonDict:
-        return self._call("record", actor, payload)
+        return self._object("record", actor, payload)
 
     def queue(self, actor: ActorDict, query: JsonDict | None = None) -> JsonDict:
-        return self._call("queue", actor, query)
+        return self._object("queue", actor, query)
 
     def get(self, actor: ActorDict, fid: str) -> JsonDict:
-        return self._call("get", actor, fid)
+        return self._object("get", actor, fid)
 
     def answer(self, actor: ActorDict, fid: str, payload: JsonDict) -> JsonDict:
-        return self._call("answer", actor, fid, payload)
+        return self._object("answer", actor, fid, payload)
 
     def public_questions(self, query: JsonDict | None = None) -> JsonDict:
-        return self._call("public_questions", query)
+        return self._object("public_questions", query)
 
     def rate(self, actor: ActorDict, code: str, payload: JsonDict) -> JsonDict:
-        return self._call("rate", actor, code, payload)
+        return self._object("rate", actor, code, payload)
 
     def get_rating(self, actor: ActorDict, code: str) -> JsonDict | None:
-        return self._call("get_rating", actor, code)
+        rating: JsonDict | None = self._call("get_rating", actor, code)
+        return rating
 
     def sweep(self) -> JsonDict:
-        return self._call("sweep")
+        return self._object("sweep")
 
 
 class PostalRpc(ServiceRpc):
@@ -272,28 +289,28 @@ class PostalRpc(ServiceRpc):
     service = "postal"
 
     def request_pickup(self, actor: ActorDict, payload: JsonDict) -> JsonDict:
-        return self._call("request_pickup", actor, payload)
+        return self._object("request_pickup", actor, payload)
 
     def my_shipments(self, actor: ActorDict) -> JsonDict:
-        return self._call("my_shipments", actor)
+        return self._object("my_shipments", actor)
 
     def get_shipment(self, actor: ActorDict, sid: str) -> JsonDict:
-        return self._call("get_shipment", actor, sid)
+        return self._object("get_shipment", actor, sid)
 
     def operator_shipments(self, operator_id: str, query: JsonDict | None = None) -> JsonDict:
-        return self._call("operator_shipments", operator_id, query)
+        return self._object("operator_shipments", operator_id, query)
 
     def operator_file(self, operator_id: str, sid: str, payload: JsonDict) -> JsonDict:
-        return self._call("operator_file", operator_id, sid, payload)
+        return self._object("operator_file", operator_id, sid, payload)
 
     def operator_update(self, operator_id: str, sid: str, payload: JsonDict) -> JsonDict:
-        return self._call("operator_update", operator_id, sid, payload)
+        return self._object("operator_update", operator_id, sid, payload)
 
     def return_stats(self, actor: ActorDict) -> JsonDict:
-        return self._call("return_stats", actor)
+        return self._object("return_stats", actor)
 
     def compensations(self, actor: ActorDict) -> list[JsonDict]:
-        return self._call("compensations", actor)
+        return self._list("compensations", actor)
 
 
 class ReportingRpc(ServiceRpc):
@@ -302,16 +319,16 @@ class ReportingRpc(ServiceRpc):
     service = "reporting"
 
     def public_statistics(self, period: str | None = None) -> JsonDict:
-        return self._call("public_statistics", period)
+        return self._object("public_statistics", period)
 
     def dashboard(self, actor: ActorDict, dim: str = "all", value: str = "*", period: str | None = None) -> JsonDict:
-        return self._call("dashboard", actor, dim, value, period)
+        return self._object("dashboard", actor, dim, value, period)
 
     def report(self, actor: ActorDict, scope: str, period: str, fmt: str = "json") -> JsonDict:
-        return self._call("report", actor, scope, period, fmt)
+        return self._object("report", actor, scope, period, fmt)
 
     def rebuild(self) -> JsonDict:
-        return self._call("rebuild")
+        return self._object("rebuild")
 
 
 class MinistryRpc(ServiceRpc):

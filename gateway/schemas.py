@@ -139,7 +139,7 @@ class InboxMessage(BaseModel):
     body: str
     created_at: str
     read_at: str | None = None
-    document: dict | None = None
+    document: dict[str, Any] | None = None
 
 
 class InboxPage(BaseModel):

@@ -8,15 +8,21 @@ from __future__ import annotations
 
 import base64
 import dataclasses
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
-from werkzeug.datastructures import FileStorage
+from werkzeug.datastructures import FileStorage, MultiDict
 from werkzeug.wrappers import Request
 
 from services.common import error_catalogue as catalogue
 from services.common.errors import PortalError
+
+from ..rpc import JsonDict
+
+#: a form's labels by field name: (the element's id, what a person reads), for the error summary
+Labels = dict[str, tuple[str, str]]
 
 # The workflow commands are the portal's own forms: their labels live here. An eForm's labels are
 # its fields' titles, written by the agency that publishes the procedure.
@@ -62,7 +68,7 @@ class FormField:
     autocomplete: str | None = None
 
 
-def _options(prop: dict) -> list[tuple[Any, str]] | None:
+def _options(prop: JsonDict) -> list[tuple[Any, str]] | None:
     """An enum (values shown as written), or oneOf/anyOf of consts with their titles."""
     if "enum" in prop:
         return [(v, OPTION_VI.get(v, str(v)) if isinstance(v, str) else str(v)) for v in prop["enum"]]
@@ -74,11 +80,11 @@ def _options(prop: dict) -> list[tuple[Any, str]] | None:
     return None
 
 
-def _label(name: str, prop: dict, labels: dict) -> str:
+def _label(name: str, prop: JsonDict, labels: Mapping[str, str]) -> str:
     return labels.get(name) or prop.get("title") or name.replace("_", " ").capitalize()
 
 
-def _field(name: str, prop: dict, required: bool, defs: dict, labels: dict) -> FormField:
+def _field(name: str, prop: JsonDict, required: bool, defs: JsonDict, labels: Mapping[str, str]) -> FormField:
     if "anyOf" in prop and any(p.get("type") == "null" for p in prop["anyOf"]):  # Optional[X]
         prop = {
             **next((p for p in prop["anyOf"] if p.get("type") != "null"), {}),
@@ -122,7 +128,7 @@ def _field(name: str, prop: dict, required: bool, defs: dict, labels: dict) -> F
     )
 
 
-def fields_of(schema: dict, skip: tuple[str, ...] = (), labels: dict | None = None) -> list[FormField]:
+def fields_of(schema: JsonDict, skip: tuple[str, ...] = (), labels: Mapping[str, str] | None = None) -> list[FormField]:
     """Form fields of a JSON Schema object, in its order."""
     required, defs = set(schema.get("required", [])), schema.get("$defs", {})
     return [
@@ -150,7 +156,7 @@ def _option(f: FormField, raw: str) -> Any:
     return next((v for v, _ in f.options if str(v) == raw), raw)
 
 
-def values_of(fields: list[FormField], form: Any, files: Any) -> dict:
+def values_of(fields: list[FormField], form: MultiDict[str, str], files: Mapping[str, FileStorage]) -> JsonDict:
     """The submitted form as the JSON the schema expects (empty optional values left out)."""
     out: dict[str, Any] = {}
     for f in fields:
@@ -191,7 +197,7 @@ def values_of(fields: list[FormField], form: Any, files: Any) -> dict:
     return out
 
 
-def sent(fields: list[FormField], form: Any) -> dict:
+def sent(fields: list[FormField], form: MultiDict[str, str]) -> JsonDict:
     """What was typed, to fill a refused form in again (a multiple choice as its list)."""
     out: dict[str, Any] = {k: v for k, v in form.items()}
     for f in fields:
@@ -214,10 +220,10 @@ def field_errors(details: Any) -> dict[str, str]:
     return out
 
 
-def summary(errors: dict[str, str], labels: dict[str, tuple[str, str]]) -> list[dict]:
+def summary(errors: dict[str, str], labels: Labels) -> list[dict[str, str | None]]:
     """The error summary at the top of a form: each error with its field's label and a link to it
     (``labels``: field name → (element id, label))."""
-    out = []
+    out: list[dict[str, str | None]] = []
     for name, text in errors.items():
         element, label = labels.get(name, (None, None))
         out.append({"href": f"#{element}" if element else None, "label": label, "message": text})
@@ -268,7 +274,7 @@ def whole_number(text: str | None) -> int:
 
 def uploaded_file(
     upload: FileStorage, document_code: str | None = None, default_type: str = "application/octet-stream"
-) -> dict:
+) -> JsonDict:
     """A file sent in a multipart body, as the services take it (intake's attachments, a command's
     document): the document it is for, if any, its name (the document code when the part has none),
     its claimed type (the services check it against the bytes) and the bytes in base64."""
@@ -281,7 +287,7 @@ def uploaded_file(
     }
 
 
-def document_uploads(procedure: dict, request: Request) -> list[dict]:
+def document_uploads(procedure: JsonDict, request: Request) -> list[JsonDict]:
     """The files chosen for a procedure's documents (inputs named doc-<document code>)."""
     out = []
     for doc in procedure.get("required_documents", []):
@@ -292,8 +298,12 @@ def document_uploads(procedure: dict, request: Request) -> list[dict]:
 
 
 def refused(
-    exc: PortalError, fields: list[FormField], prefix: str = "", extra: dict | None = None, labels: dict | None = None
-) -> dict:
+    exc: PortalError,
+    fields: list[FormField],
+    prefix: str = "",
+    extra: dict[str, str] | None = None,
+    labels: Labels | None = None,
+) -> JsonDict:
     """A refused form's template values: the message, each field's error next to it, and the summary
     linking to them. ``extra`` adds errors the services report in their own terms (documents)."""
     details = exc.details
@@ -307,12 +317,12 @@ def refused(
 
 def filing_refusal(
     exc: PortalError,
-    procedure: dict,
+    procedure: JsonDict,
     fields: list[FormField],
     chosen: dict[str, str],
     prefix: str,
-    more_labels: dict | None = None,
-) -> dict:
+    more_labels: Labels | None = None,
+) -> JsonDict:
     """A refused filing: the eForm's and delivery's errors by field, and the documents' (missing ones,
     a file of the wrong type or size) by their file input."""
     extra = {}
@@ -349,7 +359,8 @@ def display(f: FormField | None, value: Any) -> str:
     if isinstance(value, (int, float)) and not isinstance(value, bool):
         return f"{value:,}".replace(",", ".") if isinstance(value, int) else str(value).replace(".", ",")
     if isinstance(value, dict) and "filename" in value:
-        return value["filename"]
+        filename: str = value["filename"]  # an uploaded file's
+        return filename
     return str(value)
 
 
@@ -357,7 +368,7 @@ def _is_iso_date(text: str) -> bool:
     return len(text) == 10 and text[4] == "-" and text[7] == "-" and text.replace("-", "").isdigit()
 
 
-def shown(fields: list[FormField], data: dict) -> list[tuple[str, str]]:
+def shown(fields: list[FormField], data: JsonDict) -> list[tuple[str, str]]:
     """A dossier's form data as (label, value) rows, in the form's order; fields the form no longer
     has come last, named as stored."""
     by_name = {f.name: f for f in fields}

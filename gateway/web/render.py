@@ -11,7 +11,7 @@ from collections.abc import Callable
 from datetime import date, datetime
 from functools import wraps
 from pathlib import Path
-from typing import Any
+from typing import Any, Concatenate, Protocol
 from urllib.parse import quote, urlencode
 
 from jinja2 import Environment, FileSystemLoader, select_autoescape
@@ -23,12 +23,15 @@ from services.common.errors import Unauthorized
 from services.common.schemas import page_bounds
 from services.common.workflows import KIND_VI, ROLE_VI
 
-from ..api import RESPONSE_HEADERS, ApiHandler, request_id
+from ..api import RESPONSE_HEADERS, ApiHandler, GatewayT, kept, request_id
 from ..exceptions import to_portal_error
+from ..rpc import JsonDict
 from .forms import DELIVERY_FIELDS, DELIVERY_VI
 
 HERE = Path(__file__).parent
 SESSION_COOKIE, CSRF_COOKIE = "cdvc_session", "cdvc_csrf"
+#: a signed-in browser: the actor of its token, and the token's claims (to revoke it on sign-out)
+Session = dict[str, Any]
 SECURITY_HEADERS = {
     **RESPONSE_HEADERS,
     "Content-Security-Policy": "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; "
@@ -57,9 +60,8 @@ STATUS_VI = {
 def _when(value: Any) -> str:
     if not value:
         return "—"
-    if isinstance(value, str):
-        value = datetime.fromisoformat(value)
-    return value.astimezone(VN_TZ).strftime("%H:%M %d/%m/%Y")
+    moment: datetime = datetime.fromisoformat(value) if isinstance(value, str) else value
+    return moment.astimezone(VN_TZ).strftime("%H:%M %d/%m/%Y")
 
 
 def _day(value: Any) -> str:
@@ -97,10 +99,11 @@ ENV.globals.update(delivery_fields=DELIVERY_FIELDS, delivery_vi=DELIVERY_VI)
 
 
 def csrf_token(request: Request) -> str:
-    if not hasattr(request, "csrf_token"):
+    def make() -> str:
         token = request.cookies.get(CSRF_COOKIE, "")
-        request.csrf_token = token if re.fullmatch(r"[\w-]{32,64}", token) else secrets.token_urlsafe(32)
-    return request.csrf_token
+        return token if re.fullmatch(r"[\w-]{32,64}", token) else secrets.token_urlsafe(32)
+
+    return kept(request, "csrf_token", make)
 
 
 def check_csrf(request: Request) -> None:
@@ -122,7 +125,7 @@ def page_number(request: Request) -> int:
     return page_bounds(int(raw) if raw.isascii() and raw.isdigit() else 1, 20)[0]
 
 
-def pager(request: Request, listing: dict) -> dict:
+def pager(request: Request, listing: JsonDict) -> JsonDict:
     """Links to the previous and next page of a list (``trang`` in the query, other filters kept)."""
     pages = max(1, -(-int(listing["total"]) // int(listing["page_size"])))
     current = int(listing["page"])
@@ -158,7 +161,7 @@ TITLES = {
 }
 
 
-def error_page(request: Request, exc: BaseException, session: dict | None, secure: bool) -> Response:
+def error_page(request: Request, exc: BaseException, session: Session | None, secure: bool) -> Response:
     """An error as a page in Vietnamese: its message (never its code) and the request id to quote
     to the help desk."""
     err = to_portal_error(exc)
@@ -169,20 +172,36 @@ def error_page(request: Request, exc: BaseException, session: dict | None, secur
     return finish(request, response, secure)
 
 
-def page(method: str, path: str, auth: str | tuple[str, ...] | None = None) -> Callable:
+#: a page method as written: (worker, request, the web session or None, **the path's values)
+PageMethod = Callable[Concatenate[GatewayT, Request, Session | None, ...], Response]
+
+
+class PageHandler(Protocol[GatewayT]):
+    """A page as nameko calls it, (worker, request, **the path's values), with the method as written
+    in ``__wrapped__`` (functools.wraps), which a page may call to show another with a message."""
+
+    __wrapped__: PageMethod[GatewayT]
+
+    def __call__(self, *args: Any, **path_values: Any) -> Response: ...
+
+
+def page(
+    method: str, path: str, auth: str | tuple[str, ...] | None = None
+) -> Callable[[PageMethod[GatewayT]], PageHandler[GatewayT]]:
     """A page: ``auth`` None (public), "user" (signed in) or a tuple of roles. The method gets
     (self, request, session, **path values) and returns a Response; a PortalError becomes an
     error page with its human message, never a traceback."""
     nameko_path = re.sub(r"\{(\w+)\}", r"<\1>", path)
 
-    def decorate(fn: Callable) -> Callable:
+    def decorate(fn: PageMethod[GatewayT]) -> PageHandler[GatewayT]:
         @wraps(fn)
-        def handler(self, request: Request, **path_values: Any) -> Response:
+        def handler(self: GatewayT, request: Request, **path_values: Any) -> Response:
             session = self.web_session(request)
             try:
                 if auth and session is None:
                     response = redirect(f"/dang-nhap?next={quote(request.full_path.rstrip('?'))}")
-                elif isinstance(auth, tuple) and session["role"] not in auth:
+                # (no session here only with auth=(): nobody's role, refused like any other)
+                elif isinstance(auth, tuple) and (session is None or session["role"] not in auth):
                     raise catalogue.error("forbidden_role")
                 else:
                     if method == "POST":
