@@ -210,6 +210,14 @@ class Ctx:
             raise RuntimeError("a public route has no actor: it reads ctx.actor, which may be None")
         return self.actor
 
+    @property
+    def token_claims(self) -> JsonDict:
+        """The verified token's claims, on a route for signed-in accounts (the postal operator's
+        routes have an actor but no claims)."""
+        if self.claims is None:
+            raise RuntimeError("only a route for signed-in accounts has token claims")
+        return self.claims
+
 
 def read_json(request: Request) -> Any:
     if not request.mimetype or request.mimetype != "application/json":

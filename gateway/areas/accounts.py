@@ -13,12 +13,11 @@ from services.common.errors import PortalError, Unauthorized
 from services.intake.exceptions import IDENTIFIERS_VI
 
 from ..api import Ctx, route
-from ..core import GatewayCore, Session
+from ..core import GatewayCore
 from ..rpc import JsonDict
 from ..schemas import RegisterRequest, TokenResponse
 from ..web.forms import FormField, refused, sent, values_of
-from ..web.render import SESSION_COOKIE, html, page, redirect
-from .context import actor_of, claims_of
+from ..web.render import SESSION_COOKIE, Session, html, page, redirect
 
 _EMAIL = FormField("email", "Thư điện tử", "text", True, max_length=254, input_type="email", autocomplete="email")
 _PHONE = FormField(
@@ -213,7 +212,7 @@ class AccountsArea(GatewayCore):
         "POST", "/api/v1/auth/logout", summary="Đăng xuất: thu hồi token", tag="auth", auth="user", status=204, scope=()
     )
     def logout(self, ctx: Ctx) -> Response:
-        self.auth.revoke(claims_of(ctx))
+        self.auth.revoke(ctx.token_claims)
         return Response(status=204)
 
     @page("POST", "/dang-xuat")
@@ -226,4 +225,4 @@ class AccountsArea(GatewayCore):
 
     @route("GET", "/api/v1/me", summary="Tài khoản đang đăng nhập", tag="auth", auth="user", response=Account, scope=())
     def me(self, ctx: Ctx) -> JsonDict:
-        return self.intake.get_account(actor_of(ctx)["id"])
+        return self.intake.get_account(ctx.who["id"])

@@ -21,7 +21,7 @@ from services.common.roles import CITIZEN
 from services.common.schemas import parse
 
 from ..api import Ctx, file_response, read_json, route
-from ..core import GatewayCore, Session
+from ..core import GatewayCore
 from ..rpc import JsonDict
 from ..schemas import (
     FileDossierJson,
@@ -47,8 +47,7 @@ from ..web.forms import (
     values_of,
     whole_number,
 )
-from ..web.render import html, page, page_number, pager, redirect
-from .context import actor_of
+from ..web.render import Session, html, page, page_number, pager, redirect
 
 MULTIPART_FILING = {
     "type": "object",
@@ -113,7 +112,7 @@ class CitizensArea(GatewayCore):
         else:
             read_json(ctx.request)  # raises the 415 with its message
         with self.filings.slot():
-            result = self.intake.file_dossier(actor_of(ctx), filing, files, key)
+            result = self.intake.file_dossier(ctx.who, filing, files, key)
         headers = {"Location": f"/api/v1/dossiers/{result['dossier']['code']}"}
         if result.get("replayed"):
             headers["Idempotent-Replayed"] = "true"
@@ -135,7 +134,7 @@ class CitizensArea(GatewayCore):
     def signing_payload(self, ctx: Ctx) -> JsonDict:
         b = ctx.body
         return self.intake.signing_payload(
-            actor_of(ctx), b.procedure_code, b.form_data, [a.model_dump() for a in b.attachments]
+            ctx.who, b.procedure_code, b.form_data, [a.model_dump() for a in b.attachments]
         )
 
     def _filing_page(
@@ -213,7 +212,7 @@ class CitizensArea(GatewayCore):
         scope=(),
     )
     def my_dossiers(self, ctx: Ctx) -> JsonDict:
-        return self.intake.list_my_dossiers(actor_of(ctx), ctx.query.page, ctx.query.page_size)
+        return self.intake.list_my_dossiers(ctx.who, ctx.query.page, ctx.query.page_size)
 
     @page("GET", "/ho-so-cua-toi", auth=CITIZEN)
     def web_my_dossiers(self, request: Request, session: Session) -> Response:
@@ -234,7 +233,7 @@ class CitizensArea(GatewayCore):
         scope=("applicant", "agency"),
     )
     def dossier(self, ctx: Ctx) -> JsonDict:
-        actor = actor_of(ctx)
+        actor = ctx.who
         dossier = self.intake.get_dossier(actor, ctx.path["code"])
         if actor["id"] == dossier["applicant_id"]:
             try:
@@ -288,7 +287,7 @@ class CitizensArea(GatewayCore):
         scope=("applicant", "agency"),
     )
     def attachment(self, ctx: Ctx) -> Response:
-        return file_response(self.intake.get_attachment(actor_of(ctx), ctx.path["code"], ctx.path["attachment_id"]))
+        return file_response(self.intake.get_attachment(ctx.who, ctx.path["code"], ctx.path["attachment_id"]))
 
     @page("GET", "/ho-so-cua-toi/{code}/tep/{attachment_id}", auth=CITIZEN)
     def web_my_attachment(self, request: Request, session: Session, code: str, attachment_id: str) -> Response:
@@ -308,7 +307,7 @@ class CitizensArea(GatewayCore):
         example={"reason": "Tôi nộp nhầm thủ tục"},
     )
     def withdraw(self, ctx: Ctx) -> JsonDict:
-        return self.processing.withdraw(actor_of(ctx), ctx.path["code"], ctx.body.reason)
+        return self.processing.withdraw(ctx.who, ctx.path["code"], ctx.body.reason)
 
     @route(
         "POST",
@@ -323,7 +322,7 @@ class CitizensArea(GatewayCore):
         example={"attachments": [], "note": "Đã bổ sung theo yêu cầu"},
     )
     def supplement(self, ctx: Ctx) -> JsonDict:
-        return self.processing.supplement(actor_of(ctx), ctx.path["code"], ctx.body.model_dump(mode="json"))
+        return self.processing.supplement(ctx.who, ctx.path["code"], ctx.body.model_dump(mode="json"))
 
     @page("POST", "/ho-so-cua-toi/{code}/bo-sung", auth=CITIZEN)
     def web_supplement(self, request: Request, session: Session, code: str) -> Response:
@@ -365,7 +364,7 @@ class CitizensArea(GatewayCore):
         scope=("applicant",),
     )
     def collect_result(self, ctx: Ctx) -> Response:
-        return file_response(self.processing.collect_result(actor_of(ctx), ctx.path["code"]))
+        return file_response(self.processing.collect_result(ctx.who, ctx.path["code"]))
 
     @page("GET", "/ho-so-cua-toi/{code}/ket-qua", auth=CITIZEN)
     def web_result(self, request: Request, session: Session, code: str) -> Response:
@@ -382,7 +381,7 @@ class CitizensArea(GatewayCore):
         scope=("applicant",),
     )
     def dossier_document(self, ctx: Ctx) -> Response:
-        return file_response(self.processing.get_file(actor_of(ctx), ctx.path["code"], ctx.path["file_id"]))
+        return file_response(self.processing.get_file(ctx.who, ctx.path["code"], ctx.path["file_id"]))
 
     @page("GET", "/ho-so-cua-toi/{code}/van-ban/{file_id}", auth=CITIZEN)
     def web_document(self, request: Request, session: Session, code: str, file_id: str) -> Response:
@@ -403,7 +402,7 @@ class CitizensArea(GatewayCore):
         scope=("applicant",),
     )
     def create_payment(self, ctx: Ctx) -> JsonDict:
-        return self.payment.create_payment(actor_of(ctx), ctx.path["code"], ctx.request.headers.get("Idempotency-Key"))
+        return self.payment.create_payment(ctx.who, ctx.path["code"], ctx.request.headers.get("Idempotency-Key"))
 
     @page("POST", "/ho-so-cua-toi/{code}/thanh-toan", auth=CITIZEN)
     def web_pay(self, request: Request, session: Session, code: str) -> Response:
@@ -426,7 +425,7 @@ class CitizensArea(GatewayCore):
         scope=("applicant", "agency"),
     )
     def get_payment(self, ctx: Ctx) -> JsonDict:
-        return self.payment.get_payment(actor_of(ctx), ctx.path["payment_id"])
+        return self.payment.get_payment(ctx.who, ctx.path["payment_id"])
 
     @route(
         "GET",
@@ -439,7 +438,7 @@ class CitizensArea(GatewayCore):
         scope=("applicant", "agency"),
     )
     def receipt(self, ctx: Ctx) -> Response:
-        return file_response(self.payment.receipt(actor_of(ctx), ctx.path["payment_id"]))
+        return file_response(self.payment.receipt(ctx.who, ctx.path["payment_id"]))
 
     @route(
         "GET",
@@ -452,7 +451,7 @@ class CitizensArea(GatewayCore):
         scope=("applicant", "agency"),
     )
     def refunds(self, ctx: Ctx) -> list[JsonDict]:
-        return self.payment.refunds_for(actor_of(ctx), ctx.path["payment_id"])
+        return self.payment.refunds_for(ctx.who, ctx.path["payment_id"])
 
     # -------------------------------------------------- rating and feedback
     @route(
@@ -469,7 +468,7 @@ class CitizensArea(GatewayCore):
         example={"score": 5, "comment": "Đúng hẹn"},
     )
     def rate(self, ctx: Ctx) -> JsonDict:
-        return self.feedback.rate(actor_of(ctx), ctx.path["code"], ctx.body.model_dump())
+        return self.feedback.rate(ctx.who, ctx.path["code"], ctx.body.model_dump())
 
     @page("POST", "/ho-so-cua-toi/{code}/danh-gia", auth=CITIZEN)
     def web_rate(self, request: Request, session: Session, code: str) -> Response:
@@ -499,7 +498,7 @@ class CitizensArea(GatewayCore):
         scope=("applicant", "agency"),
     )
     def feedback_item(self, ctx: Ctx) -> JsonDict:
-        return self.feedback.get(actor_of(ctx), ctx.path["feedback_id"])
+        return self.feedback.get(ctx.who, ctx.path["feedback_id"])
 
     # ------------------------------------------------------- postal pickups
     @route(
@@ -515,7 +514,7 @@ class CitizensArea(GatewayCore):
         scope=(),
     )
     def request_pickup(self, ctx: Ctx) -> JsonDict:
-        return self.postal.request_pickup(actor_of(ctx), ctx.body.model_dump(mode="json"))
+        return self.postal.request_pickup(ctx.who, ctx.body.model_dump(mode="json"))
 
     @route(
         "GET",
@@ -527,7 +526,7 @@ class CitizensArea(GatewayCore):
         scope=(),
     )
     def my_shipments(self, ctx: Ctx) -> JsonDict:
-        return self.postal.my_shipments(actor_of(ctx))
+        return self.postal.my_shipments(ctx.who)
 
     @route(
         "GET",
@@ -540,7 +539,7 @@ class CitizensArea(GatewayCore):
         scope=("applicant",),
     )
     def shipment(self, ctx: Ctx) -> JsonDict:
-        return self.postal.get_shipment(actor_of(ctx), ctx.path["shipment_id"])
+        return self.postal.get_shipment(ctx.who, ctx.path["shipment_id"])
 
     # ---------------------------------------------------------------- inbox
     @route(
@@ -555,7 +554,7 @@ class CitizensArea(GatewayCore):
     )
     def inbox(self, ctx: Ctx) -> JsonDict:
         q = ctx.query
-        return self.notification.inbox(actor_of(ctx), q.page, q.page_size, q.unread_only)
+        return self.notification.inbox(ctx.who, q.page, q.page_size, q.unread_only)
 
     @page("GET", "/thong-bao", auth="user")
     def web_inbox(self, request: Request, session: Session) -> Response:
@@ -573,4 +572,4 @@ class CitizensArea(GatewayCore):
         scope=("applicant",),
     )
     def mark_read(self, ctx: Ctx) -> JsonDict:
-        return self.notification.mark_read(actor_of(ctx), ctx.path["message_id"])
+        return self.notification.mark_read(ctx.who, ctx.path["message_id"])

@@ -31,7 +31,7 @@ from services.common.roles import OFFICIALS, WORKFLOW_ROLES
 from services.common.workflows import ROLE_VI, STAGE_KINDS, default_workflow
 
 from ..api import Ctx, file_response, route
-from ..core import GatewayCore, Session
+from ..core import GatewayCore
 from ..rpc import JsonDict
 from ..schemas import AccountList, DashboardQuery, DeskFilingJson, FormTemplate, ReportQuery
 from ..web.forms import (
@@ -46,8 +46,7 @@ from ..web.forms import (
     whole_number,
     with_choices,
 )
-from ..web.render import html, page, page_number, pager, redirect
-from .context import actor_of
+from ..web.render import Session, html, page, page_number, pager, redirect
 
 ACTION_VI = {
     "receive": "Tiếp nhận",
@@ -179,7 +178,7 @@ class OfficialsArea(GatewayCore):
     def publish_procedure(self, ctx: Ctx) -> JsonDict:
         if ctx.body.code != ctx.path["code"]:
             raise catalogue.error("code_mismatch")
-        return self.intake.publish_procedure(actor_of(ctx), ctx.body.model_dump(mode="json"))
+        return self.intake.publish_procedure(ctx.who, ctx.body.model_dump(mode="json"))
 
     @route(
         "PUT",
@@ -195,7 +194,7 @@ class OfficialsArea(GatewayCore):
         filename = ctx.request.args.get("filename") or f"{ctx.path['document_code']}"
         content = ctx.request.get_data(cache=False)
         return self.intake.upload_form_template(
-            actor_of(ctx),
+            ctx.who,
             ctx.path["code"],
             ctx.path["document_code"],
             filename,
@@ -216,7 +215,7 @@ class OfficialsArea(GatewayCore):
         example={"workflow": default_workflow()},
     )
     def declare_workflow(self, ctx: Ctx) -> JsonDict:
-        return self.intake.declare_workflow(actor_of(ctx), ctx.path["code"], ctx.body.model_dump(mode="json"))
+        return self.intake.declare_workflow(ctx.who, ctx.path["code"], ctx.body.model_dump(mode="json"))
 
     def _agency_procedures(self, session: Session) -> list[JsonDict]:
         listing = self.intake.list_procedures({"agency": session["agency_id"], "page_size": 100})
@@ -300,7 +299,7 @@ class OfficialsArea(GatewayCore):
         data = ctx.body.model_dump(mode="json")
         files = data.pop("attachments")
         with self.filings.slot():
-            result = self.intake.file_at_desk(actor_of(ctx), data, files, ctx.request.headers.get("Idempotency-Key"))
+            result = self.intake.file_at_desk(ctx.who, data, files, ctx.request.headers.get("Idempotency-Key"))
         return Response(
             json.dumps(result, ensure_ascii=False),
             status=201,
@@ -402,7 +401,7 @@ class OfficialsArea(GatewayCore):
         scope=(),
     )
     def cases(self, ctx: Ctx) -> JsonDict:
-        return self.processing.queue(actor_of(ctx), ctx.query.model_dump(exclude_none=True))
+        return self.processing.queue(ctx.who, ctx.query.model_dump(exclude_none=True))
 
     @page("GET", "/can-bo", auth=OFFICIALS)
     def web_queue(self, request: Request, session: Session) -> Response:
@@ -425,7 +424,7 @@ class OfficialsArea(GatewayCore):
         scope=("agency",),
     )
     def case(self, ctx: Ctx) -> JsonDict:
-        return self.processing.get_case(actor_of(ctx), ctx.path["code"])
+        return self.processing.get_case(ctx.who, ctx.path["code"])
 
     @route(
         "GET",
@@ -438,7 +437,7 @@ class OfficialsArea(GatewayCore):
         scope=("agency",),
     )
     def case_history(self, ctx: Ctx) -> JsonDict:
-        return self.processing.history(actor_of(ctx), ctx.path["code"])
+        return self.processing.history(ctx.who, ctx.path["code"])
 
     @page("GET", "/can-bo/ho-so/{code}", auth=OFFICIALS)
     def web_case(self, request: Request, session: Session, code: str) -> Response:
@@ -501,7 +500,7 @@ class OfficialsArea(GatewayCore):
         example={"action": "receive", "expected_version": 1},
     )
     def case_command(self, ctx: Ctx) -> JsonDict:
-        return self.processing.command(actor_of(ctx), ctx.path["code"], ctx.body.model_dump(mode="json"))
+        return self.processing.command(ctx.who, ctx.path["code"], ctx.body.model_dump(mode="json"))
 
     @page("POST", "/can-bo/ho-so/{code}/thao-tac", auth=WORKFLOW_ROLES)
     def web_case_command(self, request: Request, session: Session, code: str) -> Response:
@@ -540,7 +539,7 @@ class OfficialsArea(GatewayCore):
         scope=("applicant", "agency"),
     )
     def verify_history(self, ctx: Ctx) -> JsonDict:
-        return self.processing.verify_history(actor_of(ctx), ctx.path["code"])
+        return self.processing.verify_history(ctx.who, ctx.path["code"])
 
     @route(
         "GET",
@@ -553,7 +552,7 @@ class OfficialsArea(GatewayCore):
         scope=("agency",),
     )
     def case_file(self, ctx: Ctx) -> Response:
-        return file_response(self.processing.get_file(actor_of(ctx), ctx.path["code"], ctx.path["file_id"]))
+        return file_response(self.processing.get_file(ctx.who, ctx.path["code"], ctx.path["file_id"]))
 
     @page("GET", "/can-bo/ho-so/{code}/tep/{attachment_id}", auth=OFFICIALS)
     def web_case_attachment(self, request: Request, session: Session, code: str, attachment_id: str) -> Response:
@@ -572,7 +571,7 @@ class OfficialsArea(GatewayCore):
         scope=(),
     )
     def record_feedback(self, ctx: Ctx) -> JsonDict:
-        return self.feedback.record(actor_of(ctx), ctx.body.model_dump(mode="json"))
+        return self.feedback.record(ctx.who, ctx.body.model_dump(mode="json"))
 
     @route(
         "GET",
@@ -585,7 +584,7 @@ class OfficialsArea(GatewayCore):
         scope=(),
     )
     def feedback_queue(self, ctx: Ctx) -> JsonDict:
-        return self.feedback.queue(actor_of(ctx), ctx.query.model_dump(exclude_none=True))
+        return self.feedback.queue(ctx.who, ctx.query.model_dump(exclude_none=True))
 
     @route(
         "POST",
@@ -600,7 +599,7 @@ class OfficialsArea(GatewayCore):
         example={"answer": "Phiếu được cấp trong 10 ngày làm việc."},
     )
     def answer_feedback(self, ctx: Ctx) -> JsonDict:
-        return self.feedback.answer(actor_of(ctx), ctx.path["feedback_id"], ctx.body.model_dump())
+        return self.feedback.answer(ctx.who, ctx.path["feedback_id"], ctx.body.model_dump())
 
     # -------------------------------------------------------------- refunds
     @route(
@@ -619,7 +618,7 @@ class OfficialsArea(GatewayCore):
     )
     def refund(self, ctx: Ctx) -> JsonDict:
         return self.payment.refund(
-            actor_of(ctx), ctx.path["payment_id"], ctx.body.model_dump(), ctx.request.headers.get("Idempotency-Key")
+            ctx.who, ctx.path["payment_id"], ctx.body.model_dump(), ctx.request.headers.get("Idempotency-Key")
         )
 
     # ------------------------------ agency admin: officials and departments
@@ -633,7 +632,7 @@ class OfficialsArea(GatewayCore):
         scope=(),
     )
     def officials(self, ctx: Ctx) -> list[JsonDict]:
-        return self.intake.list_officials(actor_of(ctx))
+        return self.intake.list_officials(ctx.who)
 
     @route(
         "POST",
@@ -648,7 +647,7 @@ class OfficialsArea(GatewayCore):
         scope=(),
     )
     def create_official(self, ctx: Ctx) -> JsonDict:
-        return self.intake.create_official(actor_of(ctx), ctx.body.model_dump(mode="json"))
+        return self.intake.create_official(ctx.who, ctx.body.model_dump(mode="json"))
 
     @route(
         "PATCH",
@@ -663,9 +662,7 @@ class OfficialsArea(GatewayCore):
         example={"active": False},
     )
     def update_official(self, ctx: Ctx) -> JsonDict:
-        return self.intake.update_official(
-            actor_of(ctx), ctx.path["official_id"], ctx.body.model_dump(exclude_none=True)
-        )
+        return self.intake.update_official(ctx.who, ctx.path["official_id"], ctx.body.model_dump(exclude_none=True))
 
     @route(
         "POST",
@@ -680,7 +677,7 @@ class OfficialsArea(GatewayCore):
         scope=(),
     )
     def add_department(self, ctx: Ctx) -> JsonDict:
-        return self.intake.add_department(actor_of(ctx), ctx.body.model_dump())
+        return self.intake.add_department(ctx.who, ctx.body.model_dump())
 
     # ----------------------------------------------- dashboards and reports
     @route(
@@ -694,7 +691,7 @@ class OfficialsArea(GatewayCore):
     )
     def dashboard(self, ctx: Ctx) -> JsonDict:
         q = ctx.query
-        return self.reporting.dashboard(actor_of(ctx), q.dim, q.value, q.period)
+        return self.reporting.dashboard(ctx.who, q.dim, q.value, q.period)
 
     @route(
         "GET",
@@ -708,7 +705,7 @@ class OfficialsArea(GatewayCore):
     )
     def report(self, ctx: Ctx) -> JsonDict | Response:
         q = ctx.query
-        result = self.reporting.report(actor_of(ctx), q.scope, q.period, q.format)
+        result = self.reporting.report(ctx.who, q.scope, q.period, q.format)
         return result if q.format == "json" else file_response(result)
 
     @page("GET", "/can-bo/bao-cao", auth=OFFICIALS)

@@ -12,7 +12,6 @@ from ..api import Ctx, route
 from ..core import GatewayCore
 from ..rpc import JsonDict
 from ..schemas import DayQuery, ShipmentList
-from .context import actor_of
 
 
 class OperatorArea(GatewayCore):
@@ -90,7 +89,7 @@ class OperatorArea(GatewayCore):
         scope=(),
     )
     def postal_stats(self, ctx: Ctx) -> JsonDict:
-        return self.postal.return_stats(actor_of(ctx))
+        return self.postal.return_stats(ctx.who)
 
     @route(
         "GET",
@@ -102,4 +101,4 @@ class OperatorArea(GatewayCore):
         scope=(),
     )
     def compensations(self, ctx: Ctx) -> list[JsonDict]:
-        return self.postal.compensations(actor_of(ctx))
+        return self.postal.compensations(ctx.who)

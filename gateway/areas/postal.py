@@ -9,7 +9,6 @@ from ..api import Ctx, route
 from ..core import GatewayCore
 from ..rpc import JsonDict
 from ..schemas import FiledOnBehalf
-from .context import actor_of
 
 
 class PostalArea(GatewayCore):
@@ -26,7 +25,7 @@ class PostalArea(GatewayCore):
         scope=(),
     )
     def operator_shipments(self, ctx: Ctx) -> JsonDict:
-        return self.postal.operator_shipments(actor_of(ctx)["id"], ctx.query.model_dump(exclude_none=True))
+        return self.postal.operator_shipments(ctx.who["id"], ctx.query.model_dump(exclude_none=True))
 
     @route(
         "POST",
@@ -41,7 +40,7 @@ class PostalArea(GatewayCore):
         scope=(),
     )
     def operator_file(self, ctx: Ctx) -> JsonDict:
-        return self.postal.operator_file(actor_of(ctx)["id"], ctx.path["shipment_id"], ctx.body.model_dump(mode="json"))
+        return self.postal.operator_file(ctx.who["id"], ctx.path["shipment_id"], ctx.body.model_dump(mode="json"))
 
     @route(
         "POST",
@@ -55,6 +54,4 @@ class PostalArea(GatewayCore):
         scope=(),
     )
     def operator_update(self, ctx: Ctx) -> JsonDict:
-        return self.postal.operator_update(
-            actor_of(ctx)["id"], ctx.path["shipment_id"], ctx.body.model_dump(mode="json")
-        )
+        return self.postal.operator_update(ctx.who["id"], ctx.path["shipment_id"], ctx.body.model_dump(mode="json"))

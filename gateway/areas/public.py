@@ -24,11 +24,11 @@ from services.common.errors import NotFound, PortalError, ValidationFailed
 from services.common.roles import actor_from_claims
 
 from ..api import Ctx, file_response, route
-from ..core import GatewayCore, Session
+from ..core import GatewayCore
 from ..rpc import JsonDict
 from ..schemas import AgencyList, CallbackAck, PeriodQuery, VersionQuery
 from ..web.forms import FormField, refused, whole_number
-from ..web.render import HERE, html, page, page_number, pager
+from ..web.render import HERE, Session, html, page, page_number, pager
 
 QA_FIELDS = [
     FormField("subject", "Tiêu đề", "text"),

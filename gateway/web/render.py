@@ -172,8 +172,9 @@ def error_page(request: Request, exc: BaseException, session: Session | None, se
     return finish(request, response, secure)
 
 
-#: a page method as written: (worker, request, the web session or None, **the path's values)
-PageMethod = Callable[Concatenate[GatewayT, Request, Session | None, ...], Response]
+#: a page method as written: (worker, request, the web session, **the path's values); the session is
+#: ``Session | None`` on a public page and ``Session`` on one with ``auth`` (``page`` redirects first)
+PageMethod = Callable[Concatenate[GatewayT, Request, Any, ...], Response]
 
 
 class PageHandler(Protocol[GatewayT]):
