@@ -136,7 +136,7 @@ class WorkingCalendar:
         return "early" if day < due else "on_time" if day == due else "late"
 
 
-def deadline_flags(calendar: WorkingCalendar, now: datetime, due: date | None, at_risk_days: int) -> dict:
+def deadline_flags(calendar: WorkingCalendar, now: datetime, due: date | None, at_risk_days: int) -> dict[str, bool]:
     """The one at-risk / overdue rule (see the module docstring), for case deadlines, stage and
     reception deadlines and the feedback answer clock."""
     if due is None:

@@ -19,6 +19,7 @@ import uuid
 from collections.abc import Iterable
 from concurrent.futures import ThreadPoolExecutor
 from datetime import date, timedelta
+from typing import Any
 
 from pymongo.database import Database
 from pymongo.errors import BulkWriteError, DuplicateKeyError
@@ -38,7 +39,7 @@ def flag_days(calendar: WorkingCalendar, due: date | None, at_risk_days: int) ->
 
 
 class DeadlineCalendar:
-    def __init__(self, db: Database, name: str):
+    def __init__(self, db: Database[Any], name: str):
         self.inbox = db[f"{name}_calendar_inbox"]
         self.days = db[f"{name}_calendar"]
         self.meta = db[f"{name}_calendar_meta"]

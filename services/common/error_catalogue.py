@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import ast
 import sys
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -304,7 +305,7 @@ PATTERNS: dict[str, str] = {
 }
 
 
-def pydantic_message(err: dict) -> str:
+def pydantic_message(err: Mapping[str, Any]) -> str:
     """The Vietnamese message of one pydantic error (``ValidationError.errors()`` item, with ctx).
     A ``value_error`` carries the validator's own message, which this project writes in Vietnamese;
     email-validator's reasons are English, so an invalid address gets the catalogue's message."""
@@ -347,7 +348,7 @@ JSONSCHEMA: dict[str, str] = {
 }
 
 
-def jsonschema_detail(error: Any) -> dict:
+def jsonschema_detail(error: Any) -> dict[str, Any]:
     """One eForm (JSON Schema) error as {field, type, message}: the field named as in the schema
     (a missing required property names itself, not its parent) and a Vietnamese message."""
     path = [str(p) for p in error.absolute_path]

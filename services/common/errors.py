@@ -28,30 +28,83 @@ class PortalError(Exception):
         self.message = message
         self.details = details or None
 
-    def to_envelope(self) -> dict:
+    def to_envelope(self) -> dict[str, Any]:
         return {"error": {"code": self.code, "message": self.message, "details": self.details}}
 
     def __str__(self) -> str:
         return f"{self.code}: {self.message}"
 
 
-def _kind(name: str, status: int, code: str) -> type[PortalError]:
-    cls = type(name, (PortalError,), {"status": status, "code": code, "__module__": __name__})
-    return deserialize_to_instance(cls)
+# The kinds of error, one class each (a class statement, not a ``type()`` call, so that mypy
+# knows them as classes: ``-> NotFound`` and ``except Conflict`` are typed).
 
 
-BadRequest = _kind("BadRequest", 400, "bad_request")
-Unauthorized = _kind("Unauthorized", 401, "unauthorized")
-Forbidden = _kind("Forbidden", 403, "forbidden")
-NotFound = _kind("NotFound", 404, "not_found")
-Conflict = _kind("Conflict", 409, "conflict")
-PayloadTooLarge = _kind("PayloadTooLarge", 413, "payload_too_large")
-UnsupportedMediaType = _kind("UnsupportedMediaType", 415, "unsupported_media_type")
-ValidationFailed = _kind("ValidationFailed", 422, "validation_failed")
-RateLimited = _kind("RateLimited", 429, "rate_limited")
-ServiceUnavailable = _kind("ServiceUnavailable", 503, "service_unavailable")
+@deserialize_to_instance
+class BadRequest(PortalError):
+    status = 400
+    code = "bad_request"
+
+
+@deserialize_to_instance
+class Unauthorized(PortalError):
+    status = 401
+    code = "unauthorized"
+
+
+@deserialize_to_instance
+class Forbidden(PortalError):
+    status = 403
+    code = "forbidden"
+
+
+@deserialize_to_instance
+class NotFound(PortalError):
+    status = 404
+    code = "not_found"
+
+
+@deserialize_to_instance
+class Conflict(PortalError):
+    status = 409
+    code = "conflict"
+
+
+@deserialize_to_instance
+class PayloadTooLarge(PortalError):
+    status = 413
+    code = "payload_too_large"
+
+
+@deserialize_to_instance
+class UnsupportedMediaType(PortalError):
+    status = 415
+    code = "unsupported_media_type"
+
+
+@deserialize_to_instance
+class ValidationFailed(PortalError):
+    status = 422
+    code = "validation_failed"
+
+
+@deserialize_to_instance
+class RateLimited(PortalError):
+    status = 429
+    code = "rate_limited"
+
+
+@deserialize_to_instance
+class ServiceUnavailable(PortalError):
+    status = 503
+    code = "service_unavailable"
+
+
 # RabbitMQ did not take a message within the publish retries (services.common.messaging).
-BrokerUnavailable = _kind("BrokerUnavailable", 503, "service_unavailable")
+@deserialize_to_instance
+class BrokerUnavailable(PortalError):
+    status = 503
+    code = "service_unavailable"
+
 
 ALL_ERRORS: tuple[type[PortalError], ...] = (
     PortalError,
@@ -69,7 +122,7 @@ ALL_ERRORS: tuple[type[PortalError], ...] = (
 )
 
 
-def pydantic_details(exc: Any) -> list[dict]:
+def pydantic_details(exc: Any) -> list[dict[str, Any]]:
     """Turn a pydantic ValidationError into JSON-safe details (field path, type, Vietnamese message)."""
     from .error_catalogue import pydantic_message  # the catalogue builds on this module's classes
 

@@ -45,13 +45,20 @@ class Actor(BaseModel):
     department_id: str | None = None
 
 
-class EventEnvelope(BaseModel):
+class _Envelope(BaseModel):
+    """The envelope's fields but its payload, which :class:`EventEnvelope` keeps as JSON and
+    :class:`Event` parsed (two models, not one the subclass of the other: a dict payload and a
+    model payload are not the same field)."""
+
     model_config = ConfigDict(extra="forbid")
     event_id: str = Field(default_factory=lambda: str(uuid.uuid4()))
     type: str
     occurred_at: datetime = Field(default_factory=utcnow)
     actor: Actor
     dossier_code: str | None = None
+
+
+class EventEnvelope(_Envelope):
     payload: dict[str, Any] = Field(default_factory=dict)
 
 
@@ -110,13 +117,13 @@ class EventPayload(EventPart):
 P = TypeVar("P", bound=EventPayload)
 
 
-class Event(EventEnvelope, Generic[P]):
+class Event(_Envelope, Generic[P]):
     """An envelope as a handler receives it: the payload parsed into its model."""
 
     payload: P
 
 
-def new_event(payload: EventPayload, actor: Actor | dict, dossier_code: str | None = None) -> dict:
+def new_event(payload: EventPayload, actor: Actor | dict[str, Any], dossier_code: str | None = None) -> dict[str, Any]:
     """A JSON-ready envelope of ``payload`` (its type comes from its model), ready to be stored in an
     outbox and dispatched."""
     actor = actor if isinstance(actor, Actor) else Actor.model_validate(actor)
@@ -135,7 +142,7 @@ PARKED = "parked_messages"
 LEASE_SECONDS = 10.0
 
 
-def claim_event(db: Database, event_id: str, event_type: str, lease: float = LEASE_SECONDS) -> bool:
+def claim_event(db: Database[Any], event_id: str, event_type: str, lease: float = LEASE_SECONDS) -> bool:
     """True when this worker should handle the event, False when it is done already.
 
     The claim is an insert (atomic on every server). A duplicate arriving
@@ -160,15 +167,15 @@ def claim_event(db: Database, event_id: str, event_type: str, lease: float = LEA
         time.sleep(0.1)
 
 
-def release_claim(db: Database, event_id: str) -> None:
+def release_claim(db: Database[Any], event_id: str) -> None:
     db[PROCESSED].delete_one({"_id": event_id})
 
 
-def mark_processed(db: Database, event_id: str, status: str = "done") -> None:
+def mark_processed(db: Database[Any], event_id: str, status: str = "done") -> None:
     db[PROCESSED].update_one({"_id": event_id}, {"$set": {"status": status, "at": utcnow()}})
 
 
-def park(db: Database, queue: str, envelope: Any, error: str) -> None:
+def park(db: Database[Any], queue: str, envelope: Any, error: str) -> None:
     """Keep a message that kept failing, with its error, for an operator to replay."""
     db[PARKED].insert_one(
         {
@@ -187,7 +194,15 @@ def queue_name(source: str, event_type: str, service: str, method: str) -> str:
     return f"evt-{source}-{event_type}--{service}.{method}"
 
 
-def handles(event: type[P], store_attr: str = "store", retries: int = 3, backoff: float = 0.2) -> Callable:
+#: a handler as a service declares it, ``def on_x(self, event: Event[X]) -> None``, and the method
+#: nameko calls with the message body instead
+Handler = Callable[[Any, Event[P]], object]
+Consumer = Callable[[Any, Any], None]
+
+
+def handles(
+    event: type[P], store_attr: str = "store", retries: int = 3, backoff: float = 0.2
+) -> Callable[[Handler[P]], Consumer]:
     """Declare a service method the handler of ``event`` (an :class:`EventPayload` model): it
     consumes the queue ``evt-<source>-<type>--<service>.<method>`` (nameko's SERVICE_POOL
     ``event_handler``, from services.common.messaging), receives an :class:`Event` with the payload
@@ -201,9 +216,10 @@ def handles(event: type[P], store_attr: str = "store", retries: int = 3, backoff
     a crash after its write but before ``mark_processed`` redelivers the event, and the
     redelivery takes the claim over once its lease has run out.
     """
-    parsed_as = Event[event]
+    # A model held in a variable parameterises the generic at run time; mypy only knows static ones.
+    parsed_as: type[Event[P]] = Event[event]  # type: ignore[valid-type]
 
-    def decorate(fn: Callable) -> Callable:
+    def decorate(fn: Handler[P]) -> Consumer:
         @functools.wraps(fn)
         def wrapper(self: Any, body: Any) -> None:
             db = getattr(self, store_attr).db

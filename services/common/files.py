@@ -12,6 +12,8 @@ import base64
 import binascii
 import hashlib
 import unicodedata
+from collections.abc import Mapping
+from typing import Any
 
 from bson.binary import Binary
 from pymongo.collection import Collection
@@ -19,14 +21,14 @@ from pymongo.collection import Collection
 from . import error_catalogue as catalogue
 from .mongo import insert_new
 
-SIGNATURES = {
+SIGNATURES: dict[str, tuple[bytes, ...]] = {
     "application/pdf": (b"%PDF-",),
     "image/jpeg": (b"\xff\xd8\xff",),
     "image/png": (b"\x89PNG\r\n\x1a\n",),
 }
 ALLOWED_TYPES = sorted(SIGNATURES)
 # Form templates (biểu mẫu) that agencies publish may also be Word documents.
-TEMPLATE_SIGNATURES = {
+TEMPLATE_SIGNATURES: dict[str, tuple[bytes, ...]] = {
     **SIGNATURES,
     "application/vnd.openxmlformats-officedocument.wordprocessingml.document": (b"PK\x03\x04",),
     "application/msword": (b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1",),
@@ -47,7 +49,7 @@ def safe_filename(name: str, default: str = "tep") -> str:
     return name[:255] or default
 
 
-def sniff(content: bytes, signatures: dict = SIGNATURES) -> str | None:
+def sniff(content: bytes, signatures: Mapping[str, tuple[bytes, ...]] = SIGNATURES) -> str | None:
     for content_type, magics in signatures.items():
         if any(content.startswith(m) for m in magics):
             return content_type
@@ -63,7 +65,13 @@ def decode(content_b64: str, filename: str) -> bytes:
         ) from None
 
 
-def check(content: bytes, filename: str, claimed_type: str, max_bytes: int, signatures: dict = SIGNATURES) -> str:
+def check(
+    content: bytes,
+    filename: str,
+    claimed_type: str,
+    max_bytes: int,
+    signatures: Mapping[str, tuple[bytes, ...]] = SIGNATURES,
+) -> str:
     """Return the verified content type or raise 413/415."""
     if len(content) > max_bytes:
         raise catalogue.error(
@@ -88,7 +96,7 @@ def sha256(content: bytes) -> str:
     return hashlib.sha256(content).hexdigest()
 
 
-def download(filename: str, content_type: str, content: bytes, digest: str | None = None) -> dict:
+def download(filename: str, content_type: str, content: bytes, digest: str | None = None) -> dict[str, str]:
     """A file as an RPC hands it out (the gateway's ``file_response`` serves it): its name, type,
     sha256 for the receiver to check, and the bytes in base64. ``digest`` when it is already known
     (a stored file, whose hash ChunkStore.get has just checked), else it is computed."""
@@ -107,7 +115,7 @@ def chunks(content: bytes) -> list[bytes]:
 class ChunkStore:
     """Content stored as chunks in one collection, read back only if its hash still matches."""
 
-    def __init__(self, collection: Collection):
+    def __init__(self, collection: Collection[Any]):
         self.collection = collection
 
     def put(self, blob_id: str, content: bytes) -> int:

@@ -21,6 +21,10 @@ container, so ``nameko run`` exits. Consumers themselves reconnect (kombu's
   a 503 for an RPC caller. Events committed in an outbox stay there for the
   recovery timer (services.common.versioned); an event handler whose own publish
   failed has its message requeued rather than acknowledged or parked.
+
+``rpc``, ``event_handler`` and ``timer`` (nameko's own timer, here so that services import
+their entrypoint decorators from one place) are typed: nameko registers the entrypoint on the
+method and hands the method back unchanged, so a decorated method keeps its signature.
 """
 
 from __future__ import annotations
@@ -28,7 +32,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from typing import Any
+from typing import Any, Protocol, TypeVar, overload
 
 import amqp.exceptions
 import kombu.exceptions
@@ -36,6 +40,7 @@ from kombu import Connection
 from nameko import events as nameko_events
 from nameko import messaging as nameko_messaging
 from nameko import rpc as nameko_rpc
+from nameko import timer as nameko_timer
 from nameko.amqp.publish import Publisher
 from nameko.constants import (
     AMQP_SSL_CONFIG_KEY,
@@ -64,11 +69,48 @@ BROKER_ERRORS: tuple[type[BaseException], ...] = (
 )
 
 
+_F = TypeVar("_F", bound=Callable[..., Any])
+
+
+class RpcDecorator(Protocol):
+    """``@rpc``, or ``@rpc(expected_exceptions=..., sensitive_arguments=...)``."""
+
+    @overload
+    def __call__(self, fn: _F, /) -> _F: ...
+
+    @overload
+    def __call__(
+        self,
+        *,
+        expected_exceptions: type[BaseException] | tuple[type[BaseException], ...] = ...,
+        sensitive_arguments: str | tuple[str, ...] = ...,
+    ) -> Callable[[_F], _F]: ...
+
+
+class EventHandlerDecorator(Protocol):
+    """``@event_handler(source_service, event_type, ...)``."""
+
+    def __call__(
+        self,
+        source_service: str,
+        event_type: str,
+        handler_type: str = ...,
+        reliable_delivery: bool = ...,
+        requeue_on_error: bool = ...,
+    ) -> Callable[[_F], _F]: ...
+
+
+class TimerDecorator(Protocol):
+    """``@timer(interval=seconds)``, or ``@timer(interval=seconds, eager=True)`` to fire at start too."""
+
+    def __call__(self, interval: float, eager: bool = ...) -> Callable[[_F], _F]: ...
+
+
 def _waiting_for_broker(exc: Exception, interval: float) -> None:
     log.warning("broker unavailable (%s); retrying in %.0f s", exc, interval)
 
 
-class QueueConsumer(nameko_messaging.QueueConsumer):
+class QueueConsumer(nameko_messaging.QueueConsumer):  # type: ignore[misc]  # nameko is untyped
     """The one consuming connection of a container (RPC, replies, events)."""
 
     def ack_message(self, message: Any) -> None:
@@ -93,15 +135,15 @@ class QueueConsumer(nameko_messaging.QueueConsumer):
             yield conn
 
 
-class _ReplyPublisher(Publisher):
+class _ReplyPublisher(Publisher):  # type: ignore[misc]  # nameko is untyped
     retry_policy = PUBLISH_RETRY
 
 
-class _Responder(nameko_rpc.Responder):
+class _Responder(nameko_rpc.Responder):  # type: ignore[misc]  # nameko is untyped
     publisher_cls = _ReplyPublisher
 
 
-class RpcConsumer(nameko_rpc.RpcConsumer):
+class RpcConsumer(nameko_rpc.RpcConsumer):  # type: ignore[misc]  # nameko is untyped
     queue_consumer = QueueConsumer()
 
     def handle_result(self, message: Any, result: Any, exc_info: Any) -> tuple[Any, Any]:
@@ -126,18 +168,18 @@ class RpcConsumer(nameko_rpc.RpcConsumer):
         return result, exc_info
 
 
-class Rpc(nameko_rpc.Rpc):
+class Rpc(nameko_rpc.Rpc):  # type: ignore[misc]  # nameko is untyped
     rpc_consumer = RpcConsumer()
 
 
-rpc = Rpc.decorator
+rpc: RpcDecorator = Rpc.decorator
 
 
-class ReplyListener(nameko_rpc.ReplyListener):
+class ReplyListener(nameko_rpc.ReplyListener):  # type: ignore[misc]  # nameko is untyped
     queue_consumer = QueueConsumer()
 
 
-class RpcProxy(nameko_rpc.RpcProxy):
+class RpcProxy(nameko_rpc.RpcProxy):  # type: ignore[misc]  # nameko is untyped
     rpc_reply_listener = ReplyListener()
 
     def __init__(self, target_service: str, **options: Any):
@@ -145,7 +187,7 @@ class RpcProxy(nameko_rpc.RpcProxy):
         super().__init__(target_service, **options)
 
 
-class EventHandler(nameko_events.EventHandler):
+class EventHandler(nameko_events.EventHandler):  # type: ignore[misc]  # nameko is untyped
     queue_consumer = QueueConsumer()
 
     def handle_message_processed(self, message: Any, result: Any = None, exc_info: Any = None) -> None:
@@ -157,10 +199,12 @@ class EventHandler(nameko_events.EventHandler):
             super().handle_message_processed(message, result, exc_info)
 
 
-event_handler = EventHandler.decorator
+event_handler: EventHandlerDecorator = EventHandler.decorator
+
+timer: TimerDecorator = nameko_timer.timer
 
 
-class EventDispatcher(nameko_events.EventDispatcher):
+class EventDispatcher(nameko_events.EventDispatcher):  # type: ignore[misc]  # nameko is untyped
     """Injects ``dispatch(event_type, data)``, which raises :class:`BrokerUnavailable` once the
     publish retries are spent."""
 
@@ -173,7 +217,7 @@ class EventDispatcher(nameko_events.EventDispatcher):
         # failed setup ends the process: one (re)started during an outage would exit again and
         # again. It waits for the broker instead, as the consumers do.
         config = self.container.config
-        with Connection(
+        with Connection(  # type: ignore[no-untyped-call]  # kombu's Connection.__init__ is unannotated
             config[AMQP_URI_CONFIG_KEY],
             ssl=config.get(AMQP_SSL_CONFIG_KEY),
             login_method=config.get(LOGIN_METHOD_CONFIG_KEY),

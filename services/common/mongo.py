@@ -16,18 +16,19 @@ from pymongo.database import Database
 from pymongo.errors import BulkWriteError
 
 
-def make_client(uri: str) -> MongoClient:
-    # tz_aware so datetimes read back are UTC-aware like the ones we write.
+def make_client(uri: str) -> MongoClient[Any]:
+    # tz_aware so datetimes read back are UTC-aware like the ones we write. (Its documents are dicts;
+    # typed MongoClient[Any], as it always was, so that callers' variables keep their types.)
     return MongoClient(uri, tz_aware=True, serverSelectionTimeoutMS=5000, connectTimeoutMS=5000)
 
 
-class MongoDatabase(DependencyProvider):
+class MongoDatabase(DependencyProvider):  # type: ignore[misc]  # nameko is untyped
     """Injects ``api(database)``; ``api`` may define ``ensure_indexes(database)``."""
 
-    def __init__(self, api: Callable[[Database], Any] | None = None):
+    def __init__(self, api: Callable[[Database[dict[str, Any]]], Any] | None = None):
         self.api = api
-        self.client: MongoClient | None = None
-        self.database: Database | None = None
+        self.client: MongoClient[dict[str, Any]] | None = None
+        self.database: Database[dict[str, Any]] | None = None
 
     def setup(self) -> None:
         config = self.container.config
@@ -49,10 +50,11 @@ class MongoDatabase(DependencyProvider):
             self.client = None
 
     def get_dependency(self, worker_ctx: Any) -> Any:
+        assert self.database is not None, "nameko sets a dependency up before any worker asks for it"
         return self.api(self.database) if self.api else self.database
 
 
-def insert_new(collection: Collection, docs: list[dict]) -> set:
+def insert_new(collection: Collection[Any], docs: list[dict[str, Any]]) -> set[Any]:
     """Insert ``docs`` in one round trip (one statement: FerretDB leaks connections on multi-statement
     writes only); the ids that went in — the others already existed (any other error is raised)."""
     if not docs:

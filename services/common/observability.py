@@ -36,7 +36,7 @@ def redact(text: str) -> str:
     return DIGITS.sub(lambda m: m.group(0) if len(re.sub(r"\D", "", m.group(0))) < 9 else "<number>", text)
 
 
-def log_context() -> dict:
+def log_context() -> dict[str, Any]:
     return getattr(_local, "ids", None) or {}
 
 
@@ -73,23 +73,23 @@ class ExpectedErrors(logging.Filter):
 EXPECTED_ERRORS = ExpectedErrors()
 
 
-class CorrelationIds(DependencyProvider):
+class CorrelationIds(DependencyProvider):  # type: ignore[misc]  # nameko is untyped
     """Binds the worker's request id and call id for its log lines (and clears them after), and
     keeps expected errors out of the error log (ExpectedErrors) in every process that has it."""
 
     def setup(self) -> None:
         logging.getLogger("nameko.containers").addFilter(EXPECTED_ERRORS)
 
-    def worker_setup(self, worker_ctx) -> None:
+    def worker_setup(self, worker_ctx: Any) -> None:
         _local.ids = {
             "request_id": worker_ctx.context_data.get("request_id"),
             "call_id": ".".join(worker_ctx.call_id_stack[-1:]) or None,
         }
 
-    def worker_teardown(self, worker_ctx) -> None:
+    def worker_teardown(self, worker_ctx: Any) -> None:
         _local.ids = {}
 
-    def get_dependency(self, worker_ctx):
+    def get_dependency(self, worker_ctx: Any) -> Any:
         return worker_ctx
 
 

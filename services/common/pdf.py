@@ -12,6 +12,7 @@ import io
 import unicodedata
 from functools import lru_cache
 from pathlib import Path
+from typing import Any
 
 from reportlab.graphics import renderPDF
 from reportlab.graphics.barcode.qr import QrCodeWidget
@@ -28,6 +29,8 @@ REGULAR, BOLD = "DejaVuSans", "DejaVuSans-Bold"
 @lru_cache(maxsize=1)
 def _fonts() -> tuple[str, str]:
     spec = importlib.util.find_spec("matplotlib")
+    if spec is None or spec.origin is None:
+        raise RuntimeError("the PDF fonts are matplotlib's DejaVu fonts, and matplotlib is not installed")
     folder = Path(spec.origin).parent / "mpl-data" / "fonts" / "ttf"
     pdfmetrics.registerFont(TTFont(REGULAR, str(folder / "DejaVuSans.ttf")))
     pdfmetrics.registerFont(TTFont(BOLD, str(folder / "DejaVuSans-Bold.ttf")))
@@ -102,7 +105,7 @@ def document(lines: list[str], title: str | None = None) -> bytes:
     return page.bytes()
 
 
-def filing_receipt(r: dict, lookup_url: str) -> bytes:
+def filing_receipt(r: dict[str, Any], lookup_url: str) -> bytes:
     """Giấy tiếp nhận hồ sơ và hẹn trả kết quả: ``r`` is intake's ``filing_receipt`` (already in
     words a person reads); the QR code holds ``lookup_url`` (the public lookup with code and secret)."""
     page = _Page(f"Giấy tiếp nhận hồ sơ {r['code']}")

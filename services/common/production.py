@@ -94,12 +94,13 @@ def check(config: Mapping[str, Any], service: str, environ: Mapping[str, str] | 
         raise ProductionRefused(f"{service}: refusing to start with PORTAL_ENV=production: {'; '.join(found)}")
 
 
-class ProductionGuard(DependencyProvider):
+class ProductionGuard(DependencyProvider):  # type: ignore[misc]  # nameko is untyped
     """Every service has one (PortalService, GatewayService); it injects nothing."""
 
     def bind(self, container: Any, attr_name: str) -> ProductionGuard:
         check(container.config, container.service_name)
-        return super().bind(container, attr_name)
+        bound: ProductionGuard = super().bind(container, attr_name)  # nameko's bind returns a copy of self
+        return bound
 
     def get_dependency(self, worker_ctx: Any) -> None:
         return None

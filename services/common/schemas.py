@@ -55,5 +55,5 @@ def parse(model: type[M], data: Any, what: str = "payload") -> M:
         raise catalogue.error("validation_failed", pydantic_details(exc)) from None
 
 
-def dump(model: BaseModel) -> dict:
+def dump(model: BaseModel) -> dict[str, Any]:
     return model.model_dump(mode="json")

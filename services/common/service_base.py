@@ -4,15 +4,32 @@ transitions a crash left half-done (services.common.versioned)."""
 
 from __future__ import annotations
 
-from nameko.timer import timer
+from collections.abc import Callable
+from typing import Any, Protocol
+
+from pymongo.database import Database
 
 from .events import PARKED, PROCESSED
-from .messaging import rpc
+from .messaging import rpc, timer
 from .observability import CorrelationIds
 from .production import ProductionGuard
 
 
+class ServiceStore(Protocol):
+    """What PortalService needs of a service's store (the ``api`` of its MongoDatabase)."""
+
+    @property
+    def db(self) -> Database[Any]: ...
+
+
 class PortalService:
+    # Declared by each service (annotations only: nameko reads the class's own attributes):
+    #: the service's name, its store (``store: XStore = MongoDatabase(XStore)``) and, in a service
+    #: that publishes, ``dispatch = EventDispatcher()`` (what nameko injects: dispatch(type, data))
+    name: str
+    store: ServiceStore
+    dispatch: Callable[[str, Any], None]
+
     #: names of the store's VersionedDocuments attributes to recover
     versioned: tuple[str, ...] = ()
 
@@ -20,12 +37,12 @@ class PortalService:
     production_guard = ProductionGuard()  # PORTAL_ENV=production: no development secrets
 
     @rpc
-    def ping(self) -> dict:
+    def ping(self) -> dict[str, str]:
         self.store.db.command("ping")
         return {"service": self.name, "database": "ok"}
 
     @rpc
-    def stats(self) -> dict:
+    def stats(self) -> dict[str, Any]:
         """Figures for /metrics: events this service has handled, messages parked for an operator,
         and whatever the service adds in ``extra_stats``."""
         db = self.store.db
@@ -36,7 +53,7 @@ class PortalService:
             **self.extra_stats(),
         }
 
-    def extra_stats(self) -> dict:
+    def extra_stats(self) -> dict[str, Any]:
         return {}
 
     @timer(interval=2)

@@ -81,7 +81,7 @@ def _problem(error: Mapping[str, Any]) -> str:
     return f"{name}: {error['msg']}{shown}"
 
 
-class Settings(DependencyProvider):
+class Settings(DependencyProvider):  # type: ignore[misc]  # nameko is untyped
     """``settings = Settings(IntakeSettings)``: workers receive the parsed settings (one object per
     container, shared and immutable)."""
 
@@ -90,7 +90,7 @@ class Settings(DependencyProvider):
         self.value: ServiceSettings | None = None
 
     def bind(self, container: Any, attr_name: str) -> Settings:
-        bound = super().bind(container, attr_name)
+        bound: Settings = super().bind(container, attr_name)  # nameko's bind returns a copy of self
         # At bind, like the production guard: a bad value refuses the start before anything connects.
         bound.value = bound.model.from_config(container.config, container.service_name)
         return bound

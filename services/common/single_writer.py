@@ -8,6 +8,7 @@ import contextlib
 import time
 import uuid
 from collections.abc import Iterator
+from typing import Any
 
 from pymongo.collection import Collection
 from pymongo.errors import DuplicateKeyError
@@ -16,7 +17,7 @@ from .events import utcnow
 
 
 class SingleWriter:
-    def __init__(self, collection: Collection, name: str, lease_seconds: float = 300.0):
+    def __init__(self, collection: Collection[Any], name: str, lease_seconds: float = 300.0):
         self.collection = collection
         self.key = f"lock:{name}"
         self.lease = lease_seconds

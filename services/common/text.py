@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from typing import Any
 
 _SPACES = re.compile(r"\s+")
 
@@ -24,6 +25,6 @@ def search_key(*parts: str | None) -> str:
     return " | ".join(fold(p) for p in parts if p)
 
 
-def words_regex(query: str) -> list[dict]:
+def words_regex(query: str) -> list[dict[str, Any]]:
     """Filters that each folded word of ``query`` appears in ``search_text`` (in any order)."""
     return [{"search_text": {"$regex": re.escape(word)}} for word in fold(query).split(" ") if word]
