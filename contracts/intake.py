@@ -8,6 +8,7 @@ from datetime import date, datetime
 from typing import Annotated, Any, Literal
 
 from pydantic import EmailStr, Field, ValidationInfo, field_validator, model_validator
+from pydantic.config import JsonDict
 
 from services.common.calendar import VN_TZ
 from services.common.clock import now as _now
@@ -295,7 +296,7 @@ class SignatureIn(Payload):
 
 
 # What _address checks, said in the schema too (JSON Schema's if/then).
-POST_NEEDS_ADDRESS = {
+POST_NEEDS_ADDRESS: JsonDict = {
     "if": {"properties": {"delivery_method": {"const": "post"}}, "required": ["delivery_method"]},
     "then": {
         "required": ["delivery_address", "delivery_province_code"],

@@ -14,6 +14,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from typing import Any
 
 import pika
 
@@ -27,7 +28,7 @@ def amqp_params(uri: str) -> pika.URLParameters:
 
 
 def replay(db, amqp_uri: str, parked_id: str | None = None) -> int:
-    filt = {"replayed": False}
+    filt: dict[str, Any] = {"replayed": False}
     if parked_id:
         filt["_id"] = parked_id
     conn = pika.BlockingConnection(amqp_params(amqp_uri))

@@ -186,7 +186,8 @@ def run(seed: bool, replicas: dict[str, int] | None = None, run_dir: Path = RUN_
             print(f"not healthy yet ({exc}); still supervising, see {log_dir}/", file=sys.stderr, flush=True)
         while sup.alive():
             time.sleep(1)
-        print(f"supervisord exited with code {sup.proc.returncode}; see {run_dir}/supervisord.log", file=sys.stderr)
+        exit_code = sup.proc.returncode if sup.proc else None
+        print(f"supervisord exited with code {exit_code}; see {run_dir}/supervisord.log", file=sys.stderr)
         return 1
     except _Stop as exc:
         stopped_by = str(exc)

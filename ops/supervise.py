@@ -32,6 +32,7 @@ import time
 import xmlrpc.client
 from dataclasses import dataclass
 from pathlib import Path
+from typing import cast
 
 from supervisor.xmlrpc import SupervisorTransport
 
@@ -194,7 +195,7 @@ class Supervisor:
 
     def processes(self) -> list[dict]:
         """supervisord's view: name, group, statename (RUNNING, STARTING, BACKOFF, FATAL, …), pid."""
-        return self.rpc().supervisor.getAllProcessInfo()
+        return cast(list[dict], self.rpc().supervisor.getAllProcessInfo())  # XML-RPC answers are untyped
 
     def wait_ready(self, timeout: float = 30) -> None:
         """Until supervisord answers on its socket."""

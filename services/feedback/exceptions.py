@@ -1,16 +1,16 @@
 """Errors raised by feedback: the catalogue's (services/common/error_catalogue.py), with their details."""
 
 from services.common import error_catalogue as catalogue
-from services.common.errors import Conflict, NotFound
+from services.common.errors import PortalError
 
 
-def feedback_not_found(fid: str) -> NotFound:
+def feedback_not_found(fid: str) -> PortalError:
     return catalogue.error("feedback_not_found", {"feedback_id": fid})
 
 
-def already_rated(code: str) -> Conflict:
+def already_rated(code: str) -> PortalError:
     return catalogue.error("already_rated", {"dossier_code": code})
 
 
-def not_delivered(status: str) -> Conflict:
+def not_delivered(status: str) -> PortalError:
     return catalogue.error("not_delivered", {"status": status})

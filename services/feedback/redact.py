@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 
 from services.common.personal_data import DOSSIER_CODE, EMAIL, NATIONAL_ID, OLD_ID_CARD, PHONE, TAX_CODE
 
@@ -16,7 +17,7 @@ PATTERNS = [
 ]
 
 
-def redact(text: str, names: list[str] = ()) -> str:
+def redact(text: str, names: Sequence[str] = ()) -> str:
     for name in sorted((n for n in names if n and len(n) >= 2), key=len, reverse=True):
         text = re.sub(re.escape(name), "[họ tên]", text, flags=re.IGNORECASE)
     for pattern, label in PATTERNS:

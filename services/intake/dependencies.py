@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import uuid
 from collections.abc import Iterable
+from typing import cast, overload
 
 from pymongo.database import Database
 from pymongo.errors import DuplicateKeyError
@@ -36,6 +37,10 @@ def _search_text(doc: dict) -> str:
     return search_key(doc.get("code"), doc.get("name"), doc.get("description"), doc.get("sector"), doc.get("field"))
 
 
+@overload
+def _decode_procedure(doc: dict) -> dict: ...
+@overload
+def _decode_procedure(doc: None) -> None: ...
 def _decode_procedure(doc: dict | None) -> dict | None:
     if doc is None:
         return None
@@ -113,7 +118,7 @@ class IntakeStore:
     # process keeps it in memory, checked against the database's token on every read (one read by _id),
     # so every replica reloads as soon as any of them publishes. FerretDB would otherwise decode every
     # procedure for each search (2–3 s at 2,000 procedures).
-    _catalog: dict[str, tuple[str, list[tuple[str, dict]]]] = {}  # database name → (token, rows)
+    _catalog: dict[str, tuple[str | None, list[tuple[str, dict]]]] = {}  # database name → (token, rows)
 
     def catalog_changed(self) -> None:
         self.db.catalog_meta.replace_one({"_id": "token"}, {"_id": "token", "token": uuid.uuid4().hex}, upsert=True)
@@ -214,7 +219,8 @@ class IntakeStore:
             self.idempotency.insert_one(record)
             return record
         except DuplicateKeyError:
-            return self.idempotency.find_one({"_id": scope_key})
+            # keys are never deleted, so the one that just refused ours is there
+            return cast(dict, self.idempotency.find_one({"_id": scope_key}))
 
     def put_template(self, code: str, document_code: str, meta: dict) -> None:
         """The current template of one form (biểu mẫu) of a procedure; replaced on upload."""

@@ -339,7 +339,9 @@ class IntakeService(PortalService):
     @rpc
     def register(self, payload: dict) -> dict:
         kind = (payload or {}).get("kind") if isinstance(payload, dict) else None
-        model = RegisterOrganisation if kind == "organisation" else RegisterIndividual
+        model: type[RegisterIndividual] | type[RegisterOrganisation] = (
+            RegisterOrganisation if kind == "organisation" else RegisterIndividual
+        )
         reg = parse(model, payload, "registration")
         account_id = str(uuid.uuid4())
         keys = {"email": f"email:{reg.email}"}
@@ -723,6 +725,8 @@ class IntakeService(PortalService):
         if not doc or doc["applicant_id"] != who.id:
             raise exceptions.dossier_not_found(code)
         procedure = self.store.procedure_version(doc["procedure_code"], doc["procedure_version"])
+        if procedure is None:  # cannot happen: a dossier's version was stored before it and is never deleted
+            raise exceptions.procedure_not_found(doc["procedure_code"])
         checked = self._checked_files(procedure, attachments or [], mandatory=False)
         amendments = self._amendments(procedure, doc, form_changes or {})
         if not checked and not amendments:
@@ -826,12 +830,11 @@ class IntakeService(PortalService):
         paper dossier at its desk (it hands the receipt over), and for the notification service."""
         who = Actor.model_validate(actor)
         doc = self.store.dossier(code)
-        allowed = doc is not None and (
+        if doc is None or not (
             doc["applicant_id"] == who.id
             or who.role == "system"
             or (who.role == "reception" and who.agency_id == doc["agency_id"] and doc["channel"] == "in_person")
-        )
-        if not allowed:
+        ):
             raise exceptions.dossier_not_found(code)
         procedure = self.store.procedure_version(doc["procedure_code"], doc["procedure_version"]) or {}
         agency = self.store.agency(doc["agency_id"]) or {"name": doc["agency_id"]}

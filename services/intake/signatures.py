@@ -25,7 +25,7 @@ from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa
 from cryptography.x509.oid import NameOID
 
 from services.common import error_catalogue as catalogue
-from services.common.errors import ValidationFailed
+from services.common.errors import PortalError
 
 MAX_CHAIN = 4
 
@@ -49,7 +49,7 @@ def digest(payload: bytes) -> str:
     return hashlib.sha256(payload).hexdigest()
 
 
-def _fail(reason: str, code: str = "invalid_signature", **details: Any) -> ValidationFailed:
+def _fail(reason: str, code: str = "invalid_signature", **details: Any) -> PortalError:
     return catalogue.error(code, {"reason": reason, **details}, f"Chữ ký số không hợp lệ: {reason}")
 
 

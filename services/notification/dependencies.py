@@ -9,6 +9,7 @@ timer and a live request never send the same attempt twice.
 from __future__ import annotations
 
 from datetime import datetime, timedelta
+from typing import Any
 
 from pymongo.database import Database
 from pymongo.errors import DuplicateKeyError
@@ -39,7 +40,7 @@ class NotificationStore:
             return False
 
     def inbox(self, account_id: str, skip: int, limit: int, unread_only: bool) -> tuple[list[dict], int]:
-        filt = {"account_id": account_id}
+        filt: dict[str, Any] = {"account_id": account_id}
         if unread_only:
             filt["read_at"] = None
         total = self.db.inbox.count_documents(filt)

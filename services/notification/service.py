@@ -29,7 +29,7 @@ from services.common.settings import Settings
 from .channels import SmtpEmail, sms_adapter
 from .dependencies import NotificationStore
 from .settings import NotificationSettings
-from .templates import render
+from .templates import render, render_told
 
 log = logging.getLogger(__name__)
 SYSTEM = {"id": "notification", "role": "system"}
@@ -68,16 +68,19 @@ class NotificationService(PortalService):
         if p.channel == "ministry_system":
             return
         receipt = self.intake.filing_receipt(SYSTEM, p.code)
-        walk_in = p.applicant_id.startswith("walk-in:")
-        account_id = None if walk_in else p.applicant_id
-        contact = receipt["contact"] if walk_in else (self.store.contact(account_id) or self._fetch_contact(account_id))
-        self._notify(event.event_id, account_id, p.code, "filed", render("filed", receipt), contact, None)
+        account_id: str | None
+        if p.applicant_id.startswith("walk-in:"):
+            account_id, contact = None, receipt["contact"]
+        else:
+            account_id = p.applicant_id
+            contact = self.store.contact(account_id) or self._fetch_contact(account_id)
+        self._notify(event.event_id, account_id, p.code, "filed", render_told("filed", receipt), contact, None)
 
     @handles(FeedbackAnswered)
     def notify_feedback_answer(self, event: Event[FeedbackAnswered]) -> None:
         """R19: the answer reaches the asker, signed in or not."""
         p = event.payload
-        rendered = render(p.type, p.wire())
+        rendered = render_told(p.type, p.wire())
         self._notify(event.event_id, p.account_id, p.id, p.type, rendered, {"email": p.email, "phone": p.phone}, None)
 
     @handles(IncidentOpened)
@@ -92,7 +95,9 @@ class NotificationService(PortalService):
         """R24: the operations team hears of an incident and of its end."""
         p = event.payload
         contact = {"email": self.settings.operations_email, "phone": self.settings.operations_phone}
-        self._notify(event.event_id, None, f"incident:{p.service}", p.type, render(p.type, p.wire()), contact, None)
+        self._notify(
+            event.event_id, None, f"incident:{p.service}", p.type, render_told(p.type, p.wire()), contact, None
+        )
 
     def _notify(
         self,

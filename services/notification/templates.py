@@ -101,7 +101,7 @@ def render(action: str, p: dict) -> tuple[str, str, str] | None:
     if action == "mark_result_ready":
         return (
             f"Hồ sơ {code} đã có kết quả",
-            head + f"Hồ sơ đã có kết quả. Ông/Bà vui lòng {HOW.get(p.get('delivery_method'), HOW['in_person'])}.",
+            head + f"Hồ sơ đã có kết quả. Ông/Bà vui lòng {HOW.get(p.get('delivery_method', ''), HOW['in_person'])}.",
             f"Ho so {code} da co ket qua.",
         )
     if action == "return_with_reasons":
@@ -126,3 +126,11 @@ def render(action: str, p: dict) -> tuple[str, str, str] | None:
             f"Ho so {code} da duoc rut.",
         )
     return None
+
+
+def render_told(action: str, p: dict) -> tuple[str, str, str]:
+    """The message of an action whose people are always told (a filing, an answer, an incident)."""
+    rendered = render(action, p)
+    if rendered is None:
+        raise ValueError(f"no message for {action!r}")
+    return rendered

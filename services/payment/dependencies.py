@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import cast
+
 import requests
 from pymongo.database import Database
 from pymongo.errors import DuplicateKeyError
@@ -42,7 +44,8 @@ class PaymentStore:
             self.db.payment_keys.insert_one({"_id": scope_key, "payment_id": payment_id, "at": utcnow()})
             return payment_id
         except DuplicateKeyError:
-            return self.db.payment_keys.find_one({"_id": scope_key})["payment_id"]
+            # keys are never deleted, so the one that just refused ours is there
+            return cast(dict, self.db.payment_keys.find_one({"_id": scope_key}))["payment_id"]
 
     def first_callback(self, event_id: str, params: dict) -> bool:
         try:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import time as _time
 import uuid
 from datetime import UTC, datetime, timedelta
+from typing import NoReturn
 
 from nameko.timer import timer
 
@@ -103,9 +104,9 @@ class PaymentService(PortalService):
         payment_id = f"PAY{uuid.uuid4().hex[:16].upper()}"
         if idempotency_key:
             payment_id = self.store.idempotent(f"{who.id}:{idempotency_key}", payment_id)
-            existing = self.store.payments.get(payment_id)
-            if existing:
-                return dump(Payment.model_validate(existing))
+            replayed = self.store.payments.get(payment_id)
+            if replayed:
+                return dump(Payment.model_validate(replayed))
         now = utcnow()
         doc = {
             "id": payment_id,
@@ -153,7 +154,7 @@ class PaymentService(PortalService):
         """The provider's signed result. Forged, replayed or mismatched → rejected, logged, nothing changes."""
         params = {k: str(v) for k, v in (params or {}).items()}
 
-        def reject(reason: str):
+        def reject(reason: str) -> NoReturn:
             self.store.reject_callback(params, reason)
             raise exceptions.bad_callback(reason)
 
@@ -193,7 +194,10 @@ class PaymentService(PortalService):
                 ]
             return changes, events
 
-        payment, applied = self.store.payments.change(payment, settle, dispatch=self.dispatch)
+        after, applied = self.store.payments.change(payment, settle, dispatch=self.dispatch)
+        if after is None:  # cannot happen: payments are never deleted
+            reject("unknown reference")
+        payment = after
         if applied:
             return {"result": "applied", "status": payment["status"]}
         if payment["status"] == outcome:
@@ -204,13 +208,16 @@ class PaymentService(PortalService):
         reject(f"payment already {payment['status']}")
 
     def _refund_late_success(self, payment: dict, params: dict) -> dict:
-        payment, _ = self.store.payments.change(
+        after, _ = self.store.payments.change(
             payment,
             lambda _: (
                 {"late_success_txn": params.get("txn"), "provider_txn": params.get("txn"), "late_paid_at": utcnow()},
                 [],
             ),
         )
+        if after is None:  # cannot happen: payments are never deleted
+            raise exceptions.payment_not_found(payment["_id"])
+        payment = after
         refund = self._refund(
             payment["_id"],
             payment["amount_vnd"],
@@ -295,6 +302,8 @@ class PaymentService(PortalService):
             return {"refunded_vnd": current.get("refunded_vnd", 0) + amount}, []
 
         payment, _ = self.store.payments.change(payment_id, reserve)
+        if payment is None:  # cannot happen: the callers have read the payment
+            raise exceptions.payment_not_found(payment_id)
         now = utcnow()
         refund, _ = self.store.refunds.create(
             refund_id,

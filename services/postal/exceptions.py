@@ -1,14 +1,14 @@
 """Errors raised by postal: the catalogue's (services/common/error_catalogue.py), with their details."""
 
 from services.common import error_catalogue as catalogue
-from services.common.errors import Conflict, NotFound
+from services.common.errors import PortalError
 
 
-def shipment_not_found(sid: str) -> NotFound:
+def shipment_not_found(sid: str) -> PortalError:
     return catalogue.error("shipment_not_found", {"shipment_id": sid})
 
 
-def impossible(current: str, wanted: str, allowed: tuple) -> Conflict:
+def impossible(current: str, wanted: str, allowed: tuple) -> PortalError:
     return catalogue.error(
         "impossible_transition",
         {"status": current, "requested": wanted, "allowed": list(allowed)},

@@ -127,10 +127,12 @@ class PostalService(PortalService):
         citizen = {"id": doc["account_id"], "role": "citizen"}
         filed = self.intake.file_dossier(citizen, filing, req.attachments, f"postal:{sid}", "postal")
         code = filed["dossier"]["code"]
-        doc, _ = self.store.shipments.change(
+        after, _ = self.store.shipments.change(
             doc, lambda current: None if current.get("dossier_code") == code else ({"dossier_code": code}, [])
         )
-        return {"shipment": self._view(doc), "dossier_code": code}
+        if after is None:  # cannot happen: shipments are never deleted
+            raise exceptions.shipment_not_found(sid)
+        return {"shipment": self._view(after), "dossier_code": code}
 
     @rpc
     def operator_update(self, operator_id: str, sid: str, payload: dict) -> dict:
@@ -154,6 +156,8 @@ class PostalService(PortalService):
 
         # The shipment's operator never changes, so the re-read after a conflict needs no second check.
         doc, _ = self.store.shipments.change(self._operators_shipment(operator_id, sid), record, dispatch=self.dispatch)
+        if doc is None:  # cannot happen: shipments are never deleted
+            raise exceptions.shipment_not_found(sid)
         return self._view(doc)
 
     def _apply(self, doc: dict, update: OperatorUpdate, entry: dict) -> tuple[dict, list]:

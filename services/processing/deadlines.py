@@ -20,6 +20,14 @@ from services.common.calendar import WorkingCalendar, as_date
 SupplementClock = Literal["restart", "resume"]
 
 
+def due_day(value: date | datetime | str) -> date:
+    """A due day known to be set (as stored: "YYYY-MM-DD") as a date: ``as_date`` without its None case."""
+    day = as_date(value)
+    if day is None:  # only None gives None
+        raise TypeError("a due day is needed here")
+    return day
+
+
 def _at(value: datetime | str) -> datetime:
     return value if isinstance(value, datetime) else datetime.fromisoformat(value)
 

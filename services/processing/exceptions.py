@@ -1,18 +1,18 @@
 """Errors raised by processing: the catalogue's (services/common/error_catalogue.py), with their details."""
 
 from services.common import error_catalogue as catalogue
-from services.common.errors import Conflict, NotFound
+from services.common.errors import PortalError
 
 
-def case_not_found(code: str) -> NotFound:
+def case_not_found(code: str) -> PortalError:
     return catalogue.error("dossier_not_found", {"dossier_code": code}, f"Không tìm thấy hồ sơ {code}")
 
 
-def case_not_ready(code: str) -> Conflict:
+def case_not_ready(code: str) -> PortalError:
     return catalogue.error("case_not_ready", {"dossier_code": code, "retry_after_seconds": 2})
 
 
-def not_withdrawable(status: str) -> Conflict:
+def not_withdrawable(status: str) -> PortalError:
     return catalogue.error(
         "withdraw_not_allowed",
         {"status": status},
@@ -20,11 +20,11 @@ def not_withdrawable(status: str) -> Conflict:
     )
 
 
-def not_supplementable(status: str) -> Conflict:
+def not_supplementable(status: str) -> PortalError:
     return catalogue.error(
         "not_awaiting_supplement", {"status": status}, f"Hồ sơ ở trạng thái '{status}' không chờ bổ sung"
     )
 
 
-def result_not_available(status: str) -> Conflict:
+def result_not_available(status: str) -> PortalError:
     return catalogue.error("result_not_available", {"status": status})

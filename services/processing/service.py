@@ -7,7 +7,7 @@ from __future__ import annotations
 import logging
 import time as _time
 from concurrent.futures import ThreadPoolExecutor
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any, get_args
 
 from nameko.timer import timer
@@ -19,13 +19,14 @@ from contracts.processing import (
     CasePage,
     CaseSummary,
     ChainReport,
+    CommandBase,
     Document,
     QueueQuery,
     Timeline,
 )
 from services.common import error_catalogue as catalogue
 from services.common import files
-from services.common.calendar import as_date, default_calendar
+from services.common.calendar import default_calendar
 from services.common.deadline_calendar import new_owner
 from services.common.errors import Conflict, NotFound
 from services.common.event_contracts import CaseOpened, DossierSubmitted, PaymentSucceeded, ShipmentLost
@@ -39,6 +40,7 @@ from services.common.settings import Settings
 from services.common.versioned import retry_stale
 
 from . import exceptions
+from .deadlines import due_day
 from .dependencies import ProcessingStore
 from .history import GENESIS, external_reference, make_entry, verify
 from .schemas import (
@@ -176,18 +178,15 @@ class ProcessingService(PortalService):
             ]
         )
 
-    def _run(self, case: dict, actor: dict, command: type, **fields: Any) -> dict:
+    def _run(self, case: dict, actor: dict, command: type[CommandBase], **fields: Any) -> dict:
         """Decide and commit a step the service takes itself (the applicant's, the system's), trying
         again on the newer version when another change landed first."""
 
         def attempt(current: dict) -> dict:
             ctx = self._ctx()
-            cmd = command(
-                action=get_args(command.model_fields["action"].annotation)[0],
-                expected_version=current["version"],
-                **fields,
-            )
-            return self._commit(current, actor, cmd.action, decide(current, actor, cmd, ctx), ctx.now)
+            action = get_args(command.model_fields["action"].annotation)[0]  # the command's one Literal
+            cmd = command.model_validate({"action": action, "expected_version": current["version"], **fields})
+            return self._commit(current, actor, action, decide(current, actor, cmd, ctx), ctx.now)
 
         return retry_stale(case, attempt, lambda current: self._case(current["code"]))
 
@@ -321,7 +320,7 @@ class ProcessingService(PortalService):
         if stage and stage.get("due_date") and not case.get("paused"):
             view["stage"] = {
                 **stage,
-                "days_left": ctx.calendar.working_days_left(ctx.today, as_date(stage["due_date"])),
+                "days_left": ctx.calendar.working_days_left(ctx.today, due_day(stage["due_date"])),
             }
         return view
 
@@ -344,8 +343,15 @@ class ProcessingService(PortalService):
         if q.flag:
             filt[f"flags.{q.flag}"] = True
         ctx = self._ctx()
-        if not q.cohandling and who.role != "operator" and q.flag in (None, "at_risk", "overdue"):
-            docs, total = self._indexed_queue(who.agency_id, q, ctx)
+        # an agency official's account always carries its agency (without one the full read finds nothing too)
+        agency_id = who.agency_id
+        if (
+            not q.cohandling
+            and who.role != "operator"
+            and agency_id is not None
+            and q.flag in (None, "at_risk", "overdue")
+        ):
+            docs, total = self._indexed_queue(agency_id, q, ctx)
         else:  # the co-handling and province-wide views, and the reception flags: rarer, read in full
             docs, total = self.store.queue(filt, (q.page - 1) * q.page_size, q.page_size)
         items = [CaseSummary.model_validate(self._with_live_flags(d, ctx)) for d in docs]
@@ -358,14 +364,23 @@ class ProcessingService(PortalService):
             index.note_many(list(self.store.all_cases_for_queue()))
             index.mark_built()
         index.fold(wait=5.0)  # what was committed before this request is in the page
-        views = {}
+        overdue_before: date | None = None
+        due_between: tuple[date, date] | None = None
+        clock_statuses: tuple[str, ...] = ()
         if q.flag == "overdue":
-            views = {"overdue_before": ctx.today, "clock_statuses": CLOCK_STATUSES}
+            overdue_before, clock_statuses = ctx.today, CLOCK_STATUSES
         elif q.flag == "at_risk":
             until = ctx.calendar.add_working_days(ctx.today, ctx.at_risk_days) - timedelta(days=1)
-            views = {"due_between": (ctx.today, until), "clock_statuses": CLOCK_STATUSES}
+            due_between, clock_statuses = (ctx.today, until), CLOCK_STATUSES
         codes, total = index.page(
-            agency_id, (q.page - 1) * q.page_size, q.page_size, status=q.status, department=q.department_id, **views
+            agency_id,
+            (q.page - 1) * q.page_size,
+            q.page_size,
+            status=q.status,
+            department=q.department_id,
+            overdue_before=overdue_before,
+            due_between=due_between,
+            clock_statuses=clock_statuses,
         )
         with ThreadPoolExecutor(8) as pool:
             docs = [d for d in pool.map(self.store.case, codes) if d is not None]

@@ -24,7 +24,7 @@ from typing import Any
 from services.common import error_catalogue as catalogue
 from services.common.calendar import WorkingCalendar, as_date, deadline_flags
 from services.common.deadline_calendar import flag_days
-from services.common.errors import Conflict, Forbidden, ValidationFailed
+from services.common.errors import Conflict, Forbidden, PortalError, ValidationFailed
 from services.common.event_contracts import (
     CaseAccessed,
     CaseDeadlineFlagged,
@@ -35,7 +35,7 @@ from services.common.event_contracts import (
 )
 from services.common.workflows import KIND_VI, ROLE_VI, default_workflow
 
-from .deadlines import compute_due, is_paused, stage_due
+from .deadlines import compute_due, due_day, is_paused, stage_due
 from .history import external_reference
 from .schemas import CLOCK_STATUSES
 
@@ -120,7 +120,7 @@ def has_stage(case: dict, kind: str) -> bool:
     return any(s["kind"] == kind for s in workflow_of(case)["stages"])
 
 
-def _role_error(action: str, roles: tuple[str, ...] | list[str], stage: dict | None) -> Forbidden:
+def _role_error(action: str, roles: tuple[str, ...] | list[str], stage: dict | None) -> PortalError:
     who = ", ".join(ROLE_VI.get(r, r) for r in roles)
     where = f" ở bước '{stage['name']}'" if stage else ""
     return catalogue.error(
@@ -241,7 +241,9 @@ def clock_fields(case: dict, clock: list[dict], ctx: Context) -> dict:
 def reception_due(case: dict, ctx: Context) -> str:
     """The day reception must act by (Art. 14.5): the reception stage's budget or the default."""
     stage = stage_def(case, "reception") or {}
-    days = stage.get("days") if stage.get("days") is not None else ctx.reception_days
+    days = stage.get("days")
+    if days is None:
+        days = ctx.reception_days
     return ctx.calendar.add_working_days(ctx.today, days).isoformat()
 
 
@@ -400,7 +402,7 @@ def _send_back(case, actor, cmd, ctx):
 
 def _timing(case: dict, ctx: Context) -> str:
     """R15: against the published time, without extensions."""
-    return ctx.calendar.classify(ctx.now, as_date(case["statutory_due_date"]))
+    return ctx.calendar.classify(ctx.now, due_day(case["statutory_due_date"]))
 
 
 def _mark_result_ready(case, actor, cmd, ctx):
@@ -717,7 +719,7 @@ def _stage_bookkeeping(case: dict, decision: Decision, ctx: Context) -> None:
         "started_at": current["started_at"],
         "finished_at": ctx.now,
         "due_date": current.get("due_date"),
-        "late": bool(current.get("due_date")) and ctx.today > as_date(current["due_date"]),
+        "late": bool(current.get("due_date")) and ctx.today > due_day(current["due_date"]),
         "department_id": case.get("department_id"),
     }
     decision.changes["stages"] = [*case.get("stages", []), finished]
@@ -752,7 +754,7 @@ def _refreshed(stage: dict, case: dict, merged: dict, ctx: Context) -> dict:
     case_due = as_date(merged.get("due_date"))
     if merged.get("paused") and not case.get("paused"):
         # paused: keep what was left of the stage for a resumption
-        left = ctx.calendar.working_days_after(ctx.today, as_date(stage["due_date"])) if stage.get("due_date") else None
+        left = ctx.calendar.working_days_after(ctx.today, due_day(stage["due_date"])) if stage.get("due_date") else None
         return {**stage, "left_at_pause": left}
     if case.get("paused") and not merged.get("paused"):
         rule = case.get("supplement_clock", "restart")

@@ -33,7 +33,7 @@ from services.common.events import queue_name
 
 log = logging.getLogger(__name__)
 
-_BROKER_ERRORS = (OSError, ConnectionError, EOFError)
+_BROKER_ERRORS: tuple[type[BaseException], ...] = (OSError, ConnectionError, EOFError)
 try:  # py-amqp's connection errors do not all derive from OSError
     from amqp.exceptions import AMQPError
 
@@ -180,7 +180,7 @@ class BatchEventHandler(Entrypoint):
             pass
         conn.heartbeat_check()
 
-    def _call(self, conn: Connection, bodies: list, buffer: list | None) -> bool | None:
+    def _call(self, conn: Connection, bodies: list | None, buffer: list | None) -> bool | None:
         """Run the method in a worker; meanwhile keep reading deliveries into ``buffer`` (the next
         batch), so parsing messages overlaps with the worker's database round trips."""
         done = Event()

@@ -11,8 +11,10 @@ import json
 import uuid
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
-from typing import Any
+from functools import partial
+from typing import Any, cast
 
+from pymongo.collection import Collection
 from pymongo.database import Database
 from pymongo.errors import BulkWriteError, DuplicateKeyError
 
@@ -30,6 +32,10 @@ def _each(fn: Callable[[Any], Any], items: Iterable) -> list:
         return [fn(item) for item in items]
     with ThreadPoolExecutor(16) as pool:
         return list(pool.map(fn, items))
+
+
+def _upsert(collection: Collection, doc: dict) -> None:
+    collection.replace_one({"_id": doc["_id"]}, doc, upsert=True)
 
 
 def _insert_new(collection, docs: list[dict]) -> list[str]:
@@ -178,10 +184,7 @@ class ReportingStore:
             (self.db.case_states, writes["new_states"], writes["states"]),
         ):
             again = set(_insert_new(collection, new))  # only after a crash: then they are the same documents
-            _each(
-                lambda d, c=collection: c.replace_one({"_id": d["_id"]}, d, upsert=True),
-                [d for d in new if d["_id"] in again] + changed,
-            )
+            _each(partial(_upsert, collection), [d for d in new if d["_id"] in again] + changed)
         if writes["waiting"] is not None:  # every waiting event, as one text field: one write
             self.db.deferred.replace_one(
                 {"_id": WAITING}, {"_id": WAITING, "blob": json.dumps(writes["waiting"])}, upsert=True
@@ -218,7 +221,7 @@ class ReportingStore:
             (self.db.case_states, doc["states"]),
             (self.db.deferred, doc.get("deferred", [])),
         ):
-            _each(lambda d, c=collection: c.replace_one({"_id": d["_id"]}, d, upsert=True), docs)
+            _each(partial(_upsert, collection), docs)
         _each(lambda code: self.db.deferred.delete_one({"_id": code}), doc.get("released", []))
         _each(lambda event_id: self.db.pending.delete_one({"_id": event_id}), doc["done"])
         self.db.meta.replace_one({"_id": "fold"}, {"_id": "fold", "folded": doc.get("folded", 0)}, upsert=True)
@@ -230,7 +233,8 @@ class ReportingStore:
         try:
             self.db.control.insert_one({"_id": "rebuild", "request": request, "at": _events.utcnow()})
         except DuplicateKeyError:  # one is already asked for: wait for that one
-            request = self.db.control.find_one({"_id": "rebuild"})["request"]
+            # there unless that rebuild finished in this very instant (then None: a TypeError, as ever)
+            request = cast(dict, self.db.control.find_one({"_id": "rebuild"}))["request"]
         return request
 
     def rebuild_request(self) -> str | None:

@@ -16,7 +16,8 @@ CLOCK = ("received", "in_review", "proposed", "approved", "refusal_drafted", "re
 def bucket(state: dict | None) -> str | None:
     """The one gauge a case is in now. Before reception: waiting for its level-4 fee, or for
     reception (past the reception due date or not); once received, pending within time or overdue."""
-    status = (state or {}).get("status")
+    state = state or {}
+    status = state.get("status")
     if status == "submitted":
         if "awaiting_fee" not in state:
             return None  # filed before these gauges existed: never counted in them (a rebuild counts it)
@@ -161,7 +162,9 @@ class Fold:
                     "version": 0,
                     "awaiting_fee": bool(p.get("awaiting_fee")),
                 }
-                self.gauge(bucket(self.states[p["code"]]), info, +1)
+                metric = bucket(self.states[p["code"]])  # a submitted case with awaiting_fee: always one
+                if metric:
+                    self.gauge(metric, info, +1)
         elif t == "case_status_changed":
             info = self._info(p["code"]) or {k: p.get(k) for k in ("agency_id", "procedure_code", "sector", "level")}
             action = p["action"]

@@ -162,12 +162,11 @@ class ReportingService(PortalService):
         period = _period(period)
         token = self.store.counters_token()
         table = self.store.public_table(period)
-        fresh = (
+        if not (
             table
             and table["token"] == token
             and (_events.utcnow() - table["at"]).total_seconds() < PUBLIC_TABLE_SECONDS
-        )
-        if not fresh:
+        ):
             table = {"token": token, "at": _events.utcnow(), **self._public_statistics(period)}
             self.store.save_public_table(period, table)
         return {"period": table["period"], "procedures": table["procedures"], "province": table["province"]}

@@ -27,7 +27,7 @@ from __future__ import annotations
 import logging
 import time
 import uuid
-from collections import Counter
+from collections import defaultdict
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import datetime, timedelta
@@ -118,7 +118,7 @@ class Unwritten:
         self.journals.append(journal_id)
 
     def writes(self) -> dict:
-        split = {"new_counters": [], "counters": [], "new_states": [], "states": []}
+        split: dict[str, list[dict]] = {"new_counters": [], "counters": [], "new_states": [], "states": []}
         for kind, docs in (("counter", self.counters), ("state", self.states)):
             for doc_id, doc in docs.items():
                 split[("new_" if f"{kind}:{doc_id}" in self.new else "") + kind + "s"].append(doc)
@@ -154,7 +154,7 @@ class Writer:
         self.known: set[str] | None = None
         self.unwritten = Unwritten()
         #: seconds spent per step since the process started, for the stats RPC (and the benchmark)
-        self.seconds: Counter[str] = Counter()
+        self.seconds: defaultdict[str, float] = defaultdict(float)
 
     @contextmanager
     def _timed(self, step: str) -> Iterator[None]:
@@ -227,7 +227,9 @@ class Writer:
         ids, legacy = store.waiting()
         self.waiting = {}
         for event in store.events_by_id(ids) + legacy:
-            self.waiting.setdefault(Fold.dossier_of(event), []).append(event)
+            code = Fold.dossier_of(event)
+            if code:  # always: only an event about a dossier waits (Fold.apply)
+                self.waiting.setdefault(code, []).append(event)
         self.waiting_since = dict.fromkeys(self.waiting, _events.utcnow().timestamp())
         if legacy:  # per-dossier documents of earlier versions: one list from now on
             self._fold(store, [], legacy_codes=sorted(self.waiting))
@@ -301,7 +303,8 @@ class Writer:
                 fold.release_orphans(code)
         with self._timed("read"):
             new_counters, counters = self._counter_docs(store, fold.deltas)
-        new_states, states = [], []
+        new_states: list[dict] = []
+        states: list[dict] = []
         for code, state in fold.states.items():
             # self.states still holds the state as it was before this batch
             (states if self.states.get(code) is not None else new_states).append({"_id": code, **state})
@@ -328,6 +331,8 @@ class Writer:
         fold = result["fold"]
         committed = dict(self.committed)
         if position:
+            if self.epoch is None:  # cannot happen: batches are positioned only under the lease (_hold)
+                raise RuntimeError("a batch folded without the writer's lease")
             committed[self.epoch] = self.n
         waiting = self.waiting
         if fold.deferred or fold.released or legacy_codes:
@@ -425,7 +430,8 @@ class Writer:
                 cells.setdefault(doc_id, {})[metric] = delta
         missing = [d for d in cells if d not in self.counters]
         self.counters.update(store.counter_docs(missing))
-        new, changed = [], []
+        new: list[dict] = []
+        changed: list[dict] = []
         for doc_id, changes in cells.items():
             current = dict(self.counters[doc_id] or {"_id": doc_id})
             for metric, delta in changes.items():
