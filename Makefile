@@ -14,8 +14,10 @@ infra: setup
 run: infra
 	$(PY) -m ops.suite run --seed
 
-## Installs everything and runs the whole test suite (the tests start the servers they need).
+## Installs everything, checks lint, format and types (scripts/check: a finding fails it), then runs
+## the whole test suite (the tests start the servers they need).
 test: setup
+	scripts/check
 	scripts/infra tools
 	$(PY) -m pytest -p no:cacheprovider $(PYTEST_ARGS)
 

@@ -6,15 +6,15 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
-from typing import Any, TypeVar
+from typing import Any
 
 import eventlet
 from kombu import Connection
-from nameko.timer import timer
 from werkzeug.wrappers import Request, Response
 
 from services.common.event_contracts import IncidentOpened, IncidentResolved
 from services.common.events import new_event, utcnow
+from services.common.messaging import timer
 
 from .. import metrics
 from ..api import ApiHandler
@@ -27,26 +27,11 @@ SYSTEM_ACTOR = {"id": "gateway", "role": "system"}
 #: a service's (or the broker's, the database's) state in /health: {"status": "ok"} or "down" with a detail
 State = dict[str, str]
 
-_F = TypeVar("_F", bound=Callable[..., Any])
-
-
-def _every(seconds: int) -> Callable[[_F], _F]:
-    """nameko's ``@timer`` (untyped), typed: it registers the method as an entrypoint and returns it unchanged."""
-    register: Callable[[_F], _F] = timer(interval=seconds)
-    return register
-
-
-def _http(method: str, url: str) -> Callable[[_F], _F]:
-    """``ApiHandler.decorator`` (nameko's, untyped), typed as ``_every``: a bare HTTP entrypoint, without
-    ``route``'s authorisation and error envelope."""
-    register: Callable[[_F], _F] = ApiHandler.decorator(method, url)
-    return register
-
 
 class MetaArea(GatewayCore):
     """Health, metrics, the OpenAPI document, and the gateway's timers."""
 
-    @_every(600)
+    @timer(interval=600)
     def purge(self) -> None:
         self.store.purge_expired()
 
@@ -98,7 +83,7 @@ class MetaArea(GatewayCore):
             database = {"status": "down", "detail": type(exc).__name__}
         return {"broker": broker, "database": database, "services": services}, answers
 
-    @_http("GET", "/health")
+    @ApiHandler.decorator("GET", "/health")
     def health(self, request: Request) -> Response:
         probe, _ = self._probe()
         healthy = probe["broker"]["status"] == probe["database"]["status"] == "ok" and all(
@@ -107,14 +92,14 @@ class MetaArea(GatewayCore):
         body = Health(status="ok" if healthy else "degraded", **probe)
         return Response(body.model_dump_json(), status=200 if healthy else 503, mimetype="application/json")
 
-    @_http("GET", "/metrics")
+    @ApiHandler.decorator("GET", "/metrics")
     def metrics(self, request: Request) -> Response:
         """Prometheus exposition (scrape it on the internal network only; see deploy/README.md)."""
         probe, stats = self._probe(ServiceRpc.stats)  # a service that answers its stats is up
         metrics.record_state(probe, stats)
         return Response(metrics.exposition(), mimetype="text/plain; version=0.0.4; charset=utf-8")
 
-    @_every(5)
+    @timer(interval=5)
     def watch_services(self) -> None:
         """R24: a service down longer than INCIDENT_AFTER_SECONDS opens an incident (the operations
         team is told by the notification service); its return closes it."""
@@ -136,6 +121,6 @@ class MetaArea(GatewayCore):
                     new_event(IncidentOpened(service=svc, since=since, detail=state.get("detail")), SYSTEM_ACTOR),
                 )
 
-    @_http("GET", "/api/v1/openapi.json")
+    @ApiHandler.decorator("GET", "/api/v1/openapi.json")
     def openapi(self, request: Request) -> Response:
         return Response(json.dumps(build_openapi(), ensure_ascii=False), mimetype="application/json")

@@ -7,8 +7,6 @@ import uuid
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from nameko.timer import timer
-
 from contracts.feedback import (
     Answer,
     FeedbackPage,
@@ -27,7 +25,7 @@ from services.common.deadline_calendar import flag_days, new_owner
 from services.common.errors import Conflict, NotFound
 from services.common.event_contracts import DossierRated, FeedbackAnswered, FeedbackEscalated, FeedbackReceived
 from services.common.events import Actor, new_event, utcnow
-from services.common.messaging import EventDispatcher, RpcProxy, rpc
+from services.common.messaging import EventDispatcher, RpcProxy, rpc, timer
 from services.common.mongo import MongoDatabase
 from services.common.roles import AGENCY_OFFICIALS, OFFICIALS
 from services.common.schemas import dump, parse

@@ -7,8 +7,6 @@ import base64
 import logging
 import traceback
 
-from nameko.timer import timer
-
 from services.common import error_catalogue as catalogue
 from services.common.errors import NotFound
 from services.common.event_contracts import (
@@ -20,7 +18,7 @@ from services.common.event_contracts import (
     IncidentResolved,
 )
 from services.common.events import Actor, Event, handles, utcnow
-from services.common.messaging import RpcProxy, rpc
+from services.common.messaging import RpcProxy, rpc, timer
 from services.common.mongo import MongoDatabase
 from services.common.schemas import page_bounds
 from services.common.service_base import PortalService

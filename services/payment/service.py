@@ -8,8 +8,6 @@ import uuid
 from datetime import UTC, datetime, timedelta
 from typing import NoReturn
 
-from nameko.timer import timer
-
 from contracts.payment import Mismatch, Payment, Reconciliation, Refund, RefundRequest
 from services.common import error_catalogue as catalogue
 from services.common import files
@@ -18,7 +16,7 @@ from services.common.calendar import VN_TZ
 from services.common.errors import Conflict
 from services.common.event_contracts import CaseStatusChanged, DossierSubmitted, PaymentSucceeded, RefundCompleted
 from services.common.events import Actor, Event, handles, new_event, utcnow
-from services.common.messaging import EventDispatcher, RpcProxy, rpc
+from services.common.messaging import EventDispatcher, RpcProxy, rpc, timer
 from services.common.mongo import MongoDatabase
 from services.common.schemas import dump, parse
 from services.common.service_base import PortalService

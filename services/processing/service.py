@@ -10,8 +10,6 @@ from concurrent.futures import ThreadPoolExecutor
 from datetime import date, datetime, timedelta
 from typing import Any, get_args
 
-from nameko.timer import timer
-
 from contracts.processing import (
     Case,
     CaseCommand,
@@ -31,7 +29,7 @@ from services.common.deadline_calendar import new_owner
 from services.common.errors import Conflict, NotFound
 from services.common.event_contracts import CaseOpened, DossierSubmitted, PaymentSucceeded, ShipmentLost
 from services.common.events import Actor, Event, handles, new_event, utcnow
-from services.common.messaging import EventDispatcher, RpcProxy, rpc
+from services.common.messaging import EventDispatcher, RpcProxy, rpc, timer
 from services.common.mongo import MongoDatabase
 from services.common.roles import AGENCY_OFFICIALS, OFFICIALS
 from services.common.schemas import dump, parse

@@ -8,7 +8,6 @@ from __future__ import annotations
 import time as _time
 
 from nameko.extensions import DependencyProvider
-from nameko.timer import timer
 
 from services.common import error_catalogue as catalogue
 from services.common import events as _events  # "now" through the module: the one injectable clock
@@ -26,7 +25,7 @@ from services.common.event_contracts import (
     ShipmentDelivered,
 )
 from services.common.events import Actor
-from services.common.messaging import RpcProxy, rpc
+from services.common.messaging import RpcProxy, rpc, timer
 from services.common.mongo import MongoDatabase
 from services.common.roles import OFFICIALS
 from services.common.service_base import PortalService
