@@ -76,6 +76,17 @@ def _coverage_cases(op, mode) -> list:
     return list(islice(op.schema.iter_coverage_cases(op, generation_modes=[mode], generation_config=config), COVERAGE))
 
 
+def _caller(url: str, sessions: list, checks: list):
+    """One case sent as each of these callers (a function of the case alone: hypothesis's @given
+    takes no other parameters, not even defaults)."""
+
+    def call(case):
+        for session, headers in sessions:
+            case.call_and_validate(base_url=url, session=session, headers=headers, checks=checks, timeout=30)
+
+    return call
+
+
 def test_every_operation_answers_as_documented(suite):
     schema = schemathesis.openapi.from_url(f"{suite['api']}/openapi.json")
     callers = _callers(suite["api"])
@@ -90,13 +101,7 @@ def test_every_operation_answers_as_documented(suite):
         # The signing session replaces whatever security headers a negative case left out.
         checks = [c for c in CHECKS if c is not negative_data_rejection] if postal else CHECKS
 
-        def call(case, names=names, checks=checks):
-            for name in names:
-                session, headers = callers[name]
-                case.call_and_validate(
-                    base_url=suite["url"], session=session, headers=headers, checks=checks, timeout=30
-                )
-
+        call = _caller(suite["url"], [callers[name] for name in names], checks)
         for mode in (schemathesis.GenerationMode.POSITIVE, schemathesis.GenerationMode.NEGATIVE):
             run = given(case=op.as_strategy(generation_mode=mode))(call)
             run = settings(
