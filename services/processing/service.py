@@ -470,8 +470,9 @@ class ProcessingService(PortalService):
             changed = [c for c in cases if live_flags(c, ctx) != {**NO_FLAGS, **(c.get("flags") or {})}]
             prepared = [self._prepare(c, SYSTEM, "deadline_flag", decide(c, SYSTEM, DeadlineFlag(
                 action="deadline_flag", expected_version=c["version"]), ctx), ctx.now) for c in changed]
-            # One round trip for the claims and one for the records of every flag change.
-            results = self.store.cases.transition_many(prepared, self.dispatch, SWEEP_CONCURRENCY)
+            # A round trip each for the claims, the records and the markers of many flag changes, and
+            # the cases as read here: each projection is one update, without reading the case again.
+            results = self.store.cases.transition_many(prepared, self.dispatch, SWEEP_CONCURRENCY, current=changed)
             for case, updated in zip(changed, results):
                 if updated is None:  # changed meanwhile: look again in the next sweep
                     self.store.calendar.schedule(case["code"], [ctx.today], f"{case['code']}#retry-{new_owner()}")
