@@ -189,21 +189,25 @@ class VersionedDocuments:
             # the markers back, they are what guarantees the events get published (as _commit does).
             insert_new(self.pending, [self._marker(r) for r, _ in done])
 
-        def finish(pair: tuple[dict, dict | None]) -> tuple[dict | None, bool]:
+        published: list[str] = []
+
+        def finish(pair: tuple[dict, dict | None]) -> dict | None:
             record, doc = pair
             projected = self._project(record, doc, claimed_at)
-            if refused[0]:
-                return projected, False
-            sent = self._send(record, dispatch)
-            refused[0] = refused[0] or not sent
-            return projected, sent
+            if not refused[0]:
+                if self._send(record, dispatch):
+                    published.append(record["_id"])
+                else:
+                    refused[0] = True
+            return projected
 
-        with ThreadPoolExecutor(concurrency) as pool:
-            finished = list(pool.map(finish, done))
-        published = [r["_id"] for (r, _), (_, sent) in zip(done, finished, strict=True) if sent]
-        if published:
-            self.pending.delete_many({"_id": {"$in": published}})  # the markers gone = published
-        docs = {r["_id"]: projected for (r, _), (projected, _) in zip(done, finished, strict=True)}
+        try:
+            with ThreadPoolExecutor(concurrency) as pool:
+                finished = list(pool.map(finish, done))
+        finally:  # even if one of them failed: what was published must not be published again
+            if published:
+                self.pending.delete_many({"_id": {"$in": published}})  # the markers gone = published
+        docs = {r["_id"]: projected for (r, _), projected in zip(done, finished, strict=True)}
         return [docs.get(r["_id"]) for r in records]
 
     def _project(self, record: dict, doc: dict | None, claimed_at: float) -> dict | None:

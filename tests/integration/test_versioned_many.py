@@ -111,3 +111,20 @@ def test_many_keep_their_events_in_the_outbox_while_the_broker_is_down(db):
     docs.recover(lambda t, e: sent.append(e["event_id"]))
     assert sorted(sent) == sorted(f"{d['_id']}:2:x" for d in current)
     assert docs.pending.count_documents({}) == 0
+
+
+def test_what_was_published_before_a_failure_is_not_published_again(db):
+    docs = things(db, stale_after=0)
+    current = made(docs, 4)
+    sent = []
+
+    def failing_third(event_type, envelope):
+        if len(sent) == 2:
+            raise RuntimeError("unexpected")
+        sent.append(envelope["event_id"])
+
+    with pytest.raises(RuntimeError):
+        docs.transition_many([flag(d) for d in current], failing_third, concurrency=1, current=current)
+    assert docs.pending.count_documents({}) == 2  # the two published have lost their markers
+    assert docs.recover(lambda t, e: sent.append(e["event_id"])) == 2
+    assert sorted(sent) == sorted(f"{d['_id']}:2:x" for d in current)
