@@ -25,8 +25,10 @@ from eventlet.event import Event
 from nameko.extensions import DependencyProvider
 
 from services.common.errors import PortalError
+from services.common.settings import Settings
 
 from . import metrics
+from .settings import GatewaySettings
 
 
 class ServiceBusy(PortalError):
@@ -113,10 +115,9 @@ class FilingAdmission(DependencyProvider):
         self.limit: InFlightLimit | None = None
 
     def setup(self) -> None:
-        config = self.container.config
-        self.limit = InFlightLimit(self.service, int(config.get("FILING_MAX_IN_FLIGHT", 4)),
-                                   int(config.get("FILING_MAX_WAITING", 32)),
-                                   float(config.get("FILING_MAX_WAIT_SECONDS", 5)))
+        settings = Settings.of(self.container, GatewaySettings)
+        self.limit = InFlightLimit(self.service, settings.filing_max_in_flight, settings.filing_max_waiting,
+                                   settings.filing_max_wait_seconds)
 
     def get_dependency(self, worker_ctx) -> InFlightLimit:
         return self.limit

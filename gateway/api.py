@@ -24,11 +24,12 @@ from services.common.files import safe_filename
 from services.common.observability import bind, request_id_from
 from services.common.roles import actor_from_claims
 from services.common.schemas import parse
+from services.common.settings import Settings
 
 from . import metrics
 from .exceptions import error_response
+from .settings import GatewaySettings
 
-DEFAULT_MAX_BODY = 30 * 1024 * 1024
 log = logging.getLogger("gateway.access")
 # On every response, API and pages alike: answers carry personal data and must be neither
 # re-interpreted by a browser nor kept by a shared cache. A response that sets its own
@@ -61,8 +62,7 @@ class ApiWsgiApp(WsgiApp):
     def _error_page(self, request: Request, exc: HTTPException) -> Response:
         from .web.render import error_page  # the pages build on this module
 
-        secure = str(self.server.container.config.get("WEB_SECURE_COOKIES", "false")).lower() == "true"
-        return error_page(request, exc, None, secure)
+        return error_page(request, exc, None, Settings.of(self.server.container, GatewaySettings).web_secure_cookies)
 
 
 def wants_json(request: Request) -> bool:
@@ -92,6 +92,11 @@ def request_id(request: Request) -> str:
 
 class ApiHandler(HttpRequestHandler):
     server = ApiWebServer()
+    max_body = 0  # MAX_BODY_BYTES, read at setup
+
+    def setup(self) -> None:
+        super().setup()
+        self.max_body = Settings.of(self.container, GatewaySettings).max_body_bytes
 
     def handle_request(self, request: Request) -> Response:
         started = time.perf_counter()
@@ -105,7 +110,7 @@ class ApiHandler(HttpRequestHandler):
         return response
 
     def _handle(self, request: Request) -> Response:
-        limit = int(self.container.config.get("MAX_BODY_BYTES", DEFAULT_MAX_BODY))
+        limit = self.max_body
         too_large = catalogue.error("request_too_large", {"max_bytes": limit},
                                     f"Yêu cầu vượt quá dung lượng cho phép ({limit} byte)")
         if request.content_length is not None and request.content_length > limit:

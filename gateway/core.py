@@ -16,12 +16,14 @@ from services.common.messaging import EventDispatcher, RpcProxy
 from services.common.mongo import MongoDatabase
 from services.common.observability import CorrelationIds
 from services.common.production import ProductionGuard
+from services.common.settings import Settings
 from services.common.roles import ActorDict, actor_from_claims
 
 from . import metrics
 from .admission import FilingAdmission
 from .dependencies import GatewayStore, PostalAuth, TokenAuth
 from .rpc import Facade, FeedbackRpc, IntakeRpc, NotificationRpc, PaymentRpc, PostalRpc, ProcessingRpc, ReportingRpc
+from .settings import GatewaySettings
 from .web.render import SESSION_COOKIE
 
 #: a signed-in browser: the actor of its token, and the token's claims (to revoke it on sign-out)
@@ -29,7 +31,8 @@ Session = dict[str, Any]
 
 
 class GatewayCore:
-    config = Config()
+    settings: GatewaySettings = Settings(GatewaySettings)
+    config = Config()  # nameko's own AMQP_URI, for the broker's health check
     store: GatewayStore = MongoDatabase(GatewayStore)
     # nameko's proxies, used only through ``call`` (by the facades below)
     intake_proxy = RpcProxy("intake")
@@ -55,11 +58,11 @@ class GatewayCore:
 
     @property
     def auth(self) -> TokenAuth:
-        return TokenAuth(self.config, self.store)
+        return TokenAuth(self.settings, self.store)
 
     @property
     def postal_auth(self) -> PostalAuth:
-        return PostalAuth(self.config, self.store)
+        return PostalAuth(self.settings, self.store)
 
     def _proxy(self, service: str) -> Any:
         return getattr(self, f"{service}_proxy")
@@ -67,7 +70,7 @@ class GatewayCore:
     def call(self, service: str, method: str, *args: Any, **kwargs: Any) -> Any:
         """RPC with a deadline: a service that does not answer becomes a 503, not a hung request.
         Routes and pages call through the facades (self.intake.get_procedure(code)), which send here."""
-        deadline = eventlet.Timeout(float(self.config.get("RPC_TIMEOUT", 20)))
+        deadline = eventlet.Timeout(self.settings.rpc_timeout)
         try:
             with deadline:
                 result = getattr(self._proxy(service), method)(*args, **kwargs)
@@ -84,7 +87,7 @@ class GatewayCore:
     # -------------------------------------------------------------- web
     @property
     def secure_cookies(self) -> bool:
-        return str(self.config.get("WEB_SECURE_COOKIES", "false")).lower() == "true"
+        return self.settings.web_secure_cookies
 
     def web_session(self, request: Request) -> Session | None:
         token = request.cookies.get(SESSION_COOKIE)

@@ -15,6 +15,8 @@ from werkzeug.wrappers import Request
 
 from services.common import error_catalogue as catalogue
 
+from .settings import GatewaySettings
+
 
 class GatewayStore:
     def __init__(self, db: Database):
@@ -69,6 +71,18 @@ class GatewayStore:
             return incident
         return None
 
+    def ping(self) -> None:
+        """Raises when the database does not answer (the health check)."""
+        self.db.command("ping")
+
+    def first_postal_nonce(self, key: str, nonce: str, expires_at: datetime) -> bool:
+        """Whether this operator's nonce is seen for the first time (a replay is refused)."""
+        try:
+            self.db.postal_nonces.insert_one({"_id": f"{key}:{nonce}", "expires_at": expires_at})
+            return True
+        except DuplicateKeyError:
+            return False
+
     def purge_expired(self) -> None:
         now = datetime.now(timezone.utc)
         self.db.revoked_tokens.delete_many({"expires_at": {"$lt": now}})
@@ -81,15 +95,14 @@ class TokenAuth:
 
     ISSUER = "portal-gateway"
 
-    def __init__(self, config: dict, store: GatewayStore):
-        self.secret = config["TOKEN_SECRET"]
-        self.ttl = int(config.get("TOKEN_TTL_SECONDS", 3600))
+    def __init__(self, settings: GatewaySettings, store: GatewayStore):
+        self.secret = settings.token_secret
+        self.ttl = settings.token_ttl_seconds
         self.store = store
         # Failed sign-ins allowed per window: per login name (guessing one
         # account) and per client address (spraying many accounts).
-        self.limits = {"id": int(config.get("LOGIN_MAX_ATTEMPTS", 5)),
-                       "ip": int(config.get("LOGIN_MAX_ATTEMPTS_PER_IP", 100))}
-        self.login_window = int(config.get("LOGIN_WINDOW_SECONDS", 300))
+        self.limits = {"id": settings.login_max_attempts, "ip": settings.login_max_attempts_per_ip}
+        self.login_window = settings.login_window_seconds
 
     def issue(self, account: dict) -> dict:
         now = datetime.now(timezone.utc)
@@ -141,13 +154,13 @@ class PostalAuth:
     ``METHOD\nPATH\nTIMESTAMP\nNONCE\nsha256(body)``. Valid only on the operator's routes; each
     nonce is accepted once (replays refused), within ``POSTAL_CLOCK_SKEW_SECONDS`` of now."""
 
-    def __init__(self, config: dict, store: GatewayStore):
+    def __init__(self, settings: GatewaySettings, store: GatewayStore):
         self.operators = {}
-        for entry in str(config.get("POSTAL_OPERATORS", "")).split(","):
+        for entry in settings.postal_operators.split(","):
             if entry.count(":") >= 2:
                 operator_id, key, secret = entry.strip().split(":", 2)
                 self.operators[key] = (operator_id, secret)
-        self.skew = int(config.get("POSTAL_CLOCK_SKEW_SECONDS", 300))
+        self.skew = settings.postal_clock_skew_seconds
         self.store = store
 
     @staticmethod
@@ -171,9 +184,7 @@ class PostalAuth:
                                   request.get_data(cache=True))
         if not hmac.compare_digest(given, expected):
             raise catalogue.error("invalid_postal_signature")
-        try:
-            self.store.db.postal_nonces.insert_one({"_id": f"{key}:{nonce}", "expires_at": datetime.fromtimestamp(
-                int(timestamp) + self.skew, timezone.utc)})
-        except DuplicateKeyError:
-            raise catalogue.error("replayed_postal_request") from None
+        if not self.store.first_postal_nonce(key, nonce, datetime.fromtimestamp(int(timestamp) + self.skew,
+                                                                                timezone.utc)):
+            raise catalogue.error("replayed_postal_request")
         return operator_id

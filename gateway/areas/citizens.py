@@ -3,7 +3,6 @@ timeline, supplement, withdrawal, result), paying its fee, rating its handling, 
 the inbox. Each page sits beside the API route it mirrors."""
 from __future__ import annotations
 
-import base64
 import dataclasses
 import json
 
@@ -25,7 +24,9 @@ from ..schemas import (
     FileDossierJson, InboxPage, InboxQuery, PageQuery, RatingView, ReadReceipt, RefundList, SigningPayload,
     SigningRequest, SupplementRequest, WithdrawRequest,
 )
-from ..web.forms import document_uploads, fields_of, filing_refusal, sent, shown, values_of, whole_number
+from ..web.forms import (
+    document_uploads, fields_of, filing_refusal, sent, shown, uploaded_file, values_of, whole_number,
+)
 from ..web.render import html, page, page_number, pager, redirect
 
 MULTIPART_FILING = {
@@ -56,10 +57,7 @@ class CitizensArea(GatewayCore):
                 raise catalogue.error("malformed_json", {"reason": str(exc)},
                                       "Phần 'dossier' không phải JSON hợp lệ") from None
             filing = parse(FileDossier, data, "dossier")
-            files = [{"document_code": name, "filename": f.filename or name,
-                      "content_type": f.mimetype or "application/octet-stream",
-                      "content_b64": base64.b64encode(f.read()).decode()}
-                     for name, f in request.files.items(multi=True)]
+            files = [uploaded_file(f, name) for name, f in request.files.items(multi=True)]
             return filing.model_dump(mode="json"), files
         body = parse(FileDossierJson, read_json(request), "dossier")
         data = body.model_dump(mode="json")
@@ -202,12 +200,8 @@ class CitizensArea(GatewayCore):
     @page("POST", "/ho-so-cua-toi/{code}/bo-sung", auth=CITIZEN)
     def web_supplement(self, request, session, code):
         """Bổ sung hồ sơ: the files asked for and a note, as the API's supplement route does."""
-        attachments = []
-        for name, upload in request.files.items(multi=True):
-            if name.startswith("doc-") and upload and upload.filename:
-                attachments.append({"document_code": name[4:], "filename": upload.filename,
-                                    "content_type": upload.mimetype or "application/octet-stream",
-                                    "content_b64": base64.b64encode(upload.read()).decode()})
+        attachments = [uploaded_file(upload, name[4:]) for name, upload in request.files.items(multi=True)
+                       if name.startswith("doc-") and upload and upload.filename]
         dossier = self.intake.get_dossier(self._actor(session), code)
         procedure = self.intake.get_procedure(dossier["procedure_code"], dossier["procedure_version"])
         fields = _prefixed(fields_of(procedure.get("eform_schema") or {}))

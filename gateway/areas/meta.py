@@ -33,11 +33,11 @@ class MetaArea(GatewayCore):
 
     # --------------------------------------------------------------- health
     def _services(self) -> list[str]:
-        return [s.strip() for s in str(self.config.get("HEALTH_SERVICES", "intake")).split(",") if s.strip()]
+        return list(self.settings.health_services)
 
     def _probe_call(self, service: str, method: str, *args: Any) -> Any:
         """The health checks' RPC: their own short deadline, and not counted with the API's calls."""
-        with eventlet.Timeout(float(self.config.get("HEALTH_TIMEOUT", 3))):
+        with eventlet.Timeout(self.settings.health_timeout):
             return getattr(self._proxy(service), method)(*args)
 
     def _ask_all(self, ask: Callable[[ServiceRpc], dict]) -> tuple[dict, dict]:
@@ -70,7 +70,7 @@ class MetaArea(GatewayCore):
         except Exception as exc:
             broker = {"status": "down", "detail": type(exc).__name__}
         try:
-            self.store.db.command("ping")
+            self.store.ping()
             database = {"status": "ok"}
         except Exception as exc:
             database = {"status": "down", "detail": type(exc).__name__}
@@ -96,7 +96,7 @@ class MetaArea(GatewayCore):
         """R24: a service down longer than INCIDENT_AFTER_SECONDS opens an incident (the operations
         team is told by the notification service); its return closes it."""
         now = utcnow()
-        threshold = float(self.config.get("INCIDENT_AFTER_SECONDS", 120))
+        threshold = self.settings.incident_after_seconds
         for svc, state in self._ask_all(ServiceRpc.ping)[0].items():  # services only: no broker/database round trip
             if state["status"] == "ok":
                 closed = self.store.close_incident(svc)

@@ -141,8 +141,7 @@ def values_of(fields: list[FormField], form: Any, files: Any) -> dict:
         if f.kind == "file":
             upload: FileStorage | None = files.get(f.name)
             if upload and upload.filename:
-                out[f.name] = {"filename": upload.filename, "content_type": upload.mimetype or "application/pdf",
-                               "content_b64": base64.b64encode(upload.read()).decode()}
+                out[f.name] = uploaded_file(upload, default_type="application/pdf")
             continue
         raw = (form.get(f.name) or "").strip()
         if not raw:
@@ -223,15 +222,23 @@ def whole_number(text: str | None) -> int:
     return int(text) if text and text.isascii() and text.isdigit() else 0
 
 
+def uploaded_file(upload: FileStorage, document_code: str | None = None,
+                  default_type: str = "application/octet-stream") -> dict:
+    """A file sent in a multipart body, as the services take it (intake's attachments, a command's
+    document): the document it is for, if any, its name (the document code when the part has none),
+    its claimed type (the services check it against the bytes) and the bytes in base64."""
+    head = {} if document_code is None else {"document_code": document_code}
+    return {**head, "filename": upload.filename or document_code, "content_type": upload.mimetype or default_type,
+            "content_b64": base64.b64encode(upload.read()).decode()}
+
+
 def document_uploads(procedure: dict, request: Request) -> list[dict]:
     """The files chosen for a procedure's documents (inputs named doc-<document code>)."""
     out = []
     for doc in procedure.get("required_documents", []):
         upload = request.files.get(f"doc-{doc['code']}")
         if upload and upload.filename:
-            out.append({"document_code": doc["code"], "filename": upload.filename,
-                        "content_type": upload.mimetype or "application/octet-stream",
-                        "content_b64": base64.b64encode(upload.read()).decode()})
+            out.append(uploaded_file(upload, doc["code"]))
     return out
 
 

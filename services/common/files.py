@@ -81,6 +81,14 @@ def sha256(content: bytes) -> str:
     return hashlib.sha256(content).hexdigest()
 
 
+def download(filename: str, content_type: str, content: bytes, digest: str | None = None) -> dict:
+    """A file as an RPC hands it out (the gateway's ``file_response`` serves it): its name, type,
+    sha256 for the receiver to check, and the bytes in base64. ``digest`` when it is already known
+    (a stored file, whose hash ChunkStore.get has just checked), else it is computed."""
+    return {"filename": filename, "content_type": content_type, "sha256": digest or sha256(content),
+            "content_b64": base64.b64encode(content).decode()}
+
+
 def chunks(content: bytes) -> list[bytes]:
     return [content[i:i + CHUNK_BYTES] for i in range(0, len(content), CHUNK_BYTES)] or [b""]
 

@@ -29,7 +29,7 @@ import logging
 import time
 from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
-from typing import Callable, Iterable
+from typing import Callable, Iterable, TypeVar
 
 from pymongo import ASCENDING
 from pymongo.database import Database
@@ -43,6 +43,10 @@ from .mongo import insert_new
 log = logging.getLogger(__name__)
 
 Dispatch = Callable[[str, dict], None]
+#: what a change decides from a document's current version: (changes, events), or None for nothing to do
+Decide = Callable[[dict], "tuple[dict, list[dict]] | None"]
+T = TypeVar("T")
+D = TypeVar("D")
 
 #: transitions per chunk in :meth:`VersionedDocuments.transition_many`
 MANY_CHUNK = 250
@@ -50,6 +54,20 @@ MANY_CHUNK = 250
 
 def stale_version(doc_id: str, expected: int) -> Conflict:
     return catalogue.error("stale_version", {"id": doc_id, "expected_version": expected})
+
+
+def retry_stale(doc: D, attempt: Callable[[D], T], reread: Callable[[D], D]) -> T:
+    """Optimistic concurrency: ``attempt`` decides from ``doc`` and commits a transition; when another
+    change landed first (a ``stale_version`` conflict, and only that), ``reread`` gives the document's
+    newer version and ``attempt`` decides again from it. Any other error, a refusal ``attempt``
+    raises after looking at the newer version included, goes to the caller."""
+    while True:
+        try:
+            return attempt(doc)
+        except Conflict as exc:
+            if exc.code != "stale_version":
+                raise
+            doc = reread(doc)
 
 
 class VersionedDocuments:
@@ -65,6 +83,23 @@ class VersionedDocuments:
 
     def get(self, doc_id: str) -> dict | None:
         return self.docs.find_one({"_id": doc_id})
+
+    # ------------------------------------------------------------ reads
+    # Services read their documents through these, never through ``docs``: the collection's layout
+    # (and its pending and transitions companions) stays this module's business.
+    def find(self, filt: dict | None = None, sort: list[tuple[str, int]] | None = None, limit: int = 0,
+             skip: int = 0, projection: dict | None = None) -> list[dict]:
+        cursor = self.docs.find(filt or {}, projection)
+        if sort:
+            cursor = cursor.sort(sort)
+        return list(cursor.skip(skip).limit(limit))
+
+    def count(self, filt: dict | None = None) -> int:
+        return self.docs.count_documents(filt or {})
+
+    def page(self, filt: dict, sort: list[tuple[str, int]], page: int, page_size: int) -> tuple[list[dict], int]:
+        """One page (numbered from 1) of the documents matching ``filt`` and how many match in all."""
+        return self.find(filt, sort, limit=page_size, skip=(page - 1) * page_size), self.count(filt)
 
     # ------------------------------------------------------------ writes
     def _claim(self, doc_id: str, version: int) -> bool:
@@ -145,6 +180,23 @@ class VersionedDocuments:
         if dispatch is not None:
             self._publish(record, dispatch)
         return doc
+
+    def change(self, doc: dict | str, decide: Decide, dispatch: Dispatch | None = None) -> tuple[dict | None, bool]:
+        """Commit what ``decide`` makes of the document's current version, deciding again on the newer
+        version when another change landed first (:func:`retry_stale`). ``doc`` is the document as the
+        caller read it, or its id; ``decide`` gives (changes, events), or None when there is nothing to
+        do (it may also raise). The document after, and whether this call changed it; (None, False)
+        when there is no such document. With ``dispatch`` the events are published at once."""
+        def attempt(current: dict | None) -> tuple[dict | None, bool]:
+            if current is None:
+                return None, False
+            decision = decide(current)
+            if decision is None:
+                return current, False
+            changes, events = decision
+            return self.transition(current["_id"], current["version"], changes, events, dispatch=dispatch), True
+
+        return retry_stale(self.get(doc) if isinstance(doc, str) else doc, attempt, lambda d: self.get(d["_id"]))
 
     def transition_many(self, items: Iterable[tuple[str, int, dict, list[dict], dict | None]],
                         dispatch: Dispatch, concurrency: int = 8,

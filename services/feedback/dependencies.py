@@ -39,6 +39,15 @@ class FeedbackStore:
         except DuplicateKeyError:
             return False
 
+    def rating(self, dossier_code: str) -> dict | None:
+        return self.db.ratings.find_one({"_id": dossier_code})
+
+    def public_questions(self, filt: dict, page: int, page_size: int) -> tuple[list[dict], int]:
+        """One page of the published Q&A (newest answers first) and how many match in all."""
+        coll = self.db.public_questions
+        docs = coll.find(filt).sort("answered_at", -1).skip((page - 1) * page_size).limit(page_size)
+        return list(docs), coll.count_documents(filt)
+
     def publish_question(self, doc: dict) -> None:
         doc = {**doc, "search_text": _search_text(doc)}
         self.db.public_questions.replace_one({"_id": doc["_id"]}, doc, upsert=True)

@@ -6,7 +6,6 @@ import uuid
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from nameko.dependency_providers import Config
 from nameko.timer import timer
 
 from contracts.feedback import (
@@ -23,11 +22,13 @@ from services.common.messaging import EventDispatcher, RpcProxy, rpc
 from services.common.mongo import MongoDatabase
 from services.common.roles import AGENCY_OFFICIALS, OFFICIALS
 from services.common.service_base import PortalService
+from services.common.settings import Settings
 from services.common.text import words_regex
 from services.common.schemas import dump, parse
 
 from . import exceptions
 from .dependencies import FeedbackStore
+from .settings import FeedbackSettings
 from .redact import redact
 
 ANSWER_DAYS = 3  # Art. 11
@@ -42,7 +43,7 @@ class FeedbackService(PortalService):
     dispatch = EventDispatcher()
     intake = RpcProxy("intake")
     processing = RpcProxy("processing")
-    config = Config()
+    settings: FeedbackSettings = Settings(FeedbackSettings)
 
 
     def _now(self) -> datetime:
@@ -172,8 +173,7 @@ class FeedbackService(PortalService):
             filt["status"] = q.status
         if q.flag:
             filt[f"flags.{q.flag}"] = True
-        total = self.store.items.docs.count_documents(filt)
-        docs = self.store.items.docs.find(filt).sort("due_at", 1).skip((q.page - 1) * q.page_size).limit(q.page_size)
+        docs, total = self.store.items.page(filt, [("due_at", 1)], q.page, q.page_size)
         return dump(FeedbackPage(items=[FeedbackView.model_validate(d) for d in docs], page=q.page,
                                  page_size=q.page_size, total=total))
 
@@ -191,7 +191,7 @@ class FeedbackService(PortalService):
         self.sweep(wait=0)  # a sweep in progress (another replica's) does it
 
     def _at_risk_days(self) -> int:
-        return int(self.config.get("FEEDBACK_AT_RISK_WORKING_DAYS", 1))
+        return self.settings.feedback_at_risk_working_days
 
     @rpc
     def sweep(self, wait: float = 300) -> dict:
@@ -252,9 +252,7 @@ class FeedbackService(PortalService):
             filt["agency_id"] = q.agency_id
         if q.q and words_regex(q.q):
             filt["$and"] = words_regex(q.q)
-        coll = self.store.db.public_questions
-        total = coll.count_documents(filt)
-        docs = coll.find(filt).sort("answered_at", -1).skip((q.page - 1) * q.page_size).limit(q.page_size)
+        docs, total = self.store.public_questions(filt, q.page, q.page_size)
         return dump(PublicPage(items=[PublicQuestion.model_validate(d) for d in docs], page=q.page,
                                page_size=q.page_size, total=total))
 
@@ -262,7 +260,7 @@ class FeedbackService(PortalService):
     @rpc
     def get_rating(self, actor: dict, code: str) -> dict | None:
         """The applicant's own rating of a dossier, or None (the page then offers the form)."""
-        doc = self.store.db.ratings.find_one({"_id": code})
+        doc = self.store.rating(code)
         if doc is None or doc["account_id"] != Actor.model_validate(actor).id:
             return None
         return {"dossier_code": code, "score": doc["score"], "comment": doc.get("comment")}

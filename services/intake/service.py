@@ -15,7 +15,6 @@ from urllib.parse import urlencode
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from jsonschema import Draft202012Validator, FormatChecker
-from nameko.dependency_providers import Config
 
 from contracts.intake import (
     Account, Attachment, AttachmentIn, CatalogQuery, DeskFiling, Department, DueDatePreview, DueDateQuery, NewOfficial,
@@ -29,7 +28,6 @@ from services.common import workflows
 from services.common.calendar import VN_TZ, default_calendar
 from services.common import error_catalogue as catalogue
 from services.common.error_catalogue import jsonschema_detail
-from services.common.errors import Conflict
 from services.common.event_contracts import AccountRegistered, CaseStatusChanged, DossierSubmitted
 from services.common.events import Actor, Event, handles, new_event, utcnow
 from services.common.messaging import EventDispatcher, rpc
@@ -37,10 +35,12 @@ from services.common.mongo import MongoDatabase
 from services.common.observability import bind
 from services.common.roles import AGENCY_OFFICIALS
 from services.common.service_base import PortalService
+from services.common.settings import Settings
 from services.common.schemas import dump, page_bounds, parse
 
 from . import exceptions, signatures
 from .dependencies import IntakeStore
+from .settings import IntakeSettings
 
 log = logging.getLogger(__name__)
 
@@ -71,7 +71,7 @@ class IntakeService(PortalService):
 
     store: IntakeStore = MongoDatabase(IntakeStore)
     dispatch = EventDispatcher()
-    config = Config()
+    settings: IntakeSettings = Settings(IntakeSettings)
 
     # ----------------------------------------------------------- catalog
     @rpc
@@ -203,7 +203,7 @@ class IntakeService(PortalService):
                                   "Chỉ quản trị của cơ quan thực hiện mới được đăng biểu mẫu")
         filename = att.safe_filename(filename, document_code)
         content = att.decode(content_b64, filename)
-        ctype = att.check(content, filename, content_type, int(self.config.get("MAX_ATTACHMENT_BYTES", 5242880)),
+        ctype = att.check(content, filename, content_type, self.settings.max_attachment_bytes,
                           att.TEMPLATE_SIGNATURES)
         digest = att.sha256(content)
         blob_id = f"tpl-{digest[:32]}"
@@ -222,8 +222,7 @@ class IntakeService(PortalService):
         if not meta:
             raise catalogue.error("form_not_found", {"document_code": document_code})
         content = self.store.files.get(meta["blob_id"], meta["chunks"], meta["sha256"])
-        return {"filename": meta["filename"], "content_type": meta["content_type"], "sha256": meta["sha256"],
-                "content_b64": base64.b64encode(content).decode()}
+        return att.download(meta["filename"], meta["content_type"], content, meta["sha256"])
 
     # --------------------------------------------------- agency admin
     def _admin_of(self, actor: dict) -> tuple[Actor, dict]:
@@ -249,7 +248,7 @@ class IntakeService(PortalService):
     @rpc
     def list_officials(self, actor: dict) -> list[dict]:
         who, _ = self._admin_of(actor)
-        docs = self.store.accounts.docs.find({"kind": "official", "agency_id": who.agency_id}).sort("name", 1)
+        docs = self.store.accounts.find({"kind": "official", "agency_id": who.agency_id}, [("name", 1)])
         return [account_view(d) for d in docs]
 
     @rpc
@@ -346,14 +345,14 @@ class IntakeService(PortalService):
     # ----------------------------------------------------------- dossiers
     def _tracking_secret(self, code: str) -> str:
         """Derived, not stored: HMAC of the code under a server key, so a replay can return it again."""
-        key = self.config["TRACKING_SECRET_KEY"].encode()
+        key = self.settings.tracking_secret_key.encode()
         digest = hmac.new(key, code.encode(), hashlib.sha256).digest()
         return base64.b32encode(digest).decode()[:12]
 
     def _new_code(self) -> str:
         now = utcnow()
         rand = "".join(secrets.choice(_CROCKFORD) for _ in range(8))
-        return f"{self.config.get('PROVINCE_CODE', '52')}-{now:%y%m%d}-{rand}"
+        return f"{self.settings.province_code}-{now:%y%m%d}-{rand}"
 
     def _check_form(self, schema: dict, data: dict) -> None:
         validator = Draft202012Validator(schema, format_checker=FormatChecker())
@@ -364,8 +363,7 @@ class IntakeService(PortalService):
     def _checked_files(self, procedure: dict, raw: Any, mandatory: bool = True) -> list[tuple[dict, bytes]]:
         """Files for documents on the procedure's list, each sniffed, size-checked and hashed;
         with ``mandatory`` every mandatory document must be there (filing; not a supplement)."""
-        max_bytes = int(self.config.get("MAX_ATTACHMENT_BYTES", 5 * 1024 * 1024))
-        max_count = int(self.config.get("MAX_ATTACHMENTS", 20))
+        max_bytes, max_count = self.settings.max_attachment_bytes, self.settings.max_attachments
         if not isinstance(raw, list):
             raise catalogue.error("invalid_attachments")
         if len(raw) > max_count:
@@ -523,7 +521,7 @@ class IntakeService(PortalService):
         identity = account.get("national_id") or account.get("tax_code") or ""
         payload = signatures.canonical_payload(procedure["code"], procedure["version"], req.form_data, metas)
         return signatures.verify(req.signature.model_dump(), payload, identity,
-                                 self.config.get("TRUSTED_CA_FILE") or "", utcnow())
+                                 self.settings.trusted_ca_file, utcnow())
 
     @rpc
     def signing_payload(self, actor: dict, procedure_code: str, form_data: dict, attachments: list[dict]) -> dict:
@@ -563,8 +561,7 @@ class IntakeService(PortalService):
         if not meta:
             raise catalogue.error("attachment_not_found", {"attachment_id": attachment_id})
         content = self.store.files.get(attachment_id, meta["chunks"], meta["sha256"])
-        return {"filename": meta["filename"], "content_type": meta["content_type"], "sha256": meta["sha256"],
-                "content_b64": base64.b64encode(content).decode()}
+        return att.download(meta["filename"], meta["content_type"], content, meta["sha256"])
 
     @rpc
     def stage_supplement(self, actor: dict, code: str, attachments: list, form_changes: dict) -> dict:
@@ -610,23 +607,21 @@ class IntakeService(PortalService):
         staged = self.store.staged_supplement(staging_id)
         if staged is None or staged["committed"] or staged["code"] != code:
             return
-        while True:
-            doc = self.store.dossier(code)
+
+        def attach(doc: dict) -> tuple[dict, list[dict]] | None:
             applied = any(a["id"].startswith(staging_id) for a in doc["attachments"]) or any(
                 a.get("staging_id") == staging_id for a in doc.get("amendments", []))
             if applied:
-                break
-            new = staged["attachments"]
-            changes = {"attachments": [*doc["attachments"], *new], "updated_at": utcnow(),
+                return None
+            changes = {"attachments": [*doc["attachments"], *staged["attachments"]], "updated_at": utcnow(),
                        "form_data": {**doc["form_data"], **staged["form_changes"]},
                        "amendments": [*doc.get("amendments", []),
                                       *({**a, "staging_id": staging_id, "at": staged["created_at"]}
                                         for a in staged["amendments"])]}
-            try:
-                self.store.dossiers.transition(code, doc["version"], changes, [])
-                break
-            except Conflict:
-                continue  # another change landed first: apply on top of it
+            return changes, []
+
+        # Another change landing first is applied on top of: the supplement is decided again on it.
+        self.store.dossiers.change(code, attach)
         self.store.mark_supplement_committed(staging_id)
 
     @handles(CaseStatusChanged)
@@ -635,18 +630,16 @@ class IntakeService(PortalService):
         p = event.payload
         if p.action == "supplement" and p.staging_id:
             self.commit_supplement(p.code, p.staging_id)
-        while True:
-            doc = self.store.dossier(p.code)
-            if doc is None or doc.get("case_version", 0) >= p.case_version:
-                return
+
+        def mirror(doc: dict) -> tuple[dict, list[dict]] | None:
+            if doc.get("case_version", 0) >= p.case_version:
+                return None  # already as new (a redelivery, or events out of order)
             changes = {"status": p.to, "case_version": p.case_version, "updated_at": utcnow()}
             if p.to == "withdrawn":
                 changes["withdrawn_at"] = utcnow()
-            try:
-                self.store.dossiers.transition(p.code, doc["version"], changes, [])
-                return
-            except Conflict:
-                continue
+            return changes, []
+
+        self.store.dossiers.change(p.code, mirror)
 
     # ------------------------------------------------------------ receipts
     DELIVERY_VI = {"online": "trực tuyến trên Cổng dịch vụ công", "in_person": "trực tiếp tại bộ phận một cửa",
@@ -708,8 +701,7 @@ class IntakeService(PortalService):
                  "Khi nhận kết quả, người nộp mang theo giấy này và bản chính các giấy tờ để đối chiếu (Điều 7.1a)."]
         link = f"{lookup_url}?{urlencode({'ma': code, 'bi-mat': r['tracking_secret']})}"
         content = documents.filing_receipt({**r, "rows": rows, "notes": notes}, link)
-        return {"filename": f"giay-tiep-nhan-{code}.pdf", "content_type": "application/pdf",
-                "sha256": att.sha256(content), "content_b64": base64.b64encode(content).decode()}
+        return att.download(f"giay-tiep-nhan-{code}.pdf", "application/pdf", content)
 
     @rpc
     def account_names(self, ids: list[str]) -> dict[str, dict]:

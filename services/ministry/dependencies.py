@@ -11,6 +11,9 @@ from pymongo.errors import DuplicateKeyError
 
 from services.common import error_catalogue as catalogue
 from services.common.events import utcnow
+from services.common.settings import Settings
+
+from .settings import MinistrySettings
 
 
 @dataclass(frozen=True)
@@ -64,7 +67,7 @@ class Registry:
 
 class MinistrySystems(DependencyProvider):
     def setup(self) -> None:
-        self.registry = Registry(parse_systems(str(self.container.config.get("MINISTRY_SYSTEMS", ""))))
+        self.registry = Registry(parse_systems(Settings.of(self.container, MinistrySettings).ministry_systems))
 
     def get_dependency(self, worker_ctx) -> Registry:
         return self.registry

@@ -22,9 +22,11 @@ from services.common.messaging import EventDispatcher, RpcProxy, rpc
 from services.common.mongo import MongoDatabase
 from services.common.schemas import parse
 from services.common.service_base import PortalService
+from services.common.settings import Settings
 
 from .dependencies import MinistryStore, MinistrySystem, MinistrySystems, Registry
 from .schemas import Credentials, IssueReference
+from .settings import MinistrySettings
 
 EXCHANGE = "ministry.events"
 
@@ -41,7 +43,8 @@ class MinistryService(PortalService):
     intake = RpcProxy("intake")
     processing = RpcProxy("processing")
     dispatch = EventDispatcher()
-    config = Config()
+    settings: MinistrySettings = Settings(MinistrySettings)  # MINISTRY_SYSTEMS, read by ``systems``
+    config = Config()  # nameko's own AMQP_URI, for the subscription queues declared outside nameko
 
     def _system(self, credentials: dict) -> MinistrySystem:
         creds = parse(Credentials, credentials, "credentials")

@@ -6,17 +6,19 @@ import smtplib
 from email import policy
 from email.message import EmailMessage
 
+from .settings import NotificationSettings
+
 log = logging.getLogger(__name__)
 
 
 class SmtpEmail:
-    def __init__(self, config: dict):
-        self.host = config.get("SMTP_HOST", "127.0.0.1")
-        self.port = int(config.get("SMTP_PORT", 8025))
-        self.sender = config.get("SMTP_FROM", "cong-dvc@localhost")
-        self.user = config.get("SMTP_USER") or None
-        self.password = config.get("SMTP_PASSWORD") or None
-        self.starttls = str(config.get("SMTP_STARTTLS", "false")).lower() == "true"
+    def __init__(self, settings: NotificationSettings):
+        self.host = settings.smtp_host
+        self.port = settings.smtp_port
+        self.sender = settings.smtp_from
+        self.user = settings.smtp_user
+        self.password = settings.smtp_password
+        self.starttls = settings.smtp_starttls
 
     def send(self, to: str, subject: str, body: str, attachment: dict | None = None) -> None:
         # No folding below 998 characters: folding Vietnamese subjects into several
@@ -43,8 +45,8 @@ class LogSms:
         log.info("SMS to …%s: %s", to[-2:], text)
 
 
-def sms_adapter(config: dict):
-    name = config.get("SMS_ADAPTER", "log")
+def sms_adapter(name: str) -> LogSms:
+    """The adapter SMS_ADAPTER names (its setting admits only the names known here)."""
     if name == "log":
         return LogSms()
     raise ValueError(f"unknown SMS_ADAPTER {name!r}")

@@ -95,5 +95,9 @@ class NotificationStore:
         docs = (self.db.deliveries.find_one({"_id": d}) for d in due)
         return [d for d in docs if d and d["status"] in ("pending", "retrying")]
 
+    def deliveries_of(self, dossier_code: str) -> list[dict]:
+        """A dossier's deliveries, oldest first (the operator's view of what reached the applicant)."""
+        return list(self.db.deliveries.find({"dossier_code": dossier_code}).sort("created_at", 1))
+
     def deliveries_for(self, event_id: str) -> list[dict]:
         return list(self.db.deliveries.find({"event_id": event_id}))

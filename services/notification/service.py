@@ -6,7 +6,6 @@ import base64
 import logging
 import traceback
 
-from nameko.dependency_providers import Config
 from nameko.timer import timer
 
 from services.common import error_catalogue as catalogue
@@ -19,9 +18,11 @@ from services.common.messaging import RpcProxy, rpc
 from services.common.mongo import MongoDatabase
 from services.common.schemas import page_bounds
 from services.common.service_base import PortalService
+from services.common.settings import Settings
 
 from .channels import SmtpEmail, sms_adapter
 from .dependencies import NotificationStore
+from .settings import NotificationSettings
 from .templates import render
 
 log = logging.getLogger(__name__)
@@ -34,7 +35,7 @@ class NotificationService(PortalService):
     store: NotificationStore = MongoDatabase(NotificationStore)
     intake = RpcProxy("intake")
     processing = RpcProxy("processing")
-    config = Config()
+    settings: NotificationSettings = Settings(NotificationSettings)
 
     # ------------------------------------------------------------ inputs
     @handles(AccountRegistered)
@@ -87,7 +88,7 @@ class NotificationService(PortalService):
     def _notify_operations(self, event: Event[IncidentOpened] | Event[IncidentResolved]) -> None:
         """R24: the operations team hears of an incident and of its end."""
         p = event.payload
-        contact = {"email": self.config.get("OPERATIONS_EMAIL"), "phone": self.config.get("OPERATIONS_PHONE")}
+        contact = {"email": self.settings.operations_email, "phone": self.settings.operations_phone}
         self._notify(event.event_id, None, f"incident:{p.service}", p.type, render(p.type, p.wire()), contact,
                      None)
 
@@ -129,16 +130,15 @@ class NotificationService(PortalService):
         try:
             if delivery["channel"] == "email":
                 attachment = self._attachment(delivery)
-                SmtpEmail(self.config).send(delivery["to"], delivery["subject"], delivery["body"], attachment)
+                SmtpEmail(self.settings).send(delivery["to"], delivery["subject"], delivery["body"], attachment)
             else:
-                sms_adapter(self.config).send(delivery["to"], delivery["text"])
+                sms_adapter(self.settings.sms_adapter).send(delivery["to"], delivery["text"])
         except Exception as exc:
             error = f"{type(exc).__name__}: {exc}"
             log.warning("delivery %s attempt %d failed: %s", delivery["_id"], attempt, error)
             log.debug(traceback.format_exc())
-        self.store.record_attempt(delivery["_id"], attempt, error,
-                                  int(self.config.get("DELIVERY_MAX_ATTEMPTS", 6)),
-                                  float(self.config.get("DELIVERY_BACKOFF_SECONDS", 5)))
+        self.store.record_attempt(delivery["_id"], attempt, error, self.settings.delivery_max_attempts,
+                                  self.settings.delivery_backoff_seconds)
 
     def _attachment(self, delivery: dict) -> dict | None:
         """R14: the notice carries the signed refusal document itself."""
@@ -179,7 +179,7 @@ class NotificationService(PortalService):
         """Delivery status per channel, for the operator."""
         if Actor.model_validate(actor).role != "operator":
             raise catalogue.error("not_found")
-        docs = self.store.db.deliveries.find({"dossier_code": dossier_code}).sort("created_at", 1)
+        docs = self.store.deliveries_of(dossier_code)
         return [{k: (v.isoformat() if hasattr(v, "isoformat") else v) for k, v in d.items()
                  if k in ("_id", "channel", "status", "attempts", "last_error", "sent_at", "created_at")}
                 for d in docs]

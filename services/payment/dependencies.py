@@ -9,7 +9,11 @@ from services.common import error_catalogue as catalogue
 from services.common.events import utcnow
 from services.common.versioned import VersionedDocuments
 
+from .settings import PaymentSettings
 from .signing import signed, valid
+
+# Seconds a provider call may take. A constant, not a setting: config.yaml never offered one.
+PROVIDER_TIMEOUT_SECONDS = 15.0
 
 
 class PaymentStore:
@@ -46,6 +50,10 @@ class PaymentStore:
         except DuplicateKeyError:
             return False
 
+    def save_reconciliation(self, day: str, report: dict) -> None:
+        """Đối soát of a day: the latest run replaces the day's earlier one."""
+        self.db.reconciliations.replace_one({"_id": day}, {"_id": day, **report, "at": utcnow()}, upsert=True)
+
     def reject_callback(self, params: dict, reason: str) -> None:
         self.db.rejected_callbacks.insert_one({"params": params, "reason": reason, "at": utcnow()})
 
@@ -54,11 +62,11 @@ class ProviderClient:
     """The provider adapter. The simulated provider speaks the same protocol as the real ones
     the province may contract (sessions, signed callbacks, refunds, daily statement)."""
 
-    def __init__(self, config: dict):
-        self.url = str(config.get("PROVIDER_URL", "http://127.0.0.1:8090")).rstrip("/")
-        self.secret = config["PROVIDER_SECRET"]
-        self.merchant = config.get("PROVIDER_MERCHANT", "BDI-PORTAL")
-        self.timeout = float(config.get("PROVIDER_TIMEOUT", 15))
+    def __init__(self, settings: PaymentSettings):
+        self.url = settings.provider_url.rstrip("/")
+        self.secret = settings.provider_secret
+        self.merchant = settings.provider_merchant
+        self.timeout = PROVIDER_TIMEOUT_SECONDS
 
     def _call(self, method: str, path: str, params: dict) -> dict:
         try:

@@ -2,12 +2,10 @@
 and a daily reconciliation against the provider's statement."""
 from __future__ import annotations
 
-import base64
 import time as _time
 import uuid
 from datetime import datetime, timedelta, timezone
 
-from nameko.dependency_providers import Config
 from nameko.timer import timer
 
 from contracts.payment import Mismatch, Payment, Reconciliation, Refund, RefundRequest
@@ -21,11 +19,13 @@ from services.common.events import Actor, Event, handles, new_event, utcnow
 from services.common.messaging import EventDispatcher, RpcProxy, rpc
 from services.common.mongo import MongoDatabase
 from services.common.service_base import PortalService
+from services.common.settings import Settings
 from services.common.schemas import dump, parse
 
 from . import exceptions
 from .dependencies import PaymentStore, ProviderClient
 from .schemas import FINAL
+from .settings import PaymentSettings
 
 SYSTEM = {"id": "payment", "role": "system"}
 OUTCOMES = {"success": "succeeded", "fail": "failed", "cancel": "cancelled"}
@@ -40,11 +40,11 @@ class PaymentService(PortalService):
     store: PaymentStore = MongoDatabase(PaymentStore)
     dispatch = EventDispatcher()
     processing = RpcProxy("processing")
-    config = Config()
+    settings: PaymentSettings = Settings(PaymentSettings)
 
     @property
     def provider(self) -> ProviderClient:
-        return ProviderClient(self.config)
+        return ProviderClient(self.settings)
 
 
     # ------------------------------------------------------------ events in
@@ -61,7 +61,7 @@ class PaymentService(PortalService):
     def follow_case(self, event: Event[CaseStatusChanged]) -> None:
         p = event.payload
         if p.action in AUTO_REFUND_ON:
-            for payment in self.store.payments.docs.find({"dossier_code": p.code, "status": "succeeded"}):
+            for payment in self.store.payments.find({"dossier_code": p.code, "status": "succeeded"}):
                 remaining = payment["amount_vnd"] - payment.get("refunded_vnd", 0)
                 if remaining > 0:
                     self._refund(payment["_id"], remaining, f"Tự động hoàn phí: {p.action}", True,
@@ -83,7 +83,7 @@ class PaymentService(PortalService):
         """Start paying a dossier's fee; the amount is the one its procedure version set."""
         who = Actor.model_validate(actor)
         due = self._due_for(who, code)
-        for existing in self.store.payments.docs.find({"dossier_code": code}):
+        for existing in self.store.payments.find({"dossier_code": code}):
             if existing["status"] == "succeeded":
                 raise exceptions.already_paid(code)
             if existing["status"] in ("created", "started") and existing["expires_at"] > utcnow():
@@ -97,13 +97,13 @@ class PaymentService(PortalService):
         now = utcnow()
         doc = {"id": payment_id, "dossier_code": code, "account_id": who.id, "amount_vnd": due["amount_vnd"],
                "currency": "VND", "status": "created", "refunded_vnd": 0, "created_at": now,
-               "expires_at": now + timedelta(seconds=int(self.config.get("PAYMENT_EXPIRY_SECONDS", 900)))}
+               "expires_at": now + timedelta(seconds=self.settings.payment_expiry_seconds)}
         payment, _ = self.store.payments.create(payment_id, doc, [])
         if payment["status"] != "created":
             return dump(Payment.model_validate(payment))
         # Back to the dossier's page after paying: DOSSIER_CODE in the configured URL becomes its code.
-        return_url = str(self.config.get("PAYMENT_RETURN_URL", "")).replace("DOSSIER_CODE", code)
-        session = self.provider.start(payment_id, due["amount_vnd"], self.config["PAYMENT_CALLBACK_URL"], return_url)
+        return_url = self.settings.payment_return_url.replace("DOSSIER_CODE", code)
+        session = self.provider.start(payment_id, due["amount_vnd"], self.settings.payment_callback_url, return_url)
         started = self.store.payments.transition(payment_id, payment["version"], {
             "status": "started", "started_at": utcnow(), "provider_session": session["session_id"],
             "redirect_url": session["pay_url"]}, [])
@@ -143,20 +143,21 @@ class PaymentService(PortalService):
             reject("status")
         if not self.store.first_callback(params.get("event_id", ""), params):
             return {"result": "duplicate", "status": payment["status"]}
-        while payment["status"] not in FINAL:
+        def settle(current: dict) -> tuple[dict, list[dict]] | None:
+            if current["status"] in FINAL:
+                return None
             changes = {"status": outcome, "provider_txn": params.get("txn"), "completed_at": utcnow()}
             events = []
             if outcome == "succeeded":
                 changes["succeeded_at"] = utcnow()
                 events = [new_event(PaymentSucceeded(
-                    payment_id=payment["_id"], code=payment["dossier_code"], amount_vnd=payment["amount_vnd"],
-                    provider_txn=params.get("txn")), SYSTEM, dossier_code=payment["dossier_code"])]
-            try:
-                payment = self.store.payments.transition(payment["_id"], payment["version"], changes, events)
-                self.store.payments.publish(payment["_id"], payment["version"], self.dispatch)
-                return {"result": "applied", "status": payment["status"]}
-            except Conflict:
-                payment = self.store.payments.get(payment["_id"])
+                    payment_id=current["_id"], code=current["dossier_code"], amount_vnd=current["amount_vnd"],
+                    provider_txn=params.get("txn")), SYSTEM, dossier_code=current["dossier_code"])]
+            return changes, events
+
+        payment, applied = self.store.payments.change(payment, settle, dispatch=self.dispatch)
+        if applied:
+            return {"result": "applied", "status": payment["status"]}
         if payment["status"] == outcome:
             return {"result": "duplicate", "status": payment["status"]}
         if outcome == "succeeded" and payment["status"] in ("expired", "cancelled", "failed"):
@@ -165,14 +166,8 @@ class PaymentService(PortalService):
         reject(f"payment already {payment['status']}")
 
     def _refund_late_success(self, payment: dict, params: dict) -> dict:
-        while True:
-            try:
-                payment = self.store.payments.transition(payment["_id"], payment["version"], {
-                    "late_success_txn": params.get("txn"), "provider_txn": params.get("txn"),
-                    "late_paid_at": utcnow()}, [])
-                break
-            except Conflict:
-                payment = self.store.payments.get(payment["_id"])
+        payment, _ = self.store.payments.change(payment, lambda _: ({
+            "late_success_txn": params.get("txn"), "provider_txn": params.get("txn"), "late_paid_at": utcnow()}, []))
         refund = self._refund(payment["_id"], payment["amount_vnd"],
                               f"Tự động hoàn tiền: thanh toán đến sau khi giao dịch đã {payment['status']}", True,
                               key=f"late:{params.get('event_id')}")
@@ -182,7 +177,7 @@ class PaymentService(PortalService):
     def expire_unpaid(self) -> None:
         """Payments not completed in time expire (the citizen may start a new one)."""
         now = utcnow()
-        stale = [p for p in self.store.payments.docs.find({"status": {"$in": ["created", "started"]}})
+        stale = [p for p in self.store.payments.find({"status": {"$in": ["created", "started"]}})
                  if p["expires_at"] <= now]
         for p in stale:
             try:
@@ -204,8 +199,7 @@ class PaymentService(PortalService):
         pdf = documents.document(["BIÊN LAI THU PHÍ, LỆ PHÍ (điện tử)", f"Mã giao dịch: {p['_id']}",
                                   f"Hồ sơ: {p['dossier_code']}", f"Số tiền: {p['amount_vnd']:,} đ".replace(",", "."),
                                   f"Mã giao dịch của cổng thanh toán: {p.get('provider_txn')}", f"Thời gian: {paid}"])
-        return {"filename": f"bien-lai-{p['_id']}.pdf", "content_type": "application/pdf",
-                "sha256": files.sha256(pdf), "content_b64": base64.b64encode(pdf).decode()}
+        return files.download(f"bien-lai-{p['_id']}.pdf", "application/pdf", pdf)
 
     # -------------------------------------------------------------- refunds
     @rpc
@@ -237,17 +231,13 @@ class PaymentService(PortalService):
                 return dump(Refund.model_validate(existing))
         # Reserve the amount on the payment: numbered transitions make concurrent
         # refunds take turns, so together they never exceed what was paid.
-        while True:
-            payment = self.store.payments.get(payment_id)
-            remaining = payment["amount_vnd"] - payment.get("refunded_vnd", 0)
+        def reserve(current: dict) -> tuple[dict, list[dict]]:
+            remaining = current["amount_vnd"] - current.get("refunded_vnd", 0)
             if amount > remaining:
                 raise exceptions.over_refund(remaining)
-            try:
-                payment = self.store.payments.transition(payment_id, payment["version"], {
-                    "refunded_vnd": payment.get("refunded_vnd", 0) + amount}, [])
-                break
-            except Conflict:
-                continue
+            return {"refunded_vnd": current.get("refunded_vnd", 0) + amount}, []
+
+        payment, _ = self.store.payments.change(payment_id, reserve)
         now = utcnow()
         refund, _ = self.store.refunds.create(refund_id, {
             "id": refund_id, "payment_id": payment_id, "dossier_code": payment["dossier_code"], "amount_vnd": amount,
@@ -267,19 +257,12 @@ class PaymentService(PortalService):
         return dump(Refund.model_validate(refund))
 
     def _release(self, payment_id: str, amount: int) -> None:
-        while True:
-            payment = self.store.payments.get(payment_id)
-            try:
-                self.store.payments.transition(payment_id, payment["version"], {
-                    "refunded_vnd": payment["refunded_vnd"] - amount}, [])
-                return
-            except Conflict:
-                continue
+        self.store.payments.change(payment_id, lambda current: ({"refunded_vnd": current["refunded_vnd"] - amount}, []))
 
     @rpc
     def refunds_for(self, actor: dict, payment_id: str) -> list[dict]:
         self._own(actor, payment_id)
-        return [dump(Refund.model_validate(r)) for r in self.store.refunds.docs.find({"payment_id": payment_id})]
+        return [dump(Refund.model_validate(r)) for r in self.store.refunds.find({"payment_id": payment_id})]
 
     # -------------------------------------------------------- reconciliation
     @rpc
@@ -289,12 +272,12 @@ class PaymentService(PortalService):
         start = datetime.fromisoformat(day).replace(tzinfo=VN_TZ)
         end = start + timedelta(days=1)
         portal = {}
-        for p in self.store.payments.docs.find():
+        for p in self.store.payments.find():
             paid_at = p.get("succeeded_at") or p.get("late_paid_at")  # late: paid after expiry, then refunded
             if paid_at and start <= paid_at < end:
                 portal[p["_id"]] = ("payment", p["amount_vnd"], p.get("provider_txn"))
         refunds = 0
-        for r in self.store.refunds.docs.find({"status": "refunded"}):
+        for r in self.store.refunds.find({"status": "refunded"}):
             if start <= r["refunded_at"] < end:
                 portal[r["_id"]] = ("refund", r["amount_vnd"], r.get("provider_txn"))
                 refunds += 1
@@ -322,6 +305,5 @@ class PaymentService(PortalService):
                                            detail=f"{kind} {txn} on the statement, unknown to the portal"))
         report = Reconciliation(date=day, portal_payments=len(portal) - refunds, portal_refunds=refunds,
                                 provider_transactions=len(provider), mismatches=mismatches)
-        self.store.db.reconciliations.replace_one({"_id": day}, {"_id": day, **dump(report), "at": utcnow()},
-                                                  upsert=True)
+        self.store.save_reconciliation(day, dump(report))
         return dump(report)

@@ -6,23 +6,22 @@ import uuid
 from datetime import timedelta
 from typing import Any
 
-from nameko.dependency_providers import Config
-
 from contracts.postal import (
     FileOnBehalf, OperatorUpdate, PickupRequest, ReturnStats, Shipment, ShipmentPage, ShipmentQuery,
 )
 from services.common import error_catalogue as catalogue
-from services.common.errors import Conflict
 from services.common.event_contracts import CaseStatusChanged, ShipmentDelivered, ShipmentLost
 from services.common.events import Actor, Event, handles, new_event, utcnow
 from services.common.messaging import EventDispatcher, RpcProxy, rpc
 from services.common.mongo import MongoDatabase
 from services.common.service_base import PortalService
+from services.common.settings import Settings
 from services.common.schemas import dump, parse
 
 from . import exceptions
 from .dependencies import PostalStore
 from .schemas import NEXT
+from .settings import PostalSettings
 
 SYSTEM = {"id": "postal", "role": "system"}
 OPEN = ("requested", "picked_up", "in_transit", "failed_attempt")
@@ -35,10 +34,10 @@ class PostalService(PortalService):
     store: PostalStore = MongoDatabase(PostalStore)
     dispatch = EventDispatcher()
     intake = RpcProxy("intake")
-    config = Config()
+    settings: PostalSettings = Settings(PostalSettings)
 
     def _operator(self) -> str:
-        return str(self.config.get("POSTAL_DEFAULT_OPERATOR", "vnpost"))
+        return self.settings.postal_default_operator
 
     def _view(self, doc: dict) -> dict:
         return dump(Shipment.model_validate(doc))
@@ -63,7 +62,7 @@ class PostalService(PortalService):
     @rpc
     def my_shipments(self, actor: dict) -> dict:
         who = Actor.model_validate(actor)
-        docs = list(self.store.shipments.docs.find({"account_id": who.id}).sort("created_at", -1).limit(100))
+        docs = self.store.shipments.find({"account_id": who.id}, [("created_at", -1)], limit=100)
         return dump(ShipmentPage(items=[Shipment.model_validate(d) for d in docs], total=len(docs)))
 
     @rpc
@@ -90,7 +89,7 @@ class PostalService(PortalService):
             filt["status"] = q.status
         if q.kind:
             filt["kind"] = q.kind
-        docs = list(self.store.shipments.docs.find(filt).sort("created_at", 1).limit(q.limit))
+        docs = self.store.shipments.find(filt, [("created_at", 1)], limit=q.limit)
         return dump(ShipmentPage(items=[Shipment.model_validate(d) for d in docs], total=len(docs)))
 
     @rpc
@@ -107,11 +106,8 @@ class PostalService(PortalService):
         citizen = {"id": doc["account_id"], "role": "citizen"}
         filed = self.intake.file_dossier(citizen, filing, req.attachments, f"postal:{sid}", "postal")
         code = filed["dossier"]["code"]
-        while doc.get("dossier_code") != code:
-            try:
-                doc = self.store.shipments.transition(sid, doc["version"], {"dossier_code": code}, [])
-            except Conflict:
-                doc = self.store.shipments.get(sid)
+        doc, _ = self.store.shipments.change(
+            doc, lambda current: None if current.get("dossier_code") == code else ({"dossier_code": code}, []))
         return {"shipment": self._view(doc), "dossier_code": code}
 
     @rpc
@@ -119,30 +115,24 @@ class PostalService(PortalService):
         """A status update; idempotent by the operator's event id; older-than-latest updates are kept as
         history without moving the status; impossible transitions are refused and change nothing."""
         update = parse(OperatorUpdate, payload, "update")
-        while True:
-            doc = self._operators_shipment(operator_id, sid)
+
+        def record(doc: dict) -> tuple[dict, list[dict]] | None:
             if any(u["event_id"] == update.event_id for u in doc.get("updates", [])):
-                return self._view(doc)
+                return None  # a repeat of an update already recorded
             applied = [u for u in doc.get("updates", []) if u.get("applied")]
             latest = max((u["at"] for u in applied), default=None)
             entry = {**update.model_dump(exclude={"proof"}), "received_at": utcnow()}
-            changes: dict[str, Any]
-            events: list[dict] = []
             if latest is not None and update.at < latest:
-                changes = {"updates": [*doc["updates"], {**entry, "applied": False}]}
-            else:
-                if update.status == doc["status"]:
-                    changes = {"updates": [*doc["updates"], {**entry, "applied": True}]}
-                elif update.status not in NEXT[doc["status"]]:
-                    raise exceptions.impossible(doc["status"], update.status, NEXT[doc["status"]])
-                else:
-                    changes, events = self._apply(doc, update, entry)
-            try:
-                updated = self.store.shipments.transition(sid, doc["version"], changes, events)
-                self.store.shipments.publish(sid, updated["version"], self.dispatch)
-                return self._view(updated)
-            except Conflict:
-                continue
+                return {"updates": [*doc["updates"], {**entry, "applied": False}]}, []
+            if update.status == doc["status"]:
+                return {"updates": [*doc["updates"], {**entry, "applied": True}]}, []
+            if update.status not in NEXT[doc["status"]]:
+                raise exceptions.impossible(doc["status"], update.status, NEXT[doc["status"]])
+            return self._apply(doc, update, entry)
+
+        # The shipment's operator never changes, so the re-read after a conflict needs no second check.
+        doc, _ = self.store.shipments.change(self._operators_shipment(operator_id, sid), record, dispatch=self.dispatch)
+        return self._view(doc)
 
     def _apply(self, doc: dict, update: OperatorUpdate, entry: dict) -> tuple[dict, list]:
         changes: dict[str, Any] = {"status": update.status, "updates": [*doc["updates"], {**entry, "applied": True}]}
@@ -173,8 +163,8 @@ class PostalService(PortalService):
         if p.action != "mark_result_ready" or p.delivery_method != "post":
             return
         ready = utcnow()
-        in_province = p.delivery_province_code == str(self.config.get("PROVINCE_CODE", "52"))
-        hours = 24 if in_province else int(self.config.get("OUT_OF_PROVINCE_RETURN_HOURS", 72))
+        in_province = p.delivery_province_code == self.settings.province_code
+        hours = 24 if in_province else self.settings.out_of_province_return_hours
         sid = f"RT-{p.code}"
         doc = {"id": sid, "kind": "return", "operator_id": self._operator(), "status": "requested",
                "account_id": p.applicant_id, "dossier_code": p.code, "procedure_code": p.procedure_code,
@@ -190,7 +180,7 @@ class PostalService(PortalService):
             raise catalogue.error("forbidden_role", None, "Chỉ Văn phòng UBND tỉnh xem được thống kê bưu chính")
         now = utcnow()
         stats = {"returns": 0, "delivered_on_time": 0, "delivered_late": 0, "open": 0, "open_overdue": 0, "lost": 0}
-        for d in self.store.shipments.docs.find({"kind": "return"}):
+        for d in self.store.shipments.find({"kind": "return"}):
             stats["returns"] += 1
             if d["status"] == "delivered":
                 stats["delivered_late" if d.get("late") else "delivered_on_time"] += 1
@@ -205,4 +195,4 @@ class PostalService(PortalService):
     def compensations(self, actor: dict) -> list[dict]:
         if Actor.model_validate(actor).role != "operator":
             raise catalogue.error("forbidden_role", None, "Chỉ Văn phòng UBND tỉnh xem được")
-        return [self._view(d) for d in self.store.shipments.docs.find({"status": "lost"})]
+        return [self._view(d) for d in self.store.shipments.find({"status": "lost"})]

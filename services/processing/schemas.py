@@ -11,7 +11,6 @@ from contracts.processing import CommandBase
 from services.common.schemas import Payload
 
 CLOCK_STATUSES = ("received", "in_review", "proposed", "approved", "refusal_drafted", "refusal_signed")
-CLOSED_STATUSES = ("delivered", "rejected_at_reception", "returned_with_reasons", "withdrawn")
 
 
 class Withdraw(CommandBase):

@@ -3,14 +3,12 @@ procedure declares (reception → specialist department → leader → result), 
 deadlines and with a hash-chained history. Every change is a row of ``workflow.LIFECYCLE``."""
 from __future__ import annotations
 
-import base64
 import logging
 import time as _time
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timedelta
 from typing import Any, get_args
 
-from nameko.dependency_providers import Config
 from nameko.timer import timer
 
 from contracts.processing import (
@@ -27,11 +25,14 @@ from services.common.messaging import EventDispatcher, RpcProxy, rpc
 from services.common.mongo import MongoDatabase
 from services.common.roles import AGENCY_OFFICIALS, OFFICIALS
 from services.common.service_base import PortalService
+from services.common.settings import Settings
 from services.common.schemas import dump, parse
+from services.common.versioned import retry_stale
 
 from . import exceptions
 from .dependencies import ProcessingStore
 from .history import GENESIS, external_reference, make_entry, verify
+from .settings import ProcessingSettings
 from .schemas import (
     CLOCK_STATUSES, CollectResult, DeadlineFlag, ExternalRead, FeePaid, RedoAfterLoss, Supplement, SupplementCommand,
     Withdraw,
@@ -57,7 +58,7 @@ class ProcessingService(PortalService):
     store: ProcessingStore = MongoDatabase(ProcessingStore)
     dispatch = EventDispatcher()
     intake = RpcProxy("intake")
-    config = Config()
+    settings: ProcessingSettings = Settings(ProcessingSettings)
 
     def _ctx(self, now: datetime | None = None) -> Context:
         def departments(agency_id: str) -> set[str]:
@@ -73,8 +74,7 @@ class ProcessingService(PortalService):
 
         def store_document(kind: str, doc: Document) -> dict:
             content = files.decode(doc.content_b64, doc.filename)
-            ctype = files.check(content, doc.filename, doc.content_type,
-                                int(self.config.get("MAX_DOCUMENT_BYTES", 10 * 1024 * 1024)))
+            ctype = files.check(content, doc.filename, doc.content_type, self.settings.max_document_bytes)
             digest = files.sha256(content)
             blob_id = f"{kind}-{digest[:32]}"
             chunks = self.store.files.put(blob_id, content)
@@ -82,10 +82,10 @@ class ProcessingService(PortalService):
                     "sha256": digest, "chunks": chunks}
 
         return Context(now=now or utcnow(), calendar=default_calendar(),
-                       at_risk_days=int(self.config.get("AT_RISK_WORKING_DAYS", 1)),
+                       at_risk_days=self.settings.at_risk_working_days,
                        departments=departments, agency_exists=agency_exists, store_document=store_document,
-                       pay_at_desk=str(self.config.get("FEE_PAYABLE_AT_DESK", "true")).lower() == "true",
-                       reception_days=int(self.config.get("RECEPTION_WORKING_DAYS", 1)))
+                       pay_at_desk=self.settings.fee_payable_at_desk,
+                       reception_days=self.settings.reception_working_days)
 
     def _commit(self, case: dict, actor: dict, action: str, decision: Decision, now: datetime) -> dict:
         """One numbered transition: the changes, the history entry chained to the last, the event."""
@@ -121,17 +121,13 @@ class ProcessingService(PortalService):
     def _run(self, case: dict, actor: dict, command: type, **fields: Any) -> dict:
         """Decide and commit a step the service takes itself (the applicant's, the system's), trying
         again on the newer version when another change landed first."""
-        while True:
+        def attempt(current: dict) -> dict:
             ctx = self._ctx()
             cmd = command(action=get_args(command.model_fields["action"].annotation)[0],
-                          expected_version=case["version"], **fields)
-            decision = decide(case, actor, cmd, ctx)
-            try:
-                return self._commit(case, actor, cmd.action, decision, ctx.now)
-            except Conflict as exc:
-                if exc.code != "stale_version":
-                    raise
-                case = self._case(case["code"])
+                          expected_version=current["version"], **fields)
+            return self._commit(current, actor, cmd.action, decide(current, actor, cmd, ctx), ctx.now)
+
+        return retry_stale(case, attempt, lambda current: self._case(current["code"]))
 
     def _case(self, code: str) -> dict:
         case = self.store.case(code)
@@ -334,8 +330,7 @@ class ProcessingService(PortalService):
 
     def _file(self, ref: dict) -> dict:
         content = self.store.files.get(ref["id"], ref["chunks"], ref["sha256"])
-        return {"filename": ref["filename"], "content_type": ref["content_type"], "sha256": ref["sha256"],
-                "content_b64": base64.b64encode(content).decode()}
+        return files.download(ref["filename"], ref["content_type"], content, ref["sha256"])
 
     # ------------------------------------------------------------ citizen
     def _own_case(self, actor: dict, code: str, wait: float = 0.0) -> dict:

@@ -14,6 +14,7 @@ from typing import Any, Callable, Iterable, Iterator
 from pymongo.database import Database
 from pymongo.errors import BulkWriteError, DuplicateKeyError
 
+from services.common.events import park
 from services.common import events as _events  # "now" through the module: the one injectable clock
 
 LOCK = "fold"
@@ -107,6 +108,13 @@ class ReportingStore:
         """Every dossier with a case state, or None when there are more than ``limit``."""
         codes = {d["_id"] for d in self.db.case_states.find({}, {"_id": 1}).limit(limit + 1)}
         return codes if len(codes) <= limit else None
+
+    def all_counters(self) -> list[dict]:
+        return list(self.db.counters.find())
+
+    def park(self, queue: str, body: object, error: str) -> None:
+        """Keep a malformed event for an operator (``ops/parked`` lists and replays them)."""
+        park(self.db, queue, body, error)
 
     def counter_docs(self, ids: Iterable[str]) -> dict[str, dict | None]:
         ids = list(ids)

@@ -47,12 +47,6 @@ def online_targets(text: str) -> dict[int, float]:
     return targets
 
 
-def online_target(config: dict, year: int) -> float:
-    """The share of dossiers to be filed online that year (R27): ONLINE_FILING_TARGETS, else
-    ONLINE_FILING_TARGET_PERCENT."""
-    return online_targets(str(config.get("ONLINE_FILING_TARGETS") or "")).get(
-        year, float(config.get("ONLINE_FILING_TARGET_PERCENT", 50)))
-
 
 def period_year(period: str, now: datetime) -> int:
     """The year a period belongs to; all time (ALL) is measured against this year's target."""

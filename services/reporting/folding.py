@@ -9,7 +9,6 @@ from services.common.calendar import VN_TZ
 
 from .periods import dims, key, periods_of_day
 
-CLOSED = ("delivered", "rejected_at_reception", "returned_with_reasons", "withdrawn")
 CLOCK = ("received", "in_review", "proposed", "approved", "refusal_drafted", "refusal_signed")
 
 

@@ -4,17 +4,15 @@ only — the cost of a query does not grow with the number of dossiers. ``rebuil
 every read model from the stored events."""
 from __future__ import annotations
 
-import base64
-import hashlib
 import time as _time
 
-from nameko.dependency_providers import Config
 from nameko.extensions import DependencyProvider
 from nameko.timer import timer
 
 from services.common import events as _events  # "now" through the module: the one injectable clock
 from services.common.calendar import VN_TZ
 from services.common import error_catalogue as catalogue
+from services.common import files
 from services.common.event_contracts import (
     CaseDeadlineFlagged, CaseStatusChanged, DossierRated, DossierSubmitted, FeedbackAnswered, FeedbackReceived,
     PaymentSucceeded, RefundCompleted, ShipmentDelivered,
@@ -24,11 +22,13 @@ from services.common.messaging import RpcProxy, rpc
 from services.common.mongo import MongoDatabase
 from services.common.roles import OFFICIALS
 from services.common.service_base import PortalService
+from services.common.settings import Settings
 
 from . import exports
 from .batching import batch_event_handler
 from .dependencies import ReportingStore
-from .figures import STAGE_METRICS, figures, online_target, period_label, period_year
+from .figures import STAGE_METRICS, figures, period_label, period_year
+from .settings import ReportingSettings
 from .writer import Writer, rebuild_wait_seconds
 
 # The events folded (folding.py reads their stored JSON), as (source, type): the queues to consume.
@@ -70,14 +70,14 @@ class ReportingService(PortalService):
     store: ReportingStore = MongoDatabase(ReportingStore)
     writer: Writer = WriterState()
     intake = RpcProxy("intake")
-    config = Config()
+    settings: ReportingSettings = Settings(ReportingSettings)
 
     # ------------------------------------------------------- ingest and fold
     @batch_event_handler(SOURCES, size=BATCH_SIZE, wait=BATCH_WAIT_SECONDS, idle=BATCH_IDLE_SECONDS)
     def ingest(self, bodies: list | None) -> bool:
         """Store a batch of events once and fold them (see writer.py); False while another process
         is the writer. The batch consumer acknowledges the messages only after True."""
-        return self.writer.run(self.store, bodies, self.config)
+        return self.writer.run(self.store, bodies, self.settings)
 
     @rpc
     def rebuild(self) -> dict:
@@ -100,7 +100,7 @@ class ReportingService(PortalService):
     def snapshot(self) -> dict:
         """Every non-zero counter, for comparing live and rebuilt read models (a gauge that went up
         and down again is 0 live and absent when rebuilt: the same figure)."""
-        docs = {d["_id"]: {k: v for k, v in d.items() if k != "_id" and v} for d in self.store.db.counters.find()}
+        docs = {d["_id"]: {k: v for k, v in d.items() if k != "_id" and v} for d in self.store.all_counters()}
         return {doc_id: doc for doc_id, doc in docs.items() if doc}
 
     # -------------------------------------------------------------- queries
@@ -165,7 +165,7 @@ class ReportingService(PortalService):
         return {"period": period, "procedures": rows, "province": self.figures("all", "*", period)}
 
     def _target(self, period: str) -> float:
-        return online_target(self.config, period_year(period, _events.utcnow()))
+        return self.settings.online_target(period_year(period, _events.utcnow()))
 
     @rpc
     def dashboard(self, actor: dict, dim: str = "all", value: str = "*", period: str | None = None) -> dict:
@@ -227,6 +227,4 @@ class ReportingService(PortalService):
         if render is None:
             raise catalogue.error("invalid_format", {"format": fmt}, "Định dạng: json, csv, xlsx, html")
         content = render[0](report)
-        return {"filename": f"bao-cao-{scope}-{period}.{render[2]}", "content_type": render[1],
-                "sha256": hashlib.sha256(content).hexdigest(),
-                "content_b64": base64.b64encode(content).decode()}
+        return files.download(f"bao-cao-{scope}-{period}.{render[2]}", render[1], content)

@@ -35,15 +35,15 @@ import eventlet
 from pydantic import ValidationError
 
 from services.common import events as _events
-from services.common.events import EventEnvelope, park, queue_name
+from services.common.events import EventEnvelope, queue_name
 
 from .dependencies import ReportingStore
 from .folding import Fold
 from .periods import cell
+from .settings import ReportingSettings
 
 log = logging.getLogger(__name__)
 
-LEASE_SECONDS = 30.0  # REPORTING_WRITER_LEASE_SECONDS: how long a dead writer holds the role
 RENEW_SECONDS = 5.0
 CHECKPOINT_SECONDS = 10.0
 CHECKPOINT_STATES = 50_000  # checkpoint sooner once this many case states wait for it
@@ -150,7 +150,7 @@ class Writer:
             self.seconds[step] += time.perf_counter() - start
 
     # ------------------------------------------------------------------ entry
-    def run(self, store: ReportingStore, bodies: list | None, config: dict) -> bool:
+    def run(self, store: ReportingStore, bodies: list | None, settings: ReportingSettings) -> bool:
         """One call of the batch consumer: False when another process is the writer (the batch
         goes back to the queue), True once the batch is stored and journaled."""
         if bodies is None:  # the process stops: write what is journaled, let another one take over
@@ -160,7 +160,7 @@ class Writer:
                 self.epoch = None
             return True
         try:
-            if not self._hold(store, float(config.get("REPORTING_WRITER_LEASE_SECONDS") or LEASE_SECONDS)):
+            if not self._hold(store, settings.reporting_writer_lease_seconds):
                 return False
             with self._timed("total"):
                 with self._timed("parse"):
@@ -170,7 +170,7 @@ class Writer:
                 # Nothing came: the counters may as well be written now (not after every short batch:
                 # under a flow that arrives a little slower than it is folded that writes each state
                 # as often as it changes).
-                self._maintain(store, config, idle=not bodies)
+                self._maintain(store, settings, idle=not bodies)
             return True
         except Exception:
             # Start again from what is stored and journaled, under a new epoch: batches of this one
@@ -233,7 +233,7 @@ class Writer:
                 kind = body.get("type") if isinstance(body, dict) else None
                 source = self.sources.get(kind or "", "unknown")
                 log.error("malformed event parked: %s", exc.errors()[:1])
-                park(store.db, queue_name(source, kind or "unknown", self.service, f"on_{kind}"), body, str(exc))
+                store.park(queue_name(source, kind or "unknown", self.service, f"on_{kind}"), body, str(exc))
                 continue
             envelopes.setdefault(envelope["event_id"], envelope)  # the same event twice in one batch
         return list(envelopes.values())
@@ -398,25 +398,25 @@ class Writer:
         return new, changed
 
     # ------------------------------------------------------------- maintenance
-    def _maintain(self, store: ReportingStore, config: dict, idle: bool) -> None:
+    def _maintain(self, store: ReportingStore, settings: ReportingSettings, idle: bool) -> None:
         now = time.monotonic()
         if now - self._checked >= CONTROL_SECONDS:
             self._checked = now
             request = store.rebuild_request()
             if request:
-                self._rebuild(store, request, config)
+                self._rebuild(store, request, settings)
         if now - self._swept >= ORPHAN_SWEEP_SECONDS:
             self._swept = now
-            self._sweep_orphans(store, config)
+            self._sweep_orphans(store, settings)
         if now - self._checkpointed >= CHECKPOINT_SECONDS or (idle and self.unwritten.journals):
             self._checkpoint(store)
 
-    def _sweep_orphans(self, store: ReportingStore, config: dict, replaying: bool = False) -> None:
+    def _sweep_orphans(self, store: ReportingStore, settings: ReportingSettings, replaying: bool = False) -> None:
         """Fold, with the fields they carry, the events whose filing has not come for
         ORPHAN_EVENT_SECONDS since they came (a backlog after an outage holds old events whose
         filings are right behind them); replaying the stored events, since they happened, as the
         live writer released them then."""
-        cutoff = _events.utcnow() - timedelta(seconds=float(config.get("ORPHAN_EVENT_SECONDS", 3600)))
+        cutoff = _events.utcnow() - timedelta(seconds=settings.orphan_event_seconds)
         if replaying:
             codes = [code for code, events in self.waiting.items()
                      if min(str(e["occurred_at"]) for e in events) < cutoff.isoformat()]
@@ -425,7 +425,7 @@ class Writer:
         if codes:
             self._fold(store, [], orphans=codes)
 
-    def _rebuild(self, store: ReportingStore, request: str, config: dict) -> None:
+    def _rebuild(self, store: ReportingStore, request: str, settings: ReportingSettings) -> None:
         """Recompute every read model from the stored events that were folded (an event stored by
         a batch that never committed is folded when it is redelivered)."""
         self._checkpoint(store, wait=True)
@@ -441,7 +441,7 @@ class Writer:
                 chunk = []
         if chunk:
             self._fold(store, chunk)
-        self._sweep_orphans(store, config, replaying=True)
+        self._sweep_orphans(store, settings, replaying=True)
         self._fold(store, [])  # the tally, even with no event
         self._checkpoint(store, wait=True)
         store.finish_rebuild(request, self.folded)

@@ -12,6 +12,7 @@ from services.common.mongo import make_client
 from services.feedback.dependencies import FeedbackStore
 from services.feedback.redact import redact
 from services.feedback.service import FeedbackService
+from services.feedback.settings import FeedbackSettings
 
 OFFICIAL = {"id": "o1", "role": "specialist", "agency_id": "STP", "department_id": "STP-HCTP"}
 
@@ -30,7 +31,7 @@ def svc(infra):
     intake.get_agency.side_effect = lambda a: {"id": a}
     intake.get_account.return_value = {"name": "Nguyễn Văn An", "email": "an@example.vn", "phone": "0905123456"}
     service = worker_factory(FeedbackService, store=FeedbackStore(db), intake=intake,
-                             config={"FEEDBACK_AT_RISK_WORKING_DAYS": 1})
+                             settings=FeedbackSettings(feedback_at_risk_working_days=1))
     now = [vn(2026, 4, 24, 10)]
     service._now = lambda: now[0]
     service.clock = now

@@ -10,6 +10,7 @@ from services.common.events import new_event
 from services.common.mongo import make_client
 from services.notification.dependencies import NotificationStore
 from services.notification.service import NotificationService
+from services.notification.settings import NotificationSettings
 
 
 @pytest.fixture
@@ -19,9 +20,9 @@ def svc(infra):
     intake = MagicMock()
     intake.get_account.return_value = {"name": "An", "email": "an@example.vn", "phone": "0905123456"}
     # Nothing listens on this port: every email attempt fails.
-    service = worker_factory(NotificationService, store=NotificationStore(db), intake=intake, config={
-        "SMTP_HOST": "127.0.0.1", "SMTP_PORT": 9, "DELIVERY_MAX_ATTEMPTS": 3, "DELIVERY_BACKOFF_SECONDS": 0,
-        "SMS_ADAPTER": "log"})
+    service = worker_factory(NotificationService, store=NotificationStore(db), intake=intake,
+                             settings=NotificationSettings(smtp_host="127.0.0.1", smtp_port=9, delivery_max_attempts=3,
+                                                           delivery_backoff_seconds=0, sms_adapter="log"))
     yield service
     client.close()
 

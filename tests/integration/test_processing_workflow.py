@@ -15,6 +15,7 @@ from services.common.events import new_event
 from services.common.mongo import make_client
 from services.processing.dependencies import ProcessingStore
 from services.processing.service import ProcessingService
+from services.processing.settings import ProcessingSettings
 from tests.helpers import PDF, b64
 
 RECEPTION = {"id": "r1", "role": "reception", "agency_id": "STP", "department_id": "STP-TN"}
@@ -47,7 +48,7 @@ def svc(infra, clock):
     intake.get_agency.side_effect = lambda agency_id: AGENCY if agency_id == "STP" else {"id": agency_id,
                                                                                           "departments": []}
     service = worker_factory(ProcessingService, store=ProcessingStore(db), intake=intake,
-                             config={"AT_RISK_WORKING_DAYS": 1, "MAX_DOCUMENT_BYTES": 1_000_000})
+                             settings=ProcessingSettings(at_risk_working_days=1, max_document_bytes=1_000_000))
     yield service
     client.close()
 

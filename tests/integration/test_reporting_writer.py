@@ -22,10 +22,11 @@ from services.reporting.dependencies import ReportingStore
 from services.reporting.folding import Fold
 from services.reporting.periods import cell
 from services.reporting.service import SOURCES
+from services.reporting.settings import ReportingSettings
 from services.reporting.writer import Writer
 from tests.helpers import amqp_params
 
-CONFIG = {"REPORTING_WRITER_LEASE_SECONDS": 0.3, "ORPHAN_EVENT_SECONDS": 3600}
+SETTINGS = ReportingSettings(reporting_writer_lease_seconds=0.3, orphan_event_seconds=3600)
 T0 = datetime(2026, 3, 2, 1, tzinfo=timezone.utc)
 
 
@@ -81,13 +82,13 @@ def writer() -> Writer:
 
 
 def run(w: Writer, store: ReportingStore, bodies) -> bool:
-    while not w.run(store, bodies, CONFIG):  # a dead writer's lease runs out
+    while not w.run(store, bodies, SETTINGS):  # a dead writer's lease runs out
         time.sleep(0.1)
     return True
 
 
 def finish(w: Writer, store: ReportingStore) -> None:
-    w.run(store, None, CONFIG)  # stop: checkpoint and hand the role over
+    w.run(store, None, SETTINGS)  # stop: checkpoint and hand the role over
 
 
 class Crash(Exception):
@@ -109,7 +110,7 @@ def test_redeliveries_and_writer_deaths_neither_lose_nor_double(db):
     # dies after storing batch 2, before its journal entry: the broker redelivers it to the next writer
     store.append_journal = lambda *a: (_ for _ in ()).throw(Crash())
     with pytest.raises(Crash):
-        w.run(store, batches[2], CONFIG)
+        w.run(store, batches[2], SETTINGS)
     del store.append_journal
     w2 = writer()
     run(w2, store, batches[2])
@@ -117,8 +118,8 @@ def test_redeliveries_and_writer_deaths_neither_lose_nor_double(db):
     # the redelivered batch (never acknowledged) is recognised as folded
     store.checkpoint = lambda *a: (_ for _ in ()).throw(Crash())
     with pytest.raises(Crash):
-        w2.run(store, batches[3], CONFIG)
-        w2.run(store, [], CONFIG)
+        w2.run(store, batches[3], SETTINGS)
+        w2.run(store, [], SETTINGS)
         w2._checkpoint(store, wait=True)
     del store.checkpoint
     w3 = writer()

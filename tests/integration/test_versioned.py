@@ -4,6 +4,7 @@ import uuid
 import eventlet
 import pytest
 
+from services.common import error_catalogue as catalogue
 from services.common.errors import BrokerUnavailable, Conflict
 from services.common.mongo import make_client
 from services.common.versioned import VersionedDocuments
@@ -51,6 +52,27 @@ def test_exactly_one_concurrent_transition_wins(docs):
     doc = docs.get(doc_id)
     assert doc["status"] == f"by-{winners[0]}" and doc["version"] == 2
     assert [r["version"] for r in docs.history(doc_id)] == [1, 2]
+
+
+def test_concurrent_changes_each_decide_on_the_version_they_commit_on(docs):
+    """VersionedDocuments.change: increments that all land, each deciding again on a newer version
+    after a conflict; a decision that there is nothing to do, or a refusal, commits nothing."""
+    doc_id = str(uuid.uuid4())
+    docs.create(doc_id, {"n": 0}, [])
+    pool = eventlet.GreenPool(8)
+    results = list(pool.imap(lambda _: docs.change(doc_id, lambda d: ({"n": d["n"] + 1}, [])), range(8)))
+    assert all(changed for _, changed in results)
+    assert docs.get(doc_id)["n"] == 8 and docs.get(doc_id)["version"] == 9
+    same, changed = docs.change(doc_id, lambda d: None)
+    assert not changed and same["version"] == 9
+
+    def refuse(doc):
+        raise catalogue.error("invalid_transition", {"status": doc["n"]})
+
+    with pytest.raises(Conflict) as refused:  # a refusal is not retried, whatever its class
+        docs.change(doc_id, refuse)
+    assert refused.value.code == "invalid_transition" and docs.get(doc_id)["version"] == 9
+    assert docs.change("missing", lambda d: ({"n": 1}, [])) == (None, False)
 
 
 def test_create_is_idempotent(docs):

@@ -56,3 +56,26 @@ def test_event_envelope():
 def test_queue_name_matches_nameko_convention():
     assert queue_name("intake", "dossier_submitted", "processing", "open_case") == \
         "evt-intake-dossier_submitted--processing.open_case"
+
+
+def test_retry_stale_decides_again_on_the_newer_version_and_only_after_a_stale_version():
+    from services.common.versioned import retry_stale, stale_version
+
+    seen = []
+
+    def attempt(doc):
+        seen.append(doc["version"])
+        if doc["version"] < 3:
+            raise stale_version("d", doc["version"])  # another change landed first
+        return doc["version"]
+
+    assert retry_stale({"version": 1}, attempt, lambda doc: {"version": doc["version"] + 1}) == 3
+    assert seen == [1, 2, 3]
+
+    def refuse(doc):
+        seen.append("refused")
+        raise Conflict("đã xử lý", None, "invalid_transition")
+
+    with pytest.raises(Conflict):
+        retry_stale({"version": 1}, refuse, lambda doc: doc)
+    assert seen[-2:] == [3, "refused"]

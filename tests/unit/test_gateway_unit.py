@@ -12,10 +12,11 @@ import gateway.service  # noqa: F401  (registers the routes)
 from gateway.api import ROUTES
 from gateway.dependencies import TokenAuth
 from gateway.openapi import build_openapi
+from gateway.settings import GatewaySettings
 from services.common.errors import RateLimited, Unauthorized
 
-CONFIG = {"TOKEN_SECRET": "unit-test-secret-0123456789abcdef0123", "TOKEN_TTL_SECONDS": 60,
-          "LOGIN_MAX_ATTEMPTS": 2, "LOGIN_WINDOW_SECONDS": 60}
+SETTINGS = GatewaySettings(token_secret="unit-test-secret-0123456789abcdef0123", token_ttl_seconds=60,
+                           login_max_attempts=2, login_window_seconds=60)
 
 
 def request_with(token: str | None) -> Request:
@@ -26,7 +27,7 @@ def request_with(token: str | None) -> Request:
 def auth(revoked=False):
     store = MagicMock()
     store.is_revoked.return_value = revoked
-    return TokenAuth(CONFIG, store)
+    return TokenAuth(SETTINGS, store)
 
 
 def test_issue_and_verify():
@@ -41,9 +42,9 @@ def test_issue_and_verify():
     (lambda c: "garbage", "invalid_token"),
     (lambda c: jwt.encode({**c, "role": "operator"}, "other-secret-0123456789abcdef0123", algorithm="HS256"),
      "invalid_token"),
-    (lambda c: jwt.encode({**c, "exp": int(time.time()) - 1}, CONFIG["TOKEN_SECRET"], algorithm="HS256"),
+    (lambda c: jwt.encode({**c, "exp": int(time.time()) - 1}, SETTINGS.token_secret, algorithm="HS256"),
      "token_expired"),
-    (lambda c: jwt.encode({k: v for k, v in c.items() if k != "jti"}, CONFIG["TOKEN_SECRET"], algorithm="HS256"),
+    (lambda c: jwt.encode({k: v for k, v in c.items() if k != "jti"}, SETTINGS.token_secret, algorithm="HS256"),
      "invalid_token"),
 ])
 def test_rejected_tokens(make, code):
@@ -102,7 +103,7 @@ def test_a_silent_service_is_a_503_not_a_hung_request():
     from services.common.errors import ServiceUnavailable
 
     gw = worker_factory(GatewayService)
-    gw.config = {"RPC_TIMEOUT": 0.1}
+    gw.settings = GatewaySettings(rpc_timeout=0.1)
     gw.intake_proxy.file_dossier.side_effect = lambda *a: eventlet.sleep(10)
     with pytest.raises(ServiceUnavailable) as refused:
         gw.intake.file_dossier({}, {})

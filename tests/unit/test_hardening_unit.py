@@ -5,10 +5,10 @@ import sys
 
 import pytest
 
-from gateway.api import ROUTES, content_disposition
+from gateway.api import ROUTES, content_disposition, file_response
 from gateway.openapi import build_openapi
 from services.common.errors import Forbidden, PortalError, ValidationFailed
-from services.common.files import safe_filename
+from services.common.files import download, safe_filename, sha256
 from services.common.observability import ExpectedErrors
 from services.common.schemas import MAX_PAGE, page_bounds
 
@@ -26,6 +26,16 @@ def test_download_header_is_one_line_with_an_ascii_fallback_and_the_utf8_name():
     assert header == "attachment; filename=\"x.pdf\"; filename*=UTF-8''x.pdf"
     header = content_disposition("Tờ khai.pdf")
     assert header == "attachment; filename=\"T_ khai.pdf\"; filename*=UTF-8''T%E1%BB%9D%20khai.pdf"
+
+
+def test_a_download_carries_its_hash_for_the_gateway_to_serve():
+    pdf = b"%PDF-1.4 bien lai"
+    f = download("biên lai.pdf", "application/pdf", pdf)
+    assert f == {"filename": "biên lai.pdf", "content_type": "application/pdf", "sha256": sha256(pdf),
+                 "content_b64": "JVBERi0xLjQgYmllbiBsYWk="}
+    response = file_response(f)  # what the gateway answers
+    assert response.get_data() == pdf and response.headers["X-Content-SHA256"] == sha256(pdf)
+    assert download("x.pdf", "application/pdf", pdf, "a" * 64)["sha256"] == "a" * 64  # a stored file's, checked
 
 
 def test_page_bounds_clamp_what_an_rpc_caller_passes():

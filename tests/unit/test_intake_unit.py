@@ -8,6 +8,7 @@ from services.common.errors import Conflict, Forbidden, NotFound, PayloadTooLarg
     UnsupportedMediaType, ValidationFailed
 from services.common import files as att
 from services.intake.service import IntakeService
+from services.intake.settings import IntakeSettings
 from tests.helpers import JPEG, PDF, PNG, b64
 
 CITIZEN = {"id": "c1", "role": "citizen"}
@@ -22,8 +23,8 @@ LEVEL3 = {"code": "TP-HT-02", "name": "Xác nhận tình trạng hôn nhân", "l
 
 
 def service():
-    svc = worker_factory(IntakeService, config={"TRACKING_SECRET_KEY": "k", "MAX_ATTACHMENT_BYTES": 1000,
-                                                "MAX_ATTACHMENTS": 3, "PROVINCE_CODE": "52"})
+    svc = worker_factory(IntakeService, settings=IntakeSettings(tracking_secret_key="k", max_attachment_bytes=1000,
+                                                                max_attachments=3, province_code="52"))
     svc.store = MagicMock()
     return svc
 

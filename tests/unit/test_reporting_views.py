@@ -11,8 +11,9 @@ from nameko.testing.services import worker_factory
 
 from services.common import events
 from services.reporting import exports
-from services.reporting.figures import online_target, online_targets, period_label, period_year
+from services.reporting.figures import online_targets, period_label, period_year
 from services.reporting.service import ReportingService
+from services.reporting.settings import ReportingSettings
 
 OPERATOR = {"id": "op", "role": "operator"}
 STP_ADMIN = {"id": "a", "role": "agency_admin", "agency_id": "STP"}
@@ -74,7 +75,7 @@ def procedures(n: int) -> list[dict]:
 
 def service(counters=None, procs=None, **config):
     return worker_factory(ReportingService, store=FakeStore(counters or {}), intake=FakeIntake(procs or []),
-                          config={"ONLINE_FILING_TARGET_PERCENT": 50, **config})
+                          settings=ReportingSettings.model_validate({"ONLINE_FILING_TARGET_PERCENT": 50, **config}))
 
 
 def test_targets_per_year_with_a_fallback():
@@ -82,8 +83,9 @@ def test_targets_per_year_with_a_fallback():
     assert online_targets("") == {}
     with pytest.raises(ValueError):
         online_targets("2025=40")
-    config = {"ONLINE_FILING_TARGETS": "2025:40,2026:65", "ONLINE_FILING_TARGET_PERCENT": 50}
-    assert (online_target(config, 2025), online_target(config, 2026), online_target(config, 2027)) == (40, 65, 50)
+    settings = ReportingSettings.model_validate({"ONLINE_FILING_TARGETS": "2025:40,2026:65",
+                                                 "ONLINE_FILING_TARGET_PERCENT": 50})
+    assert (settings.online_target(2025), settings.online_target(2026), settings.online_target(2027)) == (40, 65, 50)
     assert period_year("Q2025-3", datetime(2026, 1, 1, tzinfo=timezone.utc)) == 2025
     # all time is measured against this year's target, this year in Vietnam
     assert period_year("ALL", datetime(2025, 12, 31, 18, tzinfo=timezone.utc)) == 2026

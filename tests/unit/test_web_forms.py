@@ -1,4 +1,6 @@
 """The web portal's forms and page protections, without servers."""
+import base64
+import io
 import json
 from pathlib import Path
 
@@ -7,7 +9,7 @@ from werkzeug.datastructures import FileStorage, MultiDict
 from werkzeug.test import EnvironBuilder
 from werkzeug.wrappers import Request, Response
 
-from gateway.web.forms import display, field_errors, fields_of, shown, values_of
+from gateway.web.forms import display, field_errors, fields_of, shown, uploaded_file, values_of
 from gateway.areas.officials import COMMAND_FIELDS
 from gateway.web.render import CSRF_COOKIE, ENV, check_csrf, csrf_token, finish
 from services.common.errors import Forbidden
@@ -140,3 +142,16 @@ def test_case_history_names_the_department_a_case_went_to():
         "tiếp nhận hồ sơ, giao Phòng Lý lịch tư pháp xử lý"
     assert rows[1]["what"] == "chuyển hồ sơ đến phòng chuyên môn, giao Phòng Hộ tịch xử lý" and rows[1]["to"] is None
     assert rows[2]["what"] == "đề xuất kết quả giải quyết" and rows[2]["to"] == "awaiting_approval"
+
+
+def test_an_upload_becomes_the_file_the_services_take():
+    pdf = b"%PDF-1.4 tep"
+    upload = FileStorage(io.BytesIO(pdf), filename="tờ khai.pdf", content_type="application/pdf")
+    assert uploaded_file(upload, "TK") == {"document_code": "TK", "filename": "tờ khai.pdf",
+                                           "content_type": "application/pdf",
+                                           "content_b64": base64.b64encode(pdf).decode()}
+    # a part without a name of its own is named after its document; an eForm file has no document
+    nameless = uploaded_file(FileStorage(io.BytesIO(pdf), filename="", content_type=""), "TK")
+    assert (nameless["filename"], nameless["content_type"]) == ("TK", "application/octet-stream")
+    assert uploaded_file(FileStorage(io.BytesIO(pdf), filename="a.pdf"), default_type="application/pdf") == {
+        "filename": "a.pdf", "content_type": "application/pdf", "content_b64": base64.b64encode(pdf).decode()}
