@@ -18,6 +18,7 @@ then for each concurrency prints:
 Each phase starts once the broker queues are empty (the previous phase's events consumed).
 Figures are printed, never asserted (machines are noisy). ``--quick`` is what ``make bench`` runs.
 """
+
 import eventlet
 import eventlet.queue
 
@@ -46,9 +47,16 @@ from ops import suite  # noqa: E402
 
 PDF = b"%PDF-1.4\n" + b"0" * 200_000 + b"\n%%EOF\n"
 PNG = base64.b64decode(
-    "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk+M9QDwADhgGAWjR9awAAAABJRU5ErkJggg==")
-FORM = {"full_name": "Người Thử", "national_id": "079090001234", "date_of_birth": "1990-01-01",
-        "residence": "Quy Nhơn", "marital_status": "chưa kết hôn", "purpose": "Thử tải"}
+    "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk+M9QDwADhgGAWjR9awAAAABJRU5ErkJggg=="
+)
+FORM = {
+    "full_name": "Người Thử",
+    "national_id": "079090001234",
+    "date_of_birth": "1990-01-01",
+    "residence": "Quy Nhơn",
+    "marital_status": "chưa kết hôn",
+    "purpose": "Thử tải",
+}
 FILES = [("TK-XNHN", "tk.pdf", "application/pdf", PDF), ("BA-LYHON", "ba.png", "image/png", PNG)]
 
 
@@ -89,9 +97,15 @@ class Filer:
         self.errors: list[int] = []
         self.codes: list[str] = []
         dossier = {"procedure_code": "TP-HT-02", "form_data": FORM, "delivery_method": "in_person"}
-        self.json_body = json.dumps({**dossier, "attachments": [
-            {"document_code": c, "filename": f, "content_type": t, "content_b64": base64.b64encode(d).decode()}
-            for c, f, t, d in FILES]}).encode()
+        self.json_body = json.dumps(
+            {
+                **dossier,
+                "attachments": [
+                    {"document_code": c, "filename": f, "content_type": t, "content_b64": base64.b64encode(d).decode()}
+                    for c, f, t, d in FILES
+                ],
+            }
+        ).encode()
         self.dossier_part = json.dumps(dossier)
 
     def file(self, i: int, key: str) -> None:
@@ -99,12 +113,20 @@ class Filer:
         headers = {"Authorization": f"Bearer {self.tokens[n]}", "Idempotency-Key": key}
         while True:
             if self.encoding == "multipart":
-                r = self.sessions[n].post(f"{self.api}/dossiers", headers=headers, timeout=120,
-                                          data={"dossier": self.dossier_part},
-                                          files=[(c, (f, d, t)) for c, f, t, d in FILES])
+                r = self.sessions[n].post(
+                    f"{self.api}/dossiers",
+                    headers=headers,
+                    timeout=120,
+                    data={"dossier": self.dossier_part},
+                    files=[(c, (f, d, t)) for c, f, t, d in FILES],
+                )
             else:
-                r = self.sessions[n].post(f"{self.api}/dossiers", data=self.json_body, timeout=120,
-                                          headers={**headers, "Content-Type": "application/json"})
+                r = self.sessions[n].post(
+                    f"{self.api}/dossiers",
+                    data=self.json_body,
+                    timeout=120,
+                    headers={**headers, "Content-Type": "application/json"},
+                )
             if r.status_code == 503 and r.headers.get("Retry-After"):
                 self.busy += 1
                 time.sleep(float(r.headers["Retry-After"]))
@@ -119,16 +141,24 @@ class Filer:
 def filing_documents(db, code: str) -> dict:
     """What one filing wrote to intake's database, by collection."""
     dossier = db.dossiers.find_one({"_id": code})
-    chunks = [db.attachment_chunks.find_one({"_id": f"{a['id']}:{n}"})
-              for a in dossier["attachments"] for n in range(a["chunks"])]
+    chunks = [
+        db.attachment_chunks.find_one({"_id": f"{a['id']}:{n}"})
+        for a in dossier["attachments"]
+        for n in range(a["chunks"])
+    ]
     record = db.dossiers_transitions.find_one({"_id": f"{code}#1"})
-    return {"idempotency_keys": db.idempotency_keys.find_one({"dossier_code": code}), "attachment_chunks": chunks,
-            "dossiers_pending": {"_id": record["_id"], "doc_id": code, "version": 1, "at": record["at"]},
-            "dossiers_transitions": record, "dossiers": dossier}
+    return {
+        "idempotency_keys": db.idempotency_keys.find_one({"dossier_code": code}),
+        "attachment_chunks": chunks,
+        "dossiers_pending": {"_id": record["_id"], "doc_id": code, "version": 1, "at": record["at"]},
+        "dossiers_transitions": record,
+        "dossiers": dossier,
+    }
 
 
 def storage_floor(db, docs: dict, tag: str):
     """One filing's writes, straight: ``fn(i)`` writes the i-th copy of ``docs`` under new ids."""
+
     def store(i: int) -> None:
         code = f"{tag}-{i}"
         db.idempotency_keys.insert_one({**docs["idempotency_keys"], "_id": f"{code}:key", "dossier_code": code})
@@ -137,6 +167,7 @@ def storage_floor(db, docs: dict, tag: str):
         db.dossiers_transitions.insert_one({**docs["dossiers_transitions"], "_id": f"{code}#1", "doc_id": code})
         db.dossiers.insert_one({**docs["dossiers"], "_id": code})
         db.dossiers_pending.delete_one({"_id": f"{code}#1"})
+
     return store
 
 
@@ -173,36 +204,58 @@ def main():
     ap.add_argument("--count", type=int, default=300, help="filings per concurrency")
     ap.add_argument("--encoding", choices=("json", "multipart"), default="json")
     ap.add_argument("--quick", action="store_true", help="150 filings per concurrency, no RPC floor")
-    ap.add_argument("--set", action="append", default=[], metavar="NAME=VALUE",
-                    help="a setting for the suite, e.g. --set FILING_MAX_IN_FLIGHT=64 (repeatable)")
-    ap.add_argument("--components", default=",".join(suite.COMPONENTS),
-                    help="which components run (default all: the downstream consumers' work is part of a filing)")
+    ap.add_argument(
+        "--set",
+        action="append",
+        default=[],
+        metavar="NAME=VALUE",
+        help="a setting for the suite, e.g. --set FILING_MAX_IN_FLIGHT=64 (repeatable)",
+    )
+    ap.add_argument(
+        "--components",
+        default=",".join(suite.COMPONENTS),
+        help="which components run (default all: the downstream consumers' work is part of a filing)",
+    )
     args = ap.parse_args()
     count = 150 if args.quick else args.count
 
     components = args.components.split(",")
-    env = base_env(GATEWAY_ADDRESS=f"127.0.0.1:{suite.free_port()}", LOGIN_MAX_ATTEMPTS_PER_IP="100000",
-                   SMTP_PORT=str(suite.free_port()), HEALTH_SERVICES=",".join(c for c in components if c != "gateway"),
-                   **dict(s.split("=", 1) for s in args.set))
+    env = base_env(
+        GATEWAY_ADDRESS=f"127.0.0.1:{suite.free_port()}",
+        LOGIN_MAX_ATTEMPTS_PER_IP="100000",
+        SMTP_PORT=str(suite.free_port()),
+        HEALTH_SERVICES=",".join(c for c in components if c != "gateway"),
+        **dict(s.split("=", 1) for s in args.set),
+    )
     prefix = env["DB_PREFIX"]
     seed(env)
     with running(components, env) as (procs, client):
         url = suite.gateway_url(env)
         suite.wait_healthy(url, timeout=90, procs=procs)
         api = f"{url}/api/v1"
-        print(f"machine: {os.cpu_count()} cores, load average {os.getloadavg()[0]:.1f}; {count} filings per "
-              f"concurrency, {args.encoding}; attachments {len(PDF)} + {len(PNG)} bytes; components {len(components)}"
-              + "".join(f"; {s}" for s in args.set), flush=True)
+        print(
+            f"machine: {os.cpu_count()} cores, load average {os.getloadavg()[0]:.1f}; {count} filings per "
+            f"concurrency, {args.encoding}; attachments {len(PDF)} + {len(PNG)} bytes; components {len(components)}"
+            + "".join(f"; {s}" for s in args.set),
+            flush=True,
+        )
 
         tokens = []
         for _ in range(max(args.concurrency)):
             n = uuid.uuid4().int
-            profile = {"kind": "individual", "full_name": "Người Thử", "national_id": f"{n % 10**12:012d}",
-                       "date_of_birth": "1990-01-01", "email": f"bench{n % 10**9}@example.vn",
-                       "phone": "0905000000", "password": "bench-password-123"}
+            profile = {
+                "kind": "individual",
+                "full_name": "Người Thử",
+                "national_id": f"{n % 10**12:012d}",
+                "date_of_birth": "1990-01-01",
+                "email": f"bench{n % 10**9}@example.vn",
+                "phone": "0905000000",
+                "password": "bench-password-123",
+            }
             requests.post(f"{api}/auth/register", json=profile, timeout=60).raise_for_status()
-            r = requests.post(f"{api}/auth/login", json={"login": profile["email"], "password": profile["password"]},
-                              timeout=60)
+            r = requests.post(
+                f"{api}/auth/login", json={"login": profile["email"], "password": profile["password"]}, timeout=60
+            )
             tokens.append(r.json()["access_token"])
 
         filer = Filer(api, tokens, args.encoding)
@@ -228,18 +281,29 @@ def main():
             floor = len(floor_lat) / floor_elapsed
             report(f"filings through the gateway (x{c})", lat, elapsed, floor)
             report(f"  storage floor: one filing's writes (x{c})", floor_lat, floor_elapsed)
-            print(f"  503 service_busy answered: {filer.busy}" +
-                  (f"; errors: {len(filer.errors)} (statuses {sorted(set(filer.errors))})" if filer.errors else ""))
+            print(
+                f"  503 service_busy answered: {filer.busy}"
+                + (f"; errors: {len(filer.errors)} (statuses {sorted(set(filer.errors))})" if filer.errors else "")
+            )
             top = sorted(spent.items(), key=lambda kv: -kv[1])
-            print("  CPU per filing: " + ", ".join(f"{n} {ms:.1f} ms" for n, ms in top if ms >= 0.5) +
-                  f"; total {sum(spent.values()):.1f} ms" +
-                  (f" (the floor's writes: ferretdb {floor_cpu:.1f} ms)" if ferretdb else ""), flush=True)
+            print(
+                "  CPU per filing: "
+                + ", ".join(f"{n} {ms:.1f} ms" for n, ms in top if ms >= 0.5)
+                + f"; total {sum(spent.values()):.1f} ms"
+                + (f" (the floor's writes: ferretdb {floor_cpu:.1f} ms)" if ferretdb else ""),
+                flush=True,
+            )
         if not args.quick:
             print("-- parts of the floor")
             rpc_floor(env["AMQP_URI"], 1000, max(args.concurrency))
             # What carrying the attachments as base64 in JSON through the broker costs, bare.
-            rpc_floor(env["AMQP_URI"], 300, max(args.concurrency), json.loads(filer.json_body)["attachments"],
-                      f" carrying the {len(filer.json_body) // 1000} KB JSON filing")
+            rpc_floor(
+                env["AMQP_URI"],
+                300,
+                max(args.concurrency),
+                json.loads(filer.json_body)["attachments"],
+                f" carrying the {len(filer.json_body) // 1000} KB JSON filing",
+            )
             big = {"blob": PDF}
             coll = floor_db.inserts
             lat, elapsed = run_pool(lambda i: coll.insert_one({"_id": f"b{i}", **big}), 200, 1)

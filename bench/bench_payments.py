@@ -10,6 +10,7 @@ its HMAC-signed callback to the gateway is verified and applied → GET /payment
 payment's database written again straight with pymongo at the same concurrency
 (bench.harness.rewrite). ``--quick`` is what ``make bench`` runs.
 """
+
 import eventlet
 
 eventlet.monkey_patch()
@@ -34,10 +35,18 @@ from tests.pki import Pki  # noqa: E402
 
 PDF = b"%PDF-1.4\n%%EOF\n"
 PNG = base64.b64decode(
-    "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk+M9QDwADhgGAWjR9awAAAABJRU5ErkJggg==")
-FORM = {"full_name": "Người Thử", "national_id": "079090001234", "date_of_birth": "1990-01-01",
-        "place_of_birth": "Quy Nhơn", "permanent_address": "Quy Nhơn", "record_type": 1, "copies": 1,
-        "purpose": "Thử tải"}
+    "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk+M9QDwADhgGAWjR9awAAAABJRU5ErkJggg=="
+)
+FORM = {
+    "full_name": "Người Thử",
+    "national_id": "079090001234",
+    "date_of_birth": "1990-01-01",
+    "place_of_birth": "Quy Nhơn",
+    "permanent_address": "Quy Nhơn",
+    "record_type": 1,
+    "copies": 1,
+    "purpose": "Thử tải",
+}
 
 
 def main():
@@ -50,9 +59,14 @@ def main():
         args.count = 40
     pki = Pki()
     port = suite.free_port()
-    env = base_env(GATEWAY_ADDRESS=f"127.0.0.1:{port}", LOGIN_MAX_ATTEMPTS_PER_IP="100000",
-                   PROVIDER_URL=f"http://127.0.0.1:{suite.free_port()}", PROVIDER_SECRET="bench-secret",
-                   SMTP_PORT=str(suite.free_port()), PAYMENT_CALLBACK_URL=f"http://127.0.0.1:{port}/api/v1/payments/callback")
+    env = base_env(
+        GATEWAY_ADDRESS=f"127.0.0.1:{port}",
+        LOGIN_MAX_ATTEMPTS_PER_IP="100000",
+        PROVIDER_URL=f"http://127.0.0.1:{suite.free_port()}",
+        PROVIDER_SECRET="bench-secret",
+        SMTP_PORT=str(suite.free_port()),
+        PAYMENT_CALLBACK_URL=f"http://127.0.0.1:{port}/api/v1/payments/callback",
+    )
     ca = ROOT / "var" / f"{env['DB_PREFIX']}-ca.pem"
     ca.write_text(pki.trust_pem)
     env.update(TRUSTED_CA_FILE=str(ca), MAIL_DIR=str(ROOT / "var" / "mail" / env["DB_PREFIX"]))
@@ -65,22 +79,45 @@ def main():
         for i in range(args.count):
             n = uuid.uuid4().int
             nid = f"{n % 10**12:012d}"
-            profile = {"kind": "individual", "full_name": "Người Thử", "national_id": nid, "date_of_birth": "1990-01-01",
-                       "email": f"pay{n % 10**9}@example.vn", "phone": "0905000000", "password": "bench-password-123"}
+            profile = {
+                "kind": "individual",
+                "full_name": "Người Thử",
+                "national_id": nid,
+                "date_of_birth": "1990-01-01",
+                "email": f"pay{n % 10**9}@example.vn",
+                "phone": "0905000000",
+                "password": "bench-password-123",
+            }
             requests.post(f"{api}/auth/register", json=profile, timeout=60).raise_for_status()
-            tok = requests.post(f"{api}/auth/login", json={"login": profile["email"], "password": profile["password"]},
-                                timeout=60).json()["access_token"]
+            tok = requests.post(
+                f"{api}/auth/login", json={"login": profile["email"], "password": profile["password"]}, timeout=60
+            ).json()["access_token"]
             auth = {"Authorization": f"Bearer {tok}"}
             files = [("TK-LLTP", "tk.pdf", "application/pdf", PDF), ("CCCD", "c.png", "image/png", PNG)]
             metas = [{"document_code": c, "sha256": hashlib.sha256(d).hexdigest()} for c, _, _, d in files]
-            payload = base64.b64decode(requests.post(f"{api}/dossiers/signing-payload", headers=auth, timeout=30, json={
-                "procedure_code": "TP-LLTP-01", "form_data": FORM, "attachments": metas}).json()["payload_b64"])
+            payload = base64.b64decode(
+                requests.post(
+                    f"{api}/dossiers/signing-payload",
+                    headers=auth,
+                    timeout=30,
+                    json={"procedure_code": "TP-LLTP-01", "form_data": FORM, "attachments": metas},
+                ).json()["payload_b64"]
+            )
             signer = pki.citizen(nid)
-            body = {"procedure_code": "TP-LLTP-01", "form_data": FORM, "delivery_method": "online",
-                    "attachments": [{"document_code": c, "filename": f, "content_type": t,
-                                     "content_b64": base64.b64encode(d).decode()} for c, f, t, d in files],
-                    "signature": {"certificate_pem": signer.pem, "chain_pem": pki.intermediate.pem,
-                                  "signature_b64": signer.sign(payload)}}
+            body = {
+                "procedure_code": "TP-LLTP-01",
+                "form_data": FORM,
+                "delivery_method": "online",
+                "attachments": [
+                    {"document_code": c, "filename": f, "content_type": t, "content_b64": base64.b64encode(d).decode()}
+                    for c, f, t, d in files
+                ],
+                "signature": {
+                    "certificate_pem": signer.pem,
+                    "chain_pem": pki.intermediate.pem,
+                    "signature_b64": signer.sign(payload),
+                },
+            }
             r = requests.post(f"{api}/dossiers", json=body, headers=auth, timeout=60)
             dossiers.append((auth, r.json()["dossier"]["code"]))
         time.sleep(2)  # let the payment service record every fee due
@@ -90,8 +127,9 @@ def main():
             auth, code = dossiers[i]
             p = requests.post(f"{api}/dossiers/{code}/payments", headers=auth, timeout=60).json()
             payments.append((p["id"], code))
-            requests.post(p["redirect_url"], json={"outcome": "success"}, headers={"Accept": "application/json"},
-                          timeout=60)
+            requests.post(
+                p["redirect_url"], json={"outcome": "success"}, headers={"Accept": "application/json"}, timeout=60
+            )
             if requests.get(f"{api}/payments/{p['id']}", headers=auth, timeout=60).json()["status"] != "succeeded":
                 failures.append(code)
 
@@ -99,8 +137,9 @@ def main():
         time.sleep(2)  # the last payments' events published and their markers cleared
         keys = payments[0]
         docs = documents_of(client[f"{env['DB_PREFIX']}_payment"], *keys)
-        floor_lat, floor_elapsed = run_pool(rewrite(client[f"{env['DB_PREFIX']}_floor"], docs, keys, "floor"),
-                                            args.count, args.concurrency)
+        floor_lat, floor_elapsed = run_pool(
+            rewrite(client[f"{env['DB_PREFIX']}_floor"], docs, keys, "floor"), args.count, args.concurrency
+        )
         print(f"machine: {os.cpu_count()} cores; concurrency {args.concurrency}")
         report("payment start→pay→signed callback→status", lat, elapsed, args.count / floor_elapsed)
         report(f"  storage floor: one payment's {len(docs)} documents (x{args.concurrency})", floor_lat, floor_elapsed)

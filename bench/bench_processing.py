@@ -12,6 +12,7 @@ Each beside its storage floor, same run, same server: the documents one opening 
 left in processing's database written again straight with pymongo, as many times and as
 concurrently as the service did (bench.harness.rewrite). ``--quick`` is what ``make bench`` runs.
 """
+
 import eventlet
 
 eventlet.monkey_patch()
@@ -64,15 +65,33 @@ def main():
         start = time.perf_counter()
         for i in range(args.burst):
             code = f"52-BENCH-{i:07d}"
-            env_ = new_event(DossierSubmitted(
-                code=code, procedure_code="TP-HT-02", procedure_version=1, procedure_name="Bench",
-                agency_id="UBND-GR", level=3, handled_as_level=3, channel="online",
-                processing_days=3, applicant_id="c", delivery_method="in_person", fee_vnd=0,
-                submitted_at=now), {"id": "c", "role": "citizen"}, dossier_code=code)
+            env_ = new_event(
+                DossierSubmitted(
+                    code=code,
+                    procedure_code="TP-HT-02",
+                    procedure_version=1,
+                    procedure_name="Bench",
+                    agency_id="UBND-GR",
+                    level=3,
+                    handled_as_level=3,
+                    channel="online",
+                    processing_days=3,
+                    applicant_id="c",
+                    delivery_method="in_person",
+                    fee_vnd=0,
+                    submitted_at=now,
+                ),
+                {"id": "c", "role": "citizen"},
+                dossier_code=code,
+            )
             if i == 0:
                 first_event = env_["event_id"]
-            ch.basic_publish("intake.events", "dossier_submitted", json.dumps(env_).encode(),
-                             pika.BasicProperties(content_type="application/json", delivery_mode=2))
+            ch.basic_publish(
+                "intake.events",
+                "dossier_submitted",
+                json.dumps(env_).encode(),
+                pika.BasicProperties(content_type="application/json", delivery_mode=2),
+            )
         conn.close()
         published = time.perf_counter() - start
         while db.cases.count_documents({}) < args.burst:
@@ -84,8 +103,10 @@ def main():
         floor_db = client[f"{env['DB_PREFIX']}_floor"]  # apart: the sweep below must not see the copies
         lat, floor_elapsed = run_pool(rewrite(floor_db, docs, keys, "floor"), args.burst, 10)
         floor = args.burst / floor_elapsed
-        print(f"burst: {args.burst} dossier_submitted published in {published:.1f} s; all cases open after "
-              f"{elapsed:.1f} s → {args.burst / elapsed:.1f} cases/s = {args.burst / elapsed / floor:.2f} × floor")
+        print(
+            f"burst: {args.burst} dossier_submitted published in {published:.1f} s; all cases open after "
+            f"{elapsed:.1f} s → {args.burst / elapsed:.1f} cases/s = {args.burst / elapsed / floor:.2f} × floor"
+        )
         report(f"  storage floor: one opening's {len(docs)} documents (x10)", lat, floor_elapsed)
 
         # ---- sweep over many open cases, a thousand of them due on the measured day
@@ -97,12 +118,31 @@ def main():
         for i in range(args.open_cases):
             due = due_day if i % (args.open_cases // args.due) == 0 else cal.add_working_days(today, 60 + i % 30)
             code = f"52-SWEEP-{i:07d}"
-            batch.append({"_id": code, "code": code, "status": "in_review", "paused": False, "version": 3,
-                          "due_date": due.isoformat(), "due_at": cal.end_of_day(due), "statutory_due_date": due.isoformat(),
-                          "agency_id": "UBND-GR", "department_id": "GR-TPHT", "applicant_id": "c",
-                          "procedure_code": "TP-HT-02", "procedure_name": "Bench", "delivery_method": "in_person",
-                          "level": 3, "channel": "online", "history_head": "0" * 64, "processing_days": 3,
-                          "submitted_at": utcnow(), "clock": [], "flags": {"at_risk": False, "overdue": False}})
+            batch.append(
+                {
+                    "_id": code,
+                    "code": code,
+                    "status": "in_review",
+                    "paused": False,
+                    "version": 3,
+                    "due_date": due.isoformat(),
+                    "due_at": cal.end_of_day(due),
+                    "statutory_due_date": due.isoformat(),
+                    "agency_id": "UBND-GR",
+                    "department_id": "GR-TPHT",
+                    "applicant_id": "c",
+                    "procedure_code": "TP-HT-02",
+                    "procedure_name": "Bench",
+                    "delivery_method": "in_person",
+                    "level": 3,
+                    "channel": "online",
+                    "history_head": "0" * 64,
+                    "processing_days": 3,
+                    "submitted_at": utcnow(),
+                    "clock": [],
+                    "flags": {"at_risk": False, "overdue": False},
+                }
+            )
             entries.append((code, flag_days(cal, due, 1), f"{code}#3"))  # as the commit that set it schedules
             if len(batch) == 1000:
                 db.cases.insert_many(batch)
@@ -112,32 +152,44 @@ def main():
         calendar = DeadlineCalendar(db, "cases")
         calendar.schedule_many(entries)
         calendar.mark_built()
-        print(f"sweep setup: {args.open_cases} open cases inserted and scheduled in {time.perf_counter() - t0:.1f} s; "
-              f"{len(range(0, args.open_cases, args.open_cases // args.due))} due on {due_day}")
+        print(
+            f"sweep setup: {args.open_cases} open cases inserted and scheduled in {time.perf_counter() - t0:.1f} s; "
+            f"{len(range(0, args.open_cases, args.open_cases // args.due))} due on {due_day}"
+        )
         with ServiceRpcProxy("processing", {"AMQP_URI": amqp}, timeout=3600) as proxy:
             t0 = time.perf_counter()
             result = proxy.sweep()
-            print(f"sweep today (folds the {args.open_cases} scheduled entries into day documents, nothing due): "
-                  f"checked {result['checked']} in {time.perf_counter() - t0:.1f} s")
-            write_offset(clock_file, datetime.combine(cal.at_risk_from(due_day, 1), datetime.min.time(), VN_TZ)
-                         .replace(hour=9))
+            print(
+                f"sweep today (folds the {args.open_cases} scheduled entries into day documents, nothing due): "
+                f"checked {result['checked']} in {time.perf_counter() - t0:.1f} s"
+            )
+            write_offset(
+                clock_file, datetime.combine(cal.at_risk_from(due_day, 1), datetime.min.time(), VN_TZ).replace(hour=9)
+            )
             time.sleep(0.5)
             flagged, flag_rate = 0, 0.0
             for label in ("sweep on the day they fall due", "sweep again the same day (nothing new)"):
                 t0 = time.perf_counter()
                 result = proxy.sweep()
                 took = time.perf_counter() - t0
-                print(f"{label}: checked {result['checked']} of {args.open_cases} open cases, flagged "
-                      f"{result['flagged']} (each a committed transition + event) in {took:.2f} s", flush=True)
+                print(
+                    f"{label}: checked {result['checked']} of {args.open_cases} open cases, flagged "
+                    f"{result['flagged']} (each a committed transition + event) in {took:.2f} s",
+                    flush=True,
+                )
                 if result["flagged"]:
                     flagged, flag_rate = result["flagged"], result["flagged"] / took
             # The first case is one of those due: what its flag wrote (the transition record, the case).
             flagged = flagged or 1
-            docs = [(n, d) for n, d in documents_of(db, "52-SWEEP-0000000") if n in ("cases", "cases_transitions")
-                    and d.get("version", 0) >= 4]
+            docs = [
+                (n, d)
+                for n, d in documents_of(db, "52-SWEEP-0000000")
+                if n in ("cases", "cases_transitions") and d.get("version", 0) >= 4
+            ]
             lat, floor_elapsed = run_pool(rewrite(floor_db, docs, ("52-SWEEP-0000000",), "floor"), flagged, 8)
             print(f"flagging on the day: {flag_rate:.1f} cases/s = {flag_rate * floor_elapsed / flagged:.2f} × floor")
             report(f"  storage floor: each flag's {len(docs)} documents (x8)", lat, floor_elapsed)
+
 
 if __name__ == "__main__":
     main()

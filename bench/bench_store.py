@@ -11,6 +11,7 @@ On the local FerretDB (or MONGO_URI), in a throw-away database, prints:
     handler, so the bound decides throughput and, above all, the slowest filing. The unbounded
     line is the filing benchmark's storage floor at 32; the best bound is the floor's floor.
 """
+
 import eventlet
 import eventlet.semaphore
 
@@ -33,8 +34,12 @@ from bench.harness import report, run_pool  # noqa: E402
 from services.common.events import utcnow  # noqa: E402
 from services.common.mongo import make_client  # noqa: E402
 
-DOSSIER = {"form_data": {"full_name": "Người Thử", "purpose": "x" * 200}, "status": "submitted",
-           "attachments": [{"id": "x", "sha256": "0" * 64, "size": 200_016}] * 2, "applicant": {"name": "y" * 300}}
+DOSSIER = {
+    "form_data": {"full_name": "Người Thử", "purpose": "x" * 200},
+    "status": "submitted",
+    "attachments": [{"id": "x", "sha256": "0" * 64, "size": 200_016}] * 2,
+    "applicant": {"name": "y" * 300},
+}
 
 
 def main():
@@ -46,8 +51,11 @@ def main():
     client = make_client(uri)
     db = client[f"benchstore{uuid.uuid4().hex[:6]}"]
     pid = server_pid(uri)
-    print(f"machine: {os.cpu_count()} cores, load average {os.getloadavg()[0]:.1f}; server {uri} "
-          f"({'local FerretDB, pid %d' % pid if pid else 'CPU not measured'})", flush=True)
+    print(
+        f"machine: {os.cpu_count()} cores, load average {os.getloadavg()[0]:.1f}; server {uri} "
+        f"({'local FerretDB, pid %d' % pid if pid else 'CPU not measured'})",
+        flush=True,
+    )
     try:
         db.small.insert_one({"_id": "warm"})
         db.chunks.insert_one({"_id": "warm"})
@@ -65,7 +73,9 @@ def main():
         measure("insert_one, small document", lambda i: db.small.insert_one({"_id": f"s{i}", "v": "x" * 100}))
         measure("find_one by _id, small document", lambda i: db.small.find_one({"_id": f"s{i}"}))
         measure("delete_one by _id", lambda i: db.small.delete_one({"_id": f"s{i}"}))
-        measure("insert_one, 200 KB binary chunk", lambda i: db.chunks.insert_one({"_id": f"b{i}", "data": Binary(PDF)}))
+        measure(
+            "insert_one, 200 KB binary chunk", lambda i: db.chunks.insert_one({"_id": f"b{i}", "data": Binary(PDF)})
+        )
         measure("find_one by _id, 200 KB binary chunk", lambda i: db.chunks.find_one({"_id": f"b{i}"}))
 
         print("-- one filing's writes, 32 clients, at most N writing at once")
@@ -75,13 +85,16 @@ def main():
             def file_once(i, tag=f"w{limit}"):
                 code, now = f"{tag}-{i}", utcnow()
                 with gate:
-                    db.idempotency_keys.insert_one({"_id": f"{code}:key", "dossier_code": code, "request_hash": "0" * 64,
-                                                    "created_at": now})
-                    db.attachment_chunks.insert_many([{"_id": f"{code}-1:0", "data": Binary(PDF)},
-                                                      {"_id": f"{code}-2:0", "data": Binary(PNG)}])
+                    db.idempotency_keys.insert_one(
+                        {"_id": f"{code}:key", "dossier_code": code, "request_hash": "0" * 64, "created_at": now}
+                    )
+                    db.attachment_chunks.insert_many(
+                        [{"_id": f"{code}-1:0", "data": Binary(PDF)}, {"_id": f"{code}-2:0", "data": Binary(PNG)}]
+                    )
                     db.dossiers_pending.insert_one({"_id": f"{code}#1", "doc_id": code, "version": 1, "at": now})
-                    db.dossiers_transitions.insert_one({"_id": f"{code}#1", "doc_id": code, "set": DOSSIER,
-                                                        "events": [DOSSIER], "at": now})
+                    db.dossiers_transitions.insert_one(
+                        {"_id": f"{code}#1", "doc_id": code, "set": DOSSIER, "events": [DOSSIER], "at": now}
+                    )
                     db.dossiers.insert_one({"_id": code, **DOSSIER})
                     db.dossiers_pending.delete_one({"_id": f"{code}#1"})
 

@@ -1,5 +1,6 @@
 """What every benchmark does around its measurement: make sure the servers run, use throw-away
 databases, start the components it needs as real processes, and clean everything up."""
+
 from __future__ import annotations
 
 import contextlib
@@ -21,7 +22,6 @@ sys.path.insert(0, str(ROOT))
 from ops import suite  # noqa: E402
 from services.common.mongo import make_client  # noqa: E402
 
-
 MGMT = "http://127.0.0.1:15672/api"
 
 
@@ -35,16 +35,29 @@ def base_env(**extra: str) -> dict:
         subprocess.run([str(ROOT / "scripts" / "infra"), "up"], check=True)
     if not amqp:
         requests.put(f"{MGMT}/vhosts/{prefix}", auth=("guest", "guest"), timeout=10).raise_for_status()
-        requests.put(f"{MGMT}/permissions/{prefix}/guest", auth=("guest", "guest"), timeout=10,
-                     json={"configure": ".*", "write": ".*", "read": ".*"}).raise_for_status()
+        requests.put(
+            f"{MGMT}/permissions/{prefix}/guest",
+            auth=("guest", "guest"),
+            timeout=10,
+            json={"configure": ".*", "write": ".*", "read": ".*"},
+        ).raise_for_status()
         amqp = f"pyamqp://guest:guest@127.0.0.1:5672/{prefix}"
-    return {"AMQP_URI": amqp, "MONGO_URI": os.environ.get("MONGO_URI", "mongodb://127.0.0.1:27017/"),
-            "DB_PREFIX": prefix, **extra}
+    return {
+        "AMQP_URI": amqp,
+        "MONGO_URI": os.environ.get("MONGO_URI", "mongodb://127.0.0.1:27017/"),
+        "DB_PREFIX": prefix,
+        **extra,
+    }
 
 
 def seed(env: dict) -> None:
-    subprocess.run([sys.executable, "-m", "devtools.demo_data"], cwd=ROOT, check=True,
-                   env={**os.environ, **env}, stdout=subprocess.DEVNULL)
+    subprocess.run(
+        [sys.executable, "-m", "devtools.demo_data"],
+        cwd=ROOT,
+        check=True,
+        env={**os.environ, **env},
+        stdout=subprocess.DEVNULL,
+    )
 
 
 def wait_rpc(service: str, amqp: str, timeout: float = 60) -> None:
@@ -106,8 +119,10 @@ def report(name: str, latencies: list[float], elapsed: float, floor: float | Non
     """Print one figure (and, given the same run's floor in operations/s, the ratio); return its rate."""
     ms = [x * 1000 for x in latencies]
     rate = len(ms) / elapsed
-    line = (f"{name:<44} n={len(ms):<5} {rate:8.1f}/s   p50 {pct(ms, 50):7.1f} ms   p95 {pct(ms, 95):7.1f} ms   "
-            f"p99 {pct(ms, 99):7.1f} ms")
+    line = (
+        f"{name:<44} n={len(ms):<5} {rate:8.1f}/s   p50 {pct(ms, 50):7.1f} ms   p95 {pct(ms, 95):7.1f} ms   "
+        f"p99 {pct(ms, 99):7.1f} ms"
+    )
     if floor:
         line += f"   = {rate / floor:.2f} × floor"
     print(line, flush=True)
@@ -134,8 +149,12 @@ def documents_of(db, *keys: str) -> list[tuple[str, dict]]:
     operation left behind (a scan of every collection: for a benchmark's setup only)."""
     pattern = "|".join(re.escape(k) for k in keys)
     # Claim markers are left out: rewrite() inserts and deletes one with each transition record.
-    return [(name, doc) for name in sorted(db.list_collection_names()) if not name.endswith("_pending")
-            for doc in db[name].find({"_id": {"$regex": pattern}})]
+    return [
+        (name, doc)
+        for name in sorted(db.list_collection_names())
+        if not name.endswith("_pending")
+        for doc in db[name].find({"_id": {"$regex": pattern}})
+    ]
 
 
 def rewrite(db, docs: list[tuple[str, dict]], keys: tuple[str, ...], tag: str):
@@ -143,6 +162,7 @@ def rewrite(db, docs: list[tuple[str, dict]], keys: tuple[str, ...], tag: str):
     appended), one insert each; a numbered transition's record comes with its claim marker inserted
     before and deleted after, as services.common.versioned writes them. The storage floor of an
     operation that wrote those documents."""
+
     def store(i: int) -> None:
         for name, doc in docs:
             new_id = str(doc["_id"])
@@ -150,9 +170,11 @@ def rewrite(db, docs: list[tuple[str, dict]], keys: tuple[str, ...], tag: str):
                 new_id = new_id.replace(key, f"{key}-{tag}-{i}")
             marker = db[name.removesuffix("_transitions") + "_pending"] if name.endswith("_transitions") else None
             if marker is not None:
-                marker.insert_one({"_id": new_id, "doc_id": doc.get("doc_id"), "version": doc.get("version"),
-                                   "at": doc.get("at")})
+                marker.insert_one(
+                    {"_id": new_id, "doc_id": doc.get("doc_id"), "version": doc.get("version"), "at": doc.get("at")}
+                )
             db[name].insert_one({**doc, "_id": new_id})
             if marker is not None:
                 marker.delete_one({"_id": new_id})
+
     return store

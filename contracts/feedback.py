@@ -1,4 +1,5 @@
 """The feedback service's payloads, all public: the gateway's routes take and give them."""
+
 from __future__ import annotations
 
 from datetime import date, datetime
@@ -17,7 +18,7 @@ class Contact(Payload):
     phone: str | None = Field(default=None, pattern=r"^(\+84|0)\d{9,10}$")
 
     @model_validator(mode="after")
-    def _reachable(self) -> "Contact":
+    def _reachable(self) -> Contact:
         if not (self.email or self.phone):
             raise ValueError("Cần thư điện tử hoặc số điện thoại để cơ quan trả lời")
         return self
@@ -25,6 +26,7 @@ class Contact(Payload):
 
 class NewFeedback(Payload):
     """Phản ánh, kiến nghị or a question (hỏi đáp), about a dossier, a procedure or an agency."""
+
     kind: Literal["question", "feedback", "complaint"] = "question"
     subject: str = Field(min_length=5, max_length=300)
     body: str = Field(min_length=10, max_length=10000)
@@ -35,7 +37,7 @@ class NewFeedback(Payload):
     contact: Contact | None = Field(default=None, description="required when not signed in")
 
     @model_validator(mode="after")
-    def _about(self) -> "NewFeedback":
+    def _about(self) -> NewFeedback:
         if not (self.agency_id or self.procedure_code or self.dossier_code):
             raise ValueError("Cần chọn thủ tục hoặc cơ quan mà câu hỏi, phản ánh liên quan")
         return self
@@ -43,6 +45,7 @@ class NewFeedback(Payload):
 
 class StaffEntry(NewFeedback):
     """Feedback an official records from email, phone or a letter."""
+
     channel: Literal["email", "phone", "written"]
     received_at: datetime | None = None
 

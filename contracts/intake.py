@@ -1,5 +1,6 @@
 """The intake service's payloads (catalog, accounts, dossiers), all public: the gateway's routes take and
 give them."""
+
 from __future__ import annotations
 
 import re
@@ -33,6 +34,7 @@ class Department(Payload):
 
 class Agency(Payload):
     """Cơ quan: provincial department, district/commune People's Committee, service centre."""
+
     id: Code
     name: str = Field(min_length=1, max_length=300)
     kind: Literal["province_department", "province_centre", "district", "commune"]
@@ -46,6 +48,7 @@ class Agency(Payload):
 
 class RequiredDocument(Payload):
     """Thành phần hồ sơ."""
+
     code: Code
     name: str = Field(min_length=1, max_length=500)
     mandatory: bool = True
@@ -56,6 +59,7 @@ class RequiredDocument(Payload):
 
 class Fee(Payload):
     """Phí, lệ phí (VND)."""
+
     name: str
     amount_vnd: int = Field(ge=0, le=MAX_VND)
     note: str | None = None
@@ -64,6 +68,7 @@ class Fee(Payload):
 class Announcement(Payload):
     """The province's decision announcing the procedure (quyết định công bố thủ tục hành chính, Art. 9.1):
     its processing time is the ceiling an agency may shorten but never exceed (R34)."""
+
     decision_number: str = Field(min_length=3, max_length=60, description="e.g. 1234/QĐ-UBND")
     decision_date: date
     processing_days: int = Field(ge=1, le=365, description="the processing time announced, in working days")
@@ -71,6 +76,7 @@ class Announcement(Payload):
 
 class ProcedureIn(Payload):
     """A procedure version as an agency publishes it (thủ tục hành chính)."""
+
     code: Code
     name: str = Field(min_length=3, max_length=500)
     sector: str = Field(min_length=1, max_length=200)
@@ -83,20 +89,24 @@ class ProcedureIn(Payload):
     applicant_requirements: str = ""
     required_documents: list[RequiredDocument] = Field(default_factory=list)
     eform_schema: dict[str, Any] | None = None
-    processing_days: int = Field(ge=1, le=365, description="the agency's processing time in working days: at most "
-                                                           "the announced one (Art. 9.1b)")
+    processing_days: int = Field(
+        ge=1, le=365, description="the agency's processing time in working days: at most the announced one (Art. 9.1b)"
+    )
     announcement: Announcement | None = Field(default=None, description="set by the province office (operator)")
-    workflow: Workflow | None = Field(default=None, description="the processing workflow with stage budgets "
-                                                                "(R32, R33); none: the default workflow")
+    workflow: Workflow | None = Field(
+        default=None, description="the processing workflow with stage budgets (R32, R33); none: the default workflow"
+    )
     supplement_clock: Literal["restart", "resume"] = Field(
-        default="restart", description="after a supplement during review, the clock restarts in full "
-                                       "(default) or resumes with the time that was left")
+        default="restart",
+        description="after a supplement during review, the clock restarts in full "
+        "(default) or resumes with the time that was left",
+    )
     fees: list[Fee] = Field(default_factory=list)
     delivery_methods: list[DeliveryMethod] = Field(min_length=1)
     effective_from: date
 
     @model_validator(mode="after")
-    def _consistent(self) -> "ProcedureIn":
+    def _consistent(self) -> ProcedureIn:
         if self.level < 2 and any(d.template_url for d in self.required_documents):
             raise ValueError("Thủ tục có biểu mẫu tải về phải ở mức độ 2 trở lên (R6)")
         if self.level >= 3 and not self.eform_schema:
@@ -111,6 +121,7 @@ class ProcedureIn(Payload):
 
 class WorkflowIn(Payload):
     """Quy trình xử lý of one procedure, declared by its agency (published as a new version)."""
+
     workflow: Workflow
 
 
@@ -141,6 +152,7 @@ class DueDateQuery(Payload):
 
 class DueDatePreview(View):
     """When a dossier received at ``received_at`` would be due (ngày hẹn trả kết quả)."""
+
     procedure_code: str
     received_at: datetime
     reception_day: date = Field(description="the working day the reception counts as (a day off counts as the next)")
@@ -193,6 +205,7 @@ class _RegisterBase(Payload):
 
 class RegisterIndividual(_RegisterBase):
     """Công dân: one account for every service (Art. 15.3)."""
+
     kind: Literal["individual"]
     full_name: str = Field(min_length=2, max_length=200)
     national_id: str = Field(description="Số định danh cá nhân / CCCD, 12 digits")
@@ -215,6 +228,7 @@ class RegisterIndividual(_RegisterBase):
 
 class RegisterOrganisation(_RegisterBase):
     """Tổ chức, doanh nghiệp: identified by tax code (mã số thuế)."""
+
     kind: Literal["organisation"]
     name: str = Field(min_length=2, max_length=300)
     tax_code: str
@@ -246,6 +260,7 @@ class Account(View):
 
 class NewOfficial(Payload):
     """Cán bộ: created by the agency admin of their agency."""
+
     name: str = Field(min_length=2, max_length=200)
     email: EmailStr
     phone: str | None = None
@@ -273,16 +288,20 @@ class Credentials(Payload):
 # ----------------------------------------------------------------- dossiers
 class SignatureIn(Payload):
     """Chữ ký số over services.intake.signatures.canonical_payload (level 4)."""
+
     certificate_pem: str = Field(min_length=50, max_length=20000)
     chain_pem: str | None = Field(default=None, max_length=40000, description="intermediate CA certificates")
     signature_b64: str = Field(min_length=8, max_length=4000)
 
 
 # What _address checks, said in the schema too (JSON Schema's if/then).
-POST_NEEDS_ADDRESS = {"if": {"properties": {"delivery_method": {"const": "post"}}, "required": ["delivery_method"]},
-                      "then": {"required": ["delivery_address", "delivery_province_code"],
-                               "properties": {"delivery_address": {"type": "string"},
-                                              "delivery_province_code": {"type": "string"}}}}
+POST_NEEDS_ADDRESS = {
+    "if": {"properties": {"delivery_method": {"const": "post"}}, "required": ["delivery_method"]},
+    "then": {
+        "required": ["delivery_address", "delivery_province_code"],
+        "properties": {"delivery_address": {"type": "string"}, "delivery_province_code": {"type": "string"}},
+    },
+}
 
 
 class FileDossier(Payload):
@@ -293,23 +312,32 @@ class FileDossier(Payload):
     # validate_default: the "needed for the post" checks below run when the field is left out too,
     # and name the field itself (a form shows the message next to it).
     delivery_address: str | None = Field(default=None, max_length=500, validate_default=True)
-    delivery_province_code: str | None = Field(default=None, pattern=r"^\d{2}$", validate_default=True,
-                                               description="province of the delivery address (for the 24-hour norm)")
+    delivery_province_code: str | None = Field(
+        default=None,
+        pattern=r"^\d{2}$",
+        validate_default=True,
+        description="province of the delivery address (for the 24-hour norm)",
+    )
     note: str | None = Field(default=None, max_length=2000)
-    signature: SignatureIn | None = Field(default=None, description="level 4 only; without it the dossier "
-                                                                     "is handled as level 3 (Art. 7.2a)")
+    signature: SignatureIn | None = Field(
+        default=None, description="level 4 only; without it the dossier is handled as level 3 (Art. 7.2a)"
+    )
 
     @field_validator("delivery_address", "delivery_province_code")
     @classmethod
     def _needed_for_post(cls, v: str | None, info: ValidationInfo) -> str | None:
         if info.data.get("delivery_method") == "post" and not v:
-            raise ValueError("Cần địa chỉ nhận kết quả qua bưu chính" if info.field_name == "delivery_address"
-                             else "Cần mã tỉnh của địa chỉ nhận (2 chữ số, ví dụ 52)")
+            raise ValueError(
+                "Cần địa chỉ nhận kết quả qua bưu chính"
+                if info.field_name == "delivery_address"
+                else "Cần mã tỉnh của địa chỉ nhận (2 chữ số, ví dụ 52)"
+            )
         return v
 
 
 class Applicant(Payload):
     """Người nộp hồ sơ trực tiếp tại bộ phận một cửa (who may have no account)."""
+
     kind: Literal["individual", "organisation"] = "individual"
     name: str = Field(min_length=2, max_length=300)
     national_id: str | None = Field(default=None, pattern=r"^\d{12}$")
@@ -319,7 +347,7 @@ class Applicant(Payload):
     address: str | None = Field(default=None, max_length=500)
 
     @model_validator(mode="after")
-    def _identified(self) -> "Applicant":
+    def _identified(self) -> Applicant:
         if self.kind == "individual" and not self.national_id:
             raise ValueError("Cần số định danh cá nhân của người nộp")
         if self.kind == "organisation" and not self.tax_code:
@@ -329,11 +357,13 @@ class Applicant(Payload):
 
 class DeskFiling(FileDossier):
     """A dossier brought to the one-stop desk, filed by reception (channel in_person)."""
+
     applicant: Applicant
 
 
 class SignedFile(Payload):
     """A file as the level-4 signing payload names it."""
+
     document_code: Code
     sha256: str = Field(pattern=r"^[0-9a-f]{64}$")
 
@@ -356,6 +386,7 @@ class Attachment(View):
 
 class Dossier(View):
     """Hồ sơ as filed."""
+
     code: str
     procedure_code: str
     procedure_version: int
@@ -370,8 +401,9 @@ class Dossier(View):
     filed_by: str | None = Field(default=None, description="the official or postal operator who filed it")
     form_data: dict[str, Any]
     attachments: list[Attachment]
-    amendments: list[dict[str, Any]] = Field(default_factory=list, description="corrections made with supplements "
-                                                                               "(Art. 15.4): field, old, new")
+    amendments: list[dict[str, Any]] = Field(
+        default_factory=list, description="corrections made with supplements (Art. 15.4): field, old, new"
+    )
     delivery_method: DeliveryMethod
     delivery_address: str | None = None
     delivery_province_code: str | None = None
@@ -387,8 +419,11 @@ class Dossier(View):
 class FiledDossier(View):
     dossier: Dossier
     tracking_secret: str | None = Field(
-        default=None, description="With the code it lets anyone check the status; keep it private")
-    replayed: bool = Field(default=False, description="True when an Idempotency-Key replay returned the earlier dossier")
+        default=None, description="With the code it lets anyone check the status; keep it private"
+    )
+    replayed: bool = Field(
+        default=False, description="True when an Idempotency-Key replay returned the earlier dossier"
+    )
 
 
 class DossierSummary(View):
@@ -414,6 +449,7 @@ class PublicLookup(Payload):
 
 class PublicStatus(View):
     """What anyone with code + secret may see: no personal data."""
+
     code: str
     procedure_code: str
     procedure_name: str

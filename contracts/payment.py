@@ -1,4 +1,5 @@
 """The payment service's public payloads: payments, refunds, reconciliations."""
+
 from __future__ import annotations
 
 from datetime import datetime
@@ -13,6 +14,7 @@ PaymentStatus = Literal["created", "started", "succeeded", "failed", "cancelled"
 
 class Payment(View):
     """Giao dịch thanh toán phí, lệ phí of one dossier."""
+
     id: str
     dossier_code: str
     amount_vnd: int

@@ -1,4 +1,5 @@
 """The postal service's public payloads: pickups, the operator's filings and updates, shipments."""
+
 from __future__ import annotations
 
 from datetime import datetime
@@ -23,6 +24,7 @@ class PostalContact(Payload):
 
 class PickupRequest(Payload):
     """Citizen asks the postal operator to collect a paper dossier (R28)."""
+
     procedure_code: str
     address: Address
     contact: PostalContact
@@ -32,6 +34,7 @@ class PickupRequest(Payload):
 
 class FileOnBehalf(Payload):
     """Postal staff file the collected dossier for the citizen."""
+
     form_data: dict[str, Any]
     delivery_method: Literal["in_person", "post", "online"]
     delivery_address: str | None = None
@@ -47,6 +50,7 @@ class Proof(Payload):
 
 class OperatorUpdate(Payload):
     """A status update from the operator, idempotent by its own event id."""
+
     event_id: str = Field(min_length=6, max_length=100)
     status: Status
     at: datetime

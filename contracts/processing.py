@@ -1,8 +1,9 @@
 """The processing service's public payloads: the commands officials send, and the views of a case."""
+
 from __future__ import annotations
 
 from datetime import date, datetime
-from typing import Annotated, Any, Literal, Union
+from typing import Annotated, Any, Literal
 
 from pydantic import Field, RootModel
 
@@ -14,6 +15,7 @@ Reasons = Annotated[list[Annotated[str, Field(min_length=3, max_length=2000)]], 
 
 class Document(Payload):
     """A document an official attaches: the signed result, the refusal, the apology letter."""
+
     filename: FileName
     content_type: str
     content_b64: str
@@ -31,15 +33,18 @@ class CommandBase(Payload):
 
 class Receive(CommandBase):
     """Tiếp nhận: the dossier is complete and valid; the clock starts."""
+
     action: Literal["receive"]
     note: str | None = Field(default=None, max_length=2000)
     fee_paid_at_desk: bool = Field(default=False, description="the fee was paid at the desk")
-    department_id: Code | None = Field(default=None, description="the specialist department, when the procedure's "
-                                                                 "workflow has no assignment stage")
+    department_id: Code | None = Field(
+        default=None, description="the specialist department, when the procedure's workflow has no assignment stage"
+    )
 
 
 class RequestSupplement(CommandBase):
     """Yêu cầu bổ sung: list exactly what is missing; the clock pauses."""
+
     action: Literal["request_supplement"]
     missing: list[MissingItem] = Field(min_length=1, max_length=30)
     note: str | None = Field(default=None, max_length=2000)
@@ -47,18 +52,21 @@ class RequestSupplement(CommandBase):
 
 class RejectAtReception(CommandBase):
     """Từ chối tiếp nhận, with reasons."""
+
     action: Literal["reject_at_reception"]
     reasons: Reasons
 
 
 class Assign(CommandBase):
     """Chuyển phòng chuyên môn."""
+
     action: Literal["assign"]
     department_id: Code
 
 
 class RequestCohandling(CommandBase):
     """Xin ý kiến phối hợp (R13): another department of the agency, or another agency."""
+
     action: Literal["request_cohandling"]
     department_id: Code | None = None
     agency_id: Code | None = None
@@ -74,12 +82,14 @@ class AnswerCohandling(CommandBase):
 
 class Propose(CommandBase):
     """Đề xuất: the specialist proposes the decision to the leader."""
+
     action: Literal["propose"]
     summary: str = Field(min_length=3, max_length=5000)
 
 
 class Approve(CommandBase):
     """Phê duyệt, ký: the leader signs; the signed result document is attached."""
+
     action: Literal["approve"]
     result_document: Document
 
@@ -91,11 +101,13 @@ class SendBack(CommandBase):
 
 class MarkResultReady(CommandBase):
     """The result is back at the reception desk (R12)."""
+
     action: Literal["mark_result_ready"]
 
 
 class Deliver(CommandBase):
     """Trả kết quả in person or by post (online return is the citizen's download)."""
+
     action: Literal["deliver"]
     method: Literal["in_person", "post"]
     note: str | None = Field(default=None, max_length=2000)
@@ -104,6 +116,7 @@ class Deliver(CommandBase):
 
 class DraftRefusal(CommandBase):
     """Ineligible after review (R14): the department drafts the reasons."""
+
     action: Literal["draft_refusal"]
     reasons: Reasons
 
@@ -120,15 +133,30 @@ class ReturnWithReasons(CommandBase):
 
 class IssueApology(CommandBase):
     """Văn bản xin lỗi (Decree 61/2018) with a new appointment date, for a late case."""
+
     action: Literal["issue_apology"]
     letter: str = Field(min_length=10, max_length=5000)
     new_due_date: date
 
 
-CaseCommandUnion = Annotated[Union[
-    Receive, RequestSupplement, RejectAtReception, Assign, RequestCohandling, AnswerCohandling, Propose, Approve,
-    SendBack, MarkResultReady, Deliver, DraftRefusal, SignRefusal, ReturnWithReasons, IssueApology,
-], Field(discriminator="action")]
+CaseCommandUnion = Annotated[
+    Receive
+    | RequestSupplement
+    | RejectAtReception
+    | Assign
+    | RequestCohandling
+    | AnswerCohandling
+    | Propose
+    | Approve
+    | SendBack
+    | MarkResultReady
+    | Deliver
+    | DraftRefusal
+    | SignRefusal
+    | ReturnWithReasons
+    | IssueApology,
+    Field(discriminator="action"),
+]
 
 
 class CaseCommand(RootModel[CaseCommandUnion]):
@@ -146,6 +174,7 @@ class QueueQuery(Payload):
 
 class StageView(View):
     """The stage a case is in (bước xử lý), with its own due day."""
+
     code: str
     name: str
     kind: str
@@ -153,8 +182,10 @@ class StageView(View):
     days: int | None = None
     started_at: datetime
     due_date: date | None = None
-    days_left: int | None = Field(default=None, description="working days left to the stage's due day, today "
-                                                            "and the due day included (added on reading)")
+    days_left: int | None = Field(
+        default=None,
+        description="working days left to the stage's due day, today and the due day included (added on reading)",
+    )
 
 
 class StageRecord(View):
@@ -203,6 +234,7 @@ class FileRef(View):
 
 class Case(View):
     """Hồ sơ đang giải quyết, as officials see it."""
+
     code: str
     version: int
     procedure_code: str
@@ -217,8 +249,9 @@ class Case(View):
     status: str
     submitted_at: datetime
     received_at: datetime | None = None
-    due_date: date | None = Field(default=None, description="the due day (hạn trả kết quả); the period ends at "
-                                                            "24:00 local time of that day")
+    due_date: date | None = Field(
+        default=None, description="the due day (hạn trả kết quả); the period ends at 24:00 local time of that day"
+    )
     due_at: datetime | None = Field(default=None, description="the instant the period ends (24:00 local of due_date)")
     statutory_due_date: date | None = Field(default=None, description="the due day without extensions (R15)")
     reception_due_date: date | None = Field(default=None, description="the day reception must act by (Art. 14.5)")
@@ -258,6 +291,7 @@ class TimelineEntry(View):
 
 class Timeline(View):
     """What the citizen (and, without reasons, the public) sees of a case."""
+
     code: str
     status: str
     agency_id: str
@@ -279,6 +313,7 @@ class Timeline(View):
 
 class HistoryEntry(View):
     """One step of the hash-chained case history (nhật ký xử lý hồ sơ), as officials see it."""
+
     version: int
     at: datetime
     action: str
@@ -286,10 +321,12 @@ class HistoryEntry(View):
     to_status: str
     actor: dict[str, Any]
     reason: str | None = None
-    department_id: str | None = Field(default=None, description="the department the case went to (reception "
-                                                                "without an assignment stage, assign)")
-    amendments: list[dict[str, Any]] | None = Field(default=None, description="a supplement's corrections to the "
-                                                                              "form: field, old and new value")
+    department_id: str | None = Field(
+        default=None, description="the department the case went to (reception without an assignment stage, assign)"
+    )
+    amendments: list[dict[str, Any]] | None = Field(
+        default=None, description="a supplement's corrections to the form: field, old and new value"
+    )
     hash: str
 
 

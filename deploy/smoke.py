@@ -8,6 +8,7 @@ dossier through the gateway, checks that processing opened its case (the public 
 it), and tears the stack down (volumes included) unless --keep. Without an engine it exits with
 code 2 and says so; tests skip it with that message.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -25,6 +26,7 @@ HERE = Path(__file__).resolve().parent
 COMPOSE = HERE / "docker-compose.yml"
 sys.path.insert(0, str(HERE.parent))
 from ops.suite import wait_healthy  # noqa: E402  (the same wait as `make run` and the tests)
+
 PROJECT = "portal-smoke"
 NO_ENGINE = 2
 
@@ -70,18 +72,36 @@ def compose(*args: str) -> None:
 
 def journey(api: str) -> str:
     n = uuid.uuid4().int
-    citizen = {"kind": "individual", "full_name": "Người Kiểm Thử", "national_id": f"{n % 10**12:012d}",
-               "date_of_birth": "1990-01-01", "email": f"smoke.{n % 10**9}@example.vn", "phone": "0905000000",
-               "password": "mat-khau-kiem-thu-2026"}
+    citizen = {
+        "kind": "individual",
+        "full_name": "Người Kiểm Thử",
+        "national_id": f"{n % 10**12:012d}",
+        "date_of_birth": "1990-01-01",
+        "email": f"smoke.{n % 10**9}@example.vn",
+        "phone": "0905000000",
+        "password": "mat-khau-kiem-thu-2026",
+    }
     requests.post(f"{api}/auth/register", json=citizen, timeout=30).raise_for_status()
-    token = requests.post(f"{api}/auth/login", json={"login": citizen["email"], "password": citizen["password"]},
-                          timeout=30).json()["access_token"]
+    token = requests.post(
+        f"{api}/auth/login", json={"login": citizen["email"], "password": citizen["password"]}, timeout=30
+    ).json()["access_token"]
     pdf = base64.b64encode(b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n").decode()
-    body = {"procedure_code": "TP-HT-01", "delivery_method": "online", "form_data": {
-        "child_full_name": "Bé Kiểm Thử", "child_date_of_birth": "2026-11-01", "child_sex": "nam",
-        "place_of_birth": "Trạm Y tế", "mother_full_name": "Mẹ Kiểm Thử", "relationship_of_declarant": "mẹ"},
-        "attachments": [{"document_code": c, "filename": f"{c}.pdf", "content_type": "application/pdf",
-                         "content_b64": pdf} for c in ("TK-KS", "GCS")]}
+    body = {
+        "procedure_code": "TP-HT-01",
+        "delivery_method": "online",
+        "form_data": {
+            "child_full_name": "Bé Kiểm Thử",
+            "child_date_of_birth": "2026-11-01",
+            "child_sex": "nam",
+            "place_of_birth": "Trạm Y tế",
+            "mother_full_name": "Mẹ Kiểm Thử",
+            "relationship_of_declarant": "mẹ",
+        },
+        "attachments": [
+            {"document_code": c, "filename": f"{c}.pdf", "content_type": "application/pdf", "content_b64": pdf}
+            for c in ("TK-KS", "GCS")
+        ],
+    }
     r = requests.post(f"{api}/dossiers", json=body, headers={"Authorization": f"Bearer {token}"}, timeout=60)
     r.raise_for_status()
     filed = r.json()

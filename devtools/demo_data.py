@@ -4,6 +4,7 @@ and a changed procedure is published as a new version (R7).
 
     python -m devtools.demo_data
 """
+
 from __future__ import annotations
 
 import json
@@ -16,7 +17,6 @@ from services.common import pdf as documents
 from services.common.config import load_config
 from services.common.events import utcnow
 from services.common.mongo import make_client
-
 from services.intake.dependencies import IntakeStore
 from services.intake.service import hash_password
 
@@ -67,28 +67,56 @@ def seed(store: IntakeStore) -> dict:
     for raw in catalog["procedures"]:
         for doc in raw["required_documents"]:
             if doc.get("template_url") and not store.template(raw["code"], doc["code"]):
-                pdf = documents.document([f"MẪU: {doc['name']}", f"Thủ tục: {raw['name']} ({raw['code']})",
-                                          "Họ và tên: ........................................",
-                                          "Số định danh cá nhân: .............................",
-                                          "Địa chỉ: ..........................................",
-                                          "Ngày ... tháng ... năm ....      Người khai (ký, ghi rõ họ tên)"])
+                pdf = documents.document(
+                    [
+                        f"MẪU: {doc['name']}",
+                        f"Thủ tục: {raw['name']} ({raw['code']})",
+                        "Họ và tên: ........................................",
+                        "Số định danh cá nhân: .............................",
+                        "Địa chỉ: ..........................................",
+                        "Ngày ... tháng ... năm ....      Người khai (ký, ghi rõ họ tên)",
+                    ]
+                )
                 digest = att.sha256(pdf)
                 store.files.put(f"tpl-{digest[:32]}", pdf)
-                store.put_template(raw["code"], doc["code"], {
-                    "procedure_code": raw["code"], "document_code": doc["code"], "filename": f"{doc['name']}.pdf",
-                    "content_type": "application/pdf", "size": len(pdf), "sha256": digest,
-                    "blob_id": f"tpl-{digest[:32]}", "chunks": 1, "uploaded_by": "demo", "uploaded_at": utcnow()})
+                store.put_template(
+                    raw["code"],
+                    doc["code"],
+                    {
+                        "procedure_code": raw["code"],
+                        "document_code": doc["code"],
+                        "filename": f"{doc['name']}.pdf",
+                        "content_type": "application/pdf",
+                        "size": len(pdf),
+                        "sha256": digest,
+                        "blob_id": f"tpl-{digest[:32]}",
+                        "chunks": 1,
+                        "uploaded_by": "demo",
+                        "uploaded_at": utcnow(),
+                    },
+                )
                 counts["form_templates"] = counts.get("form_templates", 0) + 1
     for account_id, role, agency_id, dept, name in DEMO_OFFICIALS:
         email = f"{account_id}@demo.binhdinh.gov.vn"
         if store.account(account_id):
             continue
         store.claim_keys(account_id, [f"email:{email}"])
-        store.accounts.create(account_id, {
-            "id": account_id, "kind": "official", "role": role, "name": name, "email": email,
-            "phone": None, "agency_id": agency_id, "department_id": dept,
-            "password_hash": hash_password(DEMO_PASSWORD), "created_at": utcnow(),
-        }, [])
+        store.accounts.create(
+            account_id,
+            {
+                "id": account_id,
+                "kind": "official",
+                "role": role,
+                "name": name,
+                "email": email,
+                "phone": None,
+                "agency_id": agency_id,
+                "department_id": dept,
+                "password_hash": hash_password(DEMO_PASSWORD),
+                "created_at": utcnow(),
+            },
+            [],
+        )
         counts["officials"] += 1
     return counts
 

@@ -4,6 +4,7 @@
 
 Each message is written as ``<n>.eml``; nothing is relayed anywhere.
 """
+
 from __future__ import annotations
 
 import argparse

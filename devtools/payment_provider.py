@@ -12,6 +12,7 @@
 
 State is kept in memory; it is a simulator, not a bank.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -26,7 +27,6 @@ from werkzeug.serving import run_simple
 from werkzeug.wrappers import Request, Response
 
 from services.common import clock
-
 from services.payment.signing import signed, valid
 
 
@@ -36,14 +36,16 @@ class Provider:
         self.sessions: dict[str, dict] = {}
         self.transactions: list[dict] = []
         self.lock = threading.Lock()
-        self.url_map = Map([
-            Rule("/api/sessions", methods=["POST"], endpoint="create_session"),
-            Rule("/pay/<session_id>", methods=["GET"], endpoint="page"),
-            Rule("/pay/<session_id>", methods=["POST"], endpoint="complete"),
-            Rule("/api/refunds", methods=["POST"], endpoint="refund"),
-            Rule("/api/statement", methods=["GET"], endpoint="statement"),
-            Rule("/api/statement/plant", methods=["POST"], endpoint="plant"),
-        ])
+        self.url_map = Map(
+            [
+                Rule("/api/sessions", methods=["POST"], endpoint="create_session"),
+                Rule("/pay/<session_id>", methods=["GET"], endpoint="page"),
+                Rule("/pay/<session_id>", methods=["POST"], endpoint="complete"),
+                Rule("/api/refunds", methods=["POST"], endpoint="refund"),
+                Rule("/api/statement", methods=["GET"], endpoint="statement"),
+                Rule("/api/statement/plant", methods=["POST"], endpoint="plant"),
+            ]
+        )
 
     def __call__(self, environ, start_response):
         request = Request(environ)
@@ -51,8 +53,7 @@ class Provider:
             endpoint, values = self.url_map.bind_to_environ(environ).match()
             response = getattr(self, endpoint)(request, **values)
         except (BadRequest, Forbidden, NotFound) as exc:
-            response = Response(json.dumps({"error": exc.description}), status=exc.code,
-                                mimetype="application/json")
+            response = Response(json.dumps({"error": exc.description}), status=exc.code, mimetype="application/json")
         return response(environ, start_response)
 
     def _signed_body(self, request: Request) -> dict:
@@ -66,16 +67,20 @@ class Provider:
         session_id = uuid.uuid4().hex[:16]
         with self.lock:
             self.sessions[session_id] = {**data, "session_id": session_id, "status": "open"}
-        return Response(json.dumps({"session_id": session_id, "pay_url": f"{self.public_url}/pay/{session_id}"}),
-                        mimetype="application/json")
+        return Response(
+            json.dumps({"session_id": session_id, "pay_url": f"{self.public_url}/pay/{session_id}"}),
+            mimetype="application/json",
+        )
 
     def page(self, request, session_id):
         s = self.sessions.get(session_id) or {}
         if not s:
             raise NotFound("no such session")
-        html = (f"<html><body><h1>Cổng thanh toán (mô phỏng)</h1><p>Thanh toán {s['amount']} {s['currency']} "
-                f"cho {s['reference']}</p><form method=post><button name=outcome value=success>Thanh toán</button>"
-                f"<button name=outcome value=cancel>Huỷ</button></form></body></html>")
+        html = (
+            f"<html><body><h1>Cổng thanh toán (mô phỏng)</h1><p>Thanh toán {s['amount']} {s['currency']} "
+            f"cho {s['reference']}</p><form method=post><button name=outcome value=success>Thanh toán</button>"
+            f"<button name=outcome value=cancel>Huỷ</button></form></body></html>"
+        )
         return Response(html, mimetype="text/html")
 
     def complete(self, request, session_id):
@@ -91,20 +96,37 @@ class Provider:
             s["status"] = outcome
             txn = f"SIM{uuid.uuid4().hex[:12].upper()}"
             if outcome == "success":
-                self.transactions.append({"txn": txn, "kind": "payment", "reference": s["reference"],
-                                          "amount": int(s["amount"]), "currency": s["currency"],
-                                          "at": clock.now().isoformat()})
-        callback = signed({"merchant": s["merchant"], "reference": s["reference"], "amount": s["amount"],
-                           "currency": s["currency"], "status": outcome, "txn": txn,
-                           "event_id": uuid.uuid4().hex, "paid_at": clock.now().isoformat()},
-                          self.secret)
+                self.transactions.append(
+                    {
+                        "txn": txn,
+                        "kind": "payment",
+                        "reference": s["reference"],
+                        "amount": int(s["amount"]),
+                        "currency": s["currency"],
+                        "at": clock.now().isoformat(),
+                    }
+                )
+        callback = signed(
+            {
+                "merchant": s["merchant"],
+                "reference": s["reference"],
+                "amount": s["amount"],
+                "currency": s["currency"],
+                "status": outcome,
+                "txn": txn,
+                "event_id": uuid.uuid4().hex,
+                "paid_at": clock.now().isoformat(),
+            },
+            self.secret,
+        )
         try:
             delivered = requests.post(s["callback_url"], data=callback, timeout=15).status_code
         except requests.RequestException:
             delivered = None
         if "application/json" in request.headers.get("Accept", ""):
-            return Response(json.dumps({"callback": callback, "callback_status": delivered}),
-                            mimetype="application/json")
+            return Response(
+                json.dumps({"callback": callback, "callback_status": delivered}), mimetype="application/json"
+            )
         return Response(status=302, headers={"Location": s.get("return_url") or "/"})
 
     def refund(self, request):
@@ -117,12 +139,23 @@ class Provider:
             if done + int(data["amount"]) > paid["amount"]:
                 raise BadRequest("refund exceeds payment")
             refund_txn = f"SIMR{uuid.uuid4().hex[:11].upper()}"
-            self.transactions.append({"txn": refund_txn, "kind": "refund", "of": data["txn"],
-                                      "reference": data["reference"], "amount": int(data["amount"]),
-                                      "currency": paid["currency"], "at": clock.now().isoformat()})
-        return Response(json.dumps(signed({"refund_txn": refund_txn, "status": "refunded",
-                                           "reference": data["reference"]}, self.secret)),
-                        mimetype="application/json")
+            self.transactions.append(
+                {
+                    "txn": refund_txn,
+                    "kind": "refund",
+                    "of": data["txn"],
+                    "reference": data["reference"],
+                    "amount": int(data["amount"]),
+                    "currency": paid["currency"],
+                    "at": clock.now().isoformat(),
+                }
+            )
+        return Response(
+            json.dumps(
+                signed({"refund_txn": refund_txn, "status": "refunded", "reference": data["reference"]}, self.secret)
+            ),
+            mimetype="application/json",
+        )
 
     def statement(self, request):
         data = self._signed_body(request)

@@ -12,13 +12,14 @@ filing close to the median) for at most ``FILING_MAX_WAIT_SECONDS``; any other i
 once with 503 and how long the queue ahead of it takes to drain at the current pace, instead of
 being queued for seconds the client cannot see. A retry with the same ``Idempotency-Key`` is safe.
 """
+
 from __future__ import annotations
 
 import math
 import time
 from collections import deque
+from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Iterator
 
 import eventlet
 from eventlet.event import Event
@@ -60,9 +61,11 @@ class InFlightLimit:
     def busy(self) -> ServiceBusy:
         seconds = self.retry_after()
         metrics.observe_busy(self.service)
-        return ServiceBusy(f"Hệ thống đang tiếp nhận nhiều hồ sơ cùng lúc; vui lòng gửi lại sau {seconds} giây "
-                           "(gửi lại với cùng Idempotency-Key sẽ không tạo hồ sơ trùng)",
-                           {"retry_after_seconds": seconds})
+        return ServiceBusy(
+            f"Hệ thống đang tiếp nhận nhiều hồ sơ cùng lúc; vui lòng gửi lại sau {seconds} giây "
+            "(gửi lại với cùng Idempotency-Key sẽ không tạo hồ sơ trùng)",
+            {"retry_after_seconds": seconds},
+        )
 
     @contextmanager
     def slot(self) -> Iterator[None]:
@@ -116,8 +119,9 @@ class FilingAdmission(DependencyProvider):
 
     def setup(self) -> None:
         settings = Settings.of(self.container, GatewaySettings)
-        self.limit = InFlightLimit(self.service, settings.filing_max_in_flight, settings.filing_max_waiting,
-                                   settings.filing_max_wait_seconds)
+        self.limit = InFlightLimit(
+            self.service, settings.filing_max_in_flight, settings.filing_max_waiting, settings.filing_max_wait_seconds
+        )
 
     def get_dependency(self, worker_ctx) -> InFlightLimit:
         return self.limit

@@ -1,6 +1,7 @@
 """Route declarations: one decorator gives a nameko HTTP entrypoint, request
 validation, authorisation, the error envelope and the OpenAPI description.
 """
+
 from __future__ import annotations
 
 import base64
@@ -8,9 +9,10 @@ import json
 import logging
 import re
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import wraps
-from typing import Any, Callable
+from typing import Any
 from urllib.parse import quote
 
 from nameko.web.handlers import HttpRequestHandler
@@ -111,8 +113,9 @@ class ApiHandler(HttpRequestHandler):
 
     def _handle(self, request: Request) -> Response:
         limit = self.max_body
-        too_large = catalogue.error("request_too_large", {"max_bytes": limit},
-                                    f"Yêu cầu vượt quá dung lượng cho phép ({limit} byte)")
+        too_large = catalogue.error(
+            "request_too_large", {"max_bytes": limit}, f"Yêu cầu vượt quá dung lượng cho phép ({limit} byte)"
+        )
         if request.content_length is not None and request.content_length > limit:
             return error_response(too_large)
         if request.content_length is None and "wsgi.input_terminated" in request.environ:
@@ -173,8 +176,9 @@ class Ctx:
 
 def read_json(request: Request) -> Any:
     if not request.mimetype or request.mimetype != "application/json":
-        raise catalogue.error("unsupported_media_type", {"got": request.mimetype},
-                              "Content-Type phải là application/json")
+        raise catalogue.error(
+            "unsupported_media_type", {"got": request.mimetype}, "Content-Type phải là application/json"
+        )
     raw = request.get_data(cache=True)
     try:
         return json.loads(raw.decode("utf-8")) if raw else None
@@ -193,8 +197,11 @@ def content_disposition(filename: str) -> str:
 def file_response(f: dict) -> Response:
     """A stored file as a download, with its SHA-256 for the receiver to check."""
     disposition = content_disposition(f["filename"])
-    return Response(base64.b64decode(f["content_b64"]), mimetype=f["content_type"], headers={
-        "Content-Disposition": disposition, "X-Content-SHA256": f["sha256"]})
+    return Response(
+        base64.b64decode(f["content_b64"]),
+        mimetype=f["content_type"],
+        headers={"Content-Disposition": disposition, "X-Content-SHA256": f["sha256"]},
+    )
 
 
 def render(result: Any, status: int) -> Response:
@@ -205,11 +212,26 @@ def render(result: Any, status: int) -> Response:
     return Response(json.dumps(result, ensure_ascii=False), status=status, mimetype="application/json")
 
 
-def route(method: str, path: str, *, summary: str, tag: str, auth: str | tuple[str, ...],
-          scope: tuple[str, ...], body: type[BaseModel] | None = None, query: type[BaseModel] | None = None,
-          response: type[BaseModel] | None = None, status: int = 200, errors: tuple[int, ...] = (),
-          multipart: dict | None = None, binary: str | None = None, list_response: bool = False,
-          headers: tuple[str, ...] = (), example: Any = None, busy: bool = False) -> Callable:
+def route(
+    method: str,
+    path: str,
+    *,
+    summary: str,
+    tag: str,
+    auth: str | tuple[str, ...],
+    scope: tuple[str, ...],
+    body: type[BaseModel] | None = None,
+    query: type[BaseModel] | None = None,
+    response: type[BaseModel] | None = None,
+    status: int = 200,
+    errors: tuple[int, ...] = (),
+    multipart: dict | None = None,
+    binary: str | None = None,
+    list_response: bool = False,
+    headers: tuple[str, ...] = (),
+    example: Any = None,
+    busy: bool = False,
+) -> Callable:
     """Declare a route. Who may call it is always said, never defaulted: ``auth`` is "public",
     "user" (any signed-in account), "postal" (the postal operator's key + HMAC-signed request) or a
     tuple of roles; ``scope`` whose object the path names (SCOPES). ``example`` is a valid body,
@@ -220,8 +242,25 @@ def route(method: str, path: str, *, summary: str, tag: str, auth: str | tuple[s
         raise ValueError(f"{method} {path}: auth must be public, user, postal or a tuple of roles")
     if not set(scope) <= set(SCOPES):
         raise ValueError(f"{method} {path}: scope must be within {SCOPES}")
-    spec = RouteSpec(method, path, summary, tag, auth, tuple(scope), body, query, response, status, errors,
-                     multipart, binary, list_response, headers, example, busy)
+    spec = RouteSpec(
+        method,
+        path,
+        summary,
+        tag,
+        auth,
+        tuple(scope),
+        body,
+        query,
+        response,
+        status,
+        errors,
+        multipart,
+        binary,
+        list_response,
+        headers,
+        example,
+        busy,
+    )
     ROUTES.append(spec)
     nameko_path = re.sub(r"\{(\w+)\}", r"<\1>", path)
 

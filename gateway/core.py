@@ -2,6 +2,7 @@
 RPC facades and the one ``call`` they send through, bearer tokens, the postal operator's signed
 requests, and the web session. Each area is a subclass holding routes and pages; GatewayService
 (gateway/service.py) is all of them at once, as nameko wants one class per service."""
+
 from __future__ import annotations
 
 from typing import Any
@@ -16,8 +17,8 @@ from services.common.messaging import EventDispatcher, RpcProxy
 from services.common.mongo import MongoDatabase
 from services.common.observability import CorrelationIds
 from services.common.production import ProductionGuard
-from services.common.settings import Settings
 from services.common.roles import ActorDict, actor_from_claims
+from services.common.settings import Settings
 
 from . import metrics
 from .admission import FilingAdmission
@@ -107,8 +108,11 @@ class GatewayCore:
         """The printable receipt (PDF) of a dossier: the applicant's, or the one reception prints at the desk."""
         actor = self._actor(session)
         try:
-            due = self.processing.timeline(actor, code).get("due_date") if session["role"] == "citizen" \
+            due = (
+                self.processing.timeline(actor, code).get("due_date")
+                if session["role"] == "citizen"
                 else self.processing.get_case(actor, code).get("due_date")
+            )
         except PortalError:
             due = None  # not received yet: the receipt gives the day it would be due
         return self.intake.receipt_pdf(actor, code, f"{request.host_url}tra-cuu", due)

@@ -1,12 +1,13 @@
 """The gateway's own state (portal_gateway database): revoked tokens and
 rate-limit counters — and the token logic built on it."""
+
 from __future__ import annotations
 
 import hashlib
 import hmac
 import time
 import uuid
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import jwt
 from pymongo.database import Database
@@ -42,9 +43,14 @@ class GatewayStore:
         """Record one attempt. One insert per attempt, because concurrent ``$inc``
         on one counter document can lose increments on FerretDB."""
         start, _ = self._window(window_seconds)
-        self.db.rate_limits.insert_one({
-            "_id": str(uuid.uuid4()), "key": key, "window": start,
-            "expires_at": datetime.fromtimestamp(start + window_seconds, timezone.utc)})
+        self.db.rate_limits.insert_one(
+            {
+                "_id": str(uuid.uuid4()),
+                "key": key,
+                "window": start,
+                "expires_at": datetime.fromtimestamp(start + window_seconds, UTC),
+            }
+        )
 
     # ------------------------------------------------------------ incidents (R24)
     def service_down_since(self, service: str, now: datetime) -> datetime:
@@ -84,7 +90,7 @@ class GatewayStore:
             return False
 
     def purge_expired(self) -> None:
-        now = datetime.now(timezone.utc)
+        now = datetime.now(UTC)
         self.db.revoked_tokens.delete_many({"expires_at": {"$lt": now}})
         self.db.rate_limits.delete_many({"expires_at": {"$lt": now}})
         self.db.postal_nonces.delete_many({"expires_at": {"$lt": now}})
@@ -105,14 +111,20 @@ class TokenAuth:
         self.login_window = settings.login_window_seconds
 
     def issue(self, account: dict) -> dict:
-        now = datetime.now(timezone.utc)
+        now = datetime.now(UTC)
         exp = now + timedelta(seconds=self.ttl)
-        claims = {"sub": account["id"], "role": account["role"], "agency_id": account.get("agency_id"),
-                  "department_id": account.get("department_id"),
-                  "jti": str(uuid.uuid4()), "iat": now, "exp": exp, "iss": self.ISSUER}
+        claims = {
+            "sub": account["id"],
+            "role": account["role"],
+            "agency_id": account.get("agency_id"),
+            "department_id": account.get("department_id"),
+            "jti": str(uuid.uuid4()),
+            "iat": now,
+            "exp": exp,
+            "iss": self.ISSUER,
+        }
         token = jwt.encode(claims, self.secret, algorithm="HS256")
-        return {"access_token": token, "token_type": "Bearer", "expires_in": self.ttl,
-                "expires_at": exp.isoformat()}
+        return {"access_token": token, "token_type": "Bearer", "expires_in": self.ttl, "expires_at": exp.isoformat()}
 
     def verify(self, request: Request) -> dict:
         header = request.headers.get("Authorization", "")
@@ -123,8 +135,13 @@ class TokenAuth:
     def verify_token(self, token: str) -> dict:
         """Claims of a token (bearer header or the web portal's session cookie)."""
         try:
-            claims = jwt.decode(token, self.secret, algorithms=["HS256"], issuer=self.ISSUER,
-                                options={"require": ["exp", "iat", "sub", "jti", "iss"]})
+            claims = jwt.decode(
+                token,
+                self.secret,
+                algorithms=["HS256"],
+                issuer=self.ISSUER,
+                options={"require": ["exp", "iat", "sub", "jti", "iss"]},
+            )
         except jwt.ExpiredSignatureError:
             raise catalogue.error("token_expired") from None
         except jwt.InvalidTokenError:
@@ -134,7 +151,7 @@ class TokenAuth:
         return claims
 
     def revoke(self, claims: dict) -> None:
-        self.store.revoke(claims["jti"], datetime.fromtimestamp(claims["exp"], timezone.utc))
+        self.store.revoke(claims["jti"], datetime.fromtimestamp(claims["exp"], UTC))
 
     def check_login_allowed(self, subject: str, ip: str) -> None:
         """Refuse before checking the password once too many attempts failed on this account (or
@@ -180,11 +197,9 @@ class PostalAuth:
             raise catalogue.error("invalid_postal_signature", None, "Thiếu X-Postal-Nonce (8–100 ký tự)")
         if not timestamp.isdigit() or abs(time.time() - int(timestamp)) > self.skew:
             raise catalogue.error("stale_postal_request")
-        expected = self.signature(secret, request.method, request.path, timestamp, nonce,
-                                  request.get_data(cache=True))
+        expected = self.signature(secret, request.method, request.path, timestamp, nonce, request.get_data(cache=True))
         if not hmac.compare_digest(given, expected):
             raise catalogue.error("invalid_postal_signature")
-        if not self.store.first_postal_nonce(key, nonce, datetime.fromtimestamp(int(timestamp) + self.skew,
-                                                                                timezone.utc)):
+        if not self.store.first_postal_nonce(key, nonce, datetime.fromtimestamp(int(timestamp) + self.skew, UTC)):
             raise catalogue.error("replayed_postal_request")
         return operator_id

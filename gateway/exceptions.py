@@ -4,6 +4,7 @@ PortalError subclasses come back from RPC as themselves (nameko's
 deserialisation registry, see services.common.errors); anything else is
 turned into a stable code here, and internals are never shown to a person.
 """
+
 from __future__ import annotations
 
 import json
@@ -20,9 +21,18 @@ from services.common.messaging import BROKER_ERRORS
 
 log = logging.getLogger(__name__)
 
-HTTP_CODES = {400: "bad_request", 401: "unauthorized", 403: "forbidden", 404: "not_found",
-              405: "method_not_allowed", 409: "conflict", 413: "payload_too_large",
-              415: "unsupported_media_type", 422: "validation_failed", 429: "rate_limited"}
+HTTP_CODES = {
+    400: "bad_request",
+    401: "unauthorized",
+    403: "forbidden",
+    404: "not_found",
+    405: "method_not_allowed",
+    409: "conflict",
+    413: "payload_too_large",
+    415: "unsupported_media_type",
+    422: "validation_failed",
+    429: "rate_limited",
+}
 
 
 def to_portal_error(exc: BaseException) -> PortalError:
@@ -52,5 +62,6 @@ def error_response(exc: BaseException, headers: dict | None = None) -> Response:
     retry_after = err.details.get("retry_after_seconds") if isinstance(err.details, dict) else None
     if retry_after:
         extra["Retry-After"] = str(retry_after)
-    return Response(json.dumps(err.to_envelope(), ensure_ascii=False), status=err.status,
-                    mimetype="application/json", headers=extra)
+    return Response(
+        json.dumps(err.to_envelope(), ensure_ascii=False), status=err.status, mimetype="application/json", headers=extra
+    )

@@ -3,34 +3,57 @@
 HTTP and RPC figures are counted in this process as requests pass; the state of the services
 (up or down, events handled, parked messages, cases at risk / overdue) is asked of each service
 at scrape time through its ``stats`` RPC, so the figures reflect a stopped service at once."""
+
 from __future__ import annotations
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 
 REGISTRY = CollectorRegistry()
-HTTP_REQUESTS = Counter("portal_http_requests", "HTTP requests by route, method and status",
-                        ["route", "method", "status"], registry=REGISTRY)
-HTTP_LATENCY = Histogram("portal_http_request_duration_seconds", "HTTP request latency by route",
-                         ["route", "method"], registry=REGISTRY,
-                         buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30))
-RPC_CALLS = Counter("portal_rpc_calls", "RPC calls from the gateway by service and method",
-                    ["service", "method"], registry=REGISTRY)
-RPC_ERRORS = Counter("portal_rpc_errors", "RPC calls that failed, by service, method and error code",
-                     ["service", "method", "code"], registry=REGISTRY)
-SERVICE_UP = Gauge("portal_service_up", "1 when the service answered its health RPC", ["service"],
-                   registry=REGISTRY)
-EVENTS_HANDLED = Gauge("portal_events_handled", "events the service has handled (all time)", ["service"],
-                       registry=REGISTRY)
-PARKED = Gauge("portal_parked_messages", "messages parked after their last retry, awaiting an operator",
-               ["service"], registry=REGISTRY)
-CASES = Gauge("portal_open_cases_flagged", "open cases at risk / overdue at the last deadline sweep", ["flag"],
-              registry=REGISTRY)
-IN_FLIGHT = Gauge("portal_filings_in_flight", "filings this gateway process has at the service now", ["service"],
-                  registry=REGISTRY)
-BUSY = Counter("portal_service_busy", "filings answered 503 service_busy (the service had enough in flight)",
-               ["service"], registry=REGISTRY)
-DEPENDENCY_UP = Gauge("portal_dependency_up", "1 when the broker / database answers", ["dependency"],
-                      registry=REGISTRY)
+HTTP_REQUESTS = Counter(
+    "portal_http_requests",
+    "HTTP requests by route, method and status",
+    ["route", "method", "status"],
+    registry=REGISTRY,
+)
+HTTP_LATENCY = Histogram(
+    "portal_http_request_duration_seconds",
+    "HTTP request latency by route",
+    ["route", "method"],
+    registry=REGISTRY,
+    buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30),
+)
+RPC_CALLS = Counter(
+    "portal_rpc_calls", "RPC calls from the gateway by service and method", ["service", "method"], registry=REGISTRY
+)
+RPC_ERRORS = Counter(
+    "portal_rpc_errors",
+    "RPC calls that failed, by service, method and error code",
+    ["service", "method", "code"],
+    registry=REGISTRY,
+)
+SERVICE_UP = Gauge("portal_service_up", "1 when the service answered its health RPC", ["service"], registry=REGISTRY)
+EVENTS_HANDLED = Gauge(
+    "portal_events_handled", "events the service has handled (all time)", ["service"], registry=REGISTRY
+)
+PARKED = Gauge(
+    "portal_parked_messages",
+    "messages parked after their last retry, awaiting an operator",
+    ["service"],
+    registry=REGISTRY,
+)
+CASES = Gauge(
+    "portal_open_cases_flagged", "open cases at risk / overdue at the last deadline sweep", ["flag"], registry=REGISTRY
+)
+IN_FLIGHT = Gauge(
+    "portal_filings_in_flight", "filings this gateway process has at the service now", ["service"], registry=REGISTRY
+)
+BUSY = Counter(
+    "portal_service_busy",
+    "filings answered 503 service_busy (the service had enough in flight)",
+    ["service"],
+    registry=REGISTRY,
+)
+DEPENDENCY_UP = Gauge("portal_dependency_up", "1 when the broker / database answers", ["dependency"], registry=REGISTRY)
 
 
 def observe_request(route: str, method: str, status: int, seconds: float) -> None:

@@ -6,6 +6,7 @@ as a remote ``MethodNotFound``; tests/unit/test_rpc_facades.py checks each metho
 
 Each facade sends through the gateway's ``call`` (the RPC deadline and the metrics), which it is
 given, so the facades hold no state and know nothing of nameko."""
+
 from __future__ import annotations
 
 from typing import Any, ClassVar, Generic, Protocol, TypeVar, overload
@@ -88,21 +89,33 @@ class IntakeRpc(ServiceRpc):
     def declare_workflow(self, actor: ActorDict, code: str, workflow: JsonDict) -> JsonDict:
         return self._call("declare_workflow", actor, code, workflow)
 
-    def upload_form_template(self, actor: ActorDict, code: str, document_code: str, filename: str,
-                             content_type: str, content_b64: str) -> JsonDict:
+    def upload_form_template(
+        self, actor: ActorDict, code: str, document_code: str, filename: str, content_type: str, content_b64: str
+    ) -> JsonDict:
         return self._call("upload_form_template", actor, code, document_code, filename, content_type, content_b64)
 
     # ------------------------------------------------------------ dossiers
-    def file_dossier(self, actor: ActorDict, request: JsonDict, attachments: list[JsonDict] | None = None,
-                     idempotency_key: str | None = None) -> JsonDict:
+    def file_dossier(
+        self,
+        actor: ActorDict,
+        request: JsonDict,
+        attachments: list[JsonDict] | None = None,
+        idempotency_key: str | None = None,
+    ) -> JsonDict:
         return self._call("file_dossier", actor, request, attachments, idempotency_key)
 
-    def file_at_desk(self, actor: ActorDict, request: JsonDict, attachments: list[JsonDict] | None = None,
-                     idempotency_key: str | None = None) -> JsonDict:
+    def file_at_desk(
+        self,
+        actor: ActorDict,
+        request: JsonDict,
+        attachments: list[JsonDict] | None = None,
+        idempotency_key: str | None = None,
+    ) -> JsonDict:
         return self._call("file_at_desk", actor, request, attachments, idempotency_key)
 
-    def signing_payload(self, actor: ActorDict, procedure_code: str, form_data: JsonDict,
-                        attachments: list[JsonDict]) -> JsonDict:
+    def signing_payload(
+        self, actor: ActorDict, procedure_code: str, form_data: JsonDict, attachments: list[JsonDict]
+    ) -> JsonDict:
         return self._call("signing_payload", actor, procedure_code, form_data, attachments)
 
     def list_my_dossiers(self, actor: ActorDict, page: int = 1, page_size: int = 20) -> JsonDict:
@@ -205,8 +218,9 @@ class PaymentRpc(ServiceRpc):
     def callback(self, params: JsonDict) -> JsonDict:
         return self._call("callback", params)
 
-    def refund(self, actor: ActorDict, payment_id: str, request: JsonDict,
-               idempotency_key: str | None = None) -> JsonDict:
+    def refund(
+        self, actor: ActorDict, payment_id: str, request: JsonDict, idempotency_key: str | None = None
+    ) -> JsonDict:
         return self._call("refund", actor, payment_id, request, idempotency_key)
 
     def refunds_for(self, actor: ActorDict, payment_id: str) -> list[JsonDict]:
@@ -308,8 +322,10 @@ class MinistryRpc(ServiceRpc):
 
 
 #: every facade by its service's name (the names HEALTH_SERVICES lists)
-FACADES: dict[str, type[ServiceRpc]] = {f.service: f for f in (
-    IntakeRpc, ProcessingRpc, NotificationRpc, PaymentRpc, FeedbackRpc, PostalRpc, ReportingRpc, MinistryRpc)}
+FACADES: dict[str, type[ServiceRpc]] = {
+    f.service: f
+    for f in (IntakeRpc, ProcessingRpc, NotificationRpc, PaymentRpc, FeedbackRpc, PostalRpc, ReportingRpc, MinistryRpc)
+}
 
 R = TypeVar("R", bound=ServiceRpc)
 

@@ -1,31 +1,41 @@
 """The gateway's own HTTP payloads: what only the HTTP side has (a filing as one JSON document, the
 error envelope, health, queries of the gateway's routes). The services' payloads are in contracts/."""
+
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal, Union
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, Field, RootModel
 
 from contracts.intake import (
-    Account, Agency, AttachmentIn, Code, DeskFiling, FileDossier, RegisterIndividual, RegisterOrganisation, SignedFile,
+    Account,
+    Agency,
+    AttachmentIn,
+    Code,
+    DeskFiling,
+    FileDossier,
+    RegisterIndividual,
+    RegisterOrganisation,
+    SignedFile,
 )
 from contracts.payment import Refund
 from contracts.postal import Shipment
 from services.common.schemas import MAX_VERSION, PageNumber, PageSize, Payload
 
 
-class RegisterRequest(RootModel[Annotated[Union[RegisterIndividual, RegisterOrganisation],
-                                          Field(discriminator="kind")]]):
+class RegisterRequest(RootModel[Annotated[RegisterIndividual | RegisterOrganisation, Field(discriminator="kind")]]):
     """Đăng ký tài khoản: an individual (national ID) or an organisation (tax code)."""
 
 
 class FileDossierJson(FileDossier):
     """Filing as one JSON document, attachments base64-encoded."""
+
     attachments: list[AttachmentIn] = Field(default_factory=list)
 
 
 class DeskFilingJson(DeskFiling):
     """A paper dossier filed at the desk, as one JSON document with its scanned files base64-encoded."""
+
     attachments: list[AttachmentIn] = Field(default_factory=list)
 
 
@@ -40,10 +50,10 @@ class FormTemplate(BaseModel):
 
 class SigningRequest(Payload):
     """What will be filed: the signing payload is computed from exactly this."""
+
     procedure_code: Code
     form_data: dict[str, Any]
-    attachments: list[SignedFile] = Field(default_factory=list, max_length=20,
-                                          description="the files to attach")
+    attachments: list[SignedFile] = Field(default_factory=list, max_length=20, description="the files to attach")
 
 
 class SigningPayload(BaseModel):
@@ -109,6 +119,7 @@ class PageQuery(Payload):
 
 class SupplementRequest(Payload):
     """Bổ sung và sửa đổi hồ sơ (Art. 15.4): the missing files (base64), corrections to the form, a note."""
+
     attachments: list[AttachmentIn] = Field(default_factory=list, max_length=20)
     form_changes: dict[str, Any] = Field(default_factory=dict, description="eForm field → corrected value")
     note: str | None = Field(default=None, max_length=2000)

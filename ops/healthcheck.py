@@ -1,7 +1,8 @@
 """Container healthcheck for a nameko service: its health RPC answers within the timeout.
 
-    python -m ops.healthcheck <service> [--timeout 5]
+python -m ops.healthcheck <service> [--timeout 5]
 """
+
 from __future__ import annotations
 
 import argparse

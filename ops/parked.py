@@ -8,6 +8,7 @@ Replay publishes the stored envelope straight to the consumer's own queue
 (default exchange, routing key = queue name), so only that consumer sees it
 again; it is idempotent by event_id, so replaying twice is harmless.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -34,9 +35,12 @@ def replay(db, amqp_uri: str, parked_id: str | None = None) -> int:
         channel = conn.channel()
         count = 0
         for doc in db[PARKED].find(filt):
-            channel.basic_publish("", doc["queue"], json.dumps(doc["envelope"]).encode(),
-                                  pika.BasicProperties(content_type="application/json", content_encoding="utf-8",
-                                                       delivery_mode=2))
+            channel.basic_publish(
+                "",
+                doc["queue"],
+                json.dumps(doc["envelope"]).encode(),
+                pika.BasicProperties(content_type="application/json", content_encoding="utf-8", delivery_mode=2),
+            )
             db[PARKED].update_one({"_id": doc["_id"]}, {"$set": {"replayed": True, "replayed_at": utcnow()}})
             count += 1
         return count
@@ -56,8 +60,10 @@ def main() -> int:
     try:
         if args.action == "list":
             for doc in db[PARKED].find({"replayed": False}).sort("parked_at", 1):
-                print(f"{doc['_id']}  {doc['parked_at']:%Y-%m-%d %H:%M:%S}  {doc['queue']}  "
-                      f"{doc['error'].strip().splitlines()[-1][:120]}")
+                print(
+                    f"{doc['_id']}  {doc['parked_at']:%Y-%m-%d %H:%M:%S}  {doc['queue']}  "
+                    f"{doc['error'].strip().splitlines()[-1][:120]}"
+                )
         elif args.action == "inspect":
             doc = db[PARKED].find_one({"_id": args.id}) if args.id else None
             if doc is None:

@@ -10,6 +10,7 @@ that exits is restarted and the restart is logged; SIGINT (Ctrl-C) or SIGTERM
 ignored) stops everything. ``start`` / ``stop`` run single processes for the
 end-to-end tests and the benchmarks.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -55,12 +56,25 @@ def command(component: str, env: dict | None = None) -> list[str]:
     """The command line of a component or of a local stand-in (``mail_sink``, ``provider_simulator``)."""
     full = {**os.environ, **(env or {})}
     if component == "provider_simulator":
-        return [sys.executable, "-m", "devtools.payment_provider",
-                "--port", full.get("PROVIDER_URL", "http://127.0.0.1:8090").rsplit(":", 1)[-1].strip("/"),
-                "--secret", full.get("PROVIDER_SECRET", "dev-only-provider-secret")]
+        return [
+            sys.executable,
+            "-m",
+            "devtools.payment_provider",
+            "--port",
+            full.get("PROVIDER_URL", "http://127.0.0.1:8090").rsplit(":", 1)[-1].strip("/"),
+            "--secret",
+            full.get("PROVIDER_SECRET", "dev-only-provider-secret"),
+        ]
     if component == "mail_sink":
-        return [sys.executable, "-m", "devtools.mail_sink", "--port", full.get("SMTP_PORT", "8025"),
-                "--dir", full.get("MAIL_DIR", str(ROOT / "var" / "mail"))]
+        return [
+            sys.executable,
+            "-m",
+            "devtools.mail_sink",
+            "--port",
+            full.get("SMTP_PORT", "8025"),
+            "--dir",
+            full.get("MAIL_DIR", str(ROOT / "var" / "mail")),
+        ]
     return [sys.executable, "-m", "nameko", "run", "--config", str(config_file(component)), COMPONENTS[component]]
 
 
@@ -75,8 +89,9 @@ def start(component: str, env: dict | None = None, log_dir: Path | None = None) 
     if log_dir:
         log_dir.mkdir(parents=True, exist_ok=True)
         out = open(log_dir / f"{component}.log", "ab")
-    return subprocess.Popen(command(component, env), cwd=ROOT, env=child_env(env), stdout=out,
-                            stderr=subprocess.STDOUT if out else None)
+    return subprocess.Popen(
+        command(component, env), cwd=ROOT, env=child_env(env), stdout=out, stderr=subprocess.STDOUT if out else None
+    )
 
 
 def free_port() -> int:
@@ -122,11 +137,17 @@ def stop(procs: dict) -> None:
             p.kill()
 
 
-def supervisor(env: dict | None = None, replicas: dict[str, int] | None = None, run_dir: Path = RUN_DIR,
-               log_dir: Path = LOG_DIR, output: Path | None = None) -> Supervisor:
+def supervisor(
+    env: dict | None = None,
+    replicas: dict[str, int] | None = None,
+    run_dir: Path = RUN_DIR,
+    log_dir: Path = LOG_DIR,
+    output: Path | None = None,
+) -> Supervisor:
     """The whole suite (stand-ins, services, gateway) as supervisord programs."""
-    programs = [Program(name, command(name, env), (replicas or {}).get(name, 1))
-                for name in LOCAL_STAND_INS + list(COMPONENTS)]
+    programs = [
+        Program(name, command(name, env), (replicas or {}).get(name, 1)) for name in LOCAL_STAND_INS + list(COMPONENTS)
+    ]
     return Supervisor(programs, run_dir, log_dir, ROOT, env=child_env(env), output=output)
 
 
@@ -151,11 +172,14 @@ def run(seed: bool, replicas: dict[str, int] | None = None, run_dir: Path = RUN_
         sup.start()
         try:
             wait_healthy(url, timeout=120, procs={"supervisord": sup.proc})
-            print(f"\nPortal is running: {url}\n  API:     {url}/api/v1/procedures\n"
-                  f"  OpenAPI: {url}/api/v1/openapi.json\n  Health:  {url}/health\n  Logs:    {log_dir}/\n"
-                  f"  Mail:    var/mail/ (every email the portal sends, as .eml)\n"
-                  f"A component that exits is restarted (python -m ops.suite ctl status).\n"
-                  f"Stop: Ctrl-C, or kill {os.getpid()} (SIGTERM) when started in the background.", flush=True)
+            print(
+                f"\nPortal is running: {url}\n  API:     {url}/api/v1/procedures\n"
+                f"  OpenAPI: {url}/api/v1/openapi.json\n  Health:  {url}/health\n  Logs:    {log_dir}/\n"
+                f"  Mail:    var/mail/ (every email the portal sends, as .eml)\n"
+                f"A component that exits is restarted (python -m ops.suite ctl status).\n"
+                f"Stop: Ctrl-C, or kill {os.getpid()} (SIGTERM) when started in the background.",
+                flush=True,
+            )
         except RuntimeError as exc:
             if not sup.alive():
                 raise
@@ -177,8 +201,9 @@ def run(seed: bool, replicas: dict[str, int] | None = None, run_dir: Path = RUN_
 
 
 def ctl(args: list[str], run_dir: Path = RUN_DIR) -> int:
-    return subprocess.call([sys.executable, "-m", "supervisor.supervisorctl", "-c", str(run_dir / "supervisord.conf"),
-                            *args])
+    return subprocess.call(
+        [sys.executable, "-m", "supervisor.supervisorctl", "-c", str(run_dir / "supervisord.conf"), *args]
+    )
 
 
 def parse_replicas(items: list[str]) -> dict[str, int]:
@@ -196,8 +221,13 @@ def main(argv: list[str] | None = None) -> int:
     sub = parser.add_subparsers(dest="cmd", required=True)
     r = sub.add_parser("run", help="run every service and the gateway under supervision")
     r.add_argument("--seed", action="store_true", help="load demo data first")
-    r.add_argument("--replicas", action="append", default=[], metavar="COMPONENT=N",
-                   help="run N processes of a component on the same queues (repeatable)")
+    r.add_argument(
+        "--replicas",
+        action="append",
+        default=[],
+        metavar="COMPONENT=N",
+        help="run N processes of a component on the same queues (repeatable)",
+    )
     r.add_argument("--run-dir", type=Path, default=RUN_DIR, help="supervisord's config, socket and log")
     r.add_argument("--log-dir", type=Path, default=LOG_DIR, help="one log file per process")
     c = sub.add_parser("ctl", help="supervisorctl on a running `run` (status, restart NAME, start NAME, …)")

@@ -15,6 +15,7 @@ How it restarts (supervisord's rules, with our numbers):
   "gave up"; ``python -m ops.suite ctl start portal:NAME`` tries again), which is what a
   refused production start or a broken configuration should get.
 """
+
 from __future__ import annotations
 
 import configparser
@@ -59,8 +60,15 @@ class Policy:
     stop_wait_seconds: int = STOP_WAIT_SECONDS
 
 
-def render_config(programs: list[Program], run_dir: Path, log_dir: Path, cwd: Path, socket: Path,
-                  password: str, policy: Policy = Policy()) -> str:
+def render_config(
+    programs: list[Program],
+    run_dir: Path,
+    log_dir: Path,
+    cwd: Path,
+    socket: Path,
+    password: str,
+    policy: Policy = Policy(),
+) -> str:
     lines = [
         "[supervisord]",
         "nodaemon=true",
@@ -120,8 +128,16 @@ def render_config(programs: list[Program], run_dir: Path, log_dir: Path, cwd: Pa
 class Supervisor:
     """One supervisord for a set of programs; its files live in ``run_dir``."""
 
-    def __init__(self, programs: list[Program], run_dir: Path, log_dir: Path, cwd: Path,
-                 env: dict | None = None, output: Path | None = None, policy: Policy = Policy()):
+    def __init__(
+        self,
+        programs: list[Program],
+        run_dir: Path,
+        log_dir: Path,
+        cwd: Path,
+        env: dict | None = None,
+        output: Path | None = None,
+        policy: Policy = Policy(),
+    ):
         self.programs = programs
         self.policy = policy
         self.run_dir = run_dir
@@ -137,13 +153,12 @@ class Supervisor:
         self.password = secrets.token_hex(16)
 
     @classmethod
-    def attach(cls, run_dir: Path) -> "Supervisor":
+    def attach(cls, run_dir: Path) -> Supervisor:
         """The supervisord another process (``python -m ops.suite run``) started in ``run_dir``."""
         parser = configparser.RawConfigParser()
         parser.read(run_dir / "supervisord.conf")
         main, server = parser["supervisord"], parser["unix_http_server"]
-        sup = cls([], run_dir, Path(main["childlogdir"].replace("%%", "%")),
-                  Path(main["directory"].replace("%%", "%")))
+        sup = cls([], run_dir, Path(main["childlogdir"].replace("%%", "%")), Path(main["directory"].replace("%%", "%")))
         sup.socket = Path(server["file"].replace("%%", "%"))
         sup.password = server["password"]
         return sup
@@ -153,13 +168,19 @@ class Supervisor:
         self.log_dir.mkdir(parents=True, exist_ok=True)
         self.config.touch(mode=0o600)
         self.config.chmod(0o600)  # it holds the socket's password
-        self.config.write_text(render_config(self.programs, self.run_dir, self.log_dir, self.cwd, self.socket,
-                                             self.password, self.policy))
+        self.config.write_text(
+            render_config(self.programs, self.run_dir, self.log_dir, self.cwd, self.socket, self.password, self.policy)
+        )
         out = open(self.output, "ab") if self.output else None
         # Its own session: a terminal's Ctrl-C reaches only the runner, which stops us in order.
-        self.proc = subprocess.Popen([sys.executable, "-m", "supervisor.supervisord", "-c", str(self.config)],
-                                     cwd=self.cwd, env=self.env, stdout=out, stderr=subprocess.STDOUT if out else None,
-                                     start_new_session=True)
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "supervisor.supervisord", "-c", str(self.config)],
+            cwd=self.cwd,
+            env=self.env,
+            stdout=out,
+            stderr=subprocess.STDOUT if out else None,
+            start_new_session=True,
+        )
         if out:
             out.close()  # the child has its own descriptor
 
@@ -167,8 +188,9 @@ class Supervisor:
         return self.proc is not None and self.proc.poll() is None
 
     def rpc(self) -> xmlrpc.client.ServerProxy:
-        return xmlrpc.client.ServerProxy("http://127.0.0.1", transport=SupervisorTransport(
-            "suite", self.password, f"unix://{self.socket}"))
+        return xmlrpc.client.ServerProxy(
+            "http://127.0.0.1", transport=SupervisorTransport("suite", self.password, f"unix://{self.socket}")
+        )
 
     def processes(self) -> list[dict]:
         """supervisord's view: name, group, statename (RUNNING, STARTING, BACKOFF, FATAL, …), pid."""
@@ -190,8 +212,9 @@ class Supervisor:
 
     def pids(self, program: str) -> list[int]:
         """The live processes of a program (``intake``, or ``intake-0``, ``intake-1`` … with replicas)."""
-        return [p["pid"] for p in self.processes() if re.fullmatch(rf"{re.escape(program)}(-\d+)?", p["name"])
-                and p["pid"]]
+        return [
+            p["pid"] for p in self.processes() if re.fullmatch(rf"{re.escape(program)}(-\d+)?", p["name"]) and p["pid"]
+        ]
 
     def stop(self) -> int | None:
         """SIGTERM to supervisord: it stops every process, then exits."""

@@ -5,6 +5,7 @@ ones (RabbitMQ from Debian, FerretDB built from tools/ferretdb). Each test
 session works in its own databases (DB_PREFIX) and its own RabbitMQ virtual
 hosts, so it can run beside `make run` and beside another session.
 """
+
 import eventlet
 
 eventlet.monkey_patch()  # before anything imports socket/threading (pymongo, requests)

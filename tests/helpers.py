@@ -1,11 +1,12 @@
 """Small test helpers shared by integration and end-to-end tests."""
+
 from __future__ import annotations
 
 import base64
 import json
 import time
 import uuid
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -21,14 +22,16 @@ AUTH = ("guest", "guest")
 # Minimal but real files of each accepted type.
 PDF = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
 PNG = base64.b64decode(
-    "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk+M9QDwADhgGAWjR9awAAAABJRU5ErkJggg==")
+    "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk+M9QDwADhgGAWjR9awAAAABJRU5ErkJggg=="
+)
 JPEG = b"\xff\xd8\xff\xe0\x00\x10JFIF\x00\x01\x01\x00\x00\x01\x00\x01\x00\x00\xff\xd9"
 
 
 def make_vhost(name: str) -> None:
     requests.put(f"{MGMT}/vhosts/{name}", auth=AUTH, timeout=10).raise_for_status()
-    requests.put(f"{MGMT}/permissions/{name}/guest", auth=AUTH, timeout=10,
-                 json={"configure": ".*", "write": ".*", "read": ".*"}).raise_for_status()
+    requests.put(
+        f"{MGMT}/permissions/{name}/guest", auth=AUTH, timeout=10, json={"configure": ".*", "write": ".*", "read": ".*"}
+    ).raise_for_status()
 
 
 def drop_vhost(name: str) -> None:
@@ -44,9 +47,15 @@ def b64(data: bytes) -> str:
 
 def new_citizen(**over: Any) -> dict:
     n = uuid.uuid4().int
-    body = {"kind": "individual", "full_name": "Nguyễn Văn An", "national_id": f"{n % 10**12:012d}",
-            "date_of_birth": "1990-05-17", "email": f"an.{n % 10**9}@example.vn", "phone": "0905123456",
-            "password": "mat-khau-rat-manh-2026"}
+    body = {
+        "kind": "individual",
+        "full_name": "Nguyễn Văn An",
+        "national_id": f"{n % 10**12:012d}",
+        "date_of_birth": "1990-05-17",
+        "email": f"an.{n % 10**9}@example.vn",
+        "phone": "0905123456",
+        "password": "mat-khau-rat-manh-2026",
+    }
     body.update(over)
     return body
 
@@ -108,7 +117,7 @@ class SuiteClock:
 
     def now(self) -> datetime:
         offset = float(self.path.read_text(encoding="utf-8").strip() or 0)
-        return datetime.now(timezone.utc) + timedelta(seconds=offset)
+        return datetime.now(UTC) + timedelta(seconds=offset)
 
     def local_today(self) -> date:
         return self.now().astimezone(VN_TZ).date()

@@ -6,6 +6,7 @@ AMQP and distribution ports are free ones; no plugins. The server scripts are ru
 directly, not through Debian's wrapper that switches to the rabbitmq user, so the
 node belongs to whoever runs the tests.
 """
+
 from __future__ import annotations
 
 import os
@@ -36,25 +37,39 @@ class RabbitNode:
 
     def _env(self) -> dict:
         b = self.base
-        return {**os.environ, "HOME": str(b / "home"), "RABBITMQ_NODENAME": self.name,
-                "RABBITMQ_NODE_IP_ADDRESS": "127.0.0.1", "RABBITMQ_NODE_PORT": str(self.port),
-                "RABBITMQ_DIST_PORT": str(self.dist_port), "RABBITMQ_MNESIA_BASE": str(b / "mnesia"),
-                "RABBITMQ_LOG_BASE": str(b / "log"), "RABBITMQ_ENABLED_PLUGINS_FILE": str(b / "enabled_plugins"),
-                "RABBITMQ_PID_FILE": str(b / "node.pid"),
-                # Not the machine's /etc/rabbitmq files: this node is configured by the variables above.
-                "RABBITMQ_CONFIG_FILE": str(b / "rabbitmq"), "RABBITMQ_ADVANCED_CONFIG_FILE": str(b / "advanced.config")}
+        return {
+            **os.environ,
+            "HOME": str(b / "home"),
+            "RABBITMQ_NODENAME": self.name,
+            "RABBITMQ_NODE_IP_ADDRESS": "127.0.0.1",
+            "RABBITMQ_NODE_PORT": str(self.port),
+            "RABBITMQ_DIST_PORT": str(self.dist_port),
+            "RABBITMQ_MNESIA_BASE": str(b / "mnesia"),
+            "RABBITMQ_LOG_BASE": str(b / "log"),
+            "RABBITMQ_ENABLED_PLUGINS_FILE": str(b / "enabled_plugins"),
+            "RABBITMQ_PID_FILE": str(b / "node.pid"),
+            # Not the machine's /etc/rabbitmq files: this node is configured by the variables above.
+            "RABBITMQ_CONFIG_FILE": str(b / "rabbitmq"),
+            "RABBITMQ_ADVANCED_CONFIG_FILE": str(b / "advanced.config"),
+        }
 
     def ctl(self, *args: str, timeout: float = 60) -> subprocess.CompletedProcess:
-        return subprocess.run([_tool("rabbitmqctl"), "-n", self.name, *args], env=self._env(),
-                              capture_output=True, text=True, timeout=timeout)
+        return subprocess.run(
+            [_tool("rabbitmqctl"), "-n", self.name, *args],
+            env=self._env(),
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+        )
 
-    def start(self, timeout: float = 120) -> "RabbitNode":
+    def start(self, timeout: float = 120) -> RabbitNode:
         for sub in ("home", "mnesia", "log"):
             (self.base / sub).mkdir(parents=True, exist_ok=True)
         (self.base / "enabled_plugins").write_text("[].\n")
         out = open(self.base / "server.out", "ab")
-        self.proc = subprocess.Popen([_tool("rabbitmq-server")], env=self._env(), stdout=out,
-                                     stderr=subprocess.STDOUT, start_new_session=True)
+        self.proc = subprocess.Popen(
+            [_tool("rabbitmq-server")], env=self._env(), stdout=out, stderr=subprocess.STDOUT, start_new_session=True
+        )
         self.await_startup(timeout)
         return self
 

@@ -2,6 +2,7 @@
 
 Selenium would pull in trio, which cannot be imported once eventlet has patched the socket
 module (as the test process does), so the tests speak the WebDriver protocol directly."""
+
 from __future__ import annotations
 
 import base64
@@ -17,8 +18,9 @@ ELEMENT = "element-6066-11e4-a52e-4f735466cecf"
 
 
 def find_browser() -> tuple[str, str] | None:
-    driver = shutil.which("chromedriver") or ("/usr/bin/chromedriver" if Path("/usr/bin/chromedriver").exists()
-                                               else None)
+    driver = shutil.which("chromedriver") or (
+        "/usr/bin/chromedriver" if Path("/usr/bin/chromedriver").exists() else None
+    )
     browser = shutil.which("chromium") or shutil.which("chromium-browser") or shutil.which("google-chrome")
     return (driver, browser) if driver and browser else None
 
@@ -37,14 +39,26 @@ class Browser:
             if time.time() > deadline:
                 raise RuntimeError("chromedriver did not start")
             time.sleep(0.2)
-        caps = {"browserName": "chrome", "goog:chromeOptions": {"binary": binary, "args": [
-            "--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--lang=vi",
-            f"--window-size={width},{height}"]}}
+        caps = {
+            "browserName": "chrome",
+            "goog:chromeOptions": {
+                "binary": binary,
+                "args": [
+                    "--headless=new",
+                    "--no-sandbox",
+                    "--disable-gpu",
+                    "--disable-dev-shm-usage",
+                    "--lang=vi",
+                    f"--window-size={width},{height}",
+                ],
+            },
+        }
         self.session = self._call("POST", "/session", {"capabilities": {"alwaysMatch": caps}})["sessionId"]
 
     def _call(self, method: str, path: str, body: dict | None = None) -> Any:
-        r = requests.request(method, f"{self.base}{path}", json=body if body is not None or method != "POST" else {},
-                             timeout=60)
+        r = requests.request(
+            method, f"{self.base}{path}", json=body if body is not None or method != "POST" else {}, timeout=60
+        )
         value = r.json().get("value")
         if r.status_code >= 400:
             raise AssertionError(f"WebDriver {method} {path}: {value}")

@@ -11,6 +11,7 @@ Plain pika, no nameko, no eventlet::
         for change in portal.status_changes(timeout=30):
             ...
 """
+
 from .client import MinistryClient, MinistryError, PortalTimeout, PortalUnavailable
 
 __all__ = ["MinistryClient", "MinistryError", "PortalTimeout", "PortalUnavailable"]

@@ -2,12 +2,14 @@
 ``{"args": [], "kwargs": {...}}`` published to the ``nameko-rpc`` topic exchange with routing key
 ``<service>.<method>``, a ``reply_to`` queue bound to that exchange and a ``correlation_id``; the
 reply is ``{"result": ..., "error": null | {"exc_type", "exc_args", ...}}``."""
+
 from __future__ import annotations
 
 import json
 import time
 import uuid
-from typing import Any, Iterator
+from collections.abc import Iterator
+from typing import Any
 
 import pika
 from pika.exceptions import UnroutableError
@@ -31,23 +33,24 @@ class PortalTimeout(MinistryError):
 
 class PortalUnavailable(MinistryError):
     def __init__(self, method: str):
-        super().__init__("service_unavailable", "Dịch vụ kết nối bộ, ngành của cổng DVC chưa sẵn sàng",
-                         {"method": method})
+        super().__init__(
+            "service_unavailable", "Dịch vụ kết nối bộ, ngành của cổng DVC chưa sẵn sàng", {"method": method}
+        )
 
 
 def _error(payload: dict) -> MinistryError:
     args = payload.get("exc_args") or []
     if len(args) >= 3 and isinstance(args[2], str):  # the portal's own errors: message, details, code
         return MinistryError(args[2], str(args[0]), args[1] or None, payload.get("exc_type"))
-    return MinistryError("remote_error", str(payload.get("value") or payload.get("exc_type")), None,
-                         payload.get("exc_type"))
+    return MinistryError(
+        "remote_error", str(payload.get("value") or payload.get("exc_type")), None, payload.get("exc_type")
+    )
 
 
 class MinistryClient:
     """One connection; calls are synchronous with a timeout and a fresh correlation id each."""
 
-    def __init__(self, amqp_uri: str, system_id: str, secret: str, timeout: float = 30.0,
-                 service: str = "ministry"):
+    def __init__(self, amqp_uri: str, system_id: str, secret: str, timeout: float = 30.0, service: str = "ministry"):
         self.credentials = {"system_id": system_id, "secret": secret}
         self.timeout, self.service = timeout, service
         self._conn = pika.BlockingConnection(pika.URLParameters(amqp_uri.replace("pyamqp://", "amqp://", 1)))
@@ -69,9 +72,14 @@ class MinistryClient:
         """Call ``ministry.<method>`` with the system's credentials; raise MinistryError on refusal."""
         correlation_id = str(uuid.uuid4())
         body = json.dumps({"args": [], "kwargs": {"credentials": self.credentials, **kwargs}})
-        props = pika.BasicProperties(content_type="application/json", content_encoding="utf-8",
-                                     reply_to=self._reply_queue, correlation_id=correlation_id, delivery_mode=2,
-                                     headers={"nameko.call_id_stack": [f"ministry-client.{method}.{correlation_id}"]})
+        props = pika.BasicProperties(
+            content_type="application/json",
+            content_encoding="utf-8",
+            reply_to=self._reply_queue,
+            correlation_id=correlation_id,
+            delivery_mode=2,
+            headers={"nameko.call_id_stack": [f"ministry-client.{method}.{correlation_id}"]},
+        )
         try:
             self._channel.basic_publish(RPC_EXCHANGE, f"{self.service}.{method}", body, props, mandatory=True)
         except UnroutableError:
@@ -123,7 +131,7 @@ class MinistryClient:
         if self._conn.is_open:
             self._conn.close()
 
-    def __enter__(self) -> "MinistryClient":
+    def __enter__(self) -> MinistryClient:
         return self
 
     def __exit__(self, *exc: Any) -> None:

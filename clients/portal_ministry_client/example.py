@@ -3,6 +3,7 @@
     python -m clients.portal_ministry_client.example --amqp amqp://guest:guest@127.0.0.1:5672/portal \
         --system dev-moj-hotich --secret dev-only-moj-secret
 """
+
 from __future__ import annotations
 
 import argparse
@@ -22,11 +23,27 @@ def main() -> int:
     ap.add_argument("--secret", default="dev-only-moj-secret")
     ap.add_argument("--listen", type=float, default=5.0, help="seconds to wait for status changes")
     args = ap.parse_args()
-    request = {"procedure_code": "TP-HT-01", "delivery_method": "online", "form_data": {
-        "child_full_name": "Nguyễn Văn An", "child_date_of_birth": "2026-11-01", "child_sex": "nam",
-        "place_of_birth": "Trạm Y tế xã", "mother_full_name": "Trần Thị Bình", "relationship_of_declarant": "mẹ"}}
-    attachments = [{"document_code": code, "filename": f"{code.lower()}.pdf", "content_type": "application/pdf",
-                    "content_b64": base64.b64encode(PDF).decode()} for code in ("TK-KS", "GCS")]
+    request = {
+        "procedure_code": "TP-HT-01",
+        "delivery_method": "online",
+        "form_data": {
+            "child_full_name": "Nguyễn Văn An",
+            "child_date_of_birth": "2026-11-01",
+            "child_sex": "nam",
+            "place_of_birth": "Trạm Y tế xã",
+            "mother_full_name": "Trần Thị Bình",
+            "relationship_of_declarant": "mẹ",
+        },
+    }
+    attachments = [
+        {
+            "document_code": code,
+            "filename": f"{code.lower()}.pdf",
+            "content_type": "application/pdf",
+            "content_b64": base64.b64encode(PDF).decode(),
+        }
+        for code in ("TK-KS", "GCS")
+    ]
     with MinistryClient(args.amqp, args.system, args.secret, timeout=15) as portal:
         try:
             filed = portal.file_dossier(f"HT-{uuid.uuid4().hex[:8]}", request, attachments)

@@ -1,10 +1,12 @@
 """The gateway's own upkeep, for no audience of the portal: /health, /metrics (Prometheus), the
 OpenAPI document, the outage watch that opens and closes incidents (R24) and the purge of expired
 tokens and sign-in failures."""
+
 from __future__ import annotations
 
 import json
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 import eventlet
 from kombu import Connection
@@ -45,6 +47,7 @@ class MetaArea(GatewayCore):
 
         All at once: with the broker down, or the suite stopping, every call waits out its
         timeout, and one after the other that made /health (and a stop) take 8 timeouts."""
+
         def ask_one(svc: str) -> tuple[str, dict | None, BaseException | None]:
             try:
                 return svc, ask(FACADES[svc](self._probe_call)), None
@@ -80,7 +83,8 @@ class MetaArea(GatewayCore):
     def health(self, request) -> Response:
         probe, _ = self._probe()
         healthy = probe["broker"]["status"] == probe["database"]["status"] == "ok" and all(
-            s["status"] == "ok" for s in probe["services"].values())
+            s["status"] == "ok" for s in probe["services"].values()
+        )
         body = Health(status="ok" if healthy else "degraded", **probe)
         return Response(body.model_dump_json(), status=200 if healthy else 503, mimetype="application/json")
 
@@ -101,13 +105,17 @@ class MetaArea(GatewayCore):
             if state["status"] == "ok":
                 closed = self.store.close_incident(svc)
                 if closed:
-                    self.dispatch(IncidentResolved.type, new_event(IncidentResolved(
-                        service=svc, since=closed["since"], resolved_at=now), SYSTEM_ACTOR))
+                    self.dispatch(
+                        IncidentResolved.type,
+                        new_event(IncidentResolved(service=svc, since=closed["since"], resolved_at=now), SYSTEM_ACTOR),
+                    )
                 continue
             since = self.store.service_down_since(svc, now)
             if (now - since).total_seconds() >= threshold and self.store.open_incident(svc, since, state["detail"]):
-                self.dispatch(IncidentOpened.type, new_event(IncidentOpened(
-                    service=svc, since=since, detail=state.get("detail")), SYSTEM_ACTOR))
+                self.dispatch(
+                    IncidentOpened.type,
+                    new_event(IncidentOpened(service=svc, since=since, detail=state.get("detail")), SYSTEM_ACTOR),
+                )
 
     @ApiHandler.decorator("GET", "/api/v1/openapi.json")
     def openapi(self, request) -> Response:

@@ -3,6 +3,7 @@
 schema says: an option's own value, numbers, lists); the services' field errors placed next to
 their fields; and form data shown back to people (labels, dd/mm/yyyy, options' names). Also what
 the areas' pages share: a refused form's messages, the chosen documents, the delivery fields."""
+
 from __future__ import annotations
 
 import base64
@@ -20,16 +21,29 @@ from services.common.errors import PortalError
 # The workflow commands are the portal's own forms: their labels live here. An eForm's labels are
 # its fields' titles, written by the agency that publishes the procedure.
 COMMAND_LABELS = {
-    "note": "Ghi chú", "department_id": "Phòng chuyên môn", "agency_id": "Cơ quan phối hợp",
-    "task": "Nội dung xin ý kiến", "days": "Số ngày làm việc để trả lời", "request_id": "Yêu cầu phối hợp",
-    "answer": "Ý kiến", "summary": "Nội dung đề xuất", "result_document": "Văn bản kết quả (đã ký)",
-    "reason": "Lý do", "method": "Hình thức trả", "reasons": "Lý do (mỗi dòng một lý do)",
-    "refusal_document": "Văn bản từ chối (đã ký)", "letter": "Nội dung thư xin lỗi", "new_due_date": "Ngày hẹn mới",
+    "note": "Ghi chú",
+    "department_id": "Phòng chuyên môn",
+    "agency_id": "Cơ quan phối hợp",
+    "task": "Nội dung xin ý kiến",
+    "days": "Số ngày làm việc để trả lời",
+    "request_id": "Yêu cầu phối hợp",
+    "answer": "Ý kiến",
+    "summary": "Nội dung đề xuất",
+    "result_document": "Văn bản kết quả (đã ký)",
+    "reason": "Lý do",
+    "method": "Hình thức trả",
+    "reasons": "Lý do (mỗi dòng một lý do)",
+    "refusal_document": "Văn bản từ chối (đã ký)",
+    "letter": "Nội dung thư xin lỗi",
+    "new_due_date": "Ngày hẹn mới",
     "missing": "Giấy tờ cần bổ sung (mỗi dòng: MÃ | mô tả, hoặc chỉ mô tả)",
     "fee_paid_at_desk": "Đã thu phí, lệ phí tại bộ phận một cửa",
 }
-OPTION_VI = {"in_person": "Trực tiếp tại bộ phận một cửa", "post": "Qua bưu chính công ích",
-             "online": "Trực tuyến trên Cổng"}
+OPTION_VI = {
+    "in_person": "Trực tiếp tại bộ phận một cửa",
+    "post": "Qua bưu chính công ích",
+    "online": "Trực tuyến trên Cổng",
+}
 
 
 @dataclass
@@ -66,8 +80,10 @@ def _label(name: str, prop: dict, labels: dict) -> str:
 
 def _field(name: str, prop: dict, required: bool, defs: dict, labels: dict) -> FormField:
     if "anyOf" in prop and any(p.get("type") == "null" for p in prop["anyOf"]):  # Optional[X]
-        prop = {**next((p for p in prop["anyOf"] if p.get("type") != "null"), {}),
-                **{k: v for k, v in prop.items() if k in ("title", "description")}}
+        prop = {
+            **next((p for p in prop["anyOf"] if p.get("type") != "null"), {}),
+            **{k: v for k, v in prop.items() if k in ("title", "description")},
+        }
         required = False
     if "$ref" in prop:
         ref = prop["$ref"].rsplit("/", 1)[-1]
@@ -93,24 +109,32 @@ def _field(name: str, prop: dict, required: bool, defs: dict, labels: dict) -> F
         item_options = _options(items)
         if item_options is not None:
             return FormField(name, label, "multi", required, item_options, hint=hint)
-        return FormField(name, label, "lines", required, hint=hint or "Mỗi dòng một mục",
-                         pattern=items.get("pattern"))
+        return FormField(name, label, "lines", required, hint=hint or "Mỗi dòng một mục", pattern=items.get("pattern"))
     max_length = prop.get("maxLength")
-    return FormField(name, label, "textarea" if (max_length or 0) > 300 else "text", required,
-                     pattern=prop.get("pattern"), max_length=max_length, hint=hint)
+    return FormField(
+        name,
+        label,
+        "textarea" if (max_length or 0) > 300 else "text",
+        required,
+        pattern=prop.get("pattern"),
+        max_length=max_length,
+        hint=hint,
+    )
 
 
 def fields_of(schema: dict, skip: tuple[str, ...] = (), labels: dict | None = None) -> list[FormField]:
     """Form fields of a JSON Schema object, in its order."""
     required, defs = set(schema.get("required", [])), schema.get("$defs", {})
-    return [_field(name, prop, name in required, defs, labels or {})
-            for name, prop in (schema.get("properties") or {}).items() if name not in skip]
+    return [
+        _field(name, prop, name in required, defs, labels or {})
+        for name, prop in (schema.get("properties") or {}).items()
+        if name not in skip
+    ]
 
 
 def with_choices(fields: list[FormField], choices: dict[str, list[tuple[str, str]]]) -> list[FormField]:
     """Fields whose values come from a list (an agency's departments): a select of those names."""
-    return [dataclasses.replace(f, kind="select", options=choices[f.name]) if f.name in choices else f
-            for f in fields]
+    return [dataclasses.replace(f, kind="select", options=choices[f.name]) if f.name in choices else f for f in fields]
 
 
 def _number(raw: str, kind: str) -> Any:
@@ -156,8 +180,11 @@ def values_of(fields: list[FormField], form: Any, files: Any) -> dict:
             items = []
             for line in filter(None, (x.strip() for x in raw.splitlines())):
                 code, sep, description = line.partition("|")
-                items.append({"document_code": code.strip() or None, "description": description.strip()}
-                             if sep else {"description": line})
+                items.append(
+                    {"document_code": code.strip() or None, "description": description.strip()}
+                    if sep
+                    else {"description": line}
+                )
             out[f.name] = items
         else:
             out[f.name] = raw
@@ -199,21 +226,38 @@ def summary(errors: dict[str, str], labels: dict[str, tuple[str, str]]) -> list[
 
 # ----------------------------------------------------------- what the pages share
 # Every filing form's delivery choices (templates' globals, set in render.py).
-DELIVERY_VI = {"online": "Nhận kết quả trực tuyến", "in_person": "Nhận trực tiếp tại bộ phận một cửa",
-               "post": "Nhận qua bưu chính công ích"}
+DELIVERY_VI = {
+    "online": "Nhận kết quả trực tuyến",
+    "in_person": "Nhận trực tiếp tại bộ phận một cửa",
+    "post": "Nhận qua bưu chính công ích",
+}
 
 # Filled in when the result goes by post (the services check that: the browser cannot know).
 DELIVERY_FIELDS = [
-    FormField("delivery_address", "Địa chỉ nhận kết quả qua bưu chính", "text", max_length=500,
-              autocomplete="street-address", hint="Chỉ cần khi nhận kết quả qua bưu chính"),
-    FormField("delivery_province_code", "Mã tỉnh của địa chỉ nhận", "text", pattern=r"^\d{2}$", max_length=2,
-              hint="2 chữ số, ví dụ 52 là Bình Định"),
+    FormField(
+        "delivery_address",
+        "Địa chỉ nhận kết quả qua bưu chính",
+        "text",
+        max_length=500,
+        autocomplete="street-address",
+        hint="Chỉ cần khi nhận kết quả qua bưu chính",
+    ),
+    FormField(
+        "delivery_province_code",
+        "Mã tỉnh của địa chỉ nhận",
+        "text",
+        pattern=r"^\d{2}$",
+        max_length=2,
+        hint="2 chữ số, ví dụ 52 là Bình Định",
+    ),
 ]
 
-FILING_LABELS = {"delivery_method": ("delivery_method-o", "Hình thức nhận kết quả"),
-                 "delivery_address": ("delivery_address", "Địa chỉ nhận qua bưu chính"),
-                 "delivery_province_code": ("delivery_province_code", "Mã tỉnh của địa chỉ"),
-                 "note": ("note", "Ghi chú")}
+FILING_LABELS = {
+    "delivery_method": ("delivery_method-o", "Hình thức nhận kết quả"),
+    "delivery_address": ("delivery_address", "Địa chỉ nhận qua bưu chính"),
+    "delivery_province_code": ("delivery_province_code", "Mã tỉnh của địa chỉ"),
+    "note": ("note", "Ghi chú"),
+}
 
 
 def whole_number(text: str | None) -> int:
@@ -222,14 +266,19 @@ def whole_number(text: str | None) -> int:
     return int(text) if text and text.isascii() and text.isdigit() else 0
 
 
-def uploaded_file(upload: FileStorage, document_code: str | None = None,
-                  default_type: str = "application/octet-stream") -> dict:
+def uploaded_file(
+    upload: FileStorage, document_code: str | None = None, default_type: str = "application/octet-stream"
+) -> dict:
     """A file sent in a multipart body, as the services take it (intake's attachments, a command's
     document): the document it is for, if any, its name (the document code when the part has none),
     its claimed type (the services check it against the bytes) and the bytes in base64."""
     head = {} if document_code is None else {"document_code": document_code}
-    return {**head, "filename": upload.filename or document_code, "content_type": upload.mimetype or default_type,
-            "content_b64": base64.b64encode(upload.read()).decode()}
+    return {
+        **head,
+        "filename": upload.filename or document_code,
+        "content_type": upload.mimetype or default_type,
+        "content_b64": base64.b64encode(upload.read()).decode(),
+    }
 
 
 def document_uploads(procedure: dict, request: Request) -> list[dict]:
@@ -242,8 +291,9 @@ def document_uploads(procedure: dict, request: Request) -> list[dict]:
     return out
 
 
-def refused(exc: PortalError, fields: list[FormField], prefix: str = "", extra: dict | None = None,
-            labels: dict | None = None) -> dict:
+def refused(
+    exc: PortalError, fields: list[FormField], prefix: str = "", extra: dict | None = None, labels: dict | None = None
+) -> dict:
     """A refused form's template values: the message, each field's error next to it, and the summary
     linking to them. ``extra`` adds errors the services report in their own terms (documents)."""
     details = exc.details
@@ -255,8 +305,14 @@ def refused(exc: PortalError, fields: list[FormField], prefix: str = "", extra: 
     return {"message": message, "errors": errors, "problems": summary(errors, names)}
 
 
-def filing_refusal(exc: PortalError, procedure: dict, fields: list[FormField], chosen: dict[str, str],
-                   prefix: str, more_labels: dict | None = None) -> dict:
+def filing_refusal(
+    exc: PortalError,
+    procedure: dict,
+    fields: list[FormField],
+    chosen: dict[str, str],
+    prefix: str,
+    more_labels: dict | None = None,
+) -> dict:
     """A refused filing: the eForm's and delivery's errors by field, and the documents' (missing ones,
     a file of the wrong type or size) by their file input."""
     extra = {}
@@ -264,8 +320,11 @@ def filing_refusal(exc: PortalError, procedure: dict, fields: list[FormField], c
         extra = {f"doc-{d['code']}": "Chưa chọn tệp cho giấy tờ bắt buộc này." for d in exc.details or []}
     elif isinstance(exc.details, dict) and exc.details.get("filename"):
         extra = {name: exc.message for name, filename in chosen.items() if filename == exc.details["filename"]}
-    labels = {**FILING_LABELS, **(more_labels or {}),
-              **{f"doc-{d['code']}": (f"doc-{d['code']}", d["name"]) for d in procedure.get("required_documents", [])}}
+    labels = {
+        **FILING_LABELS,
+        **(more_labels or {}),
+        **{f"doc-{d['code']}": (f"doc-{d['code']}", d["name"]) for d in procedure.get("required_documents", [])},
+    }
     return refused(exc, fields, prefix, extra, labels)
 
 
@@ -275,8 +334,9 @@ def display(f: FormField | None, value: Any) -> str:
     if value is None or value == "":
         return "—"
     if isinstance(value, list):
-        return "; ".join(display(f and dataclasses.replace(f, kind="select" if f.kind == "multi" else f.kind), v)
-                         for v in value)
+        return "; ".join(
+            display(f and dataclasses.replace(f, kind="select" if f.kind == "multi" else f.kind), v) for v in value
+        )
     if isinstance(value, bool):
         return "Có" if value else "Không"
     if f is not None and f.options:

@@ -1,24 +1,26 @@
 """Rendering, sessions and the protections every page has: CSRF tokens (double submit), security
 headers, errors as pages in Vietnamese, and the ``page`` decorator that makes a nameko HTTP
 entrypoint of a page method (as ``gateway.api.route`` does for the API)."""
+
 from __future__ import annotations
 
 import hmac
 import re
 import secrets
+from collections.abc import Callable
 from datetime import date, datetime
 from functools import wraps
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 from urllib.parse import quote, urlencode
 
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 from werkzeug.wrappers import Request, Response
 
-from services.common.calendar import VN_TZ
-from services.common.schemas import page_bounds
 from services.common import error_catalogue as catalogue
+from services.common.calendar import VN_TZ
 from services.common.errors import Unauthorized
+from services.common.schemas import page_bounds
 from services.common.workflows import KIND_VI, ROLE_VI
 
 from ..api import RESPONSE_HEADERS, ApiHandler, request_id
@@ -30,17 +32,25 @@ SESSION_COOKIE, CSRF_COOKIE = "cdvc_session", "cdvc_csrf"
 SECURITY_HEADERS = {
     **RESPONSE_HEADERS,
     "Content-Security-Policy": "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; "
-                               "form-action 'self'; frame-ancestors 'none'; base-uri 'none'; object-src 'none'",
+    "form-action 'self'; frame-ancestors 'none'; base-uri 'none'; object-src 'none'",
     "X-Frame-Options": "DENY",
     "Referrer-Policy": "same-origin",
     "Permissions-Policy": "camera=(), microphone=(), geolocation=()",
 }
 STATUS_VI = {
-    "submitted": "Đã nộp, chờ tiếp nhận", "returned_for_supplement": "Cần bổ sung", "received": "Đã tiếp nhận",
-    "in_review": "Đang xử lý", "proposed": "Chờ lãnh đạo duyệt", "approved": "Đã duyệt",
-    "result_ready": "Có kết quả", "refusal_drafted": "Đang dự thảo từ chối", "refusal_signed": "Đã ký từ chối",
-    "delivered": "Đã trả kết quả", "rejected_at_reception": "Từ chối tiếp nhận",
-    "returned_with_reasons": "Trả lại kèm lý do", "withdrawn": "Đã rút",
+    "submitted": "Đã nộp, chờ tiếp nhận",
+    "returned_for_supplement": "Cần bổ sung",
+    "received": "Đã tiếp nhận",
+    "in_review": "Đang xử lý",
+    "proposed": "Chờ lãnh đạo duyệt",
+    "approved": "Đã duyệt",
+    "result_ready": "Có kết quả",
+    "refusal_drafted": "Đang dự thảo từ chối",
+    "refusal_signed": "Đã ký từ chối",
+    "delivered": "Đã trả kết quả",
+    "rejected_at_reception": "Từ chối tiếp nhận",
+    "returned_with_reasons": "Trả lại kèm lý do",
+    "withdrawn": "Đã rút",
 }
 
 
@@ -68,10 +78,21 @@ def _money(value: Any) -> str:
     return f"{int(value or 0):,}".replace(",", ".") + " đ"
 
 
-ENV = Environment(loader=FileSystemLoader(str(HERE / "templates")), autoescape=select_autoescape(["html"]),
-                  trim_blocks=True, lstrip_blocks=True)
-ENV.filters.update(when=_when, day=_day, money=_money, filesize=_filesize, status_vi=lambda s: STATUS_VI.get(s, s),
-                   role_vi=lambda r: ROLE_VI.get(r, r), kind_vi=lambda k: KIND_VI.get(k, k))
+ENV = Environment(
+    loader=FileSystemLoader(str(HERE / "templates")),
+    autoescape=select_autoescape(["html"]),
+    trim_blocks=True,
+    lstrip_blocks=True,
+)
+ENV.filters.update(
+    when=_when,
+    day=_day,
+    money=_money,
+    filesize=_filesize,
+    status_vi=lambda s: STATUS_VI.get(s, s),
+    role_vi=lambda r: ROLE_VI.get(r, r),
+    kind_vi=lambda k: KIND_VI.get(k, k),
+)
 ENV.globals.update(delivery_fields=DELIVERY_FIELDS, delivery_vi=DELIVERY_VI)
 
 
@@ -92,8 +113,7 @@ def finish(request: Request, response: Response, secure: bool) -> Response:
     for k, v in SECURITY_HEADERS.items():
         response.headers.setdefault(k, v)
     if request.cookies.get(CSRF_COOKIE) != csrf_token(request):
-        response.set_cookie(CSRF_COOKIE, csrf_token(request), httponly=True, samesite="Strict", secure=secure,
-                            path="/")
+        response.set_cookie(CSRF_COOKIE, csrf_token(request), httponly=True, samesite="Strict", secure=secure, path="/")
     return response
 
 
@@ -111,8 +131,13 @@ def pager(request: Request, listing: dict) -> dict:
         args = [(k, v) for k, v in request.args.items(multi=True) if k != "trang"] + [("trang", str(n))]
         return f"{request.path}?{urlencode(args)}"
 
-    return {"page": current, "pages": pages, "total": listing["total"],
-            "prev": link(current - 1) if current > 1 else None, "next": link(current + 1) if current < pages else None}
+    return {
+        "page": current,
+        "pages": pages,
+        "total": listing["total"],
+        "prev": link(current - 1) if current > 1 else None,
+        "next": link(current + 1) if current < pages else None,
+    }
 
 
 def html(request: Request, template: str, status: int = 200, **ctx: Any) -> Response:
@@ -124,8 +149,13 @@ def redirect(location: str) -> Response:
     return Response("", status=303, headers={"Location": location})
 
 
-TITLES = {401: "Cần đăng nhập", 403: "Không có quyền truy cập", 404: "Không tìm thấy trang",
-          500: "Lỗi hệ thống", 503: "Dịch vụ tạm thời gián đoạn"}
+TITLES = {
+    401: "Cần đăng nhập",
+    403: "Không có quyền truy cập",
+    404: "Không tìm thấy trang",
+    500: "Lỗi hệ thống",
+    503: "Dịch vụ tạm thời gián đoạn",
+}
 
 
 def error_page(request: Request, exc: BaseException, session: dict | None, secure: bool) -> Response:
@@ -133,8 +163,9 @@ def error_page(request: Request, exc: BaseException, session: dict | None, secur
     to the help desk."""
     err = to_portal_error(exc)
     title = TITLES.get(err.status, "Không thực hiện được")
-    response = html(request, "error.html", err.status, error=err, title=title, session=session,
-                    request_id=request_id(request))
+    response = html(
+        request, "error.html", err.status, error=err, title=title, session=session, request_id=request_id(request)
+    )
     return finish(request, response, secure)
 
 
@@ -162,5 +193,7 @@ def page(method: str, path: str, auth: str | tuple[str, ...] | None = None) -> C
                     return finish(request, redirect("/dang-nhap"), self.secure_cookies)
                 return error_page(request, exc, session, self.secure_cookies)
             return finish(request, response, self.secure_cookies)
+
         return ApiHandler.decorator(method, nameko_path)(handler)
+
     return decorate

@@ -20,15 +20,16 @@ day. An event on a non-working day counts as happening on the next working day (
 
 Only the postal return (R29) is counted in hours; it does not use this module.
 """
+
 from __future__ import annotations
 
 import argparse
 import functools
 import os
 import sys
+from collections.abc import Iterable
 from datetime import date, datetime, time, timedelta, timezone
 from pathlib import Path
-from typing import Iterable
 
 import holidays
 import yaml
@@ -42,15 +43,20 @@ class CalendarFileError(ValueError):
 
 
 class WorkingCalendar:
-    def __init__(self, extra_days_off: Iterable[date] = (), make_up_working_days: Iterable[date] = (),
-                 country: str = "VN", tz: timezone = VN_TZ):
+    def __init__(
+        self,
+        extra_days_off: Iterable[date] = (),
+        make_up_working_days: Iterable[date] = (),
+        country: str = "VN",
+        tz: timezone = VN_TZ,
+    ):
         self.tz = tz
         self.extra_days_off = frozenset(extra_days_off)
         self.make_up_working_days = frozenset(make_up_working_days)
         self._holidays = holidays.country_holidays(country)
 
     @classmethod
-    def from_file(cls, path: str | Path | None = None) -> "WorkingCalendar":
+    def from_file(cls, path: str | Path | None = None) -> WorkingCalendar:
         path = Path(path or os.environ.get("CALENDAR_FILE") or DEFAULT_FILE)
         off, make_up = read_swaps(path)
         return cls(off, make_up)
@@ -208,8 +214,9 @@ def check_file(path: Path) -> list[str]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m services.common.calendar",
-                                     description="Kiểm tra tệp ngày nghỉ bù / làm bù và in lịch làm việc")
+    parser = argparse.ArgumentParser(
+        prog="python -m services.common.calendar", description="Kiểm tra tệp ngày nghỉ bù / làm bù và in lịch làm việc"
+    )
     sub = parser.add_subparsers(dest="cmd", required=True)
     check = sub.add_parser("check", help="kiểm tra tệp lịch (mặc định: CALENDAR_FILE hoặc tệp của dự án)")
     check.add_argument("file", nargs="?")

@@ -14,13 +14,14 @@ to move it on. Two ways, both for development and tests only:
 An offset, rather than a frozen instant, keeps time flowing: leases, retries and timers that
 wait for "a few seconds later" still see seconds pass.
 """
+
 from __future__ import annotations
 
 import os
 import time
-from datetime import datetime, timedelta, timezone
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Callable
 
 CLOCK_FILE_ENV = "PORTAL_CLOCK_FILE"
 _REREAD_SECONDS = 0.2
@@ -33,7 +34,7 @@ def now() -> datetime:
     """The current instant, timezone-aware (UTC)."""
     if _source is not None:
         return _source()
-    return datetime.now(timezone.utc) + timedelta(seconds=_offset())
+    return datetime.now(UTC) + timedelta(seconds=_offset())
 
 
 def set_source(source: Callable[[], datetime] | None) -> None:
@@ -62,7 +63,7 @@ def write_offset(path: str | Path, target: datetime) -> float:
     """Set the clock of every process reading ``path`` to ``target`` (now); returns the offset."""
     if target.tzinfo is None:
         raise ValueError("the target instant must be timezone-aware")
-    offset = (target - datetime.now(timezone.utc)).total_seconds()
+    offset = (target - datetime.now(UTC)).total_seconds()
     tmp = Path(f"{path}.tmp")
     tmp.write_text(f"{offset:.6f}\n", encoding="utf-8")
     tmp.replace(path)  # atomic: readers never see half a number

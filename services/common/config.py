@@ -3,6 +3,7 @@
 Each service keeps a ``config.yaml`` whose values may be ``${ENV_VAR:default}``;
 this is nameko's own syntax, so the same file works with ``nameko run --config``.
 """
+
 from __future__ import annotations
 
 import os

@@ -12,19 +12,20 @@ idempotent by its key); the single sweeper — holding a lock document — folds
 document per day, read and written by ``_id``. On MongoDB the same collections are small and
 keyed by ``_id`` too.
 """
+
 from __future__ import annotations
 
 import uuid
+from collections.abc import Iterable
 from concurrent.futures import ThreadPoolExecutor
 from datetime import date, timedelta
-from typing import Iterable
 
 from pymongo.database import Database
 from pymongo.errors import BulkWriteError, DuplicateKeyError
 
 from .calendar import WorkingCalendar
-from .single_writer import SingleWriter
 from .events import utcnow
+from .single_writer import SingleWriter
 
 LOCK_SECONDS = 300.0
 
@@ -56,12 +57,14 @@ class DeadlineCalendar:
 
     def schedule_many(self, entries: Iterable[tuple[str, Iterable[date], str]]) -> None:
         """``schedule`` for many documents at once (building the calendar for what is already open)."""
-        docs = [{"_id": key, "doc_id": doc_id, "days": sorted({d.isoformat() for d in days}), "at": utcnow()}
-                for doc_id, days, key in entries]
+        docs = [
+            {"_id": key, "doc_id": doc_id, "days": sorted({d.isoformat() for d in days}), "at": utcnow()}
+            for doc_id, days, key in entries
+        ]
         docs = [d for d in docs if d["days"]]
         for start in range(0, len(docs), 1000):
             try:
-                self.inbox.insert_many(docs[start:start + 1000], ordered=False)
+                self.inbox.insert_many(docs[start : start + 1000], ordered=False)
             except BulkWriteError:
                 pass  # keys already scheduled: nothing to add
 
@@ -133,5 +136,3 @@ def new_owner() -> str:
 
 def key_for(doc_id: str, version: int | str) -> str:
     return f"{doc_id}#{version}"
-
-

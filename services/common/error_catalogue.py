@@ -9,6 +9,7 @@ may act). tests/unit/test_error_catalogue.py fails on a code raised anywhere tha
 an error class constructed by hand; ``python -m services.common.error_catalogue`` prints
 docs/ERRORS.md, every code with its status, message and where it is raised.
 """
+
 from __future__ import annotations
 
 import ast
@@ -17,15 +18,32 @@ from pathlib import Path
 from typing import Any
 
 from .config import ROOT
-
 from .errors import (
-    BadRequest, Conflict, Forbidden, NotFound, PayloadTooLarge, PortalError, RateLimited, ServiceUnavailable,
-    Unauthorized, UnsupportedMediaType, ValidationFailed,
+    BadRequest,
+    Conflict,
+    Forbidden,
+    NotFound,
+    PayloadTooLarge,
+    PortalError,
+    RateLimited,
+    ServiceUnavailable,
+    Unauthorized,
+    UnsupportedMediaType,
+    ValidationFailed,
 )
 
-_BY_STATUS = {400: BadRequest, 401: Unauthorized, 403: Forbidden, 404: NotFound, 409: Conflict,
-              413: PayloadTooLarge, 415: UnsupportedMediaType, 422: ValidationFailed, 429: RateLimited,
-              503: ServiceUnavailable}
+_BY_STATUS = {
+    400: BadRequest,
+    401: Unauthorized,
+    403: Forbidden,
+    404: NotFound,
+    409: Conflict,
+    413: PayloadTooLarge,
+    415: UnsupportedMediaType,
+    422: ValidationFailed,
+    429: RateLimited,
+    503: ServiceUnavailable,
+}
 
 ERRORS: dict[str, tuple[int, str]] = {
     # ------------------------------------------------------------ HTTP and the gateway
@@ -42,8 +60,10 @@ ERRORS: dict[str, tuple[int, str]] = {
     "account_disabled": (401, "Tài khoản đã bị khoá. Vui lòng liên hệ cơ quan quản lý."),
     "invalid_postal_key": (401, "Khoá truy cập của doanh nghiệp bưu chính không hợp lệ."),
     "invalid_postal_signature": (401, "Chữ ký yêu cầu của doanh nghiệp bưu chính không hợp lệ."),
-    "stale_postal_request": (401, "Yêu cầu của doanh nghiệp bưu chính đã quá thời gian cho phép hoặc thiếu thời "
-                                  "điểm ký."),
+    "stale_postal_request": (
+        401,
+        "Yêu cầu của doanh nghiệp bưu chính đã quá thời gian cho phép hoặc thiếu thời điểm ký.",
+    ),
     "replayed_postal_request": (401, "Yêu cầu của doanh nghiệp bưu chính đã được gửi trước đó."),
     "invalid_callback": (401, "Kết quả thanh toán gửi về không hợp lệ."),
     "forbidden": (403, "Ông/Bà không có quyền thực hiện thao tác này."),
@@ -61,8 +81,11 @@ ERRORS: dict[str, tuple[int, str]] = {
     "http_error": (400, "Không thực hiện được yêu cầu."),
     "internal_error": (500, "Lỗi hệ thống. Vui lòng thử lại sau."),
     "service_unavailable": (503, "Dịch vụ tạm thời không phản hồi. Vui lòng thử lại sau."),
-    "service_busy": (503, "Hệ thống đang tiếp nhận nhiều hồ sơ cùng lúc. Vui lòng gửi lại sau ít giây; gửi lại "
-                          "cùng hồ sơ không tạo hồ sơ trùng."),
+    "service_busy": (
+        503,
+        "Hệ thống đang tiếp nhận nhiều hồ sơ cùng lúc. Vui lòng gửi lại sau ít giây; gửi lại "
+        "cùng hồ sơ không tạo hồ sơ trùng.",
+    ),
     "invalid_action": (422, "Thao tác không hợp lệ."),
     "invalid_page": (422, "Số trang không hợp lệ."),
     "rebuild_pending": (503, "Việc dựng lại số liệu chưa xong; vui lòng xem lại sau."),
@@ -81,8 +104,10 @@ ERRORS: dict[str, tuple[int, str]] = {
     "new_procedure_province_only": (403, "Thủ tục mới do Văn phòng UBND tỉnh công bố."),
     "owner_change_province_only": (403, "Chuyển thủ tục sang cơ quan khác do Văn phòng UBND tỉnh quyết định."),
     "announcement_province_only": (403, "Quyết định công bố thủ tục do Văn phòng UBND tỉnh cập nhật."),
-    "processing_time_exceeds_announced": (422, "Thời hạn giải quyết vượt thời hạn đã công bố; cơ quan chỉ được "
-                                               "rút ngắn."),
+    "processing_time_exceeds_announced": (
+        422,
+        "Thời hạn giải quyết vượt thời hạn đã công bố; cơ quan chỉ được rút ngắn.",
+    ),
     "invalid_eform_schema": (422, "Mẫu tờ khai điện tử (eForm) không hợp lệ."),
     "code_mismatch": (422, "Mã thủ tục trong đường dẫn và trong nội dung khác nhau."),
     "timezone_required": (422, "Thời điểm cần có múi giờ."),
@@ -92,8 +117,10 @@ ERRORS: dict[str, tuple[int, str]] = {
     "workflow_duplicate_stage": (422, "Quy trình có bước bị trùng."),
     "workflow_missing_stage": (422, "Quy trình thiếu bước bắt buộc."),
     "workflow_no_final_stage": (422, "Bước cuối cùng của quy trình phải là trả kết quả."),
-    "workflow_stage_order": (422, "Các bước phải theo thứ tự: tiếp nhận → (phân công) → thẩm định → phê duyệt → "
-                                  "trả kết quả."),
+    "workflow_stage_order": (
+        422,
+        "Các bước phải theo thứ tự: tiếp nhận → (phân công) → thẩm định → phê duyệt → trả kết quả.",
+    ),
     "workflow_budget_exceeds_processing_time": (422, "Tổng thời gian các bước vượt thời hạn giải quyết."),
     "workflow_cohandling_review_only": (422, "Chỉ bước thẩm định mới có tuỳ chọn phối hợp."),
     # ----------------------------------------------------------------- filing
@@ -104,9 +131,12 @@ ERRORS: dict[str, tuple[int, str]] = {
     "invalid_channel": (422, "Kênh nộp hồ sơ không hợp lệ."),
     "procedure_not_online": (422, "Thủ tục này chưa nộp trực tuyến được; vui lòng nộp trực tiếp hoặc qua bưu chính."),
     "delivery_method_not_allowed": (422, "Hình thức nhận kết quả không áp dụng cho thủ tục này."),
-    "online_return_needs_signature": (422, "Hồ sơ không ký số được xử lý như dịch vụ mức độ 3 (Điều 7.2a): kết quả "
-                                           "nhận trực tiếp hoặc qua bưu chính, phí, lệ phí nộp tại cơ quan hoặc qua "
-                                           "bưu chính. Muốn nhận kết quả trực tuyến, hãy ký số hồ sơ."),
+    "online_return_needs_signature": (
+        422,
+        "Hồ sơ không ký số được xử lý như dịch vụ mức độ 3 (Điều 7.2a): kết quả "
+        "nhận trực tiếp hoặc qua bưu chính, phí, lệ phí nộp tại cơ quan hoặc qua "
+        "bưu chính. Muốn nhận kết quả trực tuyến, hãy ký số hồ sơ.",
+    ),
     "invalid_form_data": (422, "Tờ khai điện tử chưa hợp lệ."),
     "invalid_form_changes": (422, "Nội dung sửa đổi tờ khai phải là các cặp trường – giá trị."),
     "unknown_form_fields": (422, "Có trường không thuộc tờ khai."),
@@ -151,8 +181,7 @@ ERRORS: dict[str, tuple[int, str]] = {
     "cohandling_beyond_deadline": (422, "Hạn trả lời phối hợp không được sau hạn giải quyết hồ sơ."),
     "cohandling_target": (422, "Cần chọn một phòng ban hoặc một cơ quan để xin ý kiến phối hợp."),
     "department_assigned_later": (422, "Phòng chuyên môn được chọn ở bước phân công."),
-    "department_required": (422, "Quy trình của thủ tục không có bước phân công: chọn phòng chuyên môn khi tiếp "
-                                 "nhận."),
+    "department_required": (422, "Quy trình của thủ tục không có bước phân công: chọn phòng chuyên môn khi tiếp nhận."),
     "new_due_date_in_past": (422, "Ngày hẹn mới phải sau hôm nay."),
     "new_due_date_not_working_day": (422, "Ngày hẹn mới phải là ngày làm việc."),
     "unknown_request": (422, "Không tìm thấy yêu cầu phối hợp."),
@@ -181,8 +210,10 @@ ERRORS: dict[str, tuple[int, str]] = {
     "not_paid": (409, "Giao dịch chưa được thanh toán."),
     "no_receipt": (409, "Chỉ có biên lai cho giao dịch đã thanh toán."),
     "over_refund": (422, "Số tiền hoàn vượt số tiền đã nộp."),
-    "no_refund_result_produced": (409, "Cơ quan đã có kết quả; người nộp không nhận kết quả thì không được hoàn phí "
-                                       "(Điều 7.3)."),
+    "no_refund_result_produced": (
+        409,
+        "Cơ quan đã có kết quả; người nộp không nhận kết quả thì không được hoàn phí (Điều 7.3).",
+    ),
     "provider_error": (503, "Cổng thanh toán báo lỗi. Vui lòng thử lại sau."),
     "provider_unavailable": (503, "Cổng thanh toán tạm thời không phản hồi. Vui lòng thử lại sau."),
     "shipment_not_found": (404, "Không tìm thấy bưu gửi."),
@@ -208,8 +239,11 @@ def error(code: str, details: Any = None, message: str | None = None) -> PortalE
     """The PortalError of a catalogued code, with the catalogue's message unless one is given."""
     status = status_of(code)
     cls = _BY_STATUS.get(status)
-    err = cls(message or message_of(code), details, code) if cls else PortalError(message or message_of(code),
-                                                                                   details, code)
+    err = (
+        cls(message or message_of(code), details, code)
+        if cls
+        else PortalError(message or message_of(code), details, code)
+    )
     err.status = status
     return err
 
@@ -363,22 +397,35 @@ def raise_sites(root: Path = ROOT) -> dict[str, set[str]]:
 def markdown(root: Path = ROOT) -> str:
     """docs/ERRORS.md: every code with its HTTP status, message and the files that raise it."""
     sites = raise_sites(root)
-    out = ["# Error codes", "",
-           "Generated by `python -m services.common.error_catalogue > docs/ERRORS.md` from",
-           "`services/common/error_catalogue.py`; do not edit by hand (tests/unit/test_error_catalogue.py",
-           "fails when this file is not what the command prints).", "",
-           "Every error reaches a client as `{\"error\": {\"code\", \"message\", \"details\"}}` with the",
-           "HTTP status below. The message is the catalogue's unless the raise site says more (a name, a",
-           "number, who may act); pages show the message, never the code. \"Raised in\" lists the files that",
-           "raise the code by name; a code without one comes from the gateway's handling of HTTP errors, an",
-           "error class's default, or a workflow check's `problem`.", "",
-           "| code | HTTP | message | raised in |", "|---|---|---|---|"]
+    out = [
+        "# Error codes",
+        "",
+        "Generated by `python -m services.common.error_catalogue > docs/ERRORS.md` from",
+        "`services/common/error_catalogue.py`; do not edit by hand (tests/unit/test_error_catalogue.py",
+        "fails when this file is not what the command prints).",
+        "",
+        'Every error reaches a client as `{"error": {"code", "message", "details"}}` with the',
+        "HTTP status below. The message is the catalogue's unless the raise site says more (a name, a",
+        'number, who may act); pages show the message, never the code. "Raised in" lists the files that',
+        "raise the code by name; a code without one comes from the gateway's handling of HTTP errors, an",
+        "error class's default, or a workflow check's `problem`.",
+        "",
+        "| code | HTTP | message | raised in |",
+        "|---|---|---|---|",
+    ]
     for code, (status, message) in ERRORS.items():
         where = ", ".join(f"`{w}`" for w in sorted(sites.get(code, ()))) or "—"
         out.append(f"| `{code}` | {status} | {message} | {where} |")
-    out += ["", "## Field checks", "",
-            "What a person reads next to a field that a payload check (pydantic error type) or an eForm",
-            "check (JSON Schema keyword) refused.", "", "| check | message |", "|---|---|"]
+    out += [
+        "",
+        "## Field checks",
+        "",
+        "What a person reads next to a field that a payload check (pydantic error type) or an eForm",
+        "check (JSON Schema keyword) refused.",
+        "",
+        "| check | message |",
+        "|---|---|",
+    ]
     out += [f"| pydantic `{kind}` | {text} |" for kind, text in PYDANTIC.items()]
     out += [f"| eForm `{keyword}` | {text} |" for keyword, text in JSONSCHEMA.items()]
     return "\n".join(out) + "\n"

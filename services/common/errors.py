@@ -6,6 +6,7 @@ these; nameko serialises them over RPC and, because each class is registered
 with :func:`nameko.exceptions.deserialize_to_instance`, the gateway receives
 the same class back and renders it as ``{"error": {"code", "message", "details"}}``.
 """
+
 from __future__ import annotations
 
 from typing import Any
@@ -53,8 +54,18 @@ ServiceUnavailable = _kind("ServiceUnavailable", 503, "service_unavailable")
 BrokerUnavailable = _kind("BrokerUnavailable", 503, "service_unavailable")
 
 ALL_ERRORS: tuple[type[PortalError], ...] = (
-    PortalError, BadRequest, Unauthorized, Forbidden, NotFound, Conflict, PayloadTooLarge,
-    UnsupportedMediaType, ValidationFailed, RateLimited, ServiceUnavailable, BrokerUnavailable,
+    PortalError,
+    BadRequest,
+    Unauthorized,
+    Forbidden,
+    NotFound,
+    Conflict,
+    PayloadTooLarge,
+    UnsupportedMediaType,
+    ValidationFailed,
+    RateLimited,
+    ServiceUnavailable,
+    BrokerUnavailable,
 )
 
 
@@ -62,5 +73,7 @@ def pydantic_details(exc: Any) -> list[dict]:
     """Turn a pydantic ValidationError into JSON-safe details (field path, type, Vietnamese message)."""
     from .error_catalogue import pydantic_message  # the catalogue builds on this module's classes
 
-    return [{"field": ".".join(str(p) for p in err["loc"]), "message": pydantic_message(err), "type": err["type"]}
-            for err in exc.errors(include_url=False, include_input=False)]
+    return [
+        {"field": ".".join(str(p) for p in err["loc"]), "message": pydantic_message(err), "type": err["type"]}
+        for err in exc.errors(include_url=False, include_input=False)
+    ]

@@ -11,6 +11,7 @@ the per-action fields of a case event come and go. ``python -m services.common.e
 prints docs/EVENTS.md, the JSON Schema of each payload (tests/unit/test_event_contracts.py keeps
 the file current).
 """
+
 from __future__ import annotations
 
 import json
@@ -28,6 +29,7 @@ from .workflows import Workflow
 
 class Origin(EventPart):
     """A filing by a ministry system (R31): which system, under which of its case numbers."""
+
     system_id: str
     issue: str
 
@@ -41,6 +43,7 @@ class AttachmentRef(EventPart):
 
 class Flags(EventPart):
     """The deadline flags of a case: the processing clock's and reception's."""
+
     at_risk: bool = False
     overdue: bool = False
     reception_at_risk: bool = False
@@ -49,6 +52,7 @@ class Flags(EventPart):
 
 class StageRef(EventPart):
     """The workflow stage a case is in (R32)."""
+
     code: str
     name: str
     kind: str = Field(description="reception | assignment | review | approval | result")
@@ -57,6 +61,7 @@ class StageRef(EventPart):
 
 class StageCompleted(EventPart):
     """The stage a transition completed, late or not (reporting counts late stages by department)."""
+
     code: str
     name: str
     kind: str
@@ -72,6 +77,7 @@ class MissingItem(EventPart):
 
 class FileRef(EventPart):
     """A result or refusal document kept by processing (read it with processing's ``get_file``)."""
+
     id: str
     filename: str
     content_type: str
@@ -82,6 +88,7 @@ class FileRef(EventPart):
 
 class CohandlingRequest(EventPart):
     """A request for another department's or agency's opinion (R13), and its answer once given."""
+
     id: str
     department_id: str | None = None
     agency_id: str | None = None
@@ -98,6 +105,7 @@ class CohandlingRequest(EventPart):
 
 class Amendment(EventPart):
     """A form field corrected by a supplement (Art. 15.4)."""
+
     field: str
     old: Any = None
     new: Any = None
@@ -111,6 +119,7 @@ class Redo(EventPart):
 
 class Compensation(EventPart):
     """What the postal operator owes for a lost shipment (R30)."""
+
     fees_vnd: int
     costs_vnd: int
     status: str
@@ -123,6 +132,7 @@ class Compensation(EventPart):
 
 class AccountRegistered(EventPayload):
     """A citizen or an organisation registered (notification keeps the contact)."""
+
     source: ClassVar[str] = "intake"
     type: ClassVar[str] = "account_registered"
 
@@ -136,6 +146,7 @@ class AccountRegistered(EventPayload):
 class DossierFacts(EventPayload):
     """What every event about a filed dossier repeats of it: intake's filing, processing's case
     events (whose copies of these fields come from the case, which took them from the filing)."""
+
     code: str = Field(description="the dossier code")
     procedure_code: str
     procedure_name: str
@@ -158,6 +169,7 @@ class DossierFacts(EventPayload):
 class DossierSubmitted(DossierFacts):
     """A dossier was filed (online, by post, by a ministry system or at the desk): processing
     opens its case, payment records a level-4 fee, notification sends the receipt."""
+
     source: ClassVar[str] = "intake"
     type: ClassVar[str] = "dossier_submitted"
 
@@ -180,6 +192,7 @@ class DossierSubmitted(DossierFacts):
 
 class CaseOpened(EventPayload):
     """Processing opened the case of a filed dossier."""
+
     source: ClassVar[str] = "processing"
     type: ClassVar[str] = "case_opened"
 
@@ -192,6 +205,7 @@ class CaseOpened(EventPayload):
 
 class CaseEvent(DossierFacts):
     """What every transition of a case says: the action, the statuses, the case version, the clock."""
+
     action: str = Field(description="a row of services/processing/workflow.py LIFECYCLE")
     from_: str = Field(alias="from", description="the status before")
     to: str = Field(description="the status after")
@@ -206,6 +220,7 @@ class CaseEvent(DossierFacts):
 class CaseStatusChanged(CaseEvent):
     """A case moved through its workflow (every action but the deadline sweep's and a ministry's
     read). Besides the common fields, each action adds its own."""
+
     source: ClassVar[str] = "processing"
     type: ClassVar[str] = "case_status_changed"
 
@@ -242,6 +257,7 @@ class CaseStatusChanged(CaseEvent):
 
 class CaseDeadlineFlagged(CaseEvent):
     """The deadline sweep raised or lowered a case's flags."""
+
     source: ClassVar[str] = "processing"
     type: ClassVar[str] = "case_deadline_flagged"
 
@@ -250,6 +266,7 @@ class CaseDeadlineFlagged(CaseEvent):
 
 class CaseAccessed(CaseEvent):
     """A ministry system read the case (R31); the read is in the case history."""
+
     source: ClassVar[str] = "processing"
     type: ClassVar[str] = "case_accessed"
 
@@ -261,6 +278,7 @@ class CaseAccessed(CaseEvent):
 
 class PaymentSucceeded(EventPayload):
     """A level-4 fee was paid online: the case may be received."""
+
     source: ClassVar[str] = "payment"
     type: ClassVar[str] = "payment_succeeded"
 
@@ -272,6 +290,7 @@ class PaymentSucceeded(EventPayload):
 
 class RefundCompleted(EventPayload):
     """The provider refunded (part of) a payment (R11)."""
+
     source: ClassVar[str] = "payment"
     type: ClassVar[str] = "refund_completed"
 
@@ -287,6 +306,7 @@ class RefundCompleted(EventPayload):
 
 class FeedbackReceived(EventPayload):
     """Feedback or a question arrived, from any channel (R17)."""
+
     source: ClassVar[str] = "feedback"
     type: ClassVar[str] = "feedback_received"
 
@@ -301,6 +321,7 @@ class FeedbackReceived(EventPayload):
 
 class FeedbackAnswered(EventPayload):
     """An agency answered; notification sends the answer to the asker (R19)."""
+
     source: ClassVar[str] = "feedback"
     type: ClassVar[str] = "feedback_answered"
 
@@ -318,6 +339,7 @@ class FeedbackAnswered(EventPayload):
 
 class FeedbackEscalated(EventPayload):
     """Unanswered past its due day: escalated to the province office."""
+
     source: ClassVar[str] = "feedback"
     type: ClassVar[str] = "feedback_escalated"
 
@@ -329,6 +351,7 @@ class FeedbackEscalated(EventPayload):
 
 class DossierRated(EventPayload):
     """The applicant rated the handling of a delivered dossier."""
+
     source: ClassVar[str] = "feedback"
     type: ClassVar[str] = "dossier_rated"
 
@@ -350,6 +373,7 @@ class ShipmentEvent(EventPayload):
 
 class ShipmentDelivered(ShipmentEvent):
     """The operator delivered a shipment; a return after its due time is late (R29)."""
+
     source: ClassVar[str] = "postal"
     type: ClassVar[str] = "shipment_delivered"
 
@@ -359,6 +383,7 @@ class ShipmentDelivered(ShipmentEvent):
 
 class ShipmentLost(ShipmentEvent):
     """The operator lost a shipment: compensation is opened, a lost result is redone (R30)."""
+
     source: ClassVar[str] = "postal"
     type: ClassVar[str] = "shipment_lost"
 
@@ -370,6 +395,7 @@ class ShipmentLost(ShipmentEvent):
 
 class IncidentOpened(EventPayload):
     """A service has not answered for INCIDENT_AFTER_SECONDS (R24)."""
+
     source: ClassVar[str] = "gateway"
     type: ClassVar[str] = "incident_opened"
 
@@ -380,6 +406,7 @@ class IncidentOpened(EventPayload):
 
 class IncidentResolved(EventPayload):
     """The service answers again."""
+
     source: ClassVar[str] = "gateway"
     type: ClassVar[str] = "incident_resolved"
 
@@ -395,6 +422,7 @@ class StatusChange(EventPayload):
     """A dossier a ministry system filed changed status (R31). The system receives this without an
     envelope on its queue `ministry.<system>.status` (exchange `ministry.events`, routing key
     `case_status_changed.<system>`); delivery is at least once: drop a repeat by `event_id`."""
+
     source: ClassVar[str] = "ministry"
     type: ClassVar[str] = "case_status_changed"
 
@@ -409,9 +437,22 @@ class StatusChange(EventPayload):
 
 #: every event published in an envelope, in the order of docs/EVENTS.md
 EVENTS: tuple[type[EventPayload], ...] = (
-    AccountRegistered, DossierSubmitted, CaseOpened, CaseStatusChanged, CaseDeadlineFlagged, CaseAccessed,
-    PaymentSucceeded, RefundCompleted, FeedbackReceived, FeedbackAnswered, FeedbackEscalated, DossierRated,
-    ShipmentDelivered, ShipmentLost, IncidentOpened, IncidentResolved,
+    AccountRegistered,
+    DossierSubmitted,
+    CaseOpened,
+    CaseStatusChanged,
+    CaseDeadlineFlagged,
+    CaseAccessed,
+    PaymentSucceeded,
+    RefundCompleted,
+    FeedbackReceived,
+    FeedbackAnswered,
+    FeedbackEscalated,
+    DossierRated,
+    ShipmentDelivered,
+    ShipmentLost,
+    IncidentOpened,
+    IncidentResolved,
 )
 #: messages to systems outside the portal, published without an envelope
 MESSAGES: tuple[type[EventPayload], ...] = (StatusChange,)
@@ -419,16 +460,22 @@ MESSAGES: tuple[type[EventPayload], ...] = (StatusChange,)
 
 def markdown() -> str:
     """docs/EVENTS.md: each event's source, type, version, description and JSON Schema."""
-    out = ["# Events", "",
-           "Generated by `python -m services.common.event_contracts > docs/EVENTS.md` from",
-           "`services/common/event_contracts.py`; do not edit by hand (tests/unit/test_event_contracts.py",
-           "fails when this file is not what the command prints).", "",
-           "Every event travels in the envelope `{event_id, type, occurred_at, actor{id, role, agency_id,",
-           "department_id}, dossier_code, payload}` on the topic exchange `<source>.events`, routed by its",
-           "type. The payload carries `schema_version` (absent: 1); a new version only adds optional",
-           "fields, and a consumer ignores fields it does not know. An optional field a producer leaves",
-           "out is not sent.", "",
-           "| type | source | version | what |", "|---|---|---|---|"]
+    out = [
+        "# Events",
+        "",
+        "Generated by `python -m services.common.event_contracts > docs/EVENTS.md` from",
+        "`services/common/event_contracts.py`; do not edit by hand (tests/unit/test_event_contracts.py",
+        "fails when this file is not what the command prints).",
+        "",
+        "Every event travels in the envelope `{event_id, type, occurred_at, actor{id, role, agency_id,",
+        "department_id}, dossier_code, payload}` on the topic exchange `<source>.events`, routed by its",
+        "type. The payload carries `schema_version` (absent: 1); a new version only adds optional",
+        "fields, and a consumer ignores fields it does not know. An optional field a producer leaves",
+        "out is not sent.",
+        "",
+        "| type | source | version | what |",
+        "|---|---|---|---|",
+    ]
     for model in (*EVENTS, *MESSAGES):
         routing = model.type + (".<system>" if model in MESSAGES else "")
         out.append(f"| [`{routing}`](#{_anchor(model)}) | {model.source} | {model.version} | {_summary(model)} |")
@@ -436,10 +483,18 @@ def markdown() -> str:
         out += ["", f"## {title}"]
         for model in models:
             schema = model.model_json_schema(by_alias=True)
-            out += ["", f"### {model.source}.{model.type}", "",
-                    " ".join((model.__doc__ or "").split()), "",
-                    f"Model `{model.__name__}`, schema version {model.version}.", "", "```json",
-                    json.dumps(schema, ensure_ascii=False, indent=2), "```"]
+            out += [
+                "",
+                f"### {model.source}.{model.type}",
+                "",
+                " ".join((model.__doc__ or "").split()),
+                "",
+                f"Model `{model.__name__}`, schema version {model.version}.",
+                "",
+                "```json",
+                json.dumps(schema, ensure_ascii=False, indent=2),
+                "```",
+            ]
     return "\n".join(out) + "\n"
 
 

@@ -8,6 +8,7 @@ commit the envelopes they mean to publish in the same insert as the change (see
 publish loses nothing. Delivery is therefore at-least-once and consumers are idempotent by
 ``event_id``.
 """
+
 from __future__ import annotations
 
 import functools
@@ -15,8 +16,9 @@ import logging
 import time
 import traceback
 import uuid
+from collections.abc import Callable
 from datetime import datetime
-from typing import Any, Callable, ClassVar, Generic, TypeVar
+from typing import Any, ClassVar, Generic, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, model_validator
 from pymongo.database import Database
@@ -62,6 +64,7 @@ class EventPart(BaseModel):
     declare, since a misspelt field would otherwise vanish from the wire; read from a message
     (validated with the ``READING`` context) it ignores one, so a consumer still reads a newer
     producer's message."""
+
     model_config = ConfigDict(extra="ignore", populate_by_name=True)
 
     @model_validator(mode="before")
@@ -84,6 +87,7 @@ class EventPayload(EventPart):
     messages still in queues validate strictly): a producer stamps its model's ``version``, and a
     message without one is version 1. A new version only adds optional fields, so a consumer on
     either side of a deployment reads both; anything else is a new event type."""
+
     source: ClassVar[str]
     type: ClassVar[str]
     version: ClassVar[int] = 1
@@ -108,6 +112,7 @@ P = TypeVar("P", bound=EventPayload)
 
 class Event(EventEnvelope, Generic[P]):
     """An envelope as a handler receives it: the payload parsed into its model."""
+
     payload: P
 
 
@@ -165,10 +170,16 @@ def mark_processed(db: Database, event_id: str, status: str = "done") -> None:
 
 def park(db: Database, queue: str, envelope: Any, error: str) -> None:
     """Keep a message that kept failing, with its error, for an operator to replay."""
-    db[PARKED].insert_one({
-        "_id": str(uuid.uuid4()), "queue": queue, "envelope": envelope,
-        "error": error, "parked_at": utcnow(), "replayed": False,
-    })
+    db[PARKED].insert_one(
+        {
+            "_id": str(uuid.uuid4()),
+            "queue": queue,
+            "envelope": envelope,
+            "error": error,
+            "parked_at": utcnow(),
+            "replayed": False,
+        }
+    )
 
 
 def queue_name(source: str, event_type: str, service: str, method: str) -> str:

@@ -5,6 +5,7 @@ claims, and the claimed type must agree with it. Files are stored as chunks
 keyed ``<blob id>:<n>`` (fast ``_id`` lookups on every server) and their
 sha256 is checked on every read, so bytes changed in the database are refused.
 """
+
 from __future__ import annotations
 
 import base64
@@ -57,23 +58,29 @@ def decode(content_b64: str, filename: str) -> bytes:
     try:
         return base64.b64decode(content_b64, validate=True)
     except (binascii.Error, ValueError):
-        raise catalogue.error("attachment_encoding", {"filename": filename},
-                              f"Tệp {filename}: nội dung base64 không hợp lệ") from None
+        raise catalogue.error(
+            "attachment_encoding", {"filename": filename}, f"Tệp {filename}: nội dung base64 không hợp lệ"
+        ) from None
 
 
-def check(content: bytes, filename: str, claimed_type: str, max_bytes: int,
-          signatures: dict = SIGNATURES) -> str:
+def check(content: bytes, filename: str, claimed_type: str, max_bytes: int, signatures: dict = SIGNATURES) -> str:
     """Return the verified content type or raise 413/415."""
     if len(content) > max_bytes:
-        raise catalogue.error("attachment_too_large", {"filename": filename, "max_bytes": max_bytes},
-                              f"Tệp {filename} vượt quá dung lượng cho phép ({max_bytes // (1024 * 1024)} MB)")
+        raise catalogue.error(
+            "attachment_too_large",
+            {"filename": filename, "max_bytes": max_bytes},
+            f"Tệp {filename} vượt quá dung lượng cho phép ({max_bytes // (1024 * 1024)} MB)",
+        )
     if len(content) == 0:
         raise catalogue.error("attachment_empty", {"filename": filename}, f"Tệp {filename} rỗng")
     actual = sniff(content, signatures)
     claimed = claimed_type.split(";")[0].strip().lower()
     if actual is None or (claimed not in ("", "application/octet-stream") and claimed != actual):
-        raise catalogue.error("attachment_type_not_allowed", {"filename": filename, "allowed": sorted(signatures)},
-                              f"Tệp {filename} không đúng định dạng cho phép")
+        raise catalogue.error(
+            "attachment_type_not_allowed",
+            {"filename": filename, "allowed": sorted(signatures)},
+            f"Tệp {filename} không đúng định dạng cho phép",
+        )
     return actual
 
 
@@ -85,12 +92,16 @@ def download(filename: str, content_type: str, content: bytes, digest: str | Non
     """A file as an RPC hands it out (the gateway's ``file_response`` serves it): its name, type,
     sha256 for the receiver to check, and the bytes in base64. ``digest`` when it is already known
     (a stored file, whose hash ChunkStore.get has just checked), else it is computed."""
-    return {"filename": filename, "content_type": content_type, "sha256": digest or sha256(content),
-            "content_b64": base64.b64encode(content).decode()}
+    return {
+        "filename": filename,
+        "content_type": content_type,
+        "sha256": digest or sha256(content),
+        "content_b64": base64.b64encode(content).decode(),
+    }
 
 
 def chunks(content: bytes) -> list[bytes]:
-    return [content[i:i + CHUNK_BYTES] for i in range(0, len(content), CHUNK_BYTES)] or [b""]
+    return [content[i : i + CHUNK_BYTES] for i in range(0, len(content), CHUNK_BYTES)] or [b""]
 
 
 class ChunkStore:

@@ -22,11 +22,13 @@ container, so ``nameko run`` exits. Consumers themselves reconnect (kombu's
   recovery timer (services.common.versioned); an event handler whose own publish
   failed has its message requeued rather than acknowledged or parked.
 """
+
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from typing import Any, Callable, Iterator
+from typing import Any
 
 import amqp.exceptions
 import kombu.exceptions
@@ -35,8 +37,13 @@ from nameko import events as nameko_events
 from nameko import messaging as nameko_messaging
 from nameko import rpc as nameko_rpc
 from nameko.amqp.publish import Publisher
-from nameko.constants import AMQP_SSL_CONFIG_KEY, AMQP_URI_CONFIG_KEY, DEFAULT_SERIALIZER, LOGIN_METHOD_CONFIG_KEY, \
-    SERIALIZER_CONFIG_KEY
+from nameko.constants import (
+    AMQP_SSL_CONFIG_KEY,
+    AMQP_URI_CONFIG_KEY,
+    DEFAULT_SERIALIZER,
+    LOGIN_METHOD_CONFIG_KEY,
+    SERIALIZER_CONFIG_KEY,
+)
 
 from .errors import BrokerUnavailable
 
@@ -49,8 +56,11 @@ PUBLISH_RETRY: dict[str, Any] = {"max_retries": 4, "interval_start": 0.5, "inter
 # What a publish, ack or requeue raises when the broker is gone. The builtin ConnectionError
 # covers the socket errors (reset, refused, broken pipe) that reach us unwrapped.
 BROKER_ERRORS: tuple[type[BaseException], ...] = (
-    kombu.exceptions.OperationalError, amqp.exceptions.ConnectionError,
-    amqp.exceptions.RecoverableConnectionError, ConnectionError, TimeoutError,
+    kombu.exceptions.OperationalError,
+    amqp.exceptions.ConnectionError,
+    amqp.exceptions.RecoverableConnectionError,
+    ConnectionError,
+    TimeoutError,
 )
 
 
@@ -77,8 +87,9 @@ class QueueConsumer(nameko_messaging.QueueConsumer):
     def establish_connection(self) -> Iterator[Any]:
         # kombu's default backoff grows to 30 s; an outage would then last up to 30 s longer here.
         with self.create_connection() as conn:
-            conn.ensure_connection(self.on_connection_error, self.connect_max_retries,
-                                   interval_start=1, interval_step=1, interval_max=5)
+            conn.ensure_connection(
+                self.on_connection_error, self.connect_max_retries, interval_start=1, interval_step=1, interval_max=5
+            )
             yield conn
 
 
@@ -95,16 +106,22 @@ class RpcConsumer(nameko_rpc.RpcConsumer):
 
     def handle_result(self, message: Any, result: Any, exc_info: Any) -> tuple[Any, Any]:
         config = self.container.config
-        responder = _Responder(config[AMQP_URI_CONFIG_KEY], nameko_rpc.get_rpc_exchange(config),
-                               config.get(SERIALIZER_CONFIG_KEY, DEFAULT_SERIALIZER), message,
-                               ssl=config.get(AMQP_SSL_CONFIG_KEY), login_method=config.get(LOGIN_METHOD_CONFIG_KEY))
+        responder = _Responder(
+            config[AMQP_URI_CONFIG_KEY],
+            nameko_rpc.get_rpc_exchange(config),
+            config.get(SERIALIZER_CONFIG_KEY, DEFAULT_SERIALIZER),
+            message,
+            ssl=config.get(AMQP_SSL_CONFIG_KEY),
+            login_method=config.get(LOGIN_METHOD_CONFIG_KEY),
+        )
         try:
             result, exc_info = responder.send_response(result, exc_info)
         except BROKER_ERRORS as exc:
             # Stock nameko lets this kill the container. The caller times out; the request is
             # redelivered from the dead channel and answered again once the broker is back.
-            log.warning("RPC reply to %s not sent, broker unavailable: %s",
-                        message.delivery_info.get("routing_key"), exc)
+            log.warning(
+                "RPC reply to %s not sent, broker unavailable: %s", message.delivery_info.get("routing_key"), exc
+            )
         self.queue_consumer.ack_message(message)
         return result, exc_info
 
@@ -156,10 +173,14 @@ class EventDispatcher(nameko_events.EventDispatcher):
         # failed setup ends the process: one (re)started during an outage would exit again and
         # again. It waits for the broker instead, as the consumers do.
         config = self.container.config
-        with Connection(config[AMQP_URI_CONFIG_KEY], ssl=config.get(AMQP_SSL_CONFIG_KEY),
-                        login_method=config.get(LOGIN_METHOD_CONFIG_KEY)) as conn:
-            conn.ensure_connection(_waiting_for_broker, max_retries=None, interval_start=1, interval_step=1,
-                                   interval_max=5)
+        with Connection(
+            config[AMQP_URI_CONFIG_KEY],
+            ssl=config.get(AMQP_SSL_CONFIG_KEY),
+            login_method=config.get(LOGIN_METHOD_CONFIG_KEY),
+        ) as conn:
+            conn.ensure_connection(
+                _waiting_for_broker, max_retries=None, interval_start=1, interval_step=1, interval_max=5
+            )
         super().setup()
 
     def get_dependency(self, worker_ctx: Any) -> Callable[[str, Any], None]:
@@ -169,7 +190,8 @@ class EventDispatcher(nameko_events.EventDispatcher):
             try:
                 dispatch(event_type, event_data)
             except BROKER_ERRORS as exc:
-                raise BrokerUnavailable("Hệ thống tạm thời không gửi được thông điệp, vui lòng thử lại sau",
-                                        {"event_type": event_type}) from exc
+                raise BrokerUnavailable(
+                    "Hệ thống tạm thời không gửi được thông điệp, vui lòng thử lại sau", {"event_type": event_type}
+                ) from exc
 
         return guarded

@@ -3,9 +3,11 @@
 One ``MongoClient`` per container (created at setup, closed on stop/kill);
 workers receive a small domain API built around the service's own database.
 """
+
 from __future__ import annotations
 
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from nameko.extensions import DependencyProvider
 from pymongo import MongoClient

@@ -7,6 +7,7 @@ Logs must never carry personal data: code logs ids, not people; ``redact`` is a 
 defence that masks e-mail addresses and the digit runs of national ids, tax codes and phone
 numbers in any message or traceback.
 """
+
 from __future__ import annotations
 
 import json
@@ -14,7 +15,7 @@ import logging
 import re
 import threading
 import uuid
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 from nameko.extensions import DependencyProvider
@@ -80,8 +81,10 @@ class CorrelationIds(DependencyProvider):
         logging.getLogger("nameko.containers").addFilter(EXPECTED_ERRORS)
 
     def worker_setup(self, worker_ctx) -> None:
-        _local.ids = {"request_id": worker_ctx.context_data.get("request_id"),
-                      "call_id": ".".join(worker_ctx.call_id_stack[-1:]) or None}
+        _local.ids = {
+            "request_id": worker_ctx.context_data.get("request_id"),
+            "call_id": ".".join(worker_ctx.call_id_stack[-1:]) or None,
+        }
 
     def worker_teardown(self, worker_ctx) -> None:
         _local.ids = {}
@@ -96,9 +99,13 @@ class JsonFormatter(logging.Formatter):
         self.service = service
 
     def format(self, record: logging.LogRecord) -> str:
-        line = {"ts": datetime.fromtimestamp(record.created, timezone.utc).isoformat(timespec="milliseconds"),
-                "level": record.levelname, "service": self.service, "logger": record.name,
-                "message": redact(record.getMessage())}
+        line = {
+            "ts": datetime.fromtimestamp(record.created, UTC).isoformat(timespec="milliseconds"),
+            "level": record.levelname,
+            "service": self.service,
+            "logger": record.name,
+            "message": redact(record.getMessage()),
+        }
         line.update({k: v for k, v in log_context().items() if v})
         if record.exc_info:
             line["exc"] = redact(self.formatException(record.exc_info))

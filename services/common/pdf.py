@@ -4,6 +4,7 @@ hẹn trả kết quả) with a QR code that opens the public lookup.
 
 The font is the DejaVu Sans that matplotlib ships (a pinned dependency of the reports), so every
 place the services run has it without a system font package; it covers Vietnamese."""
+
 from __future__ import annotations
 
 import importlib.util
@@ -50,8 +51,7 @@ class _Page:
         self.left, self.right = 20 * mm, self.width - 20 * mm
         self.y = self.height - 20 * mm
 
-    def text(self, line: str, size: float = 11, bold: bool = False, center: bool = False,
-             indent: float = 0) -> None:
+    def text(self, line: str, size: float = 11, bold: bool = False, center: bool = False, indent: float = 0) -> None:
         font = self.bold if bold else self.regular
         for part in self._wrap(_nfc(line), font, size, self.right - self.left - indent):
             if self.y < 20 * mm:
@@ -121,8 +121,11 @@ def filing_receipt(r: dict, lookup_url: str) -> bytes:
         page.text(f"{n}. {doc}", indent=6 * mm)
     page.gap(6)
     page.text(f"Mã bí mật tra cứu: {r['tracking_secret']}", size=12, bold=True)
-    page.text("Tra cứu tình trạng hồ sơ trên Cổng dịch vụ công (mục Tra cứu hồ sơ) bằng mã hồ sơ và mã bí mật, "
-              "hoặc quét mã QR.", size=10)
+    page.text(
+        "Tra cứu tình trạng hồ sơ trên Cổng dịch vụ công (mục Tra cứu hồ sơ) bằng mã hồ sơ và mã bí mật, "
+        "hoặc quét mã QR.",
+        size=10,
+    )
     size = 36 * mm
     page.qr(lookup_url, size, page.left, page.y - size)
     page.y -= size + 6

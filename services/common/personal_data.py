@@ -1,6 +1,7 @@
 """What personal data looks like in free text (R22): the one place both the published Q&A
 (services/feedback/redact.py, which labels what it removes) and the logs
 (services/common/observability.py, which masks it) take their patterns from."""
+
 from __future__ import annotations
 
 import re

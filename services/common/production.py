@@ -8,11 +8,13 @@ tokens, payment callbacks or postal requests. The check runs when the container 
 built (``ProductionGuard.bind``), before any extension connects to anything, so a
 refused start is immediate even with the broker unreachable.
 """
+
 from __future__ import annotations
 
 import logging
 import os
-from typing import Any, Mapping
+from collections.abc import Mapping
+from typing import Any
 from urllib.parse import urlsplit
 
 from nameko.extensions import DependencyProvider
@@ -95,7 +97,7 @@ def check(config: Mapping[str, Any], service: str, environ: Mapping[str, str] | 
 class ProductionGuard(DependencyProvider):
     """Every service has one (PortalService, GatewayService); it injects nothing."""
 
-    def bind(self, container: Any, attr_name: str) -> "ProductionGuard":
+    def bind(self, container: Any, attr_name: str) -> ProductionGuard:
         check(container.config, container.service_name)
         return super().bind(container, attr_name)
 

@@ -6,9 +6,11 @@ province office (``operator``, Văn phòng UBND tỉnh), which sees every agency
 for "any official" admit ``OFFICIALS``; a service deciding whether an official's agency matches
 tests ``AGENCY_OFFICIALS`` and treats the operator on its own.
 """
+
 from __future__ import annotations
 
-from typing import Any, Mapping
+from collections.abc import Mapping
+from typing import Any
 
 CITIZEN = ("citizen",)
 #: the officials' roles that can act in a workflow stage (services/common/workflows.py)
@@ -27,5 +29,9 @@ ActorDict = dict[str, Any]
 
 def actor_from_claims(claims: Mapping[str, Any]) -> ActorDict:
     """The actor a verified bearer token speaks for (its claims: gateway.dependencies.TokenAuth.issue)."""
-    return {"id": claims["sub"], "role": claims["role"], "agency_id": claims.get("agency_id"),
-            "department_id": claims.get("department_id")}
+    return {
+        "id": claims["sub"],
+        "role": claims["role"],
+        "agency_id": claims.get("agency_id"),
+        "department_id": claims.get("department_id"),
+    }

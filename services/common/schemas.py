@@ -1,4 +1,5 @@
 """Base pydantic models: every payload forbids unknown fields."""
+
 from __future__ import annotations
 
 from typing import Annotated, Any, TypeVar

@@ -1,6 +1,7 @@
 """What every service has in common: a health ping and operating figures for the gateway's
 /health and /metrics, correlation ids on its log lines, and the timer that finishes numbered
 transitions a crash left half-done (services.common.versioned)."""
+
 from __future__ import annotations
 
 from nameko.timer import timer
@@ -28,8 +29,12 @@ class PortalService:
         """Figures for /metrics: events this service has handled, messages parked for an operator,
         and whatever the service adds in ``extra_stats``."""
         db = self.store.db
-        return {"service": self.name, "events_handled": db[PROCESSED].estimated_document_count(),
-                "parked_messages": db[PARKED].count_documents({"replayed": False}), **self.extra_stats()}
+        return {
+            "service": self.name,
+            "events_handled": db[PROCESSED].estimated_document_count(),
+            "parked_messages": db[PARKED].count_documents({"replayed": False}),
+            **self.extra_stats(),
+        }
 
     def extra_stats(self) -> dict:
         return {}

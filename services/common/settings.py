@@ -17,10 +17,12 @@ The settings are parsed when the container is built (:meth:`Settings.bind`), bef
 connects to anything, so a value that is not what its setting takes stops ``nameko run`` at once
 with a message naming the variable, instead of failing a request later.
 """
+
 from __future__ import annotations
 
 import logging
-from typing import Any, Mapping, TypeVar
+from collections.abc import Mapping
+from typing import Any, TypeVar
 
 from nameko.extensions import DependencyProvider
 from pydantic import BaseModel, ConfigDict, ValidationError, model_validator
@@ -42,8 +44,9 @@ class ServiceSettings(BaseModel):
     # Keys are upper case in config.yaml and the environment; fields are their lower-case names.
     # YAML has already typed the values (``${PROVINCE_CODE:52}`` arrives as the number 52), so a
     # number is accepted where text is expected. Unknown keys are nameko's own: ignored.
-    model_config = ConfigDict(alias_generator=str.upper, populate_by_name=True, extra="ignore", frozen=True,
-                              coerce_numbers_to_str=True)
+    model_config = ConfigDict(
+        alias_generator=str.upper, populate_by_name=True, extra="ignore", frozen=True, coerce_numbers_to_str=True
+    )
 
     @model_validator(mode="before")
     @classmethod
@@ -86,7 +89,7 @@ class Settings(DependencyProvider):
         self.model = model
         self.value: ServiceSettings | None = None
 
-    def bind(self, container: Any, attr_name: str) -> "Settings":
+    def bind(self, container: Any, attr_name: str) -> Settings:
         bound = super().bind(container, attr_name)
         # At bind, like the production guard: a bad value refuses the start before anything connects.
         bound.value = bound.model.from_config(container.config, container.service_name)

@@ -1,12 +1,13 @@
 """One writer at a time for a read model that many processes fold into (FerretDB has no
 transactions and its updates are read-modify-write without a lock): a lock document taken by an
 insert, given up on the way out, taken over once its holder has been silent too long."""
+
 from __future__ import annotations
 
 import contextlib
 import time
 import uuid
-from typing import Iterator
+from collections.abc import Iterator
 
 from pymongo.collection import Collection
 from pymongo.errors import DuplicateKeyError

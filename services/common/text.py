@@ -1,6 +1,7 @@
 """Vietnamese text folded for search: no diacritics, no case ("Giấy phép lái xe" and "giay phep
 lai xe" are the same key), so people find things however they type; stored beside the text it
 comes from, so a search reads one field."""
+
 from __future__ import annotations
 
 import re

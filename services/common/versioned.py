@@ -23,13 +23,15 @@ Writes are kept to what the protocol needs (FerretDB serialises them): claim,
 record, projection, marker deletion; :meth:`transition_many` does the claims, the
 records and the marker deletions of many documents in one round trip each.
 """
+
 from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
-from typing import Callable, Iterable, TypeVar
+from typing import TypeVar
 
 from pymongo import ASCENDING
 from pymongo.database import Database
@@ -87,8 +89,14 @@ class VersionedDocuments:
     # ------------------------------------------------------------ reads
     # Services read their documents through these, never through ``docs``: the collection's layout
     # (and its pending and transitions companions) stays this module's business.
-    def find(self, filt: dict | None = None, sort: list[tuple[str, int]] | None = None, limit: int = 0,
-             skip: int = 0, projection: dict | None = None) -> list[dict]:
+    def find(
+        self,
+        filt: dict | None = None,
+        sort: list[tuple[str, int]] | None = None,
+        limit: int = 0,
+        skip: int = 0,
+        projection: dict | None = None,
+    ) -> list[dict]:
         cursor = self.docs.find(filt or {}, projection)
         if sort:
             cursor = cursor.sort(sort)
@@ -104,8 +112,9 @@ class VersionedDocuments:
     # ------------------------------------------------------------ writes
     def _claim(self, doc_id: str, version: int) -> bool:
         try:
-            self.pending.insert_one({"_id": f"{doc_id}#{version}", "doc_id": doc_id, "version": version,
-                                     "at": utcnow()})
+            self.pending.insert_one(
+                {"_id": f"{doc_id}#{version}", "doc_id": doc_id, "version": version, "at": utcnow()}
+            )
             return True
         except DuplicateKeyError:
             return False
@@ -129,13 +138,15 @@ class VersionedDocuments:
 
     def _remark(self, record: dict) -> None:
         try:
-            self.pending.insert_one({"_id": record["_id"], "doc_id": record["doc_id"],
-                                     "version": record["version"], "at": record["at"]})
+            self.pending.insert_one(
+                {"_id": record["_id"], "doc_id": record["doc_id"], "version": record["version"], "at": record["at"]}
+            )
         except DuplicateKeyError:
             pass
 
-    def create(self, doc_id: str, doc: dict, events: list[dict], extra: dict | None = None,
-               dispatch: Dispatch | None = None) -> tuple[dict, bool]:
+    def create(
+        self, doc_id: str, doc: dict, events: list[dict], extra: dict | None = None, dispatch: Dispatch | None = None
+    ) -> tuple[dict, bool]:
         """Create version 1; returns (document, created). A second create of
         the same id (a replay) returns the existing document, unchanged. With ``dispatch``
         the events of a new document are published at once (else call :meth:`publish`).
@@ -143,8 +154,15 @@ class VersionedDocuments:
         If another writer holds the claim, wait for it; if its claim goes stale
         (it died between claim and commit), take the version over.
         """
-        record = {"_id": f"{doc_id}#1", "doc_id": doc_id, "version": 1, "set": {**doc, "version": 1},
-                  "events": events, "at": utcnow(), **(extra or {})}
+        record = {
+            "_id": f"{doc_id}#1",
+            "doc_id": doc_id,
+            "version": 1,
+            "set": {**doc, "version": 1},
+            "events": events,
+            "at": utcnow(),
+            **(extra or {}),
+        }
         deadline = time.monotonic() + self.stale_after.total_seconds() + 5
         while True:
             if self._commit(record):
@@ -166,8 +184,15 @@ class VersionedDocuments:
                 raise catalogue.error("in_progress", {"id": doc_id})
             time.sleep(0.2)
 
-    def transition(self, doc_id: str, expected_version: int, changes: dict, events: list[dict],
-                   extra: dict | None = None, dispatch: Dispatch | None = None) -> dict:
+    def transition(
+        self,
+        doc_id: str,
+        expected_version: int,
+        changes: dict,
+        events: list[dict],
+        extra: dict | None = None,
+        dispatch: Dispatch | None = None,
+    ) -> dict:
         """Commit version expected+1 with ``changes``; Conflict if someone else did first.
 
         ``extra`` is stored on the transition record only (e.g. who, why, a hash link). With
@@ -187,6 +212,7 @@ class VersionedDocuments:
         caller read it, or its id; ``decide`` gives (changes, events), or None when there is nothing to
         do (it may also raise). The document after, and whether this call changed it; (None, False)
         when there is no such document. With ``dispatch`` the events are published at once."""
+
         def attempt(current: dict | None) -> tuple[dict | None, bool]:
             if current is None:
                 return None, False
@@ -198,9 +224,13 @@ class VersionedDocuments:
 
         return retry_stale(self.get(doc) if isinstance(doc, str) else doc, attempt, lambda d: self.get(d["_id"]))
 
-    def transition_many(self, items: Iterable[tuple[str, int, dict, list[dict], dict | None]],
-                        dispatch: Dispatch, concurrency: int = 8,
-                        current: Iterable[dict] | None = None) -> list[dict | None]:
+    def transition_many(
+        self,
+        items: Iterable[tuple[str, int, dict, list[dict], dict | None]],
+        dispatch: Dispatch,
+        concurrency: int = 8,
+        current: Iterable[dict] | None = None,
+    ) -> list[dict | None]:
         """Many independent transitions (doc id, expected version, changes, events, extra); the
         document after each, or None where someone else got that version first. The events are
         published.
@@ -217,16 +247,24 @@ class VersionedDocuments:
         outcome: list[dict | None] = []
         refused = [False]  # the broker refused an event: leave the rest in the outbox for recover
         for start in range(0, len(items), MANY_CHUNK):
-            outcome += self._transition_chunk(items[start:start + MANY_CHUNK], known[start:start + MANY_CHUNK],
-                                              dispatch, concurrency, refused)
+            outcome += self._transition_chunk(
+                items[start : start + MANY_CHUNK], known[start : start + MANY_CHUNK], dispatch, concurrency, refused
+            )
         return outcome
 
-    def _transition_chunk(self, items: list[tuple[str, int, dict, list[dict], dict | None]],
-                          known: list[dict | None], dispatch: Dispatch, concurrency: int,
-                          refused: list[bool]) -> list[dict | None]:
+    def _transition_chunk(
+        self,
+        items: list[tuple[str, int, dict, list[dict], dict | None]],
+        known: list[dict | None],
+        dispatch: Dispatch,
+        concurrency: int,
+        refused: list[bool],
+    ) -> list[dict | None]:
         claimed_at = time.monotonic()  # before the records' "at", which recover ages the markers by
-        records = [self._record(doc_id, version + 1, changes, events, extra)
-                   for doc_id, version, changes, events, extra in items]
+        records = [
+            self._record(doc_id, version + 1, changes, events, extra)
+            for doc_id, version, changes, events, extra in items
+        ]
         if not records:
             return []
         won = insert_new(self.pending, [self._marker(r) for r in records])
@@ -268,8 +306,12 @@ class VersionedDocuments:
         claim, nobody else can commit this version, and :meth:`recover` (the only other writer of
         this record's projection) leaves claims younger than ``stale_after`` alone, so the document
         is still the caller's copy — the same guarantee as :meth:`_apply`'s read, one read fewer."""
-        if (doc is not None and doc.get("version") == record["version"] - 1 and record["version"] > 1
-                and time.monotonic() - claimed_at < self.stale_after.total_seconds() / 2):
+        if (
+            doc is not None
+            and doc.get("version") == record["version"] - 1
+            and record["version"] > 1
+            and time.monotonic() - claimed_at < self.stale_after.total_seconds() / 2
+        ):
             self.docs.update_one({"_id": record["doc_id"]}, {"$set": record["set"]})
             return {**doc, **record["set"]}
         return self._apply(record)
@@ -289,8 +331,15 @@ class VersionedDocuments:
         return True
 
     def _record(self, doc_id: str, version: int, changes: dict, events: list[dict], extra: dict | None) -> dict:
-        return {"_id": f"{doc_id}#{version}", "doc_id": doc_id, "version": version,
-                "set": {**changes, "version": version}, "events": events, "at": utcnow(), **(extra or {})}
+        return {
+            "_id": f"{doc_id}#{version}",
+            "doc_id": doc_id,
+            "version": version,
+            "set": {**changes, "version": version},
+            "events": events,
+            "at": utcnow(),
+            **(extra or {}),
+        }
 
     def _apply(self, record: dict) -> dict:
         """Project a committed record onto the document (only onto the version just before it)."""

@@ -1,4 +1,5 @@
 """FeedbackStore: feedback items (numbered transitions), ratings (one per dossier)."""
+
 from __future__ import annotations
 
 from pymongo.database import Database

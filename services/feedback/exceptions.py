@@ -1,4 +1,5 @@
 """Errors raised by feedback: the catalogue's (services/common/error_catalogue.py), with their details."""
+
 from services.common import error_catalogue as catalogue
 from services.common.errors import Conflict, NotFound
 

@@ -1,12 +1,19 @@
 """Personal data removed before a question is published (R22)."""
+
 from __future__ import annotations
 
 import re
 
 from services.common.personal_data import DOSSIER_CODE, EMAIL, NATIONAL_ID, OLD_ID_CARD, PHONE, TAX_CODE
 
-PATTERNS = [(DOSSIER_CODE, "[mã hồ sơ]"), (EMAIL, "[email]"), (NATIONAL_ID, "[số định danh]"),
-            (PHONE, "[số điện thoại]"), (OLD_ID_CARD, "[số CMND]"), (TAX_CODE, "[mã số]")]
+PATTERNS = [
+    (DOSSIER_CODE, "[mã hồ sơ]"),
+    (EMAIL, "[email]"),
+    (NATIONAL_ID, "[số định danh]"),
+    (PHONE, "[số điện thoại]"),
+    (OLD_ID_CARD, "[số CMND]"),
+    (TAX_CODE, "[mã số]"),
+]
 
 
 def redact(text: str, names: list[str] = ()) -> str:

@@ -1,5 +1,6 @@
 """Feedback service (R17–R19): feedback and questions from every channel, routed to the agency
 concerned, answered within 3 working days or escalated to the province office."""
+
 from __future__ import annotations
 
 import uuid
@@ -9,27 +10,35 @@ from typing import Any
 from nameko.timer import timer
 
 from contracts.feedback import (
-    Answer, FeedbackPage, FeedbackQuery, FeedbackView, NewFeedback, PublicPage, PublicQuery, PublicQuestion,
-    Rating, StaffEntry,
+    Answer,
+    FeedbackPage,
+    FeedbackQuery,
+    FeedbackView,
+    NewFeedback,
+    PublicPage,
+    PublicQuery,
+    PublicQuestion,
+    Rating,
+    StaffEntry,
 )
+from services.common import error_catalogue as catalogue
 from services.common.calendar import as_date, deadline_flags, default_calendar
 from services.common.deadline_calendar import flag_days, new_owner
-from services.common import error_catalogue as catalogue
 from services.common.errors import Conflict, NotFound
 from services.common.event_contracts import DossierRated, FeedbackAnswered, FeedbackEscalated, FeedbackReceived
 from services.common.events import Actor, new_event, utcnow
 from services.common.messaging import EventDispatcher, RpcProxy, rpc
 from services.common.mongo import MongoDatabase
 from services.common.roles import AGENCY_OFFICIALS, OFFICIALS
+from services.common.schemas import dump, parse
 from services.common.service_base import PortalService
 from services.common.settings import Settings
 from services.common.text import words_regex
-from services.common.schemas import dump, parse
 
 from . import exceptions
 from .dependencies import FeedbackStore
-from .settings import FeedbackSettings
 from .redact import redact
+from .settings import FeedbackSettings
 
 ANSWER_DAYS = 3  # Art. 11
 SYSTEM = {"id": "feedback", "role": "system"}
@@ -44,7 +53,6 @@ class FeedbackService(PortalService):
     intake = RpcProxy("intake")
     processing = RpcProxy("processing")
     settings: FeedbackSettings = Settings(FeedbackSettings)
-
 
     def _now(self) -> datetime:
         return utcnow()
@@ -78,15 +86,38 @@ class FeedbackService(PortalService):
         cal = default_calendar()
         due_date = cal.due_date(received_at, ANSWER_DAYS)
         due = cal.end_of_day(due_date)
-        doc = {"id": fid, "channel": channel, "kind": item.kind, "subject": item.subject, "body": item.body,
-               "agency_id": agency_id, "procedure_code": item.procedure_code, "dossier_code": item.dossier_code,
-               "publish_consent": item.publish_consent, "asker": asker, "status": "received",
-               "received_at": received_at, "due_date": due_date.isoformat(), "due_at": due,
-               "flags": {"at_risk": False, "overdue": False},
-               "escalated": False, "recorded_by": by}
+        doc = {
+            "id": fid,
+            "channel": channel,
+            "kind": item.kind,
+            "subject": item.subject,
+            "body": item.body,
+            "agency_id": agency_id,
+            "procedure_code": item.procedure_code,
+            "dossier_code": item.dossier_code,
+            "publish_consent": item.publish_consent,
+            "asker": asker,
+            "status": "received",
+            "received_at": received_at,
+            "due_date": due_date.isoformat(),
+            "due_at": due,
+            "flags": {"at_risk": False, "overdue": False},
+            "escalated": False,
+            "recorded_by": by,
+        }
         self.store.calendar.schedule(fid, flag_days(cal, due_date, self._at_risk_days()), f"{fid}#1")
-        event = new_event(FeedbackReceived(id=fid, agency_id=agency_id, channel=channel, kind=item.kind, due_at=due,
-                                           due_date=due_date, procedure_code=item.procedure_code), by)
+        event = new_event(
+            FeedbackReceived(
+                id=fid,
+                agency_id=agency_id,
+                channel=channel,
+                kind=item.kind,
+                due_at=due,
+                due_date=due_date,
+                procedure_code=item.procedure_code,
+            ),
+            by,
+        )
         created, _ = self.store.items.create(fid, doc, [event])
         self.store.items.publish(fid, 1, self.dispatch)
         return dump(FeedbackView.model_validate(created))
@@ -98,8 +129,12 @@ class FeedbackService(PortalService):
         if actor:
             who = Actor.model_validate(actor)
             account = self.intake.get_account(who.id)
-            asker = {"account_id": who.id, "name": account["name"], "email": account.get("email"),
-                     "phone": account.get("phone")}
+            asker = {
+                "account_id": who.id,
+                "name": account["name"],
+                "email": account.get("email"),
+                "phone": account.get("phone"),
+            }
             by = who.model_dump()
         else:
             if item.contact is None:
@@ -118,8 +153,9 @@ class FeedbackService(PortalService):
         if item.contact is None:
             raise catalogue.error("contact_required")
         received = item.received_at or self._now()
-        return self._record(item, item.channel, {"account_id": None, **item.contact.model_dump()}, received,
-                            who.model_dump())
+        return self._record(
+            item, item.channel, {"account_id": None, **item.contact.model_dump()}, received, who.model_dump()
+        )
 
     # ------------------------------------------------------------- answers
     def _item(self, fid: str) -> dict:
@@ -142,20 +178,49 @@ class FeedbackService(PortalService):
             raise catalogue.error("already_answered")
         now = self._now()
         on_time = default_calendar().local_date(now) <= self._due_date(doc)
-        event = new_event(FeedbackAnswered(
-            id=fid, agency_id=doc["agency_id"], on_time=on_time, subject=doc["subject"],
-            answer=ans.answer, account_id=doc["asker"].get("account_id"), email=doc["asker"].get("email"),
-            phone=doc["asker"].get("phone"), name=doc["asker"].get("name"), channel=doc["channel"]), who)
-        updated = self.store.items.transition(fid, doc["version"], {
-            "status": "answered", "answer": ans.answer, "answered_at": now, "answered_by": who.id,
-            "on_time": on_time, "flags": {"at_risk": False, "overdue": False}}, [event])
+        event = new_event(
+            FeedbackAnswered(
+                id=fid,
+                agency_id=doc["agency_id"],
+                on_time=on_time,
+                subject=doc["subject"],
+                answer=ans.answer,
+                account_id=doc["asker"].get("account_id"),
+                email=doc["asker"].get("email"),
+                phone=doc["asker"].get("phone"),
+                name=doc["asker"].get("name"),
+                channel=doc["channel"],
+            ),
+            who,
+        )
+        updated = self.store.items.transition(
+            fid,
+            doc["version"],
+            {
+                "status": "answered",
+                "answer": ans.answer,
+                "answered_at": now,
+                "answered_by": who.id,
+                "on_time": on_time,
+                "flags": {"at_risk": False, "overdue": False},
+            },
+            [event],
+        )
         self.store.items.publish(fid, updated["version"], self.dispatch)
         if doc["publish_consent"]:
             names = [doc["asker"].get("name") or ""]
-            self.store.publish_question({
-                "_id": fid, "id": fid, "subject": redact(doc["subject"], names), "body": redact(doc["body"], names),
-                "answer": redact(ans.answer, names), "agency_id": doc["agency_id"],
-                "procedure_code": doc.get("procedure_code"), "answered_at": now})
+            self.store.publish_question(
+                {
+                    "_id": fid,
+                    "id": fid,
+                    "subject": redact(doc["subject"], names),
+                    "body": redact(doc["body"], names),
+                    "answer": redact(ans.answer, names),
+                    "agency_id": doc["agency_id"],
+                    "procedure_code": doc.get("procedure_code"),
+                    "answered_at": now,
+                }
+            )
         return dump(FeedbackView.model_validate(updated))
 
     @rpc
@@ -174,8 +239,11 @@ class FeedbackService(PortalService):
         if q.flag:
             filt[f"flags.{q.flag}"] = True
         docs, total = self.store.items.page(filt, [("due_at", 1)], q.page, q.page_size)
-        return dump(FeedbackPage(items=[FeedbackView.model_validate(d) for d in docs], page=q.page,
-                                 page_size=q.page_size, total=total))
+        return dump(
+            FeedbackPage(
+                items=[FeedbackView.model_validate(d) for d in docs], page=q.page, page_size=q.page_size, total=total
+            )
+        )
 
     @rpc
     def get(self, actor: dict, fid: str) -> dict:
@@ -212,8 +280,10 @@ class FeedbackService(PortalService):
         at_risk_days = self._at_risk_days()
         today = cal.local_date(now)
         if not self.store.calendar.built():
-            self.store.calendar.schedule_many((d["_id"], flag_days(cal, self._due_date(d), at_risk_days),
-                                               f"{d['_id']}#calendar") for d in list(self.store.open_items()))
+            self.store.calendar.schedule_many(
+                (d["_id"], flag_days(cal, self._due_date(d), at_risk_days), f"{d['_id']}#calendar")
+                for d in list(self.store.open_items())
+            )
             self.store.calendar.mark_built()
         checked = escalated = 0
         for fid in sorted(self.store.calendar.due(today)):
@@ -228,9 +298,17 @@ class FeedbackService(PortalService):
             events = []
             if flags["overdue"] and not doc.get("escalated"):
                 changes.update(escalated=True, escalated_at=now)
-                events.append(new_event(FeedbackEscalated(
-                    id=doc["_id"], agency_id=doc["agency_id"], due_at=doc["due_at"], due_date=self._due_date(doc)),
-                    SYSTEM))
+                events.append(
+                    new_event(
+                        FeedbackEscalated(
+                            id=doc["_id"],
+                            agency_id=doc["agency_id"],
+                            due_at=doc["due_at"],
+                            due_date=self._due_date(doc),
+                        ),
+                        SYSTEM,
+                    )
+                )
                 escalated += 1
             try:
                 updated = self.store.items.transition(doc["_id"], doc["version"], changes, events)
@@ -253,8 +331,11 @@ class FeedbackService(PortalService):
         if q.q and words_regex(q.q):
             filt["$and"] = words_regex(q.q)
         docs, total = self.store.public_questions(filt, q.page, q.page_size)
-        return dump(PublicPage(items=[PublicQuestion.model_validate(d) for d in docs], page=q.page,
-                               page_size=q.page_size, total=total))
+        return dump(
+            PublicPage(
+                items=[PublicQuestion.model_validate(d) for d in docs], page=q.page, page_size=q.page_size, total=total
+            )
+        )
 
     # ------------------------------------------------------------- ratings
     @rpc
@@ -273,11 +354,18 @@ class FeedbackService(PortalService):
         timeline = self.processing.timeline(who.model_dump(), code)  # 404 unless it is the applicant's
         if timeline["status"] != "delivered":
             raise exceptions.not_delivered(timeline["status"])
-        doc = {"_id": code, "account_id": who.id, "agency_id": timeline["agency_id"], "score": rating.score,
-               "comment": rating.comment, "at": self._now()}
+        doc = {
+            "_id": code,
+            "account_id": who.id,
+            "agency_id": timeline["agency_id"],
+            "score": rating.score,
+            "comment": rating.comment,
+            "at": self._now(),
+        }
         if not self.store.add_rating(doc):
             raise exceptions.already_rated(code)
-        event = new_event(DossierRated(code=code, agency_id=timeline["agency_id"], score=rating.score), who,
-                          dossier_code=code)
+        event = new_event(
+            DossierRated(code=code, agency_id=timeline["agency_id"], score=rating.score), who, dossier_code=code
+        )
         self.dispatch(DossierRated.type, event)
         return {"dossier_code": code, "score": rating.score, "comment": rating.comment}

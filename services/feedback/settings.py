@@ -1,5 +1,6 @@
 """Feedback's settings (services/feedback/config.yaml; defaults there and here agree,
 tests/unit/test_settings.py)."""
+
 from __future__ import annotations
 
 from pydantic import Field
@@ -8,5 +9,6 @@ from services.common.settings import ServiceSettings
 
 
 class FeedbackSettings(ServiceSettings):
-    feedback_at_risk_working_days: int = Field(1, ge=0, description="feedback is at risk with this many working "
-                                                                    "days or fewer left to answer")
+    feedback_at_risk_working_days: int = Field(
+        1, ge=0, description="feedback is at risk with this many working days or fewer left to answer"
+    )

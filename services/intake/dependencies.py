@@ -5,11 +5,12 @@ procedures by code, versions by ``code@version``, dossiers by dossier code,
 uniqueness claims by ``email:…`` / ``nid:…`` / ``tax:…``, idempotency keys by
 ``account:key``, attachment chunks by ``attachment_id:n``.
 """
+
 from __future__ import annotations
 
 import json
 import uuid
-from typing import Iterable
+from collections.abc import Iterable
 
 from pymongo.database import Database
 from pymongo.errors import DuplicateKeyError
@@ -64,8 +65,10 @@ class IntakeStore:
         db.dossiers.create_index([("applicant_id", 1), ("submitted_at", -1)])
         db.procedures.create_index([("sector", 1), ("field", 1)])
         db.procedures.create_index([("search_text", 1)])
-        for doc in db.procedures.find({"search_text": {"$exists": False}}, {"_id": 1, "code": 1, "name": 1,
-                                                                             "description": 1, "sector": 1, "field": 1}):
+        for doc in db.procedures.find(
+            {"search_text": {"$exists": False}},
+            {"_id": 1, "code": 1, "name": 1, "description": 1, "sector": 1, "field": 1},
+        ):
             db.procedures.update_one({"_id": doc["_id"]}, {"$set": {"search_text": _search_text(doc)}})
         VersionedDocuments.ensure_indexes(db, "dossiers")
         VersionedDocuments.ensure_indexes(db, "accounts")
@@ -102,8 +105,7 @@ class IntakeStore:
                 self.versions.insert_one({"_id": f"{procedure['code']}@{version}", **stored})
             except DuplicateKeyError:
                 continue
-            self.procedures.replace_one(
-                {"_id": procedure["code"]}, {"_id": procedure["code"], **stored}, upsert=True)
+            self.procedures.replace_one({"_id": procedure["code"]}, {"_id": procedure["code"], **stored}, upsert=True)
             self.catalog_changed()
             return doc
 
@@ -134,18 +136,29 @@ class IntakeStore:
         """Search as people type: every folded word in the procedure's code, name, description, sector
         or field ("giay phep lai xe" finds "Giấy phép lái xe"), filtered by sector, field, agency, level."""
         words = fold(query.get("q") or "").split()
-        wanted = {field: query[key] for key, field in (("sector", "sector"), ("field", "field"), ("agency", "agency_id"),
-                                                         ("level", "level")) if query.get(key) is not None}
-        found = [p for key, p in self.catalog() if all(p.get(f) == v for f, v in wanted.items())
-                 and all(w in key for w in words)]
-        return [dict(p) for p in found[skip:skip + limit]], len(found)
+        wanted = {
+            field: query[key]
+            for key, field in (("sector", "sector"), ("field", "field"), ("agency", "agency_id"), ("level", "level"))
+            if query.get(key) is not None
+        }
+        found = [
+            p
+            for key, p in self.catalog()
+            if all(p.get(f) == v for f, v in wanted.items()) and all(w in key for w in words)
+        ]
+        return [dict(p) for p in found[skip : skip + limit]], len(found)
 
     def facets(self) -> dict:
         """Sectors, fields and every procedure's code and name (filters, a procedure chosen by name)."""
         rows = [p for _, p in self.catalog()]
-        return {"sectors": sorted({r["sector"] for r in rows}), "fields": sorted({r["field"] for r in rows}),
-                "procedures": sorted(({k: r[k] for k in ("code", "name", "sector", "level", "agency_id")} for r in rows),
-                                     key=lambda r: (r["sector"], r["name"]))}
+        return {
+            "sectors": sorted({r["sector"] for r in rows}),
+            "fields": sorted({r["field"] for r in rows}),
+            "procedures": sorted(
+                ({k: r[k] for k in ("code", "name", "sector", "level", "agency_id")} for r in rows),
+                key=lambda r: (r["sector"], r["name"]),
+            ),
+        }
 
     # --------------------------------------------------------- accounts
     ORPHAN_CLAIM_SECONDS = 60
@@ -164,7 +177,7 @@ class IntakeStore:
                 continue
             owner = self.keys.find_one({"_id": key}) or {}
             age = (utcnow() - owner["at"]).total_seconds() if owner.get("at") else 0
-            if (owner and age > self.ORPHAN_CLAIM_SECONDS and self.accounts.get(owner["account_id"]) is None):
+            if owner and age > self.ORPHAN_CLAIM_SECONDS and self.accounts.get(owner["account_id"]) is None:
                 self.keys.delete_one({"_id": key})
                 if self._insert_claim(key, account_id):
                     claimed.append(key)
@@ -196,8 +209,7 @@ class IntakeStore:
     # -------------------------------------------------------- dossiers
     def claim_idempotency(self, scope_key: str, request_hash: str, dossier_code: str) -> dict:
         """Return the record for this key: ours if new, the earlier one if replayed."""
-        record = {"_id": scope_key, "request_hash": request_hash, "dossier_code": dossier_code,
-                  "created_at": utcnow()}
+        record = {"_id": scope_key, "request_hash": request_hash, "dossier_code": dossier_code, "created_at": utcnow()}
         try:
             self.idempotency.insert_one(record)
             return record

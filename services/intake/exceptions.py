@@ -1,4 +1,5 @@
 """Errors raised by intake whose message names what went wrong (their codes are in the catalogue)."""
+
 from services.common import error_catalogue as catalogue
 from services.common.errors import PortalError
 
@@ -18,7 +19,8 @@ def not_online(procedure: dict, agency: dict | None) -> PortalError:
         "procedure_not_online",
         {"level": procedure["level"], "agency_id": procedure["agency_id"], "how": ["in_person", "post"]},
         f"Thủ tục '{procedure['name']}' là dịch vụ công mức độ {procedure['level']}: chưa nộp trực tuyến được. "
-        f"Vui lòng nộp hồ sơ trực tiếp hoặc qua dịch vụ bưu chính công ích tại {where}.")
+        f"Vui lòng nộp hồ sơ trực tiếp hoặc qua dịch vụ bưu chính công ích tại {where}.",
+    )
 
 
 def invalid_form(errors: list[dict]) -> PortalError:
@@ -31,8 +33,11 @@ def missing_documents(names: list[dict]) -> PortalError:
 
 
 def unknown_documents(codes: list[str]) -> PortalError:
-    return catalogue.error("unknown_documents", {"document_codes": codes},
-                           f"Giấy tờ không có trong danh mục thành phần hồ sơ của thủ tục: {', '.join(codes)}")
+    return catalogue.error(
+        "unknown_documents",
+        {"document_codes": codes},
+        f"Giấy tờ không có trong danh mục thành phần hồ sơ của thủ tục: {', '.join(codes)}",
+    )
 
 
 IDENTIFIERS_VI = {"email": "thư điện tử", "national_id": "số định danh cá nhân", "tax_code": "mã số thuế"}
@@ -44,10 +49,15 @@ def duplicate_account(fields: list[str]) -> PortalError:
 
 
 def not_agency_admin(agency_id: str) -> PortalError:
-    return catalogue.error("not_agency_admin", {"agency_id": agency_id},
-                           "Chỉ quản trị của cơ quan thực hiện thủ tục mới được cập nhật thủ tục này")
+    return catalogue.error(
+        "not_agency_admin",
+        {"agency_id": agency_id},
+        "Chỉ quản trị của cơ quan thực hiện thủ tục mới được cập nhật thủ tục này",
+    )
 
 
 def online_return_needs_signature(procedure: dict) -> PortalError:
-    return catalogue.error("online_return_needs_signature", {
-        "field": "delivery_method", "allowed": [m for m in procedure["delivery_methods"] if m != "online"]})
+    return catalogue.error(
+        "online_return_needs_signature",
+        {"field": "delivery_method", "allowed": [m for m in procedure["delivery_methods"] if m != "online"]},
+    )

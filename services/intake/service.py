@@ -1,4 +1,5 @@
 """Intake service (tiếp nhận hồ sơ trực tuyến): catalog, accounts, dossiers as filed."""
+
 from __future__ import annotations
 
 import base64
@@ -17,16 +18,38 @@ from argon2.exceptions import InvalidHashError, VerificationError
 from jsonschema import Draft202012Validator, FormatChecker
 
 from contracts.intake import (
-    Account, Attachment, AttachmentIn, CatalogQuery, DeskFiling, Department, DueDatePreview, DueDateQuery, NewOfficial,
-    OfficialChange, Credentials, Dossier, DossierPage, DossierSummary, FileDossier, FiledDossier,
-    Procedure, ProcedureIn, ProcedurePage, ProcedureSummary, PublicLookup, PublicStatus, RegisterIndividual,
-    RegisterOrganisation, SignedFile, WorkflowIn,
+    Account,
+    Attachment,
+    AttachmentIn,
+    CatalogQuery,
+    Credentials,
+    Department,
+    DeskFiling,
+    Dossier,
+    DossierPage,
+    DossierSummary,
+    DueDatePreview,
+    DueDateQuery,
+    FiledDossier,
+    FileDossier,
+    NewOfficial,
+    OfficialChange,
+    Procedure,
+    ProcedureIn,
+    ProcedurePage,
+    ProcedureSummary,
+    PublicLookup,
+    PublicStatus,
+    RegisterIndividual,
+    RegisterOrganisation,
+    SignedFile,
+    WorkflowIn,
 )
+from services.common import error_catalogue as catalogue
 from services.common import files as att
 from services.common import pdf as documents
 from services.common import workflows
 from services.common.calendar import VN_TZ, default_calendar
-from services.common import error_catalogue as catalogue
 from services.common.error_catalogue import jsonschema_detail
 from services.common.event_contracts import AccountRegistered, CaseStatusChanged, DossierSubmitted
 from services.common.events import Actor, Event, handles, new_event, utcnow
@@ -34,9 +57,9 @@ from services.common.messaging import EventDispatcher, rpc
 from services.common.mongo import MongoDatabase
 from services.common.observability import bind
 from services.common.roles import AGENCY_OFFICIALS
+from services.common.schemas import dump, page_bounds, parse
 from services.common.service_base import PortalService
 from services.common.settings import Settings
-from services.common.schemas import dump, page_bounds, parse
 
 from . import exceptions, signatures
 from .dependencies import IntakeStore
@@ -82,16 +105,17 @@ class IntakeService(PortalService):
     def get_agency(self, agency_id: str) -> dict:
         agency = self.store.agency(agency_id)
         if not agency:
-            raise catalogue.error("agency_not_found", {"agency_id": agency_id},
-                                  f"Không tìm thấy cơ quan {agency_id}")
+            raise catalogue.error("agency_not_found", {"agency_id": agency_id}, f"Không tìm thấy cơ quan {agency_id}")
         return agency
 
     @rpc
     def list_procedures(self, query: dict | None = None) -> dict:
         q = parse(CatalogQuery, query or {}, "catalog query")
         items, total = self.store.search_procedures(q.model_dump(), (q.page - 1) * q.page_size, q.page_size)
-        summaries = [ProcedureSummary.model_validate(
-            {**p, "total_fee_vnd": sum(f["amount_vnd"] for f in p.get("fees", []))}) for p in items]
+        summaries = [
+            ProcedureSummary.model_validate({**p, "total_fee_vnd": sum(f["amount_vnd"] for f in p.get("fees", []))})
+            for p in items
+        ]
         return dump(ProcedurePage(items=summaries, page=q.page, page_size=q.page_size, total=total))
 
     @rpc
@@ -131,20 +155,21 @@ class IntakeService(PortalService):
             elif data["announcement"] != current.get("announcement"):
                 raise catalogue.error("announcement_province_only", {"announcement": current.get("announcement")})
         if not self.store.agency(p.agency_id):
-            raise catalogue.error("unknown_agency", {"agency_id": p.agency_id},
-                                  f"Cơ quan {p.agency_id} không tồn tại")
+            raise catalogue.error("unknown_agency", {"agency_id": p.agency_id}, f"Cơ quan {p.agency_id} không tồn tại")
         announced = (data.get("announcement") or {}).get("processing_days")
         if announced is not None and p.processing_days > announced:
             raise catalogue.error(
                 "processing_time_exceeds_announced",
                 {"processing_days": p.processing_days, "announced_days": announced},
                 f"Thời hạn giải quyết {p.processing_days} ngày vượt thời hạn đã công bố ({announced} ngày làm việc); "
-                "cơ quan chỉ được rút ngắn (Điều 9.1)")
+                "cơ quan chỉ được rút ngắn (Điều 9.1)",
+            )
         if p.workflow is not None:
             found = workflows.problems(p.workflow, p.processing_days)
             if found:
-                raise catalogue.error(found[0]["problem"], found,
-                                      "Quy trình xử lý chưa hợp lệ: " + "; ".join(f["message"] for f in found))
+                raise catalogue.error(
+                    found[0]["problem"], found, "Quy trình xử lý chưa hợp lệ: " + "; ".join(f["message"] for f in found)
+                )
         if p.eform_schema:
             try:
                 Draft202012Validator.check_schema(p.eform_schema)
@@ -172,14 +197,23 @@ class IntakeService(PortalService):
             raise exceptions.procedure_not_found(code)
         at = parse(DueDateQuery, {"received_at": received_at}, "query").received_at or utcnow()
         if at.tzinfo is None:
-            raise catalogue.error("timezone_required", {"field": "received_at"},
-                                  "received_at cần múi giờ, ví dụ 2026-03-02T09:00:00+07:00")
+            raise catalogue.error(
+                "timezone_required",
+                {"field": "received_at"},
+                "received_at cần múi giờ, ví dụ 2026-03-02T09:00:00+07:00",
+            )
         cal = default_calendar()
         due = cal.due_date(at, procedure["processing_days"])
-        return dump(DueDatePreview(procedure_code=code, received_at=at,
-                                   reception_day=cal.first_working_day(cal.local_date(at)),
-                                   working_days=procedure["processing_days"], due_date=due,
-                                   due_at=cal.end_of_day(due)))
+        return dump(
+            DueDatePreview(
+                procedure_code=code,
+                received_at=at,
+                reception_day=cal.first_working_day(cal.local_date(at)),
+                working_days=procedure["processing_days"],
+                due_date=due,
+                due_at=cal.end_of_day(due),
+            )
+        )
 
     def _form_document(self, code: str, document_code: str) -> dict:
         procedure = self.store.current_procedure(code)
@@ -187,33 +221,47 @@ class IntakeService(PortalService):
             raise exceptions.procedure_not_found(code)
         doc = next((d for d in procedure.get("required_documents", []) if d["code"] == document_code), None)
         if not doc:
-            raise catalogue.error("form_not_found", {"document_code": document_code},
-                                  f"Thủ tục {code} không có thành phần hồ sơ {document_code}")
+            raise catalogue.error(
+                "form_not_found",
+                {"document_code": document_code},
+                f"Thủ tục {code} không có thành phần hồ sơ {document_code}",
+            )
         return {"procedure": procedure, "document": doc}
 
     @rpc
-    def upload_form_template(self, actor: dict, code: str, document_code: str, filename: str,
-                             content_type: str, content_b64: str) -> dict:
+    def upload_form_template(
+        self, actor: dict, code: str, document_code: str, filename: str, content_type: str, content_b64: str
+    ) -> dict:
         """An agency publishes the downloadable template of one form (biểu mẫu, R2)."""
         who = Actor.model_validate(actor)
         found = self._form_document(code, document_code)
         agency_id = found["procedure"]["agency_id"]
         if who.role != "operator" and not (who.role == "agency_admin" and who.agency_id == agency_id):
-            raise catalogue.error("not_agency_admin", {"agency_id": agency_id},
-                                  "Chỉ quản trị của cơ quan thực hiện mới được đăng biểu mẫu")
+            raise catalogue.error(
+                "not_agency_admin",
+                {"agency_id": agency_id},
+                "Chỉ quản trị của cơ quan thực hiện mới được đăng biểu mẫu",
+            )
         filename = att.safe_filename(filename, document_code)
         content = att.decode(content_b64, filename)
-        ctype = att.check(content, filename, content_type, self.settings.max_attachment_bytes,
-                          att.TEMPLATE_SIGNATURES)
+        ctype = att.check(content, filename, content_type, self.settings.max_attachment_bytes, att.TEMPLATE_SIGNATURES)
         digest = att.sha256(content)
         blob_id = f"tpl-{digest[:32]}"
         chunk_count = self.store.files.put(blob_id, content)
-        meta = {"procedure_code": code, "document_code": document_code, "filename": filename,
-                "content_type": ctype, "size": len(content), "sha256": digest, "blob_id": blob_id,
-                "chunks": chunk_count, "uploaded_by": who.id, "uploaded_at": utcnow()}
+        meta = {
+            "procedure_code": code,
+            "document_code": document_code,
+            "filename": filename,
+            "content_type": ctype,
+            "size": len(content),
+            "sha256": digest,
+            "blob_id": blob_id,
+            "chunks": chunk_count,
+            "uploaded_by": who.id,
+            "uploaded_at": utcnow(),
+        }
         self.store.put_template(code, document_code, meta)
-        return {k: meta[k] for k in ("procedure_code", "document_code", "filename", "content_type", "size",
-                                     "sha256")}
+        return {k: meta[k] for k in ("procedure_code", "document_code", "filename", "content_type", "size", "sha256")}
 
     @rpc
     def get_form_template(self, code: str, document_code: str) -> dict:
@@ -228,8 +276,7 @@ class IntakeService(PortalService):
     def _admin_of(self, actor: dict) -> tuple[Actor, dict]:
         who = Actor.model_validate(actor)
         if who.role != "agency_admin" or not who.agency_id:
-            raise catalogue.error("not_agency_admin", None,
-                                  "Chỉ quản trị cơ quan mới quản lý cán bộ và phòng ban")
+            raise catalogue.error("not_agency_admin", None, "Chỉ quản trị cơ quan mới quản lý cán bộ và phòng ban")
         agency = self.store.agency(who.agency_id)
         if not agency:
             raise catalogue.error("agency_not_found", {"agency_id": who.agency_id})
@@ -260,9 +307,19 @@ class IntakeService(PortalService):
         account_id = str(uuid.uuid4())
         if self.store.claim_keys(account_id, [f"email:{new.email}"]):
             raise exceptions.duplicate_account(["email"])
-        account = {"id": account_id, "kind": "official", "role": new.role, "name": new.name, "email": new.email,
-                   "phone": new.phone, "agency_id": who.agency_id, "department_id": new.department_id,
-                   "active": True, "password_hash": hash_password(new.password), "created_at": utcnow()}
+        account = {
+            "id": account_id,
+            "kind": "official",
+            "role": new.role,
+            "name": new.name,
+            "email": new.email,
+            "phone": new.phone,
+            "agency_id": who.agency_id,
+            "department_id": new.department_id,
+            "active": True,
+            "password_hash": hash_password(new.password),
+            "created_at": utcnow(),
+        }
         self.store.accounts.create(account_id, account, [])
         return account_view(account)
 
@@ -296,14 +353,21 @@ class IntakeService(PortalService):
         now = utcnow()
         data = reg.model_dump(mode="json", exclude={"password", "full_name", "name", "representative"})
         account = {
-            **data, "id": account_id, "role": "citizen",
+            **data,
+            "id": account_id,
+            "role": "citizen",
             "name": reg.full_name if isinstance(reg, RegisterIndividual) else reg.name,
-            "password_hash": hash_password(reg.password), "created_at": now,
+            "password_hash": hash_password(reg.password),
+            "created_at": now,
         }
         if isinstance(reg, RegisterOrganisation):
             account["representative"] = reg.representative
-        event = new_event(AccountRegistered(account_id=account_id, kind=reg.kind, name=account["name"],
-                                            email=reg.email, phone=reg.phone), SYSTEM)
+        event = new_event(
+            AccountRegistered(
+                account_id=account_id, kind=reg.kind, name=account["name"], email=reg.email, phone=reg.phone
+            ),
+            SYSTEM,
+        )
         self.store.accounts.create(account_id, account, [event])
         self.store.accounts.publish(account_id, 1, self.dispatch)
         return account_view(account)
@@ -381,13 +445,29 @@ class IntakeService(PortalService):
         for a in items:
             content = att.decode(a.content_b64, a.filename)
             ctype = att.check(content, a.filename, a.content_type, max_bytes)
-            out.append(({"document_code": a.document_code, "filename": a.filename, "content_type": ctype,
-                         "size": len(content), "sha256": att.sha256(content)}, content))
+            out.append(
+                (
+                    {
+                        "document_code": a.document_code,
+                        "filename": a.filename,
+                        "content_type": ctype,
+                        "size": len(content),
+                        "sha256": att.sha256(content),
+                    },
+                    content,
+                )
+            )
         return out
 
     @rpc
-    def file_dossier(self, actor: dict, request: dict, attachments: list | None = None,
-                     idempotency_key: str | None = None, channel: str = "online") -> dict:
+    def file_dossier(
+        self,
+        actor: dict,
+        request: dict,
+        attachments: list | None = None,
+        idempotency_key: str | None = None,
+        channel: str = "online",
+    ) -> dict:
         """Nộp hồ sơ trực tuyến (level 3/4), by postal staff on a citizen's behalf (channel "postal") or
         by a ministry system (channel "ministry_system"). Everything is validated before anything is written."""
         who = Actor.model_validate(actor)
@@ -412,12 +492,14 @@ class IntakeService(PortalService):
         signature = self._check_signature(who, procedure, req, [m for m, _ in files])
         if req.delivery_method == "online" and not signature:
             raise exceptions.online_return_needs_signature(procedure)
-        return self._file(who, procedure, req, files, idempotency_key, channel=channel, signature=signature,
-                          origin=origin)
+        return self._file(
+            who, procedure, req, files, idempotency_key, channel=channel, signature=signature, origin=origin
+        )
 
     @rpc
-    def file_at_desk(self, actor: dict, request: dict, attachments: list | None = None,
-                     idempotency_key: str | None = None) -> dict:
+    def file_at_desk(
+        self, actor: dict, request: dict, attachments: list | None = None, idempotency_key: str | None = None
+    ) -> dict:
         """Tiếp nhận hồ sơ trực tiếp: a reception official files the paper dossier a person brings to the
         one-stop desk (channel "in_person", any level), for an applicant with or without an account."""
         who = Actor.model_validate(actor)
@@ -438,8 +520,16 @@ class IntakeService(PortalService):
         applicant = {**person.model_dump(mode="json"), "account_id": account["id"] if account else None}
         # Without an account the person follows the dossier with its code and tracking secret (the receipt).
         applicant_id = account["id"] if account else f"walk-in:{uuid.uuid4()}"
-        return self._file(who, procedure, req, files, idempotency_key, channel="in_person",
-                          applicant_id=applicant_id, applicant=applicant)
+        return self._file(
+            who,
+            procedure,
+            req,
+            files,
+            idempotency_key,
+            channel="in_person",
+            applicant_id=applicant_id,
+            applicant=applicant,
+        )
 
     def _procedure_for_filing(self, req: FileDossier) -> dict:
         procedure = self.store.current_procedure(req.procedure_code)
@@ -449,14 +539,29 @@ class IntakeService(PortalService):
             raise catalogue.error("delivery_method_not_allowed", {"allowed": procedure["delivery_methods"]})
         return procedure
 
-    def _file(self, who: Actor, procedure: dict, req: FileDossier, files: list[tuple[dict, bytes]],
-              idempotency_key: str | None, channel: str, signature: dict | None = None, origin: dict | None = None,
-              applicant_id: str | None = None, applicant: dict | None = None) -> dict:
+    def _file(
+        self,
+        who: Actor,
+        procedure: dict,
+        req: FileDossier,
+        files: list[tuple[dict, bytes]],
+        idempotency_key: str | None,
+        channel: str,
+        signature: dict | None = None,
+        origin: dict | None = None,
+        applicant_id: str | None = None,
+        applicant: dict | None = None,
+    ) -> dict:
         """Write a checked filing: the dossier, its files and the ``dossier_submitted`` event (idempotent by key)."""
-        request_hash = hashlib.sha256(canonical_json({
-            "request": req.model_dump(mode="json"), "procedure": [procedure["code"], procedure["version"]],
-            "files": [(m["document_code"], m["filename"], m["sha256"]) for m, _ in files],
-        }).encode()).hexdigest()
+        request_hash = hashlib.sha256(
+            canonical_json(
+                {
+                    "request": req.model_dump(mode="json"),
+                    "procedure": [procedure["code"], procedure["version"]],
+                    "files": [(m["document_code"], m["filename"], m["sha256"]) for m, _ in files],
+                }
+            ).encode()
+        ).hexdigest()
         code = self._new_code()
         if idempotency_key:
             record = self.store.claim_idempotency(f"{who.id}:{idempotency_key}", request_hash, code)
@@ -466,8 +571,11 @@ class IntakeService(PortalService):
             existing = self.store.dossier(record["dossier_code"]) if record["dossier_code"] != code else None
             code = record["dossier_code"]
             if existing:
-                return dump(FiledDossier(dossier=dossier_view(existing), tracking_secret=self._tracking_secret(code),
-                                         replayed=True))
+                return dump(
+                    FiledDossier(
+                        dossier=dossier_view(existing), tracking_secret=self._tracking_secret(code), replayed=True
+                    )
+                )
 
         metas = self._store_files(code, files)
         now = utcnow()
@@ -476,34 +584,71 @@ class IntakeService(PortalService):
         handled_as = 4 if signature else min(procedure["level"], 3)
         applicant_id = applicant_id or who.id
         dossier = {
-            "code": code, "procedure_code": procedure["code"], "procedure_version": procedure["version"],
-            "procedure_name": procedure["name"], "agency_id": procedure["agency_id"],
-            "level": procedure["level"], "handled_as_level": handled_as, "signature": signature,
-            "status": "submitted", "applicant_id": applicant_id, "applicant": applicant,
-            "filed_by": who.id if who.id != applicant_id else None, "form_data": req.form_data,
-            "attachments": metas, "delivery_method": req.delivery_method, "channel": channel,
-            "delivery_address": req.delivery_address, "delivery_province_code": req.delivery_province_code,
-            "note": req.note, "fee_vnd": fee, "origin": origin, "amendments": [],
-            "submitted_at": now, "updated_at": now, "withdrawn_at": None, "request_hash": request_hash,
+            "code": code,
+            "procedure_code": procedure["code"],
+            "procedure_version": procedure["version"],
+            "procedure_name": procedure["name"],
+            "agency_id": procedure["agency_id"],
+            "level": procedure["level"],
+            "handled_as_level": handled_as,
+            "signature": signature,
+            "status": "submitted",
+            "applicant_id": applicant_id,
+            "applicant": applicant,
+            "filed_by": who.id if who.id != applicant_id else None,
+            "form_data": req.form_data,
+            "attachments": metas,
+            "delivery_method": req.delivery_method,
+            "channel": channel,
+            "delivery_address": req.delivery_address,
+            "delivery_province_code": req.delivery_province_code,
+            "note": req.note,
+            "fee_vnd": fee,
+            "origin": origin,
+            "amendments": [],
+            "submitted_at": now,
+            "updated_at": now,
+            "withdrawn_at": None,
+            "request_hash": request_hash,
         }
-        event = new_event(DossierSubmitted(
-            code=code, procedure_code=procedure["code"], procedure_version=procedure["version"],
-            procedure_name=procedure["name"], agency_id=procedure["agency_id"],
-            sector=procedure["sector"], field=procedure["field"], level=procedure["level"],
-            handled_as_level=handled_as, signed=bool(signature), channel=channel,
-            processing_days=procedure["processing_days"], workflow=procedure.get("workflow"),
-            supplement_clock=procedure.get("supplement_clock", "restart"),
-            delivery_address=req.delivery_address, delivery_province_code=req.delivery_province_code,
-            applicant_id=applicant_id, delivery_method=req.delivery_method, fee_vnd=fee, origin=origin,
-            awaiting_fee=handled_as == 4 and fee > 0, submitted_at=now,
-            attachments=[{k: m[k] for k in ("id", "document_code", "sha256", "size")} for m in metas],
-        ), who, dossier_code=code)
+        event = new_event(
+            DossierSubmitted(
+                code=code,
+                procedure_code=procedure["code"],
+                procedure_version=procedure["version"],
+                procedure_name=procedure["name"],
+                agency_id=procedure["agency_id"],
+                sector=procedure["sector"],
+                field=procedure["field"],
+                level=procedure["level"],
+                handled_as_level=handled_as,
+                signed=bool(signature),
+                channel=channel,
+                processing_days=procedure["processing_days"],
+                workflow=procedure.get("workflow"),
+                supplement_clock=procedure.get("supplement_clock", "restart"),
+                delivery_address=req.delivery_address,
+                delivery_province_code=req.delivery_province_code,
+                applicant_id=applicant_id,
+                delivery_method=req.delivery_method,
+                fee_vnd=fee,
+                origin=origin,
+                awaiting_fee=handled_as == 4 and fee > 0,
+                submitted_at=now,
+                attachments=[{k: m[k] for k in ("id", "document_code", "sha256", "size")} for m in metas],
+            ),
+            who,
+            dossier_code=code,
+        )
         # A concurrent replay with the same key may have created it first: then this returns that one.
         dossier, created = self.store.dossiers.create(code, dossier, [event], dispatch=self.dispatch)
         bind(dossier_code=code)
         log.info("dossier filed: procedure %s, channel %s, level %s", procedure["code"], channel, handled_as)
-        return dump(FiledDossier(dossier=dossier_view(dossier), tracking_secret=self._tracking_secret(code),
-                                 replayed=not created))
+        return dump(
+            FiledDossier(
+                dossier=dossier_view(dossier), tracking_secret=self._tracking_secret(code), replayed=not created
+            )
+        )
 
     def _store_files(self, prefix: str, files: list[tuple[dict, bytes]]) -> list[dict]:
         """Store checked files as ``<prefix>-<n>`` (n from 1), all chunks in one round trip; their metadata."""
@@ -520,8 +665,7 @@ class IntakeService(PortalService):
         account = self.store.account(who.id) or {}
         identity = account.get("national_id") or account.get("tax_code") or ""
         payload = signatures.canonical_payload(procedure["code"], procedure["version"], req.form_data, metas)
-        return signatures.verify(req.signature.model_dump(), payload, identity,
-                                 self.settings.trusted_ca_file, utcnow())
+        return signatures.verify(req.signature.model_dump(), payload, identity, self.settings.trusted_ca_file, utcnow())
 
     @rpc
     def signing_payload(self, actor: dict, procedure_code: str, form_data: dict, attachments: list[dict]) -> dict:
@@ -531,14 +675,20 @@ class IntakeService(PortalService):
             raise exceptions.procedure_not_found(procedure_code)
         files = [parse(SignedFile, a, "attachment").model_dump() for a in attachments or []]
         payload = signatures.canonical_payload(procedure["code"], procedure["version"], form_data, files)
-        return {"payload_b64": base64.b64encode(payload).decode(), "sha256": signatures.digest(payload),
-                "procedure_version": procedure["version"]}
+        return {
+            "payload_b64": base64.b64encode(payload).decode(),
+            "sha256": signatures.digest(payload),
+            "procedure_version": procedure["version"],
+        }
 
     def _visible_dossier(self, actor: dict, code: str) -> dict:
         who = Actor.model_validate(actor)
         doc = self.store.dossier(code)
-        if doc and (doc["applicant_id"] == who.id or who.role == "operator"
-                    or (who.role in AGENCY_OFFICIALS and who.agency_id == doc["agency_id"])):
+        if doc and (
+            doc["applicant_id"] == who.id
+            or who.role == "operator"
+            or (who.role in AGENCY_OFFICIALS and who.agency_id == doc["agency_id"])
+        ):
             return doc
         raise exceptions.dossier_not_found(code)
 
@@ -579,11 +729,23 @@ class IntakeService(PortalService):
             raise catalogue.error("empty_supplement")
         staging_id = f"{code}-S{uuid.uuid4().hex[:8].upper()}"
         metas = self._store_files(staging_id, checked)
-        self.store.stage_supplement({"_id": staging_id, "code": code, "applicant_id": who.id, "attachments": metas,
-                                     "form_changes": form_changes or {}, "amendments": amendments,
-                                     "created_at": utcnow(), "committed": False})
-        return {"staging_id": staging_id, "amendments": amendments,
-                "attachments": [dump(Attachment.model_validate(m)) for m in metas]}
+        self.store.stage_supplement(
+            {
+                "_id": staging_id,
+                "code": code,
+                "applicant_id": who.id,
+                "attachments": metas,
+                "form_changes": form_changes or {},
+                "amendments": amendments,
+                "created_at": utcnow(),
+                "committed": False,
+            }
+        )
+        return {
+            "staging_id": staging_id,
+            "amendments": amendments,
+            "attachments": [dump(Attachment.model_validate(m)) for m in metas],
+        }
 
     def _amendments(self, procedure: dict, doc: dict, changes: dict) -> list[dict]:
         if not isinstance(changes, dict):
@@ -593,12 +755,16 @@ class IntakeService(PortalService):
         schema = procedure.get("eform_schema") or {}
         unknown = sorted(set(changes) - set(schema.get("properties") or {}))
         if unknown:
-            raise catalogue.error("unknown_form_fields", {"fields": unknown},
-                                  "Trường không có trong tờ khai: " + ", ".join(unknown))
+            raise catalogue.error(
+                "unknown_form_fields", {"fields": unknown}, "Trường không có trong tờ khai: " + ", ".join(unknown)
+            )
         merged = {**doc["form_data"], **changes}
         self._check_form(schema, merged)
-        return [{"field": k, "old": doc["form_data"].get(k), "new": v} for k, v in changes.items()
-                if doc["form_data"].get(k) != v]
+        return [
+            {"field": k, "old": doc["form_data"].get(k), "new": v}
+            for k, v in changes.items()
+            if doc["form_data"].get(k) != v
+        ]
 
     @rpc
     def commit_supplement(self, code: str, staging_id: str) -> None:
@@ -610,14 +776,19 @@ class IntakeService(PortalService):
 
         def attach(doc: dict) -> tuple[dict, list[dict]] | None:
             applied = any(a["id"].startswith(staging_id) for a in doc["attachments"]) or any(
-                a.get("staging_id") == staging_id for a in doc.get("amendments", []))
+                a.get("staging_id") == staging_id for a in doc.get("amendments", [])
+            )
             if applied:
                 return None
-            changes = {"attachments": [*doc["attachments"], *staged["attachments"]], "updated_at": utcnow(),
-                       "form_data": {**doc["form_data"], **staged["form_changes"]},
-                       "amendments": [*doc.get("amendments", []),
-                                      *({**a, "staging_id": staging_id, "at": staged["created_at"]}
-                                        for a in staged["amendments"])]}
+            changes = {
+                "attachments": [*doc["attachments"], *staged["attachments"]],
+                "updated_at": utcnow(),
+                "form_data": {**doc["form_data"], **staged["form_changes"]},
+                "amendments": [
+                    *doc.get("amendments", []),
+                    *({**a, "staging_id": staging_id, "at": staged["created_at"]} for a in staged["amendments"]),
+                ],
+            }
             return changes, []
 
         # Another change landing first is applied on top of: the supplement is decided again on it.
@@ -642,8 +813,11 @@ class IntakeService(PortalService):
         self.store.dossiers.change(p.code, mirror)
 
     # ------------------------------------------------------------ receipts
-    DELIVERY_VI = {"online": "trực tuyến trên Cổng dịch vụ công", "in_person": "trực tiếp tại bộ phận một cửa",
-                   "post": "qua dịch vụ bưu chính công ích"}
+    DELIVERY_VI = {
+        "online": "trực tuyến trên Cổng dịch vụ công",
+        "in_person": "trực tiếp tại bộ phận một cửa",
+        "post": "qua dịch vụ bưu chính công ích",
+    }
 
     @rpc
     def filing_receipt(self, actor: dict, code: str) -> dict:
@@ -653,8 +827,10 @@ class IntakeService(PortalService):
         who = Actor.model_validate(actor)
         doc = self.store.dossier(code)
         allowed = doc is not None and (
-            doc["applicant_id"] == who.id or who.role == "system"
-            or (who.role == "reception" and who.agency_id == doc["agency_id"] and doc["channel"] == "in_person"))
+            doc["applicant_id"] == who.id
+            or who.role == "system"
+            or (who.role == "reception" and who.agency_id == doc["agency_id"] and doc["channel"] == "in_person")
+        )
         if not allowed:
             raise exceptions.dossier_not_found(code)
         procedure = self.store.procedure_version(doc["procedure_code"], doc["procedure_version"]) or {}
@@ -665,19 +841,30 @@ class IntakeService(PortalService):
         cal = default_calendar()
         due = cal.due_date(doc["submitted_at"], procedure.get("processing_days", 1))
         return {
-            "code": code, "tracking_secret": self._tracking_secret(code), "applicant_id": doc["applicant_id"],
+            "code": code,
+            "tracking_secret": self._tracking_secret(code),
+            "applicant_id": doc["applicant_id"],
             "applicant_name": person.get("name") or account.get("name") or "",
-            "contact": {"email": person.get("email") or account.get("email"),
-                        "phone": person.get("phone") or account.get("phone")},
-            "procedure_code": doc["procedure_code"], "procedure_name": doc["procedure_name"],
-            "agency_name": agency["name"], "agency_address": agency.get("address"),
-            "agency_phone": agency.get("phone"), "channel": doc["channel"],
-            "submitted_at": doc["submitted_at"].isoformat(), "due_date_if_received": due.isoformat(),
-            "processing_days": procedure.get("processing_days"), "delivery": self.DELIVERY_VI[doc["delivery_method"]],
-            "delivery_address": doc.get("delivery_address"), "fee_vnd": doc.get("fee_vnd", 0),
+            "contact": {
+                "email": person.get("email") or account.get("email"),
+                "phone": person.get("phone") or account.get("phone"),
+            },
+            "procedure_code": doc["procedure_code"],
+            "procedure_name": doc["procedure_name"],
+            "agency_name": agency["name"],
+            "agency_address": agency.get("address"),
+            "agency_phone": agency.get("phone"),
+            "channel": doc["channel"],
+            "submitted_at": doc["submitted_at"].isoformat(),
+            "due_date_if_received": due.isoformat(),
+            "processing_days": procedure.get("processing_days"),
+            "delivery": self.DELIVERY_VI[doc["delivery_method"]],
+            "delivery_address": doc.get("delivery_address"),
+            "fee_vnd": doc.get("fee_vnd", 0),
             "handled_as_level": doc["handled_as_level"],
-            "documents": [f"{names.get(a['document_code'], a['document_code'])} ({a['filename']})"
-                          for a in doc["attachments"]],
+            "documents": [
+                f"{names.get(a['document_code'], a['document_code'])} ({a['filename']})" for a in doc["attachments"]
+            ],
         }
 
     @rpc
@@ -688,17 +875,25 @@ class IntakeService(PortalService):
         r = self.filing_receipt(actor, code)
         day = lambda iso: f"{iso[8:10]}/{iso[5:7]}/{iso[0:4]}"  # noqa: E731
         when = datetime.fromisoformat(r["submitted_at"]).astimezone(VN_TZ).strftime("%H:%M ngày %d/%m/%Y")
-        due = (f"{day(due_date)}" if due_date else
-               f"{day(r['due_date_if_received'])} (nếu hồ sơ được tiếp nhận trong ngày làm việc nộp hồ sơ)")
-        rows = [("Thủ tục", f"{r['procedure_name']} ({r['procedure_code']})"), ("Người nộp", r["applicant_name"]),
-                ("Thời điểm nộp", when), ("Ngày hẹn trả kết quả", due),
-                ("Hình thức nhận kết quả", r["delivery"] + (f", {r['delivery_address']}" if r["delivery_address"]
-                                                             else "")),
-                ("Phí, lệ phí", f"{r['fee_vnd']:,} đ".replace(",", ".") if r["fee_vnd"] else "Không thu phí")]
-        notes = [f"Cơ quan giải quyết: {r['agency_name']}" + (f", {r['agency_address']}" if r["agency_address"]
-                                                                else "")
-                 + (f", điện thoại {r['agency_phone']}" if r["agency_phone"] else ""),
-                 "Khi nhận kết quả, người nộp mang theo giấy này và bản chính các giấy tờ để đối chiếu (Điều 7.1a)."]
+        due = (
+            f"{day(due_date)}"
+            if due_date
+            else f"{day(r['due_date_if_received'])} (nếu hồ sơ được tiếp nhận trong ngày làm việc nộp hồ sơ)"
+        )
+        rows = [
+            ("Thủ tục", f"{r['procedure_name']} ({r['procedure_code']})"),
+            ("Người nộp", r["applicant_name"]),
+            ("Thời điểm nộp", when),
+            ("Ngày hẹn trả kết quả", due),
+            ("Hình thức nhận kết quả", r["delivery"] + (f", {r['delivery_address']}" if r["delivery_address"] else "")),
+            ("Phí, lệ phí", f"{r['fee_vnd']:,} đ".replace(",", ".") if r["fee_vnd"] else "Không thu phí"),
+        ]
+        notes = [
+            f"Cơ quan giải quyết: {r['agency_name']}"
+            + (f", {r['agency_address']}" if r["agency_address"] else "")
+            + (f", điện thoại {r['agency_phone']}" if r["agency_phone"] else ""),
+            "Khi nhận kết quả, người nộp mang theo giấy này và bản chính các giấy tờ để đối chiếu (Điều 7.1a).",
+        ]
         link = f"{lookup_url}?{urlencode({'ma': code, 'bi-mat': r['tracking_secret']})}"
         content = documents.filing_receipt({**r, "rows": rows, "notes": notes}, link)
         return att.download(f"giay-tiep-nhan-{code}.pdf", "application/pdf", content)
@@ -718,11 +913,19 @@ class IntakeService(PortalService):
         """Public lookup (tra cứu hồ sơ) by code + tracking secret: status only, no personal data."""
         q = parse(PublicLookup, lookup, "lookup")
         doc = self.store.dossier(q.code.strip().upper())
-        if not doc or not hmac.compare_digest(self._tracking_secret(doc["code"]).encode(),
-                                                q.secret.strip().upper().encode()):
+        if not doc or not hmac.compare_digest(
+            self._tracking_secret(doc["code"]).encode(), q.secret.strip().upper().encode()
+        ):
             raise exceptions.dossier_not_found(q.code)
         agency = self.store.agency(doc["agency_id"]) or {"name": doc["agency_id"]}
-        return dump(PublicStatus(code=doc["code"], procedure_code=doc["procedure_code"],
-                                 procedure_name=doc["procedure_name"], agency_name=agency["name"],
-                                 status=doc["status"], submitted_at=doc["submitted_at"],
-                                 updated_at=doc["updated_at"]))
+        return dump(
+            PublicStatus(
+                code=doc["code"],
+                procedure_code=doc["procedure_code"],
+                procedure_name=doc["procedure_name"],
+                agency_name=agency["name"],
+                status=doc["status"],
+                submitted_at=doc["submitted_at"],
+                updated_at=doc["updated_at"],
+            )
+        )

@@ -7,6 +7,7 @@ it chains to a configured trusted CA (intermediates may be supplied), was
 valid at signing time, allows digital signatures, and names the account's
 national ID (CCCD/CMND) or tax code (MST) in its subject.
 """
+
 from __future__ import annotations
 
 import base64
@@ -29,13 +30,18 @@ from services.common.errors import ValidationFailed
 MAX_CHAIN = 4
 
 
-def canonical_payload(procedure_code: str, procedure_version: int, form_data: dict,
-                      attachments: list[dict]) -> bytes:
+def canonical_payload(procedure_code: str, procedure_version: int, form_data: dict, attachments: list[dict]) -> bytes:
     """The exact bytes a citizen's signing tool signs."""
-    files = sorted(({"document_code": a["document_code"], "sha256": a["sha256"]} for a in attachments),
-                   key=lambda a: (a["document_code"], a["sha256"]))
-    body = {"procedure_code": procedure_code, "procedure_version": procedure_version, "form_data": form_data,
-            "attachments": files}
+    files = sorted(
+        ({"document_code": a["document_code"], "sha256": a["sha256"]} for a in attachments),
+        key=lambda a: (a["document_code"], a["sha256"]),
+    )
+    body = {
+        "procedure_code": procedure_code,
+        "procedure_version": procedure_version,
+        "form_data": form_data,
+        "attachments": files,
+    }
     return json.dumps(body, sort_keys=True, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
 
 
@@ -65,8 +71,9 @@ def _valid_at(cert: x509.Certificate, at: datetime) -> bool:
     return cert.not_valid_before_utc <= at <= cert.not_valid_after_utc
 
 
-def _chain_to_trust(leaf: x509.Certificate, intermediates: list[x509.Certificate],
-                    roots: tuple[x509.Certificate, ...], at: datetime) -> None:
+def _chain_to_trust(
+    leaf: x509.Certificate, intermediates: list[x509.Certificate], roots: tuple[x509.Certificate, ...], at: datetime
+) -> None:
     current, pool = leaf, list(intermediates)
     for _ in range(MAX_CHAIN):
         for root in roots:
@@ -107,8 +114,7 @@ def verify(signature: dict, payload: bytes, identity: str, trust_file: str, at: 
     """Check everything; return what is recorded on the dossier, or raise ValidationFailed."""
     certs = _load(signature["certificate_pem"], "chứng thư số")
     leaf = certs[0]
-    intermediates = certs[1:] + (_load(signature["chain_pem"], "chuỗi chứng thư") if signature.get("chain_pem")
-                                 else [])
+    intermediates = certs[1:] + (_load(signature["chain_pem"], "chuỗi chứng thư") if signature.get("chain_pem") else [])
     if not _valid_at(leaf, at):
         raise _fail("chứng thư số không còn hiệu lực tại thời điểm ký", "certificate_expired")
     try:
@@ -138,6 +144,11 @@ def verify(signature: dict, payload: bytes, identity: str, trust_file: str, at: 
             raise _fail("loại khoá không hỗ trợ", "unsupported_key")
     except InvalidSignature:
         raise _fail("chữ ký không khớp nội dung hồ sơ") from None
-    return {"valid": True, "signed_at": at.isoformat(), "digest_sha256": digest(payload),
-            "subject": leaf.subject.rfc4514_string(), "issuer": leaf.issuer.rfc4514_string(),
-            "serial_number": format(leaf.serial_number, "x")}
+    return {
+        "valid": True,
+        "signed_at": at.isoformat(),
+        "digest_sha256": digest(payload),
+        "subject": leaf.subject.rfc4514_string(),
+        "issuer": leaf.issuer.rfc4514_string(),
+        "serial_number": format(leaf.serial_number, "x"),
+    }

@@ -1,5 +1,6 @@
 """Registry of ministry systems (credentials and scopes from configuration) and the store of
 which dossier each system filed under which issue reference."""
+
 from __future__ import annotations
 
 import hmac

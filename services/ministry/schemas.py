@@ -1,6 +1,7 @@
 """Payloads of the ministry-systems interface (R31): every call names the calling system and
 carries an X-Road-style issue reference (the ministry's own case number when filing, the
 dossier code when reading)."""
+
 from __future__ import annotations
 
 from pydantic import Field
@@ -15,5 +16,5 @@ class Credentials(Payload):
 
 class IssueReference(Payload):
     """What X-Road calls the ``issue``: which case of the caller this call belongs to."""
-    issue: str = Field(min_length=1, max_length=128, pattern=r"^[\w\-./:]+$")
 
+    issue: str = Field(min_length=1, max_length=128, pattern=r"^[\w\-./:]+$")

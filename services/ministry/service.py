@@ -9,6 +9,7 @@ the system and the reference are written into the case history.
 Plain AMQP clients (see clients/ministry) call these methods as nameko RPC: publish to the
 ``nameko-rpc`` exchange with routing key ``ministry.<method>`` and a reply queue.
 """
+
 from __future__ import annotations
 
 from kombu import Connection, Exchange, Queue
@@ -66,8 +67,13 @@ class MinistryService(PortalService):
             raise catalogue.error("issue_reused", {"issue": ref}) from None
         code = filed["dossier"]["code"]
         self.store.record_filing(system.id, ref, code)
-        return {"dossier_code": code, "issue": ref, "status": filed["dossier"]["status"],
-                "tracking_secret": filed["tracking_secret"], "replayed": filed["replayed"]}
+        return {
+            "dossier_code": code,
+            "issue": ref,
+            "status": filed["dossier"]["status"],
+            "tracking_secret": filed["tracking_secret"],
+            "replayed": filed["replayed"],
+        }
 
     @rpc
     def dossier_status(self, credentials: dict, issue: str) -> dict:
@@ -98,8 +104,14 @@ class MinistryService(PortalService):
         filing = self.store.filing(p.code)
         if not filing:
             return
-        change = StatusChange(event_id=event.event_id, dossier_code=p.code, issue=filing["issue"],
-                              action=p.action, from_status=p.from_, to_status=p.to,
-                              occurred_at=event.occurred_at.isoformat())
+        change = StatusChange(
+            event_id=event.event_id,
+            dossier_code=p.code,
+            issue=filing["issue"],
+            action=p.action,
+            from_status=p.from_,
+            to_status=p.to,
+            occurred_at=event.occurred_at.isoformat(),
+        )
         # EventDispatcher publishes to "<service>.events", i.e. ministry.events, keyed by the type.
         self.dispatch(f"{StatusChange.type}.{filing['system_id']}", change.wire())

@@ -1,4 +1,5 @@
 """Delivery channels behind small adapters: SMTP email, SMS providers."""
+
 from __future__ import annotations
 
 import logging
@@ -28,8 +29,9 @@ class SmtpEmail:
         msg.set_content(body)
         if attachment:
             maintype, subtype = attachment["content_type"].split("/", 1)
-            msg.add_attachment(attachment["content"], maintype=maintype, subtype=subtype,
-                               filename=attachment["filename"])
+            msg.add_attachment(
+                attachment["content"], maintype=maintype, subtype=subtype, filename=attachment["filename"]
+            )
         with smtplib.SMTP(self.host, self.port, timeout=10) as smtp:
             if self.starttls:
                 smtp.starttls()

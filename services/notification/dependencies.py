@@ -5,6 +5,7 @@ Every message and delivery is keyed by the event that caused it
 send attempt is claimed by inserting ``<delivery id>#<attempt>``, so a retry
 timer and a live request never send the same attempt twice.
 """
+
 from __future__ import annotations
 
 from datetime import datetime, timedelta
@@ -62,8 +63,11 @@ class NotificationStore:
         if delivery["status"] == "pending":
             # Pending deliveries are also listed in a small queue, so the retry timer
             # never scans the ever-growing deliveries collection.
-            self.db.delivery_queue.replace_one({"_id": delivery["_id"]}, {
-                "_id": delivery["_id"], "next_attempt_at": delivery["next_attempt_at"]}, upsert=True)
+            self.db.delivery_queue.replace_one(
+                {"_id": delivery["_id"]},
+                {"_id": delivery["_id"], "next_attempt_at": delivery["next_attempt_at"]},
+                upsert=True,
+            )
         return True
 
     def claim_attempt(self, delivery_id: str, attempt: int) -> bool:
@@ -73,20 +77,26 @@ class NotificationStore:
         except DuplicateKeyError:
             return False
 
-    def record_attempt(self, delivery_id: str, attempt: int, error: str | None, max_attempts: int,
-                       backoff_seconds: float) -> None:
+    def record_attempt(
+        self, delivery_id: str, attempt: int, error: str | None, max_attempts: int, backoff_seconds: float
+    ) -> None:
         now = utcnow()
         if error is None:
             changes = {"status": "sent", "sent_at": now, "attempts": attempt, "last_error": None}
         elif attempt >= max_attempts:
             changes = {"status": "failed", "attempts": attempt, "last_error": error}
         else:
-            changes = {"status": "retrying", "attempts": attempt, "last_error": error,
-                       "next_attempt_at": now + timedelta(seconds=backoff_seconds * 2 ** (attempt - 1))}
+            changes = {
+                "status": "retrying",
+                "attempts": attempt,
+                "last_error": error,
+                "next_attempt_at": now + timedelta(seconds=backoff_seconds * 2 ** (attempt - 1)),
+            }
         self.db.deliveries.update_one({"_id": delivery_id}, {"$set": changes})
         if changes["status"] == "retrying":
-            self.db.delivery_queue.update_one({"_id": delivery_id},
-                                              {"$set": {"next_attempt_at": changes["next_attempt_at"]}})
+            self.db.delivery_queue.update_one(
+                {"_id": delivery_id}, {"$set": {"next_attempt_at": changes["next_attempt_at"]}}
+            )
         else:
             self.db.delivery_queue.delete_one({"_id": delivery_id})
 

@@ -1,5 +1,6 @@
 """Notification's settings (services/notification/config.yaml; defaults there and here agree,
 tests/unit/test_settings.py)."""
+
 from __future__ import annotations
 
 from typing import Literal
@@ -20,7 +21,9 @@ class NotificationSettings(ServiceSettings):
     sms_adapter: Literal["log"] = Field("log", description="SMS provider adapter (log: the log only)")
     delivery_max_attempts: int = Field(6, ge=1, description="tries of an e-mail or SMS before it is given up")
     delivery_backoff_seconds: float = Field(5, ge=0, description="wait before the first retry, doubling each time")
-    operations_email: str | None = Field("van-hanh@cong-dvc.binhdinh.gov.vn",
-                                         description="where incident notices go (R24); empty: no e-mail")
-    operations_phone: str | None = Field(None, description="the operations team's phone for incident texts; "
-                                                           "empty: no text")
+    operations_email: str | None = Field(
+        "van-hanh@cong-dvc.binhdinh.gov.vn", description="where incident notices go (R24); empty: no e-mail"
+    )
+    operations_phone: str | None = Field(
+        None, description="the operations team's phone for incident texts; empty: no text"
+    )

@@ -1,4 +1,5 @@
 """PaymentStore (dues, payments, refunds, callbacks) and the provider client."""
+
 from __future__ import annotations
 
 import requests
@@ -81,13 +82,23 @@ class ProviderClient:
         return r.json()
 
     def start(self, reference: str, amount: int, callback_url: str, return_url: str) -> dict:
-        return self._call("POST", "/api/sessions", {"merchant": self.merchant, "reference": reference,
-                                                    "amount": amount, "currency": "VND",
-                                                    "callback_url": callback_url, "return_url": return_url})
+        return self._call(
+            "POST",
+            "/api/sessions",
+            {
+                "merchant": self.merchant,
+                "reference": reference,
+                "amount": amount,
+                "currency": "VND",
+                "callback_url": callback_url,
+                "return_url": return_url,
+            },
+        )
 
     def refund(self, txn: str, amount: int, reference: str) -> dict:
-        answer = self._call("POST", "/api/refunds", {"merchant": self.merchant, "txn": txn, "amount": amount,
-                                                     "reference": reference})
+        answer = self._call(
+            "POST", "/api/refunds", {"merchant": self.merchant, "txn": txn, "amount": amount, "reference": reference}
+        )
         if not valid(answer, self.secret):
             raise catalogue.error("provider_error", None, "Phản hồi hoàn tiền không có chữ ký hợp lệ")
         return answer

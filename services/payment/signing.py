@@ -2,6 +2,7 @@
 
 Canonical form: every parameter except the signature, sorted by name, ``name=value`` joined by
 ``&`` with values URL-encoded. Shared by the portal and the simulated provider."""
+
 from __future__ import annotations
 
 import hashlib

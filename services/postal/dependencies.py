@@ -1,4 +1,5 @@
 """PostalStore: shipments (numbered transitions) and compensation records."""
+
 from __future__ import annotations
 
 from pymongo.database import Database

@@ -1,4 +1,5 @@
 """The postal service's own rules about its payloads (the payloads themselves: contracts.postal)."""
+
 from __future__ import annotations
 
 # Which status may follow which (a shipment's legs).

@@ -1,5 +1,6 @@
 """Postal service (R28–R30): the public postal operator collects paper dossiers and files them on the
 citizen's behalf, returns results within 24 hours inside the province, and compensates losses."""
+
 from __future__ import annotations
 
 import uuid
@@ -7,16 +8,22 @@ from datetime import timedelta
 from typing import Any
 
 from contracts.postal import (
-    FileOnBehalf, OperatorUpdate, PickupRequest, ReturnStats, Shipment, ShipmentPage, ShipmentQuery,
+    FileOnBehalf,
+    OperatorUpdate,
+    PickupRequest,
+    ReturnStats,
+    Shipment,
+    ShipmentPage,
+    ShipmentQuery,
 )
 from services.common import error_catalogue as catalogue
 from services.common.event_contracts import CaseStatusChanged, ShipmentDelivered, ShipmentLost
 from services.common.events import Actor, Event, handles, new_event, utcnow
 from services.common.messaging import EventDispatcher, RpcProxy, rpc
 from services.common.mongo import MongoDatabase
+from services.common.schemas import dump, parse
 from services.common.service_base import PortalService
 from services.common.settings import Settings
-from services.common.schemas import dump, parse
 
 from . import exceptions
 from .dependencies import PostalStore
@@ -52,10 +59,20 @@ class PostalService(PortalService):
             raise catalogue.error("invalid_window")
         procedure = self.intake.get_procedure(req.procedure_code)  # 404 if unknown
         sid = f"PU{uuid.uuid4().hex[:14].upper()}"
-        doc = {"id": sid, "kind": "pickup", "operator_id": self._operator(), "status": "requested",
-               "account_id": who.id, "procedure_code": procedure["code"], "address": req.address.model_dump(),
-               "contact": req.contact.model_dump(), "window_start": req.window_start, "window_end": req.window_end,
-               "updates": [], "created_at": utcnow()}
+        doc = {
+            "id": sid,
+            "kind": "pickup",
+            "operator_id": self._operator(),
+            "status": "requested",
+            "account_id": who.id,
+            "procedure_code": procedure["code"],
+            "address": req.address.model_dump(),
+            "contact": req.contact.model_dump(),
+            "window_start": req.window_start,
+            "window_end": req.window_end,
+            "updates": [],
+            "created_at": utcnow(),
+        }
         created, _ = self.store.shipments.create(sid, doc, [])
         return self._view(created)
 
@@ -100,14 +117,19 @@ class PostalService(PortalService):
         if doc["kind"] != "pickup":
             raise catalogue.error("not_a_pickup")
         req = parse(FileOnBehalf, payload, "dossier")
-        filing = {"procedure_code": doc["procedure_code"], "form_data": req.form_data,
-                  "delivery_method": req.delivery_method, "delivery_address": req.delivery_address,
-                  "delivery_province_code": req.delivery_province_code}
+        filing = {
+            "procedure_code": doc["procedure_code"],
+            "form_data": req.form_data,
+            "delivery_method": req.delivery_method,
+            "delivery_address": req.delivery_address,
+            "delivery_province_code": req.delivery_province_code,
+        }
         citizen = {"id": doc["account_id"], "role": "citizen"}
         filed = self.intake.file_dossier(citizen, filing, req.attachments, f"postal:{sid}", "postal")
         code = filed["dossier"]["code"]
         doc, _ = self.store.shipments.change(
-            doc, lambda current: None if current.get("dossier_code") == code else ({"dossier_code": code}, []))
+            doc, lambda current: None if current.get("dossier_code") == code else ({"dossier_code": code}, [])
+        )
         return {"shipment": self._view(doc), "dossier_code": code}
 
     @rpc
@@ -137,22 +159,37 @@ class PostalService(PortalService):
     def _apply(self, doc: dict, update: OperatorUpdate, entry: dict) -> tuple[dict, list]:
         changes: dict[str, Any] = {"status": update.status, "updates": [*doc["updates"], {**entry, "applied": True}]}
         events = []
-        base = {"shipment_id": doc["_id"], "kind": doc["kind"], "dossier_code": doc.get("dossier_code"),
-                "operator_id": doc["operator_id"], "at": update.at}
+        base = {
+            "shipment_id": doc["_id"],
+            "kind": doc["kind"],
+            "dossier_code": doc.get("dossier_code"),
+            "operator_id": doc["operator_id"],
+            "at": update.at,
+        }
         if update.status == "delivered":
             if update.proof is None:
                 raise catalogue.error("proof_required")
             late = bool(doc.get("due_at") and update.at > doc["due_at"])
             changes.update(delivered_at=update.at, proof=update.proof.model_dump(), late=late)
-            events.append(new_event(ShipmentDelivered(**base, late=late, due_at=doc.get("due_at")), SYSTEM,
-                                    dossier_code=doc.get("dossier_code")))
+            events.append(
+                new_event(
+                    ShipmentDelivered(**base, late=late, due_at=doc.get("due_at")),
+                    SYSTEM,
+                    dossier_code=doc.get("dossier_code"),
+                )
+            )
         if update.status == "lost":
-            compensation = {"fees_vnd": doc.get("fee_vnd", 0), "costs_vnd": update.costs_vnd or 0,
-                            "status": "open", "opened_at": utcnow(),
-                            "redo_requested": doc["kind"] == "return" and bool(doc.get("dossier_code"))}
+            compensation = {
+                "fees_vnd": doc.get("fee_vnd", 0),
+                "costs_vnd": update.costs_vnd or 0,
+                "status": "open",
+                "opened_at": utcnow(),
+                "redo_requested": doc["kind"] == "return" and bool(doc.get("dossier_code")),
+            }
             changes["compensation"] = compensation
-            events.append(new_event(ShipmentLost(**base, compensation=compensation), SYSTEM,
-                                    dossier_code=doc.get("dossier_code")))
+            events.append(
+                new_event(ShipmentLost(**base, compensation=compensation), SYSTEM, dossier_code=doc.get("dossier_code"))
+            )
         return changes, events
 
     # --------------------------------------------------------------- return
@@ -166,11 +203,22 @@ class PostalService(PortalService):
         in_province = p.delivery_province_code == self.settings.province_code
         hours = 24 if in_province else self.settings.out_of_province_return_hours
         sid = f"RT-{p.code}"
-        doc = {"id": sid, "kind": "return", "operator_id": self._operator(), "status": "requested",
-               "account_id": p.applicant_id, "dossier_code": p.code, "procedure_code": p.procedure_code,
-               "address": {"line": p.delivery_address or "", "province_code": p.delivery_province_code},
-               "ready_at": ready, "due_at": ready + timedelta(hours=hours), "in_province": in_province,
-               "fee_vnd": p.fee_vnd, "updates": [], "created_at": ready}
+        doc = {
+            "id": sid,
+            "kind": "return",
+            "operator_id": self._operator(),
+            "status": "requested",
+            "account_id": p.applicant_id,
+            "dossier_code": p.code,
+            "procedure_code": p.procedure_code,
+            "address": {"line": p.delivery_address or "", "province_code": p.delivery_province_code},
+            "ready_at": ready,
+            "due_at": ready + timedelta(hours=hours),
+            "in_province": in_province,
+            "fee_vnd": p.fee_vnd,
+            "updates": [],
+            "created_at": ready,
+        }
         self.store.shipments.create(sid, doc, [])
 
     @rpc

@@ -1,4 +1,5 @@
 """Postal's settings (services/postal/config.yaml; defaults there and here agree, tests/unit/test_settings.py)."""
+
 from __future__ import annotations
 
 from pydantic import Field

@@ -8,10 +8,12 @@ processing time counts again from the complete dossier — the default, as Decre
 for incomplete dossiers) or **resumes**: the whole working days that were left after the day of
 the pause carry over, counted from the day of the resume; the days of the pause do not count.
 """
+
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import date, datetime
-from typing import Iterable, Literal
+from typing import Literal
 
 from services.common.calendar import WorkingCalendar, as_date
 
@@ -22,8 +24,13 @@ def _at(value: datetime | str) -> datetime:
     return value if isinstance(value, datetime) else datetime.fromisoformat(value)
 
 
-def compute_due(calendar: WorkingCalendar, processing_days: int, events: Iterable[dict],
-                rule: SupplementClock = "restart", with_extensions: bool = True) -> date | None:
+def compute_due(
+    calendar: WorkingCalendar,
+    processing_days: int,
+    events: Iterable[dict],
+    rule: SupplementClock = "restart",
+    with_extensions: bool = True,
+) -> date | None:
     """The due day after replaying ``events``; None while the clock has not started."""
     due: date | None = None
     remaining: int | None = None

@@ -1,4 +1,5 @@
 """ProcessingStore: cases (numbered transitions, each with its history entry) and their documents."""
+
 from __future__ import annotations
 
 from typing import Any
@@ -37,22 +38,39 @@ class ProcessingStore:
         in Go after decoding every document, and a count is a second pass), then the page's cases
         by ``_id``."""
         # as MongoDB sorts: cases without a due day yet (waiting for reception) first
-        keys = sorted(((d.get("due_at") is not None, d.get("due_at") or 0, d.get("submitted_at"), d["_id"])
-                       for d in self.cases.docs.find(filt, {"_id": 1, "due_at": 1, "submitted_at": 1})),
-                      key=lambda k: k[:3])
-        page = [self.cases.get(k[3]) for k in keys[skip:skip + limit]]
+        keys = sorted(
+            (
+                (d.get("due_at") is not None, d.get("due_at") or 0, d.get("submitted_at"), d["_id"])
+                for d in self.cases.docs.find(filt, {"_id": 1, "due_at": 1, "submitted_at": 1})
+            ),
+            key=lambda k: k[:3],
+        )
+        page = [self.cases.get(k[3]) for k in keys[skip : skip + limit]]
         return [d for d in page if d is not None], len(keys)
 
     def all_cases_for_queue(self):
         """Every case, lightly projected (building the queue index once)."""
-        return self.cases.docs.find({}, {"_id": 1, "code": 1, "version": 1, "agency_id": 1, "due_date": 1,
-                                         "due_at": 1, "status": 1, "department_id": 1, "submitted_at": 1})
+        return self.cases.docs.find(
+            {},
+            {
+                "_id": 1,
+                "code": 1,
+                "version": 1,
+                "agency_id": 1,
+                "due_date": 1,
+                "due_at": 1,
+                "status": 1,
+                "department_id": 1,
+                "submitted_at": 1,
+            },
+        )
 
     def open_deadlines(self, batch: int = 1000):
         """Cases with a deadline running (processing clock or reception), lightly projected, for the sweep."""
-        cursor = self.cases.docs.find({"status": {"$in": [*CLOCK_STATUSES, "submitted"]}},
-                                      {"_id": 1, "version": 1, "status": 1, "paused": 1, "due_date": 1,
-                                       "reception_due_date": 1, "flags": 1})
+        cursor = self.cases.docs.find(
+            {"status": {"$in": [*CLOCK_STATUSES, "submitted"]}},
+            {"_id": 1, "version": 1, "status": 1, "paused": 1, "due_date": 1, "reception_due_date": 1, "flags": 1},
+        )
         return cursor.batch_size(batch)
 
     def note_early_payment(self, code: str, payment_id: str) -> None:
@@ -65,10 +83,18 @@ class ProcessingStore:
     def note_flags(self, changes: list[tuple[str, dict, dict]]) -> None:
         """Keep the set of raised flags (for /metrics) in step with cases' flags: (code, before, after).
         One small document per raised flag: raising many at once (a sweep) is one insert."""
-        raised = [{"_id": f"{code}|{flag}", "flag": flag} for code, before, after in changes
-                  for flag, up in after.items() if up and not before.get(flag)]
-        lowered = [f"{code}|{flag}" for code, before, after in changes
-                   for flag, up in after.items() if not up and before.get(flag)]
+        raised = [
+            {"_id": f"{code}|{flag}", "flag": flag}
+            for code, before, after in changes
+            for flag, up in after.items()
+            if up and not before.get(flag)
+        ]
+        lowered = [
+            f"{code}|{flag}"
+            for code, before, after in changes
+            for flag, up in after.items()
+            if not up and before.get(flag)
+        ]
         if raised:
             try:
                 self.db.flagged_cases.insert_many(raised, ordered=False)

@@ -1,11 +1,13 @@
 """Tamper-evident history (R21): each transition's record carries a hash over
 its content and the previous record's hash; verification replays the chain."""
+
 from __future__ import annotations
 
 import hashlib
 import json
-from datetime import datetime, timezone
-from typing import Any, Iterable
+from collections.abc import Iterable
+from datetime import UTC, datetime
+from typing import Any
 
 GENESIS = "0" * 64
 
@@ -13,7 +15,7 @@ GENESIS = "0" * 64
 def _canonical(value: Any) -> Any:
     if isinstance(value, datetime):
         # As stored by BSON: UTC, millisecond precision.
-        return value.astimezone(timezone.utc).isoformat(timespec="milliseconds")
+        return value.astimezone(UTC).isoformat(timespec="milliseconds")
     if isinstance(value, dict):
         return {str(k): _canonical(v) for k, v in value.items()}
     if isinstance(value, (list, tuple)):
@@ -25,8 +27,12 @@ HEAD = "history_head"  # the document's copy of the latest hash: not part of wha
 
 
 def entry_hash(doc_id: str, version: int, entry: dict, changes: dict) -> str:
-    body = {"doc_id": doc_id, "version": version, "entry": {k: v for k, v in entry.items() if k != "hash"},
-            "changes": {k: v for k, v in changes.items() if k != HEAD}}
+    body = {
+        "doc_id": doc_id,
+        "version": version,
+        "entry": {k: v for k, v in entry.items() if k != "hash"},
+        "changes": {k: v for k, v in changes.items() if k != HEAD},
+    }
     text = json.dumps(_canonical(body), sort_keys=True, ensure_ascii=False, separators=(",", ":"))
     return hashlib.sha256(text.encode()).hexdigest()
 

@@ -12,12 +12,14 @@ is a no-op); one writer at a time folds the inbox into the day and agency docume
 absolute values (a fold interrupted by a crash is simply done again). Queue reads fold what is
 waiting first, so a page shows every change committed before it was asked for.
 """
+
 from __future__ import annotations
 
 import time
+from collections.abc import Iterable
 from concurrent.futures import ThreadPoolExecutor
-from datetime import date, datetime, timezone
-from typing import Any, Iterable
+from datetime import UTC, date, datetime
+from typing import Any
 
 from pymongo.database import Database
 from pymongo.errors import BulkWriteError, DuplicateKeyError
@@ -25,7 +27,7 @@ from pymongo.errors import BulkWriteError, DuplicateKeyError
 from services.common.single_writer import SingleWriter
 
 NO_DUE = "0000-00-00"  # cases without a due day yet (waiting for reception) come first, as MongoDB sorts nulls
-_EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
 def _ms(value: Any) -> int:
@@ -33,17 +35,23 @@ def _ms(value: Any) -> int:
         value = datetime.fromisoformat(value)
     if isinstance(value, datetime):
         if value.tzinfo is None:
-            value = value.replace(tzinfo=timezone.utc)
+            value = value.replace(tzinfo=UTC)
         return int((value - _EPOCH).total_seconds() * 1000)
     return 0
 
 
 def entry_of(case: dict) -> dict:
     """What the queue keeps of a case: its place in the order and what the queue filters on."""
-    return {"code": case["code"], "version": case["version"], "agency_id": case["agency_id"],
-            "day": case.get("due_date") or NO_DUE, "status": case["status"],
-            "department_id": case.get("department_id"), "due_ms": _ms(case.get("due_at")),
-            "submitted_ms": _ms(case.get("submitted_at"))}
+    return {
+        "code": case["code"],
+        "version": case["version"],
+        "agency_id": case["agency_id"],
+        "day": case.get("due_date") or NO_DUE,
+        "status": case["status"],
+        "department_id": case.get("department_id"),
+        "due_ms": _ms(case.get("due_at")),
+        "submitted_ms": _ms(case.get("submitted_at")),
+    }
 
 
 def _sort_key(entry: dict) -> tuple:
@@ -72,7 +80,7 @@ class QueueIndex:
         docs = [{"_id": f"{e['code']}#{e['version']}", **e} for e in map(entry_of, cases)]
         for start in range(0, len(docs), 1000):
             try:
-                self.inbox.insert_many(docs[start:start + 1000], ordered=False)
+                self.inbox.insert_many(docs[start : start + 1000], ordered=False)
             except BulkWriteError:
                 pass
 
@@ -115,8 +123,12 @@ class QueueIndex:
         def day_doc(agency: str, day: str) -> dict:
             key = f"{agency}|{day}"
             if key not in days:
-                days[key] = self.days.find_one({"_id": key}) or {"_id": key, "agency_id": agency, "day": day,
-                                                                   "entries": {}}
+                days[key] = self.days.find_one({"_id": key}) or {
+                    "_id": key,
+                    "agency_id": agency,
+                    "day": day,
+                    "entries": {},
+                }
             return days[key]
 
         moved = []
@@ -127,7 +139,8 @@ class QueueIndex:
             if where:
                 day_doc(where["agency_id"], where["day"])["entries"].pop(code, None)
             day_doc(e["agency_id"], e["day"])["entries"][code] = {
-                k: e[k] for k in ("version", "status", "department_id", "due_ms", "submitted_ms")}
+                k: e[k] for k in ("version", "status", "department_id", "due_ms", "submitted_ms")
+            }
             moved.append({"_id": code, "agency_id": e["agency_id"], "day": e["day"], "version": e["version"]})
         # Absolute values, written day documents first, then the agencies' counts, then where each case
         # is, then the inbox emptied: a fold cut short by a crash is redone to the same result.
@@ -145,9 +158,17 @@ class QueueIndex:
             list(pool.map(lambda e: self.inbox.delete_one({"_id": e["_id"]}), entries))
 
     # ------------------------------------------------------------ reading
-    def page(self, agency: str, skip: int, limit: int, status: str | None = None, department: str | None = None,
-             overdue_before: date | None = None, due_between: tuple[date, date] | None = None,
-             clock_statuses: tuple[str, ...] = ()) -> tuple[list[str], int]:
+    def page(
+        self,
+        agency: str,
+        skip: int,
+        limit: int,
+        status: str | None = None,
+        department: str | None = None,
+        overdue_before: date | None = None,
+        due_between: tuple[date, date] | None = None,
+        clock_statuses: tuple[str, ...] = (),
+    ) -> tuple[list[str], int]:
         """The codes of one page of an agency's queue and how many cases match, soonest due first.
         ``overdue_before`` / ``due_between`` keep the cases of ``clock_statuses`` due before a day /
         within two days (the overdue and at-risk views)."""
@@ -166,11 +187,17 @@ class QueueIndex:
                 skip -= n
                 continue
             doc = self.days.find_one({"_id": f"{agency}|{day}"}) or {"entries": {}}
-            rows = sorted(({"code": c, "day": day, **v} for c, v in doc["entries"].items()
-                           if (status is None or v["status"] == status)
-                           and (department is None or v["department_id"] == department)
-                           and (not clock_only or v["status"] in clock_statuses)), key=_sort_key)
-            taken = rows[skip:skip + limit - len(codes)]
+            rows = sorted(
+                (
+                    {"code": c, "day": day, **v}
+                    for c, v in doc["entries"].items()
+                    if (status is None or v["status"] == status)
+                    and (department is None or v["department_id"] == department)
+                    and (not clock_only or v["status"] in clock_statuses)
+                ),
+                key=_sort_key,
+            )
+            taken = rows[skip : skip + limit - len(codes)]
             codes += [r["code"] for r in taken]
             skip = 0
         return codes, total
@@ -190,8 +217,11 @@ def _matching(counts: dict, status: str | None, department: str | None, statuses
     wanted = [status] if status else (list(statuses) if statuses is not None else None)
     if department is None:
         return counts["n"] if wanted is None else sum(counts["status"].get(s, 0) for s in wanted)
-    return sum(n for key, n in counts["status_department"].items()
-               if key.split("|", 1)[1] == department and (wanted is None or key.split("|", 1)[0] in wanted))
+    return sum(
+        n
+        for key, n in counts["status_department"].items()
+        if key.split("|", 1)[1] == department and (wanted is None or key.split("|", 1)[0] in wanted)
+    )
 
 
 def _day_matches(day: str, overdue_before: date | None, due_between: tuple[date, date] | None) -> bool:

@@ -1,6 +1,7 @@
 """The processing service's own payloads: the commands it makes itself (the applicant's, the
 system's, a ministry system's read) and the case statuses its clock and sweeps are about. Those
 officials send through the gateway are in contracts.processing."""
+
 from __future__ import annotations
 
 from typing import Any, Literal
@@ -15,12 +16,14 @@ CLOCK_STATUSES = ("received", "in_review", "proposed", "approved", "refusal_draf
 
 class Withdraw(CommandBase):
     """Rút hồ sơ: the applicant withdraws before the agency receives the dossier."""
+
     action: Literal["withdraw"]
     reason: str | None = Field(default=None, max_length=2000)
 
 
 class SupplementCommand(CommandBase):
     """Bổ sung (và sửa đổi) hồ sơ: files staged by intake, corrected form fields (Art. 15.4)."""
+
     action: Literal["supplement"]
     staging_id: str | None = None
     attachment_ids: list[str] = Field(default_factory=list, max_length=20)
@@ -30,6 +33,7 @@ class SupplementCommand(CommandBase):
 
 class CollectResult(CommandBase):
     """Online return (R16): the applicant downloads the signed result."""
+
     action: Literal["collect_result"]
 
 
@@ -40,6 +44,7 @@ class FeePaid(CommandBase):
 
 class RedoAfterLoss(CommandBase):
     """R30: the result was lost in the post; the agency redoes it."""
+
     action: Literal["redo_after_loss"]
     shipment_id: str
 
@@ -50,6 +55,7 @@ class DeadlineFlag(CommandBase):
 
 class ExternalRead(CommandBase):
     """R31: a ministry system read the dossier (written into the history)."""
+
     action: Literal["external_read"]
     system_id: str
     issue: str
@@ -58,6 +64,7 @@ class ExternalRead(CommandBase):
 class Supplement(Payload):
     """The citizen's supplement: files for documents on the procedure's list, a note, and corrections
     to the form they filed (field → new value)."""
+
     attachments: list[dict[str, Any]] = Field(default_factory=list, max_length=20)
     form_changes: dict[str, Any] = Field(default_factory=dict, description="eForm fields to correct (Art. 15.4)")
     note: str | None = Field(default=None, max_length=2000)

@@ -1,6 +1,7 @@
 """Processing service: opens a case for every filed dossier and runs it through the stages its
 procedure declares (reception → specialist department → leader → result), on working-day
 deadlines and with a hash-chained history. Every change is a row of ``workflow.LIFECYCLE``."""
+
 from __future__ import annotations
 
 import logging
@@ -12,33 +13,56 @@ from typing import Any, get_args
 from nameko.timer import timer
 
 from contracts.processing import (
-    Case, CaseCommand, CaseHistory, CasePage, CaseSummary, ChainReport, Document, QueueQuery, Timeline,
+    Case,
+    CaseCommand,
+    CaseHistory,
+    CasePage,
+    CaseSummary,
+    ChainReport,
+    Document,
+    QueueQuery,
+    Timeline,
 )
+from services.common import error_catalogue as catalogue
 from services.common import files
 from services.common.calendar import as_date, default_calendar
 from services.common.deadline_calendar import new_owner
-from services.common import error_catalogue as catalogue
 from services.common.errors import Conflict, NotFound
 from services.common.event_contracts import CaseOpened, DossierSubmitted, PaymentSucceeded, ShipmentLost
 from services.common.events import Actor, Event, handles, new_event, utcnow
 from services.common.messaging import EventDispatcher, RpcProxy, rpc
 from services.common.mongo import MongoDatabase
 from services.common.roles import AGENCY_OFFICIALS, OFFICIALS
+from services.common.schemas import dump, parse
 from services.common.service_base import PortalService
 from services.common.settings import Settings
-from services.common.schemas import dump, parse
 from services.common.versioned import retry_stale
 
 from . import exceptions
 from .dependencies import ProcessingStore
 from .history import GENESIS, external_reference, make_entry, verify
-from .settings import ProcessingSettings
 from .schemas import (
-    CLOCK_STATUSES, CollectResult, DeadlineFlag, ExternalRead, FeePaid, RedoAfterLoss, Supplement, SupplementCommand,
+    CLOCK_STATUSES,
+    CollectResult,
+    DeadlineFlag,
+    ExternalRead,
+    FeePaid,
+    RedoAfterLoss,
+    Supplement,
+    SupplementCommand,
     Withdraw,
 )
+from .settings import ProcessingSettings
 from .workflow import (
-    NO_FLAGS, Context, Decision, available_actions, case_event, decide, flag_change_days, initial_case, live_flags,
+    NO_FLAGS,
+    Context,
+    Decision,
+    available_actions,
+    case_event,
+    decide,
+    flag_change_days,
+    initial_case,
+    live_flags,
 )
 
 log = logging.getLogger(__name__)
@@ -47,8 +71,16 @@ SYSTEM = {"id": "processing", "role": "system"}
 SWEEP_CONCURRENCY = 8
 SWEEP_CHUNK = 250  # cases read, then flagged, at a time
 #: history entries a citizen's timeline leaves out: the agency's internal work and notes
-INTERNAL_ACTIONS = ("deadline_flag", "external_read", "assign", "request_cohandling", "answer_cohandling",
-                    "propose", "send_back", "draft_refusal")
+INTERNAL_ACTIONS = (
+    "deadline_flag",
+    "external_read",
+    "assign",
+    "request_cohandling",
+    "answer_cohandling",
+    "propose",
+    "send_back",
+    "draft_refusal",
+)
 
 
 class ProcessingService(PortalService):
@@ -78,14 +110,25 @@ class ProcessingService(PortalService):
             digest = files.sha256(content)
             blob_id = f"{kind}-{digest[:32]}"
             chunks = self.store.files.put(blob_id, content)
-            return {"id": blob_id, "filename": doc.filename, "content_type": ctype, "size": len(content),
-                    "sha256": digest, "chunks": chunks}
+            return {
+                "id": blob_id,
+                "filename": doc.filename,
+                "content_type": ctype,
+                "size": len(content),
+                "sha256": digest,
+                "chunks": chunks,
+            }
 
-        return Context(now=now or utcnow(), calendar=default_calendar(),
-                       at_risk_days=self.settings.at_risk_working_days,
-                       departments=departments, agency_exists=agency_exists, store_document=store_document,
-                       pay_at_desk=self.settings.fee_payable_at_desk,
-                       reception_days=self.settings.reception_working_days)
+        return Context(
+            now=now or utcnow(),
+            calendar=default_calendar(),
+            at_risk_days=self.settings.at_risk_working_days,
+            departments=departments,
+            agency_exists=agency_exists,
+            store_document=store_document,
+            pay_at_desk=self.settings.fee_payable_at_desk,
+            reception_days=self.settings.reception_working_days,
+        )
 
     def _commit(self, case: dict, actor: dict, action: str, decision: Decision, now: datetime) -> dict:
         """One numbered transition: the changes, the history entry chained to the last, the event."""
@@ -94,37 +137,57 @@ class ProcessingService(PortalService):
         self._after([(case, prepared[2])])
         return updated
 
-    def _prepare(self, case: dict, actor: dict, action: str, decision: Decision,
-                 now: datetime) -> tuple[str, int, dict, list[dict], dict]:
+    def _prepare(
+        self, case: dict, actor: dict, action: str, decision: Decision, now: datetime
+    ) -> tuple[str, int, dict, list[dict], dict]:
         """(doc id, expected version, changes, events, record extras) of a decision, ready to commit."""
         version = case["version"] + 1
         changes = {**decision.changes, "updated_at": now}
         who = Actor.model_validate(actor).model_dump()
-        entry = make_entry(case["code"], version, case.get("history_head", GENESIS), {**changes, "version": version},
-                           action=action, from_status=case["status"], to_status=decision.to, actor=who, at=now,
-                           reason=decision.reason)
+        entry = make_entry(
+            case["code"],
+            version,
+            case.get("history_head", GENESIS),
+            {**changes, "version": version},
+            action=action,
+            from_status=case["status"],
+            to_status=decision.to,
+            actor=who,
+            at=now,
+            reason=decision.reason,
+        )
         changes["history_head"] = entry["hash"]
         merged = {**case, **changes}
         event = new_event(case_event(case, action, decision, version), who, dossier_code=case["code"])
         if action != "deadline_flag":  # a flag moves neither a deadline nor the case's place in the queue
             # Noted before the commit: a crash in between leaves a harmless extra look, never a missed one.
-            self.store.calendar.schedule(case["code"], flag_change_days(merged, self._ctx(now)),
-                                         f"{case['code']}#{version}")
+            self.store.calendar.schedule(
+                case["code"], flag_change_days(merged, self._ctx(now)), f"{case['code']}#{version}"
+            )
             self.store.queue_index.note({**merged, "version": version})
         return case["code"], case["version"], changes, [event], {"history": entry}
 
     def _after(self, cases: list[tuple[dict, dict]]) -> None:
         """After commits: the set of raised flags follows each case's (case before, changes)."""
-        self.store.note_flags([(case["code"], {**NO_FLAGS, **(case.get("flags") or {})}, changes["flags"])
-                               for case, changes in cases if "flags" in changes])
+        self.store.note_flags(
+            [
+                (case["code"], {**NO_FLAGS, **(case.get("flags") or {})}, changes["flags"])
+                for case, changes in cases
+                if "flags" in changes
+            ]
+        )
 
     def _run(self, case: dict, actor: dict, command: type, **fields: Any) -> dict:
         """Decide and commit a step the service takes itself (the applicant's, the system's), trying
         again on the newer version when another change landed first."""
+
         def attempt(current: dict) -> dict:
             ctx = self._ctx()
-            cmd = command(action=get_args(command.model_fields["action"].annotation)[0],
-                          expected_version=current["version"], **fields)
+            cmd = command(
+                action=get_args(command.model_fields["action"].annotation)[0],
+                expected_version=current["version"],
+                **fields,
+            )
             return self._commit(current, actor, cmd.action, decide(current, actor, cmd, ctx), ctx.now)
 
         return retry_stale(case, attempt, lambda current: self._case(current["code"]))
@@ -154,16 +217,35 @@ class ProcessingService(PortalService):
         filed = self._ctx(p.submitted_at)
         case = {**initial_case(p, now, filed), "opened_by_event": event.event_id}
         code = case["code"]
-        entry = make_entry(code, 1, GENESIS, {**case, "version": 1}, action="open", from_status=None,
-                           to_status="submitted", actor=event.actor.model_dump(), at=now,
-                           reason=external_reference(p.origin.model_dump() if p.origin else None))
+        entry = make_entry(
+            code,
+            1,
+            GENESIS,
+            {**case, "version": 1},
+            action="open",
+            from_status=None,
+            to_status="submitted",
+            actor=event.actor.model_dump(),
+            at=now,
+            reason=external_reference(p.origin.model_dump() if p.origin else None),
+        )
         case["history_head"] = entry["hash"]
-        notice = new_event(CaseOpened(code=code, agency_id=case["agency_id"], procedure_code=case["procedure_code"],
-                                      applicant_id=case["applicant_id"], reception_due_date=case["reception_due_date"]),
-                           SYSTEM, dossier_code=code)
+        notice = new_event(
+            CaseOpened(
+                code=code,
+                agency_id=case["agency_id"],
+                procedure_code=case["procedure_code"],
+                applicant_id=case["applicant_id"],
+                reception_due_date=case["reception_due_date"],
+            ),
+            SYSTEM,
+            dossier_code=code,
+        )
         self.store.calendar.schedule(code, flag_change_days(case, filed), f"{code}#1")
         self.store.queue_index.note({**case, "version": 1})
-        opened, created = self.store.cases.create(code, case, [notice], extra={"history": entry}, dispatch=self.dispatch)
+        opened, created = self.store.cases.create(
+            code, case, [notice], extra={"history": entry}, dispatch=self.dispatch
+        )
         if created:
             log.info("case opened at %s for procedure %s", case["agency_id"], case["procedure_code"])
         early = self.store.early_payment(code)
@@ -238,8 +320,10 @@ class ProcessingService(PortalService):
         view = {**case, "flags": live_flags(case, ctx)}
         stage = case.get("stage")
         if stage and stage.get("due_date") and not case.get("paused"):
-            view["stage"] = {**stage, "days_left": ctx.calendar.working_days_left(ctx.today,
-                                                                                   as_date(stage["due_date"]))}
+            view["stage"] = {
+                **stage,
+                "days_left": ctx.calendar.working_days_left(ctx.today, as_date(stage["due_date"])),
+            }
         return view
 
     @rpc
@@ -281,8 +365,9 @@ class ProcessingService(PortalService):
         elif q.flag == "at_risk":
             until = ctx.calendar.add_working_days(ctx.today, ctx.at_risk_days) - timedelta(days=1)
             views = {"due_between": (ctx.today, until), "clock_statuses": CLOCK_STATUSES}
-        codes, total = index.page(agency_id, (q.page - 1) * q.page_size, q.page_size, status=q.status,
-                                  department=q.department_id, **views)
+        codes, total = index.page(
+            agency_id, (q.page - 1) * q.page_size, q.page_size, status=q.status, department=q.department_id, **views
+        )
         with ThreadPoolExecutor(8) as pool:
             docs = [d for d in pool.map(self.store.case, codes) if d is not None]
         return docs, total
@@ -297,10 +382,18 @@ class ProcessingService(PortalService):
         case = self._case(code)
         if not self._visible_to_official(case, Actor.model_validate(actor)):
             raise exceptions.case_not_found(code)
-        entries = [{**r["history"], "version": r["version"], "amendments": (r.get("set", {}).get("supplement") or {})
-                    .get("amendments") if r["history"].get("action") == "supplement" else None,
-                    "department_id": r.get("set", {}).get("department_id")}
-                   for r in self.store.history(code) if r.get("history")]
+        entries = [
+            {
+                **r["history"],
+                "version": r["version"],
+                "amendments": (r.get("set", {}).get("supplement") or {}).get("amendments")
+                if r["history"].get("action") == "supplement"
+                else None,
+                "department_id": r.get("set", {}).get("department_id"),
+            }
+            for r in self.store.history(code)
+            if r.get("history")
+        ]
         return dump(CaseHistory(code=code, entries=entries))
 
     @rpc
@@ -311,8 +404,12 @@ class ProcessingService(PortalService):
             raise exceptions.case_not_found(code)
         report = verify(self.store.history(code))
         if report["valid"] and report.get("head") != case.get("history_head"):
-            report = {**report, "valid": False, "broken_at": case["version"],
-                      "reason": "case document differs from its history"}
+            report = {
+                **report,
+                "valid": False,
+                "broken_at": case["version"],
+                "reason": "case document differs from its history",
+            }
         return dump(ChainReport(code=code, **{k: v for k, v in report.items() if k != "head"}))
 
     @rpc
@@ -321,10 +418,14 @@ class ProcessingService(PortalService):
         who = Actor.model_validate(actor)
         if not (self._visible_to_official(case, who) or who.id == case["applicant_id"]):
             raise exceptions.case_not_found(code)
-        ref = next((r for r in (case.get("result_document"), case.get("refusal_document")) if r and r["id"] == file_id),
-                   None)
-        if ref is None or (who.id == case["applicant_id"] and ref is case.get("result_document")
-                           and case["status"] not in ("result_ready", "delivered")):
+        ref = next(
+            (r for r in (case.get("result_document"), case.get("refusal_document")) if r and r["id"] == file_id), None
+        )
+        if ref is None or (
+            who.id == case["applicant_id"]
+            and ref is case.get("result_document")
+            and case["status"] not in ("result_ready", "delivered")
+        ):
             raise catalogue.error("file_not_found", {"file_id": file_id})
         return self._file(ref)
 
@@ -374,9 +475,15 @@ class ProcessingService(PortalService):
         if sup.attachments or sup.form_changes:
             staged = self.intake.stage_supplement(actor, code, sup.attachments, sup.form_changes)
         try:
-            updated = self._run(case, actor, SupplementCommand, staging_id=staged["staging_id"], note=sup.note,
-                                attachment_ids=[a["id"] for a in staged["attachments"]],
-                                amendments=staged["amendments"])
+            updated = self._run(
+                case,
+                actor,
+                SupplementCommand,
+                staging_id=staged["staging_id"],
+                note=sup.note,
+                attachment_ids=[a["id"] for a in staged["attachments"]],
+                amendments=staged["amendments"],
+            )
         except Conflict:
             raise exceptions.not_supplementable((self.store.case(code) or {}).get("status", "unknown")) from None
         if staged["staging_id"]:
@@ -423,8 +530,15 @@ class ProcessingService(PortalService):
             h = record.get("history") or {}
             if not h or h.get("action") in INTERNAL_ACTIONS:
                 continue
-            entries.append({"at": h["at"], "action": h["action"], "status": h["to_status"],
-                            "agency_id": case["agency_id"], "reason": None if public else h.get("reason")})
+            entries.append(
+                {
+                    "at": h["at"],
+                    "action": h["action"],
+                    "status": h["to_status"],
+                    "agency_id": case["agency_id"],
+                    "reason": None if public else h.get("reason"),
+                }
+            )
         view = {**case, "entries": entries}
         if public:
             for key in ("reasons", "supplement", "result_document", "refusal_document", "fee_vnd"):
@@ -434,8 +548,11 @@ class ProcessingService(PortalService):
     def extra_stats(self) -> dict:
         """Open cases at risk / overdue (for /metrics), from the small set of flagged cases."""
         counts = self.store.flagged_counts()
-        return {"cases_at_risk": counts.get("at_risk", 0), "cases_overdue": counts.get("overdue", 0),
-                "cases_reception_overdue": counts.get("reception_overdue", 0)}
+        return {
+            "cases_at_risk": counts.get("at_risk", 0),
+            "cases_overdue": counts.get("overdue", 0),
+            "cases_reception_overdue": counts.get("reception_overdue", 0),
+        }
 
     # -------------------------------------------------------------- sweep
     @timer(interval=60)
@@ -458,21 +575,23 @@ class ProcessingService(PortalService):
                 # Cases opened before the calendar existed: schedule them once.
                 self.store.calendar.schedule_many(
                     (d["_id"], flag_change_days(d, ctx), f"{d['_id']}#{d['version']}")
-                    for d in list(self.store.open_deadlines()))
+                    for d in list(self.store.open_deadlines())
+                )
                 self.store.calendar.mark_built()
             due = sorted(self.store.calendar.due(ctx.today))
-            chunks = [due[i:i + SWEEP_CHUNK] for i in range(0, len(due), SWEEP_CHUNK)]
+            chunks = [due[i : i + SWEEP_CHUNK] for i in range(0, len(due), SWEEP_CHUNK)]
             checked = flagged = 0
             # Reads cost round trips, several at a time; the next chunk's are read while this chunk's
             # flags are written (FerretDB serves reads beside its one writer).
             with ThreadPoolExecutor(SWEEP_CONCURRENCY) as readers, ThreadPoolExecutor(1) as ahead:
+
                 def read(codes: list[str]) -> list[dict]:
                     return [c for c in readers.map(self.store.case, codes) if c is not None]
 
                 reading = [ahead.submit(read, chunk) for chunk in chunks[:1]]
                 for n in range(len(chunks)):
                     cases = reading.pop().result()
-                    reading += [ahead.submit(read, chunk) for chunk in chunks[n + 1:n + 2]]
+                    reading += [ahead.submit(read, chunk) for chunk in chunks[n + 1 : n + 2]]
                     checked += len(cases)
                     flagged += self._flag(cases, ctx)
             self.store.calendar.swept(ctx.today)
@@ -483,16 +602,25 @@ class ProcessingService(PortalService):
     def _flag(self, cases: list[dict], ctx: Context) -> int:
         """The sweep's flag changes among ``cases``, each a transition; how many were committed."""
         changed = [c for c in cases if live_flags(c, ctx) != {**NO_FLAGS, **(c.get("flags") or {})}]
-        prepared = [self._prepare(c, SYSTEM, "deadline_flag", decide(c, SYSTEM, DeadlineFlag(
-            action="deadline_flag", expected_version=c["version"]), ctx), ctx.now) for c in changed]
+        prepared = [
+            self._prepare(
+                c,
+                SYSTEM,
+                "deadline_flag",
+                decide(c, SYSTEM, DeadlineFlag(action="deadline_flag", expected_version=c["version"]), ctx),
+                ctx.now,
+            )
+            for c in changed
+        ]
         # A round trip each for the claims, the records and the markers of many flag changes, and
         # the cases as read here: each projection is one update, without reading the case again.
         results = self.store.cases.transition_many(prepared, self.dispatch, SWEEP_CONCURRENCY, current=changed)
         for case, updated in zip(changed, results, strict=True):
             if updated is None:  # changed meanwhile: look again in the next sweep
                 self.store.calendar.schedule(case["code"], [ctx.today], f"{case['code']}#retry-{new_owner()}")
-        self._after([(case, items[2])
-                     for case, items, updated in zip(changed, prepared, results, strict=True) if updated])
+        self._after(
+            [(case, items[2]) for case, items, updated in zip(changed, prepared, results, strict=True) if updated]
+        )
         return sum(r is not None for r in results)
 
 

@@ -12,19 +12,26 @@ Who acts on an official step comes from the procedure's declared workflow
 (services.common.workflows): the roles of the stage the case is in. Every stage change is
 recorded with its due day and whether it finished late (R32).
 """
+
 from __future__ import annotations
 
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, datetime
-from typing import Any, Callable
+from typing import Any
 
+from services.common import error_catalogue as catalogue
 from services.common.calendar import WorkingCalendar, as_date, deadline_flags
 from services.common.deadline_calendar import flag_days
-from services.common import error_catalogue as catalogue
 from services.common.errors import Conflict, Forbidden, ValidationFailed
 from services.common.event_contracts import (
-    CaseAccessed, CaseDeadlineFlagged, CaseEvent, CaseStatusChanged, DossierFacts, DossierSubmitted,
+    CaseAccessed,
+    CaseDeadlineFlagged,
+    CaseEvent,
+    CaseStatusChanged,
+    DossierFacts,
+    DossierSubmitted,
 )
 from services.common.workflows import KIND_VI, ROLE_VI, default_workflow
 
@@ -33,9 +40,16 @@ from .history import external_reference
 from .schemas import CLOCK_STATUSES
 
 #: which stage kind a case in a status is at (returned_for_supplement: where it was asked)
-STAGE_OF_STATUS = {"submitted": "reception", "received": "assignment", "in_review": "review",
-                   "proposed": "approval", "refusal_drafted": "approval",
-                   "approved": "result", "result_ready": "result", "refusal_signed": "result"}
+STAGE_OF_STATUS = {
+    "submitted": "reception",
+    "received": "assignment",
+    "in_review": "review",
+    "proposed": "approval",
+    "refusal_drafted": "approval",
+    "approved": "result",
+    "result_ready": "result",
+    "refusal_signed": "result",
+}
 OPEN_STATUSES = (*STAGE_OF_STATUS, "returned_for_supplement")
 NO_FLAGS = {"at_risk": False, "overdue": False, "reception_at_risk": False, "reception_overdue": False}
 
@@ -73,6 +87,7 @@ class Transition:
     """One row of the lifecycle. ``by``: "stage" (the roles of the case's current stage),
     "roles" (``roles``, any stage), "cohandler" (the department/agency a co-handling request
     went to), "applicant", "system" or "ministry_system"."""
+
     sources: tuple[str, ...]
     by: str
     step: Step
@@ -108,8 +123,11 @@ def has_stage(case: dict, kind: str) -> bool:
 def _role_error(action: str, roles: tuple[str, ...] | list[str], stage: dict | None) -> Forbidden:
     who = ", ".join(ROLE_VI.get(r, r) for r in roles)
     where = f" ở bước '{stage['name']}'" if stage else ""
-    return catalogue.error("forbidden_role", {"required_roles": list(roles), "stage": stage["code"] if stage else None},
-                           f"Thao tác '{LIFECYCLE[action].label}'{where} do {who} thực hiện")
+    return catalogue.error(
+        "forbidden_role",
+        {"required_roles": list(roles), "stage": stage["code"] if stage else None},
+        f"Thao tác '{LIFECYCLE[action].label}'{where} do {who} thực hiện",
+    )
 
 
 def _open_request(case: dict, request_id: str) -> dict:
@@ -141,7 +159,8 @@ def _check_actor(case: dict, actor: dict, cmd: Any, t: Transition) -> None:
         request = _open_request(case, cmd.request_id)
         target_agency = request.get("agency_id") or case["agency_id"]
         ok = actor.get("agency_id") == target_agency and (
-            request.get("agency_id") is not None or actor.get("department_id") == request.get("department_id"))
+            request.get("agency_id") is not None or actor.get("department_id") == request.get("department_id")
+        )
         if not ok:
             raise catalogue.error("not_cohandler", {"request_id": cmd.request_id})
         return
@@ -152,8 +171,12 @@ def _check_actor(case: dict, actor: dict, cmd: Any, t: Transition) -> None:
     if actor.get("agency_id") != case["agency_id"]:
         raise catalogue.error("other_agency", {"agency_id": case["agency_id"]})
     # A specialist acts only on the dossiers of their own department.
-    if stage and stage["kind"] == "review" and role == "specialist" \
-            and actor.get("department_id") != case.get("department_id"):
+    if (
+        stage
+        and stage["kind"] == "review"
+        and role == "specialist"
+        and actor.get("department_id") != case.get("department_id")
+    ):
         raise catalogue.error("other_department", {"department_id": case.get("department_id")})
 
 
@@ -168,8 +191,12 @@ def _acting_stage(case: dict, t: Transition) -> str:
 def needs_apology(case: dict, now: datetime, calendar: WorkingCalendar) -> bool:
     """Past its due day with the clock running: an apology letter with a new day comes first."""
     due = as_date(case.get("due_date"))
-    return (case["status"] in CLOCK_STATUSES and not case.get("paused") and due is not None
-            and calendar.local_date(now) > due)
+    return (
+        case["status"] in CLOCK_STATUSES
+        and not case.get("paused")
+        and due is not None
+        and calendar.local_date(now) > due
+    )
 
 
 def live_flags(case: dict, ctx: Context) -> dict[str, bool]:
@@ -202,8 +229,13 @@ def clock_fields(case: dict, clock: list[dict], ctx: Context) -> dict:
     rule = case.get("supplement_clock", "restart")
     due = compute_due(ctx.calendar, case["processing_days"], clock, rule)
     statutory = compute_due(ctx.calendar, case["processing_days"], clock, rule, with_extensions=False)
-    return {"clock": clock, "due_date": _day(due), "due_at": ctx.calendar.end_of_day(due) if due else None,
-            "statutory_due_date": _day(statutory), "paused": is_paused(clock)}
+    return {
+        "clock": clock,
+        "due_date": _day(due),
+        "due_at": ctx.calendar.end_of_day(due) if due else None,
+        "statutory_due_date": _day(statutory),
+        "paused": is_paused(clock),
+    }
 
 
 def reception_due(case: dict, ctx: Context) -> str:
@@ -219,7 +251,9 @@ def _receive(case, actor, cmd, ctx):
     if case.get("fee_status") == "unpaid":
         # Level 4: not received until the fee is paid online — or at the desk, where allowed.
         if not (cmd.fee_paid_at_desk and ctx.pay_at_desk):
-            raise catalogue.error("fee_unpaid", {"fee_vnd": case.get("fee_vnd"), "pay_at_desk_allowed": ctx.pay_at_desk})
+            raise catalogue.error(
+                "fee_unpaid", {"fee_vnd": case.get("fee_vnd"), "pay_at_desk_allowed": ctx.pay_at_desk}
+            )
         changes["fee_status"] = "paid_at_desk"
     elif case.get("fee_status") == "due_at_desk" and cmd.fee_paid_at_desk:
         changes["fee_status"] = "paid_at_desk"
@@ -232,25 +266,50 @@ def _receive(case, actor, cmd, ctx):
     elif cmd.department_id is not None:
         raise catalogue.error("department_assigned_later", {"field": "department_id"})
     late = bool(case.get("reception_due_date")) and ctx.today > as_date(case["reception_due_date"])
-    changes.update(status=to, received_at=ctx.now, received_by=actor["id"], reception_late=late,
-                   **clock_fields(case, [*case.get("clock", []), {"kind": "start", "at": ctx.now}], ctx))
-    return Decision(to, changes, cmd.note, {"reception_due_date": case.get("reception_due_date"),
-                                            "reception_late": late, "department_id": changes.get("department_id")})
+    changes.update(
+        status=to,
+        received_at=ctx.now,
+        received_by=actor["id"],
+        reception_late=late,
+        **clock_fields(case, [*case.get("clock", []), {"kind": "start", "at": ctx.now}], ctx),
+    )
+    return Decision(
+        to,
+        changes,
+        cmd.note,
+        {
+            "reception_due_date": case.get("reception_due_date"),
+            "reception_late": late,
+            "department_id": changes.get("department_id"),
+        },
+    )
 
 
 def _request_supplement(case, actor, cmd, ctx):
     stage = "review" if case["status"] == "in_review" else "reception"
     missing = [m.model_dump() for m in cmd.missing]
-    changes: dict[str, Any] = {"status": "returned_for_supplement", "supplement": {
-        "missing": missing, "note": cmd.note, "stage": stage, "requested_at": ctx.now, "requested_by": actor["id"]}}
+    changes: dict[str, Any] = {
+        "status": "returned_for_supplement",
+        "supplement": {
+            "missing": missing,
+            "note": cmd.note,
+            "stage": stage,
+            "requested_at": ctx.now,
+            "requested_by": actor["id"],
+        },
+    }
     if stage == "review":
         changes.update(clock_fields(case, [*case["clock"], {"kind": "pause", "at": ctx.now}], ctx))
     return Decision("returned_for_supplement", changes, cmd.note, {"missing": missing})
 
 
 def _reject_at_reception(case, actor, cmd, ctx):
-    return Decision("rejected_at_reception", {"status": "rejected_at_reception", "reasons": cmd.reasons,
-                                              "closed_at": ctx.now}, "; ".join(cmd.reasons), {"reasons": cmd.reasons})
+    return Decision(
+        "rejected_at_reception",
+        {"status": "rejected_at_reception", "reasons": cmd.reasons, "closed_at": ctx.now},
+        "; ".join(cmd.reasons),
+        {"reasons": cmd.reasons},
+    )
 
 
 def _check_department(case: dict, department_id: str, ctx: Context) -> None:
@@ -260,8 +319,12 @@ def _check_department(case: dict, department_id: str, ctx: Context) -> None:
 
 def _assign(case, actor, cmd, ctx):
     _check_department(case, cmd.department_id, ctx)
-    return Decision("in_review", {"status": "in_review", "department_id": cmd.department_id},
-                    None, {"department_id": cmd.department_id})
+    return Decision(
+        "in_review",
+        {"status": "in_review", "department_id": cmd.department_id},
+        None,
+        {"department_id": cmd.department_id},
+    )
 
 
 def _request_cohandling(case, actor, cmd, ctx):
@@ -278,21 +341,36 @@ def _request_cohandling(case, actor, cmd, ctx):
     due = as_date(case.get("due_date"))
     if due and sub_due > due:
         # R13: the lead department still owes the published deadline.
-        raise catalogue.error("cohandling_beyond_deadline",
-                              {"sub_due_date": sub_due.isoformat(), "due_date": due.isoformat()})
-    request = {"id": uuid.uuid4().hex[:12], "department_id": cmd.department_id, "agency_id": cmd.agency_id,
-               "task": cmd.task, "requested_at": ctx.now, "requested_by": actor["id"],
-               "sub_due_date": sub_due.isoformat(), "status": "open"}
-    return Decision(case["status"], {"cohandling": [*case.get("cohandling", []), request]}, cmd.task,
-                    {"request": request})
+        raise catalogue.error(
+            "cohandling_beyond_deadline", {"sub_due_date": sub_due.isoformat(), "due_date": due.isoformat()}
+        )
+    request = {
+        "id": uuid.uuid4().hex[:12],
+        "department_id": cmd.department_id,
+        "agency_id": cmd.agency_id,
+        "task": cmd.task,
+        "requested_at": ctx.now,
+        "requested_by": actor["id"],
+        "sub_due_date": sub_due.isoformat(),
+        "status": "open",
+    }
+    return Decision(
+        case["status"], {"cohandling": [*case.get("cohandling", []), request]}, cmd.task, {"request": request}
+    )
 
 
 def _answer_cohandling(case, actor, cmd, ctx):
     requests, answered = [], None
     for r in case["cohandling"]:
         if r["id"] == cmd.request_id:
-            r = answered = {**r, "status": "answered", "answer": cmd.answer, "answered_at": ctx.now,
-                            "answered_by": actor["id"], "on_time": ctx.today <= as_date(r["sub_due_date"])}
+            r = answered = {
+                **r,
+                "status": "answered",
+                "answer": cmd.answer,
+                "answered_at": ctx.now,
+                "answered_by": actor["id"],
+                "on_time": ctx.today <= as_date(r["sub_due_date"]),
+            }
         requests.append(r)
     return Decision(case["status"], {"cohandling": requests}, None, {"request": answered})
 
@@ -307,8 +385,12 @@ def _propose(case, actor, cmd, ctx):
 
 def _approve(case, actor, cmd, ctx):
     ref = ctx.store_document("result", cmd.result_document)
-    return Decision("approved", {"status": "approved", "result_document": ref, "approved_by": actor["id"],
-                                 "approved_at": ctx.now}, None, {"result_document": ref})
+    return Decision(
+        "approved",
+        {"status": "approved", "result_document": ref, "approved_by": actor["id"], "approved_at": ctx.now},
+        None,
+        {"result_document": ref},
+    )
 
 
 def _send_back(case, actor, cmd, ctx):
@@ -323,8 +405,12 @@ def _timing(case: dict, ctx: Context) -> str:
 
 def _mark_result_ready(case, actor, cmd, ctx):
     timing = _timing(case, ctx)
-    return Decision("result_ready", {"status": "result_ready", "result_ready_at": ctx.now, "timing_class": timing},
-                    None, {"timing_class": timing, "result_document": case.get("result_document")})
+    return Decision(
+        "result_ready",
+        {"status": "result_ready", "result_ready_at": ctx.now, "timing_class": timing},
+        None,
+        {"timing_class": timing, "result_document": case.get("result_document")},
+    )
 
 
 def _deliver(case, actor, cmd, ctx):
@@ -336,22 +422,32 @@ def _deliver(case, actor, cmd, ctx):
 
 
 def _draft_refusal(case, actor, cmd, ctx):
-    return Decision("refusal_drafted", {"status": "refusal_drafted", "reasons": cmd.reasons},
-                    "; ".join(cmd.reasons), {"reasons": cmd.reasons})
+    return Decision(
+        "refusal_drafted",
+        {"status": "refusal_drafted", "reasons": cmd.reasons},
+        "; ".join(cmd.reasons),
+        {"reasons": cmd.reasons},
+    )
 
 
 def _sign_refusal(case, actor, cmd, ctx):
     ref = ctx.store_document("refusal", cmd.refusal_document)
-    return Decision("refusal_signed", {"status": "refusal_signed", "refusal_document": ref,
-                                       "signed_by": actor["id"]}, None, {"refusal_document": ref})
+    return Decision(
+        "refusal_signed",
+        {"status": "refusal_signed", "refusal_document": ref, "signed_by": actor["id"]},
+        None,
+        {"refusal_document": ref},
+    )
 
 
 def _return_with_reasons(case, actor, cmd, ctx):
     timing = _timing(case, ctx)
-    return Decision("returned_with_reasons", {"status": "returned_with_reasons", "closed_at": ctx.now,
-                                              "timing_class": timing}, cmd.note,
-                    {"reasons": case.get("reasons"), "refusal_document": case.get("refusal_document"),
-                     "timing_class": timing})
+    return Decision(
+        "returned_with_reasons",
+        {"status": "returned_with_reasons", "closed_at": ctx.now, "timing_class": timing},
+        cmd.note,
+        {"reasons": case.get("reasons"), "refusal_document": case.get("refusal_document"), "timing_class": timing},
+    )
 
 
 def _issue_apology(case, actor, cmd, ctx):
@@ -361,9 +457,13 @@ def _issue_apology(case, actor, cmd, ctx):
     if new_due < ctx.today:
         raise catalogue.error("new_due_date_in_past", {"new_due_date": new_due.isoformat()})
     if not ctx.calendar.is_working_day(new_due):
-        raise catalogue.error("new_due_date_not_working_day", {
-            "new_due_date": new_due.isoformat(),
-            "next_working_day": ctx.calendar.first_working_day(new_due).isoformat()})
+        raise catalogue.error(
+            "new_due_date_not_working_day",
+            {
+                "new_due_date": new_due.isoformat(),
+                "next_working_day": ctx.calendar.first_working_day(new_due).isoformat(),
+            },
+        )
     clock = [*case["clock"], {"kind": "extend", "at": ctx.now, "new_due_date": new_due.isoformat()}]
     apology = {"letter": cmd.letter, "new_due_date": new_due.isoformat(), "at": ctx.now, "by": actor["id"]}
     changes = {**clock_fields(case, clock, ctx), "apologies": [*case.get("apologies", []), apology]}
@@ -378,8 +478,14 @@ def _withdraw(case, actor, cmd, ctx):
 
 def _supplement(case, actor, cmd, ctx):
     stage = (case.get("supplement") or {}).get("stage", "reception")
-    record = {**case["supplement"], "supplied_at": ctx.now, "attachment_ids": cmd.attachment_ids,
-              "amendments": cmd.amendments, "note": cmd.note, "staging_id": cmd.staging_id}
+    record = {
+        **case["supplement"],
+        "supplied_at": ctx.now,
+        "attachment_ids": cmd.attachment_ids,
+        "amendments": cmd.amendments,
+        "note": cmd.note,
+        "staging_id": cmd.staging_id,
+    }
     changes: dict[str, Any] = {"supplement": record, "supplements": [*case.get("supplements", []), record]}
     if stage == "review":
         to = "in_review"
@@ -389,16 +495,21 @@ def _supplement(case, actor, cmd, ctx):
         to = "submitted"
         changes["reception_due_date"] = reception_due(case, ctx)
     changes["status"] = to
-    return Decision(to, changes, cmd.note, {"attachment_ids": cmd.attachment_ids, "amendments": cmd.amendments,
-                                            "staging_id": cmd.staging_id})
+    return Decision(
+        to,
+        changes,
+        cmd.note,
+        {"attachment_ids": cmd.attachment_ids, "amendments": cmd.amendments, "staging_id": cmd.staging_id},
+    )
 
 
 def _collect_result(case, actor, cmd, ctx):
     if case["delivery_method"] != "online":
         raise catalogue.error("result_not_available", {"delivery_method": case["delivery_method"]})
     delivered = {"method": "online", "at": ctx.now, "by": actor["id"]}
-    return Decision("delivered", {"status": "delivered", "closed_at": ctx.now, "delivered": delivered},
-                    None, {"method": "online"})
+    return Decision(
+        "delivered", {"status": "delivered", "closed_at": ctx.now, "delivered": delivered}, None, {"method": "online"}
+    )
 
 
 def _fee_paid(case, actor, cmd, ctx):
@@ -412,8 +523,12 @@ def _fee_paid(case, actor, cmd, ctx):
 
 def _redo_after_loss(case, actor, cmd, ctx):
     redo = {"shipment_id": cmd.shipment_id, "requested_at": ctx.now, "reason": "lost in the post"}
-    return Decision("in_review", {"status": "in_review", "redo": redo, "closed_at": None}, "thất lạc khi trả qua "
-                    "bưu chính: làm lại kết quả", {"redo": redo})
+    return Decision(
+        "in_review",
+        {"status": "in_review", "redo": redo, "closed_at": None},
+        "thất lạc khi trả qua bưu chính: làm lại kết quả",
+        {"redo": redo},
+    )
 
 
 def _deadline_flag(case, actor, cmd, ctx):
@@ -435,48 +550,97 @@ _REVIEWING = ("submitted", "in_review")
 LIFECYCLE: dict[str, Transition] = {
     # the one-stop desk and the stages declared per procedure
     "receive": Transition(("submitted",), "stage", _receive, "Tiếp nhận", to="*", stage="reception"),
-    "request_supplement": Transition(_REVIEWING, "stage", _request_supplement, "Yêu cầu bổ sung",
-                                     to="returned_for_supplement", stage=("reception", "review")),
-    "reject_at_reception": Transition(("submitted",), "stage", _reject_at_reception, "Từ chối tiếp nhận",
-                                      to="rejected_at_reception", stage="reception"),
-    "assign": Transition(("received",), "stage", _assign, "Phân công phòng chuyên môn", to="in_review",
-                         stage="assignment"),
-    "request_cohandling": Transition(("in_review",), "stage", _request_cohandling, "Xin ý kiến phối hợp",
-                                     stage="review"),
+    "request_supplement": Transition(
+        _REVIEWING,
+        "stage",
+        _request_supplement,
+        "Yêu cầu bổ sung",
+        to="returned_for_supplement",
+        stage=("reception", "review"),
+    ),
+    "reject_at_reception": Transition(
+        ("submitted",),
+        "stage",
+        _reject_at_reception,
+        "Từ chối tiếp nhận",
+        to="rejected_at_reception",
+        stage="reception",
+    ),
+    "assign": Transition(
+        ("received",), "stage", _assign, "Phân công phòng chuyên môn", to="in_review", stage="assignment"
+    ),
+    "request_cohandling": Transition(
+        ("in_review",), "stage", _request_cohandling, "Xin ý kiến phối hợp", stage="review"
+    ),
     "answer_cohandling": Transition(("in_review",), "cohandler", _answer_cohandling, "Trả lời phối hợp"),
     "propose": Transition(("in_review",), "stage", _propose, "Đề xuất kết quả", to="proposed", stage="review"),
-    "approve": Transition(("proposed",), "stage", _approve, "Phê duyệt, ký kết quả", to="approved",
-                          stage="approval"),
-    "send_back": Transition(("proposed",), "stage", _send_back, "Trả lại để xử lý lại", to="in_review",
-                            stage="approval"),
-    "mark_result_ready": Transition(("approved",), "stage", _mark_result_ready, "Có kết quả tại một cửa",
-                                    to="result_ready", stage="result"),
+    "approve": Transition(("proposed",), "stage", _approve, "Phê duyệt, ký kết quả", to="approved", stage="approval"),
+    "send_back": Transition(
+        ("proposed",), "stage", _send_back, "Trả lại để xử lý lại", to="in_review", stage="approval"
+    ),
+    "mark_result_ready": Transition(
+        ("approved",), "stage", _mark_result_ready, "Có kết quả tại một cửa", to="result_ready", stage="result"
+    ),
     "deliver": Transition(("result_ready",), "stage", _deliver, "Trả kết quả", to="delivered", stage="result"),
-    "draft_refusal": Transition(("in_review",), "stage", _draft_refusal, "Dự thảo văn bản từ chối",
-                                to="refusal_drafted", stage="review"),
-    "sign_refusal": Transition(("refusal_drafted",), "stage", _sign_refusal, "Ký văn bản từ chối",
-                               to="refusal_signed", stage="approval"),
-    "return_with_reasons": Transition(("refusal_signed",), "stage", _return_with_reasons, "Trả hồ sơ kèm lý do",
-                                      to="returned_with_reasons", stage="result"),
-    "issue_apology": Transition(CLOCK_STATUSES, "roles", _issue_apology, "Văn bản xin lỗi, hẹn lại",
-                                roles=("reception", "leader"), apology_gate=False),
+    "draft_refusal": Transition(
+        ("in_review",), "stage", _draft_refusal, "Dự thảo văn bản từ chối", to="refusal_drafted", stage="review"
+    ),
+    "sign_refusal": Transition(
+        ("refusal_drafted",), "stage", _sign_refusal, "Ký văn bản từ chối", to="refusal_signed", stage="approval"
+    ),
+    "return_with_reasons": Transition(
+        ("refusal_signed",),
+        "stage",
+        _return_with_reasons,
+        "Trả hồ sơ kèm lý do",
+        to="returned_with_reasons",
+        stage="result",
+    ),
+    "issue_apology": Transition(
+        CLOCK_STATUSES,
+        "roles",
+        _issue_apology,
+        "Văn bản xin lỗi, hẹn lại",
+        roles=("reception", "leader"),
+        apology_gate=False,
+    ),
     # the applicant
-    "withdraw": Transition(("submitted", "returned_for_supplement"), "applicant", _withdraw, "Rút hồ sơ",
-                           to="withdrawn", apology_gate=False),
-    "supplement": Transition(("returned_for_supplement",), "applicant", _supplement, "Bổ sung hồ sơ", to="*",
-                             apology_gate=False),
-    "collect_result": Transition(("result_ready",), "applicant", _collect_result, "Nhận kết quả trực tuyến",
-                                 to="delivered", apology_gate=False),
+    "withdraw": Transition(
+        ("submitted", "returned_for_supplement"),
+        "applicant",
+        _withdraw,
+        "Rút hồ sơ",
+        to="withdrawn",
+        apology_gate=False,
+    ),
+    "supplement": Transition(
+        ("returned_for_supplement",), "applicant", _supplement, "Bổ sung hồ sơ", to="*", apology_gate=False
+    ),
+    "collect_result": Transition(
+        ("result_ready",), "applicant", _collect_result, "Nhận kết quả trực tuyến", to="delivered", apology_gate=False
+    ),
     # the system: other services' facts and the deadline sweep
     "fee_paid": Transition(OPEN_STATUSES, "system", _fee_paid, "Đã nộp phí trực tuyến", apology_gate=False),
-    "redo_after_loss": Transition(("result_ready", "delivered"), "system", _redo_after_loss,
-                                  "Làm lại kết quả bị thất lạc", to="in_review", apology_gate=False),
-    "deadline_flag": Transition(OPEN_STATUSES, "system", _deadline_flag, "Cảnh báo hạn", apology_gate=False,
-                                event_model=CaseDeadlineFlagged),
+    "redo_after_loss": Transition(
+        ("result_ready", "delivered"),
+        "system",
+        _redo_after_loss,
+        "Làm lại kết quả bị thất lạc",
+        to="in_review",
+        apology_gate=False,
+    ),
+    "deadline_flag": Transition(
+        OPEN_STATUSES, "system", _deadline_flag, "Cảnh báo hạn", apology_gate=False, event_model=CaseDeadlineFlagged
+    ),
     # ministry systems (R31)
-    "external_read": Transition((*OPEN_STATUSES, "delivered", "rejected_at_reception", "returned_with_reasons",
-                                 "withdrawn"), "ministry_system", _external_read, "Hệ thống bộ, ngành tra cứu",
-                                apology_gate=False, event_model=CaseAccessed),
+    "external_read": Transition(
+        (*OPEN_STATUSES, "delivered", "rejected_at_reception", "returned_with_reasons", "withdrawn"),
+        "ministry_system",
+        _external_read,
+        "Hệ thống bộ, ngành tra cứu",
+        apology_gate=False,
+        event_model=CaseAccessed,
+    ),
 }
 #: the steps an official chooses (the others come from the applicant, the system or a ministry)
 OFFICIAL_ACTIONS = tuple(a for a, t in LIFECYCLE.items() if t.by in ("stage", "roles", "cohandler"))
@@ -488,11 +652,15 @@ def decide(case: dict, actor: dict, cmd: Any, ctx: Context) -> Decision:
     t = LIFECYCLE[cmd.action]
     _check_actor(case, actor, cmd, t)
     if cmd.expected_version != case["version"]:
-        raise catalogue.error("stale_version",
-                              {"expected_version": cmd.expected_version, "current_version": case["version"]})
+        raise catalogue.error(
+            "stale_version", {"expected_version": cmd.expected_version, "current_version": case["version"]}
+        )
     if case["status"] not in t.sources:
-        raise catalogue.error("invalid_transition", {"status": case["status"], "allowed_from": list(t.sources)},
-                              f"Không thể '{t.label}' khi hồ sơ đang ở trạng thái này")
+        raise catalogue.error(
+            "invalid_transition",
+            {"status": case["status"], "allowed_from": list(t.sources)},
+            f"Không thể '{t.label}' khi hồ sơ đang ở trạng thái này",
+        )
     if t.apology_gate and needs_apology(case, ctx.now, ctx.calendar):
         raise catalogue.error("apology_required", {"due_date": case.get("due_date")})
     decision = t.step(case, actor, cmd, ctx)
@@ -511,11 +679,20 @@ def decide(case: dict, actor: dict, cmd: Any, ctx: Context) -> Decision:
 def case_event(case: dict, action: str, decision: Decision, version: int) -> CaseEvent:
     """The event a decision publishes: the dossier's facts, the transition, and the action's own fields."""
     merged = {**case, **decision.changes}
-    return decision.event_model.model_validate({
-        **DossierFacts.of(case), "action": action, "from": case["status"], "to": decision.to, "case_version": version,
-        "department_id": merged.get("department_id"), "due_at": merged.get("due_at"),
-        "due_date": merged.get("due_date"), "reason": decision.reason, **decision.event,
-    })
+    return decision.event_model.model_validate(
+        {
+            **DossierFacts.of(case),
+            "action": action,
+            "from": case["status"],
+            "to": decision.to,
+            "case_version": version,
+            "department_id": merged.get("department_id"),
+            "due_at": merged.get("due_at"),
+            "due_date": merged.get("due_date"),
+            "reason": decision.reason,
+            **decision.event,
+        }
+    )
 
 
 def _stage_bookkeeping(case: dict, decision: Decision, ctx: Context) -> None:
@@ -533,13 +710,20 @@ def _stage_bookkeeping(case: dict, decision: Decision, ctx: Context) -> None:
         decision.changes["stage"] = _refreshed(current, case, merged, ctx)
         decision.event["stage"] = _stage_event(decision.changes["stage"])
         return
-    finished = {"code": current["code"], "name": current["name"], "kind": current["kind"],
-                "started_at": current["started_at"], "finished_at": ctx.now, "due_date": current.get("due_date"),
-                "late": bool(current.get("due_date")) and ctx.today > as_date(current["due_date"]),
-                "department_id": case.get("department_id")}
+    finished = {
+        "code": current["code"],
+        "name": current["name"],
+        "kind": current["kind"],
+        "started_at": current["started_at"],
+        "finished_at": ctx.now,
+        "due_date": current.get("due_date"),
+        "late": bool(current.get("due_date")) and ctx.today > as_date(current["due_date"]),
+        "department_id": case.get("department_id"),
+    }
     decision.changes["stages"] = [*case.get("stages", []), finished]
-    decision.event["stage_completed"] = {k: finished[k] for k in ("code", "name", "kind", "department_id",
-                                                                  "due_date", "late")}
+    decision.event["stage_completed"] = {
+        k: finished[k] for k in ("code", "name", "kind", "department_id", "due_date", "late")
+    }
     decision.changes["stage"] = _start(merged, new_kind, ctx) if new_kind else None
     decision.event["stage"] = _stage_event(decision.changes["stage"])
 
@@ -550,8 +734,15 @@ def _start(case: dict, kind: str, ctx: Context) -> dict:
         due = as_date(case.get("reception_due_date"))
     else:
         due = stage_due(ctx.calendar, ctx.now, definition.get("days"), as_date(case.get("due_date")))
-    return {"code": definition["code"], "name": definition["name"], "kind": kind, "roles": definition["roles"],
-            "days": definition.get("days"), "started_at": ctx.now, "due_date": _day(due)}
+    return {
+        "code": definition["code"],
+        "name": definition["name"],
+        "kind": kind,
+        "roles": definition["roles"],
+        "days": definition.get("days"),
+        "started_at": ctx.now,
+        "due_date": _day(due),
+    }
 
 
 def _refreshed(stage: dict, case: dict, merged: dict, ctx: Context) -> dict:
@@ -582,11 +773,21 @@ def initial_case(p: DossierSubmitted, now: datetime, ctx: Context) -> dict:
     fee_status = "unpaid" if awaiting_fee else "due_at_desk" if p.fee_vnd > 0 else "not_required"
     case = {
         **p.model_dump(exclude={"schema_version", "signed", "awaiting_fee"}),
-        "workflow": p.workflow.model_dump() if p.workflow else default_workflow(), "fee_status": fee_status,
-        "status": "submitted", "clock": [], "due_date": None, "due_at": None,
-        "statutory_due_date": None, "paused": False, "flags": dict(NO_FLAGS),
-        "department_id": None, "cohandling": [], "apologies": [],
-        "opened_at": now, "updated_at": now, "stages": [],
+        "workflow": p.workflow.model_dump() if p.workflow else default_workflow(),
+        "fee_status": fee_status,
+        "status": "submitted",
+        "clock": [],
+        "due_date": None,
+        "due_at": None,
+        "statutory_due_date": None,
+        "paused": False,
+        "flags": dict(NO_FLAGS),
+        "department_id": None,
+        "cohandling": [],
+        "apologies": [],
+        "opened_at": now,
+        "updated_at": now,
+        "stages": [],
     }
     # A level-4 dossier waiting for its online fee is not yet waiting for reception.
     case["reception_due_date"] = None if awaiting_fee else reception_due(case, ctx)
@@ -605,8 +806,11 @@ def available_actions(case: dict, actor: dict, ctx: Context) -> list[str]:
             continue
         if action == "issue_apology" and not needs_apology(case, ctx.now, ctx.calendar):
             continue
-        probes = [_Probe(action, r["id"]) for r in case.get("cohandling", []) if r["status"] == "open"] \
-            if t.by == "cohandler" else [_Probe(action, "")]
+        probes = (
+            [_Probe(action, r["id"]) for r in case.get("cohandling", []) if r["status"] == "open"]
+            if t.by == "cohandler"
+            else [_Probe(action, "")]
+        )
         for probe in probes:
             try:
                 _check_actor(case, actor, probe, t)
@@ -620,5 +824,6 @@ def available_actions(case: dict, actor: dict, ctx: Context) -> list[str]:
 @dataclass
 class _Probe:
     """A stand-in command for checking who may act."""
+
     action: str
     request_id: str

@@ -14,11 +14,11 @@ and with None once when the container stops.
 A crash before the acknowledgement leaves the messages to be redelivered: the method must be
 idempotent by event id.
 """
+
 from __future__ import annotations
 
 import json
 import logging
-import socket
 import time
 from typing import Any
 
@@ -44,9 +44,14 @@ except ImportError:  # pragma: no cover
 
 def event_queue(source: str, event_type: str, service: str, config: dict) -> Queue:
     """The queue nameko's SERVICE_POOL ``event_handler`` method ``on_<event_type>`` consumes."""
-    return Queue(queue_name(source, event_type, service, f"on_{event_type}"),
-                 exchange=get_event_exchange(source, config), routing_key=event_type,
-                 durable=True, auto_delete=False, exclusive=False)
+    return Queue(
+        queue_name(source, event_type, service, f"on_{event_type}"),
+        exchange=get_event_exchange(source, config),
+        routing_key=event_type,
+        durable=True,
+        auto_delete=False,
+        exclusive=False,
+    )
 
 
 def _body(message) -> Any:
@@ -64,8 +69,9 @@ def _body(message) -> Any:
 
 
 class BatchEventHandler(Entrypoint):
-    def __init__(self, sources: list[tuple[str, str]], size: int = 1000, wait: float = 0.2, idle: float = 1.0,
-                 **kwargs: Any):
+    def __init__(
+        self, sources: list[tuple[str, str]], size: int = 1000, wait: float = 0.2, idle: float = 1.0, **kwargs: Any
+    ):
         self.sources = sources
         self.size = size
         self.wait = wait
@@ -95,15 +101,22 @@ class BatchEventHandler(Entrypoint):
         backoff = 0.5
         while not self._stopping:
             try:
-                with Connection(self.container.config[AMQP_URI_CONFIG_KEY],
-                                heartbeat=self.container.config.get(HEARTBEAT_CONFIG_KEY, DEFAULT_HEARTBEAT)) as conn:
+                with Connection(
+                    self.container.config[AMQP_URI_CONFIG_KEY],
+                    heartbeat=self.container.config.get(HEARTBEAT_CONFIG_KEY, DEFAULT_HEARTBEAT),
+                ) as conn:
                     self._session(conn)
                 backoff = 0.5
             except Exception as exc:  # noqa: BLE001 — the broker went away, or a bug: keep consuming
                 if self._stopping:
                     return
-                log.warning("batch consumer %s stopped (%s); starting again in %.1f s", self.method_name, exc,
-                            backoff, exc_info=not isinstance(exc, _BROKER_ERRORS))
+                log.warning(
+                    "batch consumer %s stopped (%s); starting again in %.1f s",
+                    self.method_name,
+                    exc,
+                    backoff,
+                    exc_info=not isinstance(exc, _BROKER_ERRORS),
+                )
                 eventlet.sleep(backoff)
                 backoff = min(backoff * 2, 30)
 
@@ -114,8 +127,7 @@ class BatchEventHandler(Entrypoint):
         buffer: list = []
         # on_message: kombu hands the message over undecoded (_body decodes it; a body that is not
         # JSON must reach the method to be parked, not stop the consumer)
-        consumer = Consumer(channel, queues, on_message=buffer.append, accept=self.container.accept,
-                            auto_declare=True)
+        consumer = Consumer(channel, queues, on_message=buffer.append, accept=self.container.accept, auto_declare=True)
         # Per channel: the batch in hand plus the next one arriving meanwhile.
         consumer.qos(prefetch_count=2 * self.size, apply_global=True)
         consuming = False
@@ -124,7 +136,7 @@ class BatchEventHandler(Entrypoint):
                 self._collect(conn, buffer)
             else:
                 eventlet.sleep(self.idle)
-            batch, buffer[:] = buffer[:self.size], buffer[self.size:]
+            batch, buffer[:] = buffer[: self.size], buffer[self.size :]
             outcome = self._call(conn, [_body(m) for m in batch], buffer if consuming else None)
             if outcome is True:
                 if batch:
@@ -164,7 +176,7 @@ class BatchEventHandler(Entrypoint):
     def _drain(conn: Connection, timeout: float) -> None:
         try:
             conn.drain_events(timeout=timeout)
-        except socket.timeout:
+        except TimeoutError:
             pass
         conn.heartbeat_check()
 

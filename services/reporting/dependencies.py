@@ -4,18 +4,20 @@ keyed by ``metric|dimension:value|period``, the fold journal and the writer's le
 Every write is one statement (one document, or one ``insert_many``): FerretDB 1.24 leaks SQLite
 connections on multi-statement update/delete commands under concurrent writes until the database
 hangs (seen with ``bulk_write``), and it scans the collection for any filter but a lone ``_id``."""
+
 from __future__ import annotations
 
 import json
 import uuid
+from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
-from typing import Any, Callable, Iterable, Iterator
+from typing import Any
 
 from pymongo.database import Database
 from pymongo.errors import BulkWriteError, DuplicateKeyError
 
-from services.common.events import park
 from services.common import events as _events  # "now" through the module: the one injectable clock
+from services.common.events import park
 
 LOCK = "fold"
 WAITING = "~waiting"  # the deferred document listing every waiting event
@@ -57,7 +59,7 @@ class ReportingStore:
 
     # ----------------------------------------------------------- the writer's lease
     def hold_lease(self, owner: str, lease_seconds: float) -> str | None:
-        """"acquired", "renewed", or None when another live process is the writer."""
+        """ "acquired", "renewed", or None when another live process is the writer."""
         now = _events.utcnow()
         doc = self.db.locks.find_one({"_id": LOCK})
         if doc and doc.get("owner") == owner:
@@ -80,9 +82,17 @@ class ReportingStore:
     def store_events(self, envelopes: list[dict], tag: str) -> set[str]:
         """Keep each event once, by event id, as received (one text field: FerretDB's cost grows
         with the number of fields, not the bytes). Returns the ids that were already stored."""
-        docs = [{"_id": e["event_id"], "type": e["type"], "occurred_at": e["occurred_at"],
-                 "dossier_code": e.get("dossier_code"), "tag": tag, "body": json.dumps(e, default=str)}
-                for e in envelopes]
+        docs = [
+            {
+                "_id": e["event_id"],
+                "type": e["type"],
+                "occurred_at": e["occurred_at"],
+                "dossier_code": e.get("dossier_code"),
+                "tag": tag,
+                "body": json.dumps(e, default=str),
+            }
+            for e in envelopes
+        ]
         return set(_insert_new(self.db.events, docs))
 
     def event_tag(self, event_id: str) -> str | None:
@@ -163,14 +173,19 @@ class ReportingStore:
         write is absolute, so doing it again after a crash in the middle changes nothing."""
         if not journal_ids:
             return
-        for collection, new, changed in ((self.db.counters, writes["new_counters"], writes["counters"]),
-                                         (self.db.case_states, writes["new_states"], writes["states"])):
+        for collection, new, changed in (
+            (self.db.counters, writes["new_counters"], writes["counters"]),
+            (self.db.case_states, writes["new_states"], writes["states"]),
+        ):
             again = set(_insert_new(collection, new))  # only after a crash: then they are the same documents
-            _each(lambda d, c=collection: c.replace_one({"_id": d["_id"]}, d, upsert=True),
-                  [d for d in new if d["_id"] in again] + changed)
+            _each(
+                lambda d, c=collection: c.replace_one({"_id": d["_id"]}, d, upsert=True),
+                [d for d in new if d["_id"] in again] + changed,
+            )
         if writes["waiting"] is not None:  # every waiting event, as one text field: one write
-            self.db.deferred.replace_one({"_id": WAITING}, {"_id": WAITING, "blob": json.dumps(writes["waiting"])},
-                                         upsert=True)
+            self.db.deferred.replace_one(
+                {"_id": WAITING}, {"_id": WAITING, "blob": json.dumps(writes["waiting"])}, upsert=True
+            )
         _each(lambda code: self.db.deferred.delete_one({"_id": code}), writes["released"])
         _insert_new(self.db.orphaned, [{"_id": code} for code in writes["orphaned"]])
         _each(lambda event_id: self.db.pending.delete_one({"_id": event_id}), writes["done"])
@@ -198,8 +213,11 @@ class ReportingStore:
         doc = self.db.journal.find_one({"_id": "batch"})
         if not doc:
             return
-        for collection, docs in ((self.db.counters, doc["counters"]), (self.db.case_states, doc["states"]),
-                                 (self.db.deferred, doc.get("deferred", []))):
+        for collection, docs in (
+            (self.db.counters, doc["counters"]),
+            (self.db.case_states, doc["states"]),
+            (self.db.deferred, doc.get("deferred", [])),
+        ):
             _each(lambda d, c=collection: c.replace_one({"_id": d["_id"]}, d, upsert=True), docs)
         _each(lambda code: self.db.deferred.delete_one({"_id": code}), doc.get("released", []))
         _each(lambda event_id: self.db.pending.delete_one({"_id": event_id}), doc["done"])
@@ -227,6 +245,9 @@ class ReportingStore:
             self.db[name].delete_many({})
 
     def finish_rebuild(self, request: str, events: int) -> None:
-        self.db.control.replace_one({"_id": "rebuilt"}, {"_id": "rebuilt", "request": request, "events": events,
-                                                         "at": _events.utcnow()}, upsert=True)
+        self.db.control.replace_one(
+            {"_id": "rebuilt"},
+            {"_id": "rebuilt", "request": request, "events": events, "at": _events.utcnow()},
+            upsert=True,
+        )
         self.db.control.delete_one({"_id": "rebuild"})

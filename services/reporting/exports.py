@@ -3,6 +3,7 @@
 CSV and XLSX keep numbers as numbers (a spreadsheet adds them up; the XLSX shows money as
 135.000 đ through its number format); the HTML page is read as it is: money as 135.000 đ, dates
 as dd/mm/yyyy."""
+
 from __future__ import annotations
 
 import base64
@@ -14,19 +15,33 @@ from datetime import datetime
 from services.common.calendar import VN_TZ
 
 COLUMNS = [
-    ("name", "Thủ tục / Cơ quan"), ("received", "Tiếp nhận"), ("received_online", "Trực tuyến"),
-    ("received_postal", "Qua bưu chính"), ("received_in_person", "Trực tiếp"),
-    ("received_ministry_system", "Từ hệ thống bộ, ngành"), ("reception_late", "Tiếp nhận trễ"),
-    ("processed_early", "Trước hạn"), ("processed_on_time", "Đúng hạn"), ("processed_late", "Quá hạn"),
-    ("stages_completed", "Bước xử lý đã xong"), ("stages_late", "Bước xử lý trễ hạn"),
-    ("returned_for_supplement", "Yêu cầu bổ sung"), ("refused", "Từ chối"), ("withdrawn", "Rút hồ sơ"),
-    ("payments_vnd", "Phí đã thu (đ)"), ("refunds_vnd", "Đã hoàn (đ)"),
-    ("feedback_received", "Phản ánh"), ("rating_average", "Hài lòng (1–5)"),
+    ("name", "Thủ tục / Cơ quan"),
+    ("received", "Tiếp nhận"),
+    ("received_online", "Trực tuyến"),
+    ("received_postal", "Qua bưu chính"),
+    ("received_in_person", "Trực tiếp"),
+    ("received_ministry_system", "Từ hệ thống bộ, ngành"),
+    ("reception_late", "Tiếp nhận trễ"),
+    ("processed_early", "Trước hạn"),
+    ("processed_on_time", "Đúng hạn"),
+    ("processed_late", "Quá hạn"),
+    ("stages_completed", "Bước xử lý đã xong"),
+    ("stages_late", "Bước xử lý trễ hạn"),
+    ("returned_for_supplement", "Yêu cầu bổ sung"),
+    ("refused", "Từ chối"),
+    ("withdrawn", "Rút hồ sơ"),
+    ("payments_vnd", "Phí đã thu (đ)"),
+    ("refunds_vnd", "Đã hoàn (đ)"),
+    ("feedback_received", "Phản ánh"),
+    ("rating_average", "Hài lòng (1–5)"),
 ]
 MONEY = {"payments_vnd", "refunds_vnd"}
 DEPARTMENTS_TITLE = "Bước xử lý trễ hạn theo phòng, ban"
-DEPARTMENT_COLUMNS = [("name", "Phòng, ban"), ("stages_completed", "Bước xử lý đã xong"),
-                      ("stages_late", "Bước xử lý trễ hạn")]
+DEPARTMENT_COLUMNS = [
+    ("name", "Phòng, ban"),
+    ("stages_completed", "Bước xử lý đã xong"),
+    ("stages_late", "Bước xử lý trễ hạn"),
+]
 
 
 def money(amount: float | int | None) -> str:
@@ -102,9 +117,11 @@ def chart_png(report: dict) -> bytes:
     names = [r["name"][:28] for r in rows] or ["—"]
     fig, ax = plt.subplots(figsize=(9, 0.45 * max(4, len(names)) + 1))
     left = [0] * len(names)
-    for key_, label, color in (("processed_early", "Trước hạn", "#2e7d32"), ("processed_on_time", "Đúng hạn",
-                                                                             "#1565c0"),
-                               ("processed_late", "Quá hạn", "#c62828")):
+    for key_, label, color in (
+        ("processed_early", "Trước hạn", "#2e7d32"),
+        ("processed_on_time", "Đúng hạn", "#1565c0"),
+        ("processed_late", "Quá hạn", "#c62828"),
+    ):
         values = [r.get(key_, 0) for r in rows] or [0]
         ax.barh(names, values, left=left, label=label, color=color)
         left = [a + b for a, b in zip(left, values)]
@@ -128,23 +145,31 @@ def _cell(key_: str, value: object) -> str:
 def _table(columns: list[tuple[str, str]], rows: list[dict], total: dict | None = None, caption: str = "") -> str:
     head = "".join(f"<th>{html.escape(label)}</th>" for _, label in columns)
     body = "".join("<tr>" + "".join(f"<td>{_cell(k, r.get(k))}</td>" for k, _ in columns) + "</tr>" for r in rows)
-    foot = "<tfoot><tr>" + "".join(f"<th>{_cell(k, total.get(k))}</th>" for k, _ in columns) + "</tr></tfoot>" \
-        if total else ""
-    return (f"<table><caption>{html.escape(caption)}</caption><thead><tr>{head}</tr></thead>"
-            f"<tbody>{body}</tbody>{foot}</table>")
+    foot = (
+        "<tfoot><tr>" + "".join(f"<th>{_cell(k, total.get(k))}</th>" for k, _ in columns) + "</tr></tfoot>"
+        if total
+        else ""
+    )
+    return (
+        f"<table><caption>{html.escape(caption)}</caption><thead><tr>{head}</tr></thead>"
+        f"<tbody>{body}</tbody>{foot}</table>"
+    )
 
 
 def to_html(report: dict) -> bytes:
     png = base64.b64encode(chart_png(report)).decode()
-    departments = _table(DEPARTMENT_COLUMNS, report["departments"], caption=DEPARTMENTS_TITLE) \
-        if report.get("departments") else ""
-    page = f"""<!doctype html><html lang="vi"><head><meta charset="utf-8"><title>{html.escape(report['title'])}</title>
+    departments = (
+        _table(DEPARTMENT_COLUMNS, report["departments"], caption=DEPARTMENTS_TITLE)
+        if report.get("departments")
+        else ""
+    )
+    page = f"""<!doctype html><html lang="vi"><head><meta charset="utf-8"><title>{html.escape(report["title"])}</title>
 <style>body{{font-family:sans-serif;margin:2em}}table{{border-collapse:collapse;font-size:12px;margin-top:1em}}
 td,th{{border:1px solid #999;padding:4px 6px;text-align:right}}td:first-child,th:first-child{{text-align:left}}
 caption{{text-align:left;font-weight:bold;padding:4px 0}}@media print{{img{{max-width:100%}}}}</style></head><body>
-<h1>{html.escape(report['title'])}</h1>
-<p>Lập ngày {local_date(report['generated_at'])} · Tỷ lệ hồ sơ trực tuyến: {report['total'].get('online_share', 0)}%
- (chỉ tiêu {report.get('online_target', 0):g}%) · Tiếp nhận trễ: {report['total'].get('reception_late', 0)} hồ sơ</p>
+<h1>{html.escape(report["title"])}</h1>
+<p>Lập ngày {local_date(report["generated_at"])} · Tỷ lệ hồ sơ trực tuyến: {report["total"].get("online_share", 0)}%
+ (chỉ tiêu {report.get("online_target", 0):g}%) · Tiếp nhận trễ: {report["total"].get("reception_late", 0)} hồ sơ</p>
 <img alt="Biểu đồ kết quả giải quyết" src="data:image/png;base64,{png}">
 {_table(COLUMNS, report["rows"], report["total"], "Kết quả tiếp nhận và giải quyết")}
 {departments}

@@ -1,17 +1,41 @@
 """What the views show from the counters: the metrics, the derived shares, the online-filing
 target of a period's year (R27), and periods as a person reads them."""
+
 from __future__ import annotations
 
 from datetime import datetime
 
 from services.common.calendar import VN_TZ
 
-METRICS = ["received", "received_online_l3", "received_online_l4", "received_postal", "received_in_person",
-           "received_ministry_system", "reception_on_time", "reception_late", "processed_early",
-           "processed_on_time", "processed_late", "returned_for_supplement", "refused", "withdrawn",
-           "stages_completed", "stages_late", "payments", "payments_vnd", "refunds", "refunds_vnd",
-           "postal_returns_on_time", "postal_returns_late", "feedback_received", "feedback_answered_on_time",
-           "feedback_answered_late", "ratings", "rating_points"]
+METRICS = [
+    "received",
+    "received_online_l3",
+    "received_online_l4",
+    "received_postal",
+    "received_in_person",
+    "received_ministry_system",
+    "reception_on_time",
+    "reception_late",
+    "processed_early",
+    "processed_on_time",
+    "processed_late",
+    "returned_for_supplement",
+    "refused",
+    "withdrawn",
+    "stages_completed",
+    "stages_late",
+    "payments",
+    "payments_vnd",
+    "refunds",
+    "refunds_vnd",
+    "postal_returns_on_time",
+    "postal_returns_late",
+    "feedback_received",
+    "feedback_answered_on_time",
+    "feedback_answered_late",
+    "ratings",
+    "rating_points",
+]
 #: a dossier is in exactly one of these at a time (see folding.bucket)
 GAUGES = ["awaiting_fee", "awaiting_reception", "awaiting_reception_overdue", "pending_on_time", "pending_overdue"]
 #: counted under the handling department as well as the standard dimensions
@@ -31,8 +55,9 @@ def figures(counts: dict, gauges: dict) -> dict:
     out["feedback_answered"] = out["feedback_answered_on_time"] + out["feedback_answered_late"]
     receptions = out["reception_on_time"] + out["reception_late"]
     out["reception_late_share"] = round(100 * out["reception_late"] / receptions, 1) if receptions else None
-    out["awaiting_reception_total"] = out["awaiting_fee"] + out["awaiting_reception"] + \
-        out["awaiting_reception_overdue"]
+    out["awaiting_reception_total"] = (
+        out["awaiting_fee"] + out["awaiting_reception"] + out["awaiting_reception_overdue"]
+    )
     return {k: (int(v) if isinstance(v, float) and v.is_integer() else v) for k, v in out.items()}
 
 
@@ -45,7 +70,6 @@ def online_targets(text: str) -> dict[int, float]:
             raise ValueError(f"ONLINE_FILING_TARGETS: {item!r} is not YEAR:PERCENT")
         targets[int(year)] = float(percent)
     return targets
-
 
 
 def period_year(period: str, now: datetime) -> int:

@@ -1,9 +1,10 @@
 """Pure folding of events into counter deltas and case states (replayable, order-independent)."""
+
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Callable
 from datetime import date, datetime
-from typing import Callable
 
 from services.common.calendar import VN_TZ
 
@@ -30,8 +31,9 @@ def bucket(state: dict | None) -> str | None:
 class Fold:
     """Collects counter deltas for a batch of events."""
 
-    def __init__(self, case_state: Callable[[str], dict | None],
-                 deferred_of: Callable[[str], list[dict]] = lambda code: []):
+    def __init__(
+        self, case_state: Callable[[str], dict | None], deferred_of: Callable[[str], list[dict]] = lambda code: []
+    ):
         self.case_state = case_state
         self.deferred_of = deferred_of
         self.deltas: dict[str, float] = defaultdict(float)
@@ -53,8 +55,7 @@ class Fold:
             return {}
         return self.states.get(code) or self._stored_state(code) or {}
 
-    def count(self, metric: str, info: dict, at: datetime, amount: float = 1,
-              department: str | None = None) -> None:
+    def count(self, metric: str, info: dict, at: datetime, amount: float = 1, department: str | None = None) -> None:
         """Count under the event's dimensions; a workflow stage's figures also under its department."""
         for cell in self._cells(info, at.astimezone(VN_TZ).date(), department):
             self.deltas[metric + cell] += amount
@@ -62,13 +63,20 @@ class Fold:
     def _cells(self, info: dict, day: date, department: str | None) -> list[str]:
         """``|dimension:value|period`` of every counter an event counts in (the same few
         combinations of dimensions and day recur through a batch: computed once each)."""
-        memo = (info.get("agency_id"), info.get("procedure_code"), info.get("sector"), info.get("level"),
-                department, day)
+        memo = (
+            info.get("agency_id"),
+            info.get("procedure_code"),
+            info.get("sector"),
+            info.get("level"),
+            department,
+            day,
+        )
         cells = self._memo.get(memo)
         if cells is None:
             pairs = dims(info) + ([("department", str(department))] if department else [])
-            cells = self._memo[memo] = [key("", dim, value, period) for dim, value in pairs
-                                        for period in periods_of_day(day)]
+            cells = self._memo[memo] = [
+                key("", dim, value, period) for dim, value in pairs for period in periods_of_day(day)
+            ]
         return cells
 
     def gauge(self, metric: str, info: dict, amount: int) -> None:
@@ -132,17 +140,27 @@ class Fold:
 
     def _apply(self, event: dict) -> None:
         t, p = event["type"], event["payload"]
-        at = datetime.fromisoformat(event["occurred_at"]) if isinstance(event["occurred_at"], str) \
+        at = (
+            datetime.fromisoformat(event["occurred_at"])
+            if isinstance(event["occurred_at"], str)
             else event["occurred_at"]
+        )
         if t == "dossier_submitted":
             info = {k: p.get(k) for k in ("agency_id", "procedure_code", "sector", "level")}
-            channel = p.get("channel") if p.get("channel") in ("postal", "ministry_system", "in_person") \
+            channel = (
+                p.get("channel")
+                if p.get("channel") in ("postal", "ministry_system", "in_person")
                 else f"online_l{p.get('handled_as_level', 3)}"
+            )
             self.count("received", info, at)
             self.count(f"received_{channel}", info, at)
             if p["code"] not in self.states and not self._stored_state(p["code"]):
-                self.states[p["code"]] = {**info, "status": "submitted", "version": 0,
-                                          "awaiting_fee": bool(p.get("awaiting_fee"))}
+                self.states[p["code"]] = {
+                    **info,
+                    "status": "submitted",
+                    "version": 0,
+                    "awaiting_fee": bool(p.get("awaiting_fee")),
+                }
                 self.gauge(bucket(self.states[p["code"]]), info, +1)
         elif t == "case_status_changed":
             info = self._info(p["code"]) or {k: p.get(k) for k in ("agency_id", "procedure_code", "sector", "level")}
@@ -165,18 +183,24 @@ class Fold:
             old = self._info(p["code"])
             # A transition carries the flags it left (it may lower them: an apology's new day ends "overdue").
             flags = p.get("flags") or {}
-            changes = {"status": p["to"],
-                       "overdue": bool(flags.get("overdue", old.get("overdue", False))) if p["to"] in CLOCK else False,
-                       # the reception clock restarts whenever a dossier comes back to reception
-                       "reception_overdue": bool(flags.get("reception_overdue", old.get("reception_overdue", False)))
-                       if p.get("from") == "submitted" and p["to"] == "submitted" else False}
+            changes = {
+                "status": p["to"],
+                "overdue": bool(flags.get("overdue", old.get("overdue", False))) if p["to"] in CLOCK else False,
+                # the reception clock restarts whenever a dossier comes back to reception
+                "reception_overdue": bool(flags.get("reception_overdue", old.get("reception_overdue", False)))
+                if p.get("from") == "submitted" and p["to"] == "submitted"
+                else False,
+            }
             if action == "fee_paid":
                 changes["awaiting_fee"] = False
             self._state(p["code"], p["case_version"], changes)
         elif t == "case_deadline_flagged":
             flags = p.get("flags") or {}
-            self._state(p["code"], p["case_version"], {"overdue": bool(flags.get("overdue")),
-                                                       "reception_overdue": bool(flags.get("reception_overdue"))})
+            self._state(
+                p["code"],
+                p["case_version"],
+                {"overdue": bool(flags.get("overdue")), "reception_overdue": bool(flags.get("reception_overdue"))},
+            )
         elif t == "payment_succeeded":
             info = self._info(p["code"])
             self.count("payments", info, at)
@@ -186,13 +210,21 @@ class Fold:
             self.count("refunds", info, at)
             self.count("refunds_vnd", info, at, p["amount_vnd"])
         elif t == "shipment_delivered" and p.get("kind") == "return":
-            self.count("postal_returns_late" if p.get("late") else "postal_returns_on_time",
-                       self._info(p.get("dossier_code")), at)
+            self.count(
+                "postal_returns_late" if p.get("late") else "postal_returns_on_time",
+                self._info(p.get("dossier_code")),
+                at,
+            )
         elif t == "feedback_received":
-            self.count("feedback_received", {"agency_id": p["agency_id"], "procedure_code": p.get("procedure_code")}, at)
+            self.count(
+                "feedback_received", {"agency_id": p["agency_id"], "procedure_code": p.get("procedure_code")}, at
+            )
         elif t == "feedback_answered":
-            self.count("feedback_answered_on_time" if p.get("on_time") else "feedback_answered_late",
-                       {"agency_id": p["agency_id"]}, at)
+            self.count(
+                "feedback_answered_on_time" if p.get("on_time") else "feedback_answered_late",
+                {"agency_id": p["agency_id"]},
+                at,
+            )
         elif t == "dossier_rated":
             info = self._info(p["code"]) or {"agency_id": p["agency_id"]}
             self.count("ratings", info, at)

@@ -1,4 +1,5 @@
 """Periods of a Vietnamese calendar day, and the counter keys the read models use."""
+
 from __future__ import annotations
 
 from datetime import date, datetime
@@ -32,8 +33,12 @@ def cell(counter_key: str) -> tuple[str, str]:
 def dims(info: dict) -> list[tuple[str, str]]:
     """The dimensions an event counts under: the province, its agency, procedure, sector, level."""
     out = [("all", "*")]
-    for dim, field in (("agency", "agency_id"), ("procedure", "procedure_code"), ("sector", "sector"),
-                       ("level", "level")):
+    for dim, field in (
+        ("agency", "agency_id"),
+        ("procedure", "procedure_code"),
+        ("sector", "sector"),
+        ("level", "level"),
+    ):
         if info.get(field) not in (None, ""):
             out.append((dim, str(info[field])))
     return out

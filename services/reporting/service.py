@@ -2,6 +2,7 @@
 folds them into pre-aggregated counters, and answers statistics and reports from those counters
 only — the cost of a query does not grow with the number of dossiers. ``rebuild`` recomputes
 every read model from the stored events."""
+
 from __future__ import annotations
 
 import time as _time
@@ -9,13 +10,20 @@ import time as _time
 from nameko.extensions import DependencyProvider
 from nameko.timer import timer
 
-from services.common import events as _events  # "now" through the module: the one injectable clock
-from services.common.calendar import VN_TZ
 from services.common import error_catalogue as catalogue
+from services.common import events as _events  # "now" through the module: the one injectable clock
 from services.common import files
+from services.common.calendar import VN_TZ
 from services.common.event_contracts import (
-    CaseDeadlineFlagged, CaseStatusChanged, DossierRated, DossierSubmitted, FeedbackAnswered, FeedbackReceived,
-    PaymentSucceeded, RefundCompleted, ShipmentDelivered,
+    CaseDeadlineFlagged,
+    CaseStatusChanged,
+    DossierRated,
+    DossierSubmitted,
+    FeedbackAnswered,
+    FeedbackReceived,
+    PaymentSucceeded,
+    RefundCompleted,
+    ShipmentDelivered,
 )
 from services.common.events import Actor
 from services.common.messaging import RpcProxy, rpc
@@ -32,9 +40,20 @@ from .settings import ReportingSettings
 from .writer import Writer, rebuild_wait_seconds
 
 # The events folded (folding.py reads their stored JSON), as (source, type): the queues to consume.
-SOURCES = [(e.source, e.type) for e in (DossierSubmitted, CaseStatusChanged, CaseDeadlineFlagged, PaymentSucceeded,
-                                        RefundCompleted, ShipmentDelivered, FeedbackReceived, FeedbackAnswered,
-                                        DossierRated)]
+SOURCES = [
+    (e.source, e.type)
+    for e in (
+        DossierSubmitted,
+        CaseStatusChanged,
+        CaseDeadlineFlagged,
+        PaymentSucceeded,
+        RefundCompleted,
+        ShipmentDelivered,
+        FeedbackReceived,
+        FeedbackAnswered,
+        DossierRated,
+    )
+]
 # A batch is what the writer stores with one insert_many and folds with one journaled commit:
 # larger batches spread the commit's fixed cost (counter documents) over more events.
 BATCH_SIZE = 5000
@@ -46,8 +65,9 @@ def _period(value: str | None) -> str:
     value = value or "ALL"
     if value == "ALL" or value[:1] in "DMQY" and len(value) > 4:
         return value
-    raise catalogue.error("invalid_period", {"period": value},
-                          "Kỳ không hợp lệ: ALL, Y2026, Q2026-1, M2026-03 hoặc D2026-03-15")
+    raise catalogue.error(
+        "invalid_period", {"period": value}, "Kỳ không hợp lệ: ALL, Y2026, Q2026-1, M2026-03 hoặc D2026-03-15"
+    )
 
 
 class WriterState(DependencyProvider):
@@ -93,8 +113,11 @@ class ReportingService(PortalService):
         raise catalogue.error("rebuild_pending", {"request": request})
 
     def extra_stats(self) -> dict:
-        return {"events_folded": self.store.fold_meta().get("folded", 0), "writer": self.writer.epoch is not None,
-                "writer_seconds": {k: round(v, 1) for k, v in self.writer.seconds.items()}}
+        return {
+            "events_folded": self.store.fold_meta().get("folded", 0),
+            "writer": self.writer.epoch is not None,
+            "writer_seconds": {k: round(v, 1) for k, v in self.writer.seconds.items()},
+        }
 
     @rpc
     def snapshot(self) -> dict:
@@ -127,8 +150,9 @@ class ReportingService(PortalService):
         """Each department of the agency with its workflow stages completed and late."""
         departments = self.intake.get_agency(agency_id).get("departments", [])
         found = self.figures_of("department", [d["id"] for d in departments], period)
-        return [{"id": d["id"], "name": d["name"], **{m: found[d["id"]][m] for m in STAGE_METRICS}}
-                for d in departments]
+        return [
+            {"id": d["id"], "name": d["name"], **{m: found[d["id"]][m] for m in STAGE_METRICS}} for d in departments
+        ]
 
     @rpc
     def public_statistics(self, period: str | None = None) -> dict:
@@ -138,8 +162,11 @@ class ReportingService(PortalService):
         period = _period(period)
         token = self.store.counters_token()
         table = self.store.public_table(period)
-        fresh = table and table["token"] == token and \
-            (_events.utcnow() - table["at"]).total_seconds() < PUBLIC_TABLE_SECONDS
+        fresh = (
+            table
+            and table["token"] == token
+            and (_events.utcnow() - table["at"]).total_seconds() < PUBLIC_TABLE_SECONDS
+        )
         if not fresh:
             table = {"token": token, "at": _events.utcnow(), **self._public_statistics(period)}
             self.store.save_public_table(period, table)
@@ -158,10 +185,17 @@ class ReportingService(PortalService):
         rows = []
         for p in procedures:
             f = found[p["code"]]
-            rows.append({"procedure_code": p["code"], "name": p["name"], "level": p["level"],
-                         "agency_id": p["agency_id"], "usage": f["received"],
-                         "on_time": f["processed_early"] + f["processed_on_time"],
-                         "overdue": f["processed_late"] + f["pending_overdue"]})
+            rows.append(
+                {
+                    "procedure_code": p["code"],
+                    "name": p["name"],
+                    "level": p["level"],
+                    "agency_id": p["agency_id"],
+                    "usage": f["received"],
+                    "on_time": f["processed_early"] + f["processed_on_time"],
+                    "overdue": f["processed_late"] + f["pending_overdue"],
+                }
+            )
         return {"period": period, "procedures": rows, "province": self.figures("all", "*", period)}
 
     def _target(self, period: str) -> float:
@@ -175,15 +209,27 @@ class ReportingService(PortalService):
             raise catalogue.error("officials_only", None, "Chỉ cán bộ mới xem được bảng điều hành")
         if dim not in ("all", "agency", "procedure", "sector", "level", "department"):
             raise catalogue.error("invalid_dimension", {"dim": dim})
-        if who.role != "operator" and not (dim == "agency" and value == who.agency_id) and not (
-                dim == "department" and who.agency_id and any(
-                    d["id"] == value for d in self.intake.get_agency(who.agency_id).get("departments", []))):
+        if (
+            who.role != "operator"
+            and not (dim == "agency" and value == who.agency_id)
+            and not (
+                dim == "department"
+                and who.agency_id
+                and any(d["id"] == value for d in self.intake.get_agency(who.agency_id).get("departments", []))
+            )
+        ):
             raise catalogue.error("other_agency", None, "Cơ quan chỉ xem được số liệu của mình")
         period = _period(period)
         figures = self.figures(dim, value, period)
         target = self._target(period)
-        out = {"dim": dim, "value": value, "period": period, "figures": figures,
-               "online_target_percent": target, "online_target_met": figures["online_share"] >= target}
+        out = {
+            "dim": dim,
+            "value": value,
+            "period": period,
+            "figures": figures,
+            "online_target_percent": target,
+            "online_target_met": figures["online_share"] >= target,
+        }
         if dim == "agency":
             out["departments"] = self._departments(value, period)
         return out
@@ -215,15 +261,23 @@ class ReportingService(PortalService):
             total = {"name": agency["name"], **self.figures("agency", scope, period)}
             departments = self._departments(scope, period)
             title = f"Báo cáo dịch vụ công trực tuyến — {agency['name']} — {period_label(period)}"
-        report = {"title": title, "period": period, "scope": scope, "rows": rows, "total": total,
-                  "departments": departments, "online_target": self._target(period),
-                  "generated_at": _events.utcnow().isoformat()}
+        report = {
+            "title": title,
+            "period": period,
+            "scope": scope,
+            "rows": rows,
+            "total": total,
+            "departments": departments,
+            "online_target": self._target(period),
+            "generated_at": _events.utcnow().isoformat(),
+        }
         if fmt == "json":
             return report
-        render = {"csv": (exports.to_csv, "text/csv; charset=utf-8", "csv"),
-                  "xlsx": (exports.to_xlsx, "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-                           "xlsx"),
-                  "html": (exports.to_html, "text/html; charset=utf-8", "html")}.get(fmt)
+        render = {
+            "csv": (exports.to_csv, "text/csv; charset=utf-8", "csv"),
+            "xlsx": (exports.to_xlsx, "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", "xlsx"),
+            "html": (exports.to_html, "text/html; charset=utf-8", "html"),
+        }.get(fmt)
         if render is None:
             raise catalogue.error("invalid_format", {"format": fmt}, "Định dạng: json, csv, xlsx, html")
         content = render[0](report)

@@ -21,15 +21,16 @@ checkpoint writes the latest value of everything the journal entries since the l
 crash between the two is finished by replaying the remaining entries, in order, at the next
 start: every write is absolute, so replaying twice changes nothing.
 """
+
 from __future__ import annotations
 
 import logging
 import time
 import uuid
 from collections import Counter
+from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import datetime, timedelta
-from typing import Iterator
 
 import eventlet
 from pydantic import ValidationError
@@ -67,13 +68,21 @@ def _as_dumped(body: object) -> bool:
     if type(body) is not dict or body.keys() != _FIELDS:
         return False
     actor = body["actor"]
-    if not (type(body["event_id"]) is str and type(body["type"]) is str and type(body["payload"]) is dict
-            and type(body["occurred_at"]) is str and (body["dossier_code"] is None or type(body["dossier_code"]) is str)
-            and type(actor) is dict and type(actor.get("id")) is str and type(actor.get("role")) is str):
+    if not (
+        type(body["event_id"]) is str
+        and type(body["type"]) is str
+        and type(body["payload"]) is dict
+        and type(body["occurred_at"]) is str
+        and (body["dossier_code"] is None or type(body["dossier_code"]) is str)
+        and type(actor) is dict
+        and type(actor.get("id")) is str
+        and type(actor.get("role")) is str
+    ):
         return False
     try:
-        return datetime.fromisoformat(body["occurred_at"]).utcoffset() == timedelta(0) \
-            and body["occurred_at"].endswith("Z")
+        return datetime.fromisoformat(body["occurred_at"]).utcoffset() == timedelta(0) and body["occurred_at"].endswith(
+            "Z"
+        )
     except ValueError:
         return False
 
@@ -113,8 +122,14 @@ class Unwritten:
         for kind, docs in (("counter", self.counters), ("state", self.states)):
             for doc_id, doc in docs.items():
                 split[("new_" if f"{kind}:{doc_id}" in self.new else "") + kind + "s"].append(doc)
-        return {**split, "waiting": self.waiting, "orphaned": sorted(self.orphaned), "done": self.done,
-                "released": self.released, "meta": self.meta}
+        return {
+            **split,
+            "waiting": self.waiting,
+            "orphaned": sorted(self.orphaned),
+            "done": self.done,
+            "released": self.released,
+            "meta": self.meta,
+        }
 
 
 class Writer:
@@ -290,11 +305,25 @@ class Writer:
         for code, state in fold.states.items():
             # self.states still holds the state as it was before this batch
             (states if self.states.get(code) is not None else new_states).append({"_id": code, **state})
-        return {"events": len(events), "fold": fold, "orphans": sorted(orphans or ()), "assumed": assumed,
-                "new_counters": new_counters, "counters": counters, "new_states": new_states, "states": states}
+        return {
+            "events": len(events),
+            "fold": fold,
+            "orphans": sorted(orphans or ()),
+            "assumed": assumed,
+            "new_counters": new_counters,
+            "counters": counters,
+            "new_states": new_states,
+            "states": states,
+        }
 
-    def _commit(self, store: ReportingStore, result: dict, position: bool = False, done: list[str] | None = None,
-                legacy_codes: list[str] | None = None) -> None:
+    def _commit(
+        self,
+        store: ReportingStore,
+        result: dict,
+        position: bool = False,
+        done: list[str] | None = None,
+        legacy_codes: list[str] | None = None,
+    ) -> None:
         """Journal one folded batch, then let the memory follow."""
         fold = result["fold"]
         committed = dict(self.committed)
@@ -304,8 +333,14 @@ class Writer:
         if fold.deferred or fold.released or legacy_codes:
             waiting = {code: ev for code, ev in {**self.waiting, **fold.deferred}.items() if code not in fold.released}
         entry = {key: result[key] for key in ("new_counters", "counters", "new_states", "states")}
-        entry.update({"released": legacy_codes or [], "orphaned": result["orphans"], "done": done or [],
-                      "meta": {"folded": self.folded + result["events"], "committed": committed}})
+        entry.update(
+            {
+                "released": legacy_codes or [],
+                "orphaned": result["orphans"],
+                "done": done or [],
+                "meta": {"folded": self.folded + result["events"], "committed": committed},
+            }
+        )
         if waiting is not self.waiting:
             entry["waiting"] = [e["event_id"] for ev in waiting.values() for e in ev]
         # Journal ids sort in commit order: a writer replays every entry left before it writes any.
@@ -378,6 +413,7 @@ class Writer:
             if code not in self.states:  # not foreseen by _prefetch
                 self.states[code] = store.case_states([code])[code]
             return self.states[code]
+
         return lookup
 
     def _counter_docs(self, store: ReportingStore, deltas: dict) -> tuple[list[dict], list[dict]]:
@@ -418,8 +454,11 @@ class Writer:
         live writer released them then."""
         cutoff = _events.utcnow() - timedelta(seconds=settings.orphan_event_seconds)
         if replaying:
-            codes = [code for code, events in self.waiting.items()
-                     if min(str(e["occurred_at"]) for e in events) < cutoff.isoformat()]
+            codes = [
+                code
+                for code, events in self.waiting.items()
+                if min(str(e["occurred_at"]) for e in events) < cutoff.isoformat()
+            ]
         else:
             codes = [code for code, since in self.waiting_since.items() if since < cutoff.timestamp()]
         if codes:

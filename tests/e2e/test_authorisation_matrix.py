@@ -4,6 +4,7 @@ Each route is called by everyone who must be refused — anonymous, a ministry s
 (they work over AMQP only), the postal operator's signed request, a wrong role, another citizen on
 a citizen's objects, an official of another agency on an agency's objects — and must answer the
 refusal its declaration implies, leaving every object as it was."""
+
 from __future__ import annotations
 
 from urllib.parse import urlsplit
@@ -36,8 +37,9 @@ def test_every_api_entrypoint_declares_who_may_call_it():
             if not isinstance(entrypoint, ApiHandler) or not entrypoint.url.startswith("/api/"):
                 continue  # web pages declare theirs through gateway.web.render.page
             path = entrypoint.url.replace("<", "{").replace(">", "}")
-            assert (entrypoint.method, path) in declared or path in META, \
+            assert (entrypoint.method, path) in declared or path in META, (
                 f"{entrypoint.method} {path} is not declared through gateway.api.route(auth=..., scope=...)"
+            )
 
 
 @pytest.fixture(scope="module")
@@ -47,44 +49,86 @@ def world(suite):
     api = suite["api"]
     profile = new_citizen()
     requests.post(f"{api}/auth/register", json=profile, timeout=30).raise_for_status()
-    token = requests.post(f"{api}/auth/login", json={"login": profile["email"], "password": profile["password"]},
-                          timeout=30).json()["access_token"]
+    token = requests.post(
+        f"{api}/auth/login", json={"login": profile["email"], "password": profile["password"]}, timeout=30
+    ).json()["access_token"]
     a = {"Authorization": f"Bearer {token}"}
     code = file_signed(suite, (profile, a))
     payment, _ = pay(suite, a, code)
     stp = official(api, "off-stp-reception")
-    assert wait_for(lambda: requests.get(f"{api}/cases/{code}", headers=stp, timeout=10).json().get("fee_status")
-                    == "paid_online")
+    assert wait_for(
+        lambda: requests.get(f"{api}/cases/{code}", headers=stp, timeout=10).json().get("fee_status") == "paid_online"
+    )
     command(api, stp, code, "receive")
-    feedback = requests.post(f"{api}/feedback", headers=a, timeout=30, json={
-        "kind": "question", "subject": "Thời hạn cấp phiếu", "body": "Bao lâu thì có phiếu lý lịch tư pháp?",
-        "agency_id": "STP", "dossier_code": code}).json()
-    shipment = requests.post(f"{api}/postal/pickups", headers=a, timeout=30, json={
-        "procedure_code": "TP-LLTP-01", "address": {"line": "12 Trần Hưng Đạo, Quy Nhơn", "province_code": "52"},
-        "contact": {"name": "Nguyễn Văn An", "phone": "0905123456"},
-        "window_start": "2030-01-02T08:00:00+07:00", "window_end": "2030-01-02T11:00:00+07:00"}).json()
+    feedback = requests.post(
+        f"{api}/feedback",
+        headers=a,
+        timeout=30,
+        json={
+            "kind": "question",
+            "subject": "Thời hạn cấp phiếu",
+            "body": "Bao lâu thì có phiếu lý lịch tư pháp?",
+            "agency_id": "STP",
+            "dossier_code": code,
+        },
+    ).json()
+    shipment = requests.post(
+        f"{api}/postal/pickups",
+        headers=a,
+        timeout=30,
+        json={
+            "procedure_code": "TP-LLTP-01",
+            "address": {"line": "12 Trần Hưng Đạo, Quy Nhơn", "province_code": "52"},
+            "contact": {"name": "Nguyễn Văn An", "phone": "0905123456"},
+            "window_start": "2030-01-02T08:00:00+07:00",
+            "window_end": "2030-01-02T11:00:00+07:00",
+        },
+    ).json()
     inbox = wait_for(lambda: requests.get(f"{api}/inbox", headers=a, timeout=10).json()["items"])
-    assert wait_for(lambda: requests.get(f"{api}/dossiers/{code}", headers=a, timeout=10).json()["status"]
-                    == "received")
+    assert wait_for(
+        lambda: requests.get(f"{api}/dossiers/{code}", headers=a, timeout=10).json()["status"] == "received"
+    )
     other = new_citizen()
     requests.post(f"{api}/auth/register", json=other, timeout=30).raise_for_status()
     ministry_id, ministry_secret = MINISTRY_SYSTEMS[0][:2]
     return {
-        "values": {"code": code, "document_code": "TK-LLTP", "attachment_id": f"{code}-1", "file_id": f"{code}-1",
-                   "payment_id": payment["id"], "feedback_id": feedback["id"], "shipment_id": shipment["id"],
-                   "message_id": inbox[0]["id"], "official_id": "off-stp-specialist"},
-        "owner": a, "stp_reception": stp, "stp_admin": official(api, "off-stp-admin"),
+        "values": {
+            "code": code,
+            "document_code": "TK-LLTP",
+            "attachment_id": f"{code}-1",
+            "file_id": f"{code}-1",
+            "payment_id": payment["id"],
+            "feedback_id": feedback["id"],
+            "shipment_id": shipment["id"],
+            "message_id": inbox[0]["id"],
+            "official_id": "off-stp-specialist",
+        },
+        "owner": a,
+        "stp_reception": stp,
+        "stp_admin": official(api, "off-stp-admin"),
         "callers": {
-            "citizen": {"Authorization": "Bearer " + requests.post(f"{api}/auth/login", timeout=30, json={
-                "login": other["email"], "password": other["password"]}).json()["access_token"]},
-            **{role: official(api, f"off-gr-{short}") for role, short in (
-                ("reception", "reception"), ("specialist", "specialist"), ("leader", "leader"),
-                ("agency_admin", "admin"))},
+            "citizen": {
+                "Authorization": "Bearer "
+                + requests.post(
+                    f"{api}/auth/login", timeout=30, json={"login": other["email"], "password": other["password"]}
+                ).json()["access_token"]
+            },
+            **{
+                role: official(api, f"off-gr-{short}")
+                for role, short in (
+                    ("reception", "reception"),
+                    ("specialist", "specialist"),
+                    ("leader", "leader"),
+                    ("agency_admin", "admin"),
+                )
+            },
             "operator": official(api, "off-province-operator"),
         },
-        "ministry": [{"Authorization": f"Bearer {ministry_id}:{ministry_secret}"},
-                     {"Authorization": requests.auth._basic_auth_str(ministry_id, ministry_secret)},
-                     {"X-System-Id": ministry_id, "X-System-Secret": ministry_secret}],
+        "ministry": [
+            {"Authorization": f"Bearer {ministry_id}:{ministry_secret}"},
+            {"Authorization": requests.auth._basic_auth_str(ministry_id, ministry_secret)},
+            {"X-System-Id": ministry_id, "X-System-Secret": ministry_secret},
+        ],
     }
 
 
@@ -92,11 +136,16 @@ def _snapshot(api: str, w: dict) -> dict:
     """Everything the refused calls could have changed, read by those allowed to read it."""
     v, a, stp = w["values"], w["owner"], w["stp_reception"]
     reads = {
-        "dossier": (f"dossiers/{v['code']}", a), "case": (f"cases/{v['code']}", stp),
-        "history": (f"cases/{v['code']}/history", stp), "payment": (f"payments/{v['payment_id']}", a),
-        "refunds": (f"payments/{v['payment_id']}/refunds", a), "feedback": (f"feedback/{v['feedback_id']}", a),
-        "shipment": (f"postal/shipments/{v['shipment_id']}", a), "inbox": ("inbox", a),
-        "officials": ("agency/officials", w["stp_admin"]), "procedure": ("procedures/TP-LLTP-01", {}),
+        "dossier": (f"dossiers/{v['code']}", a),
+        "case": (f"cases/{v['code']}", stp),
+        "history": (f"cases/{v['code']}/history", stp),
+        "payment": (f"payments/{v['payment_id']}", a),
+        "refunds": (f"payments/{v['payment_id']}/refunds", a),
+        "feedback": (f"feedback/{v['feedback_id']}", a),
+        "shipment": (f"postal/shipments/{v['shipment_id']}", a),
+        "inbox": ("inbox", a),
+        "officials": ("agency/officials", w["stp_admin"]),
+        "procedure": ("procedures/TP-LLTP-01", {}),
         "agencies": ("agencies", {}),
     }
     out = {}
@@ -113,11 +162,14 @@ def _cells(op: dict, method: str, path: str, w: dict) -> list[tuple[str, dict, t
     auth, scope = op["x-auth"], op["x-scope"]
     if auth == "public":
         return []
-    refused = 401,
+    refused = (401,)
     cells = [("anonymous", {}, refused)] + [(f"ministry system {n}", h, refused) for n, h in enumerate(w["ministry"])]
     callers = w["callers"]
     if auth == "postal":
-        return cells + [("citizen bearer", callers["citizen"], refused), ("official bearer", callers["reception"], refused)]
+        return cells + [
+            ("citizen bearer", callers["citizen"], refused),
+            ("official bearer", callers["reception"], refused),
+        ]
     cells.append(("postal operator", None, refused))
     roles = ["citizen", "reception", "specialist", "leader", "agency_admin", "operator"] if auth == "user" else auth
     wrong = [r for r in ("citizen", "reception", "agency_admin") if r not in roles]
@@ -154,8 +206,9 @@ def test_every_route_refuses_whom_it_declares(suite, world):
             elif method == "PUT":
                 body, ctype = PDF, "application/pdf"
             for who, headers, expected in _cells(op, method, path, world):
-                headers = dict(headers if headers is not None else
-                               signed_headers(method, urlsplit(target).path, body, VNPOST))
+                headers = dict(
+                    headers if headers is not None else signed_headers(method, urlsplit(target).path, body, VNPOST)
+                )
                 if ctype:
                     headers["Content-Type"] = ctype
                 r = requests.request(method, target, data=body, headers=headers, timeout=30)

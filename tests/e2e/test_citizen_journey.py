@@ -1,6 +1,7 @@
 """End to end through HTTP: a citizen registers, browses the catalog, files a
 level-3 dossier with two attachments, reads it back, looks it up publicly and
 withdraws it (R3, R5, R7, R9, Art. 15.3)."""
+
 import hashlib
 import json
 
@@ -8,9 +9,14 @@ import requests
 
 from tests.helpers import PDF, PNG, EventTap, b64
 
-MARRIAGE_FORM = {"full_name": "Nguyễn Văn An", "national_id": "079090001234", "date_of_birth": "1990-05-17",
-                 "residence": "Khu vực 3, phường Ghềnh Ráng, TP. Quy Nhơn", "marital_status": "chưa kết hôn",
-                 "purpose": "Đăng ký kết hôn"}
+MARRIAGE_FORM = {
+    "full_name": "Nguyễn Văn An",
+    "national_id": "079090001234",
+    "date_of_birth": "1990-05-17",
+    "residence": "Khu vực 3, phường Ghềnh Ráng, TP. Quy Nhơn",
+    "marital_status": "chưa kết hôn",
+    "purpose": "Đăng ký kết hôn",
+}
 
 
 def test_catalog_browse_and_filter(suite):
@@ -54,14 +60,28 @@ def test_citizen_files_level3_dossier_end_to_end(suite, citizen):
         r = requests.get(f"{api}/me", headers=auth, timeout=10)
         assert r.json()["national_id"] == profile["national_id"] and "password_hash" not in r.json()
 
-        filing = {"procedure_code": "TP-HT-02", "form_data": MARRIAGE_FORM, "delivery_method": "in_person",
-                  "attachments": [
-                      {"document_code": "TK-XNHN", "filename": "to-khai.pdf", "content_type": "application/pdf",
-                       "content_b64": b64(PDF)},
-                      {"document_code": "BA-LYHON", "filename": "ban-an.png", "content_type": "image/png",
-                       "content_b64": b64(PNG)}]}
-        r = requests.post(f"{api}/dossiers", json=filing, headers={**auth, "Idempotency-Key": "k-journey-1"},
-                          timeout=30)
+        filing = {
+            "procedure_code": "TP-HT-02",
+            "form_data": MARRIAGE_FORM,
+            "delivery_method": "in_person",
+            "attachments": [
+                {
+                    "document_code": "TK-XNHN",
+                    "filename": "to-khai.pdf",
+                    "content_type": "application/pdf",
+                    "content_b64": b64(PDF),
+                },
+                {
+                    "document_code": "BA-LYHON",
+                    "filename": "ban-an.png",
+                    "content_type": "image/png",
+                    "content_b64": b64(PNG),
+                },
+            ],
+        }
+        r = requests.post(
+            f"{api}/dossiers", json=filing, headers={**auth, "Idempotency-Key": "k-journey-1"}, timeout=30
+        )
         assert r.status_code == 201, r.text
         filed = r.json()
         dossier, secret = filed["dossier"], filed["tracking_secret"]
@@ -97,11 +117,13 @@ def test_citizen_files_level3_dossier_end_to_end(suite, citizen):
         r = requests.post(f"{api}/dossier-lookup", json={"code": code, "secret": "WRONGSECRET1"}, timeout=10)
         assert r.status_code == 404
 
-        r = requests.post(f"{api}/dossiers/{code}/withdraw", json={"reason": "Nộp nhầm thủ tục"}, headers=auth,
-                          timeout=10)
+        r = requests.post(
+            f"{api}/dossiers/{code}/withdraw", json={"reason": "Nộp nhầm thủ tục"}, headers=auth, timeout=10
+        )
         assert r.status_code == 200 and r.json()["status"] == "withdrawn"
         assert [(e["type"], e["payload"]["action"]) for e in case_tap.drain(wait=5, until=1)] == [
-            ("case_status_changed", "withdraw")]
+            ("case_status_changed", "withdraw")
+        ]
 
         r = requests.post(f"{api}/dossiers/{code}/withdraw", json={}, headers=auth, timeout=10)
         assert r.status_code == 409 and r.json()["error"]["code"] == "withdraw_not_allowed"
@@ -115,13 +137,22 @@ def test_citizen_files_level3_dossier_end_to_end(suite, citizen):
 
 def test_multipart_filing(suite, citizen):
     api, (_, auth) = suite["api"], citizen
-    form = {"child_full_name": "Trần Bảo Ngọc", "child_date_of_birth": "2026-11-20", "child_sex": "nữ",
-            "place_of_birth": "Bệnh viện Đa khoa tỉnh Bình Định", "mother_full_name": "Lê Thị Hoa",
-            "relationship_of_declarant": "mẹ"}
+    form = {
+        "child_full_name": "Trần Bảo Ngọc",
+        "child_date_of_birth": "2026-11-20",
+        "child_sex": "nữ",
+        "place_of_birth": "Bệnh viện Đa khoa tỉnh Bình Định",
+        "mother_full_name": "Lê Thị Hoa",
+        "relationship_of_declarant": "mẹ",
+    }
     dossier = {"procedure_code": "TP-HT-01", "form_data": form, "delivery_method": "in_person"}
-    r = requests.post(f"{api}/dossiers", headers=auth, timeout=30, data={"dossier": json.dumps(dossier)},
-                      files=[("TK-KS", ("to-khai.pdf", PDF, "application/pdf")),
-                             ("GCS", ("giay-chung-sinh.png", PNG, "image/png"))])
+    r = requests.post(
+        f"{api}/dossiers",
+        headers=auth,
+        timeout=30,
+        data={"dossier": json.dumps(dossier)},
+        files=[("TK-KS", ("to-khai.pdf", PDF, "application/pdf")), ("GCS", ("giay-chung-sinh.png", PNG, "image/png"))],
+    )
     assert r.status_code == 201, r.text
     d = r.json()["dossier"]
     assert d["level"] == 4 and d["handled_as_level"] == 3  # unsigned level-4 filing is handled as level 3
@@ -136,8 +167,13 @@ def test_health_and_openapi(suite):
 
     doc = requests.get(f"{suite['api']}/openapi.json", timeout=10).json()
     assert doc["openapi"].startswith("3.")
-    for path, method in [("/api/v1/dossiers", "post"), ("/api/v1/procedures", "get"),
-                         ("/api/v1/auth/login", "post"), ("/api/v1/dossier-lookup", "post"), ("/health", "get")]:
+    for path, method in [
+        ("/api/v1/dossiers", "post"),
+        ("/api/v1/procedures", "get"),
+        ("/api/v1/auth/login", "post"),
+        ("/api/v1/dossier-lookup", "post"),
+        ("/health", "get"),
+    ]:
         assert method in doc["paths"][path]
     post = doc["paths"]["/api/v1/dossiers"]["post"]
     assert set(post["requestBody"]["content"]) == {"application/json", "multipart/form-data"}
@@ -157,23 +193,45 @@ def test_form_templates_download_and_agency_upload(suite, citizen):
 
     url = f"{api}/procedures/TP-HT-02/forms/TK-XNHN"
     docx = b"PK\x03\x04" + b"\x00" * 64
-    assert requests.put(url, data=docx, headers={**auth, "Content-Type": "application/msword"},
-                        timeout=10).status_code == 403
-    tok = requests.post(f"{api}/auth/login", json={"login": "off-gr-admin@demo.binhdinh.gov.vn",
-                                                   "password": "demo-password-2026"}, timeout=30).json()
+    assert (
+        requests.put(url, data=docx, headers={**auth, "Content-Type": "application/msword"}, timeout=10).status_code
+        == 403
+    )
+    tok = requests.post(
+        f"{api}/auth/login",
+        json={"login": "off-gr-admin@demo.binhdinh.gov.vn", "password": "demo-password-2026"},
+        timeout=30,
+    ).json()
     admin = {"Authorization": f"Bearer {tok['access_token']}"}
-    r = requests.put(url, params={"filename": "tờ-khai.docx"}, data=b"MZ not a document", timeout=10,
-                     headers={**admin, "Content-Type": "application/octet-stream"})
+    r = requests.put(
+        url,
+        params={"filename": "tờ-khai.docx"},
+        data=b"MZ not a document",
+        timeout=10,
+        headers={**admin, "Content-Type": "application/octet-stream"},
+    )
     assert r.status_code == 415
-    r = requests.put(url, params={"filename": "tờ-khai.docx"}, data=docx, timeout=10, headers={
-        **admin, "Content-Type": "application/vnd.openxmlformats-officedocument.wordprocessingml.document"})
+    r = requests.put(
+        url,
+        params={"filename": "tờ-khai.docx"},
+        data=docx,
+        timeout=10,
+        headers={**admin, "Content-Type": "application/vnd.openxmlformats-officedocument.wordprocessingml.document"},
+    )
     assert r.status_code == 200 and r.json()["sha256"] == hashlib.sha256(docx).hexdigest()
     r = requests.get(url, timeout=10)
     assert r.content == docx and "t%E1%BB%9D-khai.docx" in r.headers["Content-Disposition"]
-    other = requests.post(f"{api}/auth/login", json={"login": "off-stp-admin@demo.binhdinh.gov.vn",
-                                                     "password": "demo-password-2026"}, timeout=30).json()
+    other = requests.post(
+        f"{api}/auth/login",
+        json={"login": "off-stp-admin@demo.binhdinh.gov.vn", "password": "demo-password-2026"},
+        timeout=30,
+    ).json()
     assert "access_token" in other, other
-    r = requests.put(url, data=docx, timeout=10, headers={
-        "Authorization": f"Bearer {other['access_token']}", "Content-Type": "application/msword"})
+    r = requests.put(
+        url,
+        data=docx,
+        timeout=10,
+        headers={"Authorization": f"Bearer {other['access_token']}", "Content-Type": "application/msword"},
+    )
     assert r.status_code == 403  # another agency's admin
     assert requests.get(f"{api}/procedures/TP-HT-02/forms/NOPE", timeout=10).status_code == 404

@@ -4,6 +4,7 @@ one envelope, and the same request sent again (same Idempotency-Key) is filed ex
 Deterministic without timing: a second gateway process (one filing slot, no waiting) runs on a
 virtual host of its own where ``intake``'s RPC queue exists but nobody consumes it, so the first
 filing holds the slot for as long as the test wants; the suite's own intake is never disturbed."""
+
 import os
 import threading
 import time
@@ -16,11 +17,20 @@ from ops import suite as suite_mod
 from tests.e2e.test_citizen_journey import MARRIAGE_FORM
 from tests.helpers import PDF, PNG, amqp_params, b64
 
-FILING = {"procedure_code": "TP-HT-02", "form_data": MARRIAGE_FORM, "delivery_method": "in_person",
-          "attachments": [{"document_code": "TK-XNHN", "filename": "to-khai.pdf", "content_type": "application/pdf",
-                           "content_b64": b64(PDF)},
-                          {"document_code": "BA-LYHON", "filename": "ban-an.png", "content_type": "image/png",
-                           "content_b64": b64(PNG)}]}
+FILING = {
+    "procedure_code": "TP-HT-02",
+    "form_data": MARRIAGE_FORM,
+    "delivery_method": "in_person",
+    "attachments": [
+        {
+            "document_code": "TK-XNHN",
+            "filename": "to-khai.pdf",
+            "content_type": "application/pdf",
+            "content_b64": b64(PDF),
+        },
+        {"document_code": "BA-LYHON", "filename": "ban-an.png", "content_type": "image/png", "content_b64": b64(PNG)},
+    ],
+}
 
 
 @pytest.fixture
@@ -37,9 +47,16 @@ def held_gateway(suite, infra):
     channel.queue_bind("rpc-intake", "nameko-rpc", "intake.*")
     # Its own gateway database and no services to watch: it must leave no incident or outage record
     # where the suite's gateway would find it.
-    env = {**suite["env"], "AMQP_URI": amqp, "GATEWAY_ADDRESS": f"127.0.0.1:{suite_mod.free_port()}",
-           "DB_PREFIX": f"{infra['db_prefix']}_busy", "HEALTH_SERVICES": "",
-           "FILING_MAX_IN_FLIGHT": "1", "FILING_MAX_WAITING": "0", "RPC_TIMEOUT": "120"}
+    env = {
+        **suite["env"],
+        "AMQP_URI": amqp,
+        "GATEWAY_ADDRESS": f"127.0.0.1:{suite_mod.free_port()}",
+        "DB_PREFIX": f"{infra['db_prefix']}_busy",
+        "HEALTH_SERVICES": "",
+        "FILING_MAX_IN_FLIGHT": "1",
+        "FILING_MAX_WAITING": "0",
+        "RPC_TIMEOUT": "120",
+    }
     proc = suite_mod.start("gateway", env, suite["log_dir"] / "held-gateway")
     url = suite_mod.gateway_url(env)
     try:
@@ -65,8 +82,9 @@ def test_busy_filing_is_answered_503_at_once_and_a_retry_files_once(suite, citiz
 
     def file_first():
         try:
-            first["response"] = requests.post(f"{held_api}/dossiers", json=FILING, timeout=300,
-                                              headers={**auth, "Idempotency-Key": "held-1"})
+            first["response"] = requests.post(
+                f"{held_api}/dossiers", json=FILING, timeout=300, headers={**auth, "Idempotency-Key": "held-1"}
+            )
         except requests.RequestException as exc:  # the held gateway is stopped under it
             first["error"] = exc
 

@@ -1,5 +1,6 @@
 """Level-4 filing with a digital signature (R10): verified, recorded, shown; an invalid
 signature is refused with nothing stored; without one the dossier is handled as level 3."""
+
 import uuid
 
 import requests
@@ -8,16 +9,28 @@ from tests.e2e.signing import sign_filing
 from tests.helpers import PDF, PNG, EventTap, b64
 from tests.pki import NOW
 
-FORM = {"full_name": "Nguyễn Văn An", "national_id": "079090001234", "date_of_birth": "1990-05-17",
-        "place_of_birth": "Quy Nhơn", "permanent_address": "Quy Nhơn, Bình Định", "record_type": 1, "copies": 1,
-        "purpose": "Bổ sung hồ sơ xin việc"}
+FORM = {
+    "full_name": "Nguyễn Văn An",
+    "national_id": "079090001234",
+    "date_of_birth": "1990-05-17",
+    "place_of_birth": "Quy Nhơn",
+    "permanent_address": "Quy Nhơn, Bình Định",
+    "record_type": 1,
+    "copies": 1,
+    "purpose": "Bổ sung hồ sơ xin việc",
+}
 FILES = [("TK-LLTP", "to-khai.pdf", "application/pdf", PDF), ("CCCD", "cccd.png", "image/png", PNG)]
 
 
 def signed_filing(api, auth, signer, chain, tamper=False):
-    body = {"procedure_code": "TP-LLTP-01", "form_data": FORM, "delivery_method": "online",
-            "attachments": [{"document_code": c, "filename": n, "content_type": t, "content_b64": b64(d)}
-                            for c, n, t, d in FILES]}
+    body = {
+        "procedure_code": "TP-LLTP-01",
+        "form_data": FORM,
+        "delivery_method": "online",
+        "attachments": [
+            {"document_code": c, "filename": n, "content_type": t, "content_b64": b64(d)} for c, n, t, d in FILES
+        ],
+    }
     signed = sign_filing(api, auth, signer, chain, body)
     return {**signed, "form_data": dict(FORM, copies=2)} if tamper else signed
 
@@ -55,19 +68,28 @@ def test_invalid_signatures_are_refused_and_nothing_is_stored(suite, citizen, mo
     try:
         before = (intake.dossiers.count_documents({}), intake.attachment_chunks.count_documents({}))
         cases = {
-            "invalid_signature": signed_filing(api, auth, pki.citizen(profile["national_id"]), pki.intermediate.pem,
-                                               tamper=True),
-            "certificate_subject_mismatch": signed_filing(api, auth, pki.citizen("079000000001"),
-                                                          pki.intermediate.pem),
-            "untrusted_certificate": signed_filing(api, auth, pki.citizen(profile["national_id"],
-                                                                          issuer=pki.rogue_root), None),
-            "certificate_expired": signed_filing(api, auth, pki.citizen(
-                profile["national_id"], not_before=NOW.replace(year=NOW.year - 2),
-                not_after=NOW.replace(year=NOW.year - 1)), pki.intermediate.pem),
+            "invalid_signature": signed_filing(
+                api, auth, pki.citizen(profile["national_id"]), pki.intermediate.pem, tamper=True
+            ),
+            "certificate_subject_mismatch": signed_filing(api, auth, pki.citizen("079000000001"), pki.intermediate.pem),
+            "untrusted_certificate": signed_filing(
+                api, auth, pki.citizen(profile["national_id"], issuer=pki.rogue_root), None
+            ),
+            "certificate_expired": signed_filing(
+                api,
+                auth,
+                pki.citizen(
+                    profile["national_id"],
+                    not_before=NOW.replace(year=NOW.year - 2),
+                    not_after=NOW.replace(year=NOW.year - 1),
+                ),
+                pki.intermediate.pem,
+            ),
         }
         for code, body in cases.items():
-            r = requests.post(f"{api}/dossiers", json=body, headers={**auth, "Idempotency-Key": str(uuid.uuid4())},
-                              timeout=30)
+            r = requests.post(
+                f"{api}/dossiers", json=body, headers={**auth, "Idempotency-Key": str(uuid.uuid4())}, timeout=30
+            )
             assert r.status_code == 422 and r.json()["error"]["code"] == code, (code, r.text)
         assert (intake.dossiers.count_documents({}), intake.attachment_chunks.count_documents({})) == before
         assert tap.drain(wait=0.5) == []

@@ -1,4 +1,5 @@
 """R31: ministry systems over RPC, through the pika client a ministry developer would use."""
+
 import uuid
 
 import pytest
@@ -8,10 +9,10 @@ from clients.portal_ministry_client import MinistryClient, MinistryError
 from tests.e2e.test_processing_journey import BIRTH_FORM, command, official, wait_for
 from tests.helpers import PDF, PNG, b64
 
-ATTACHMENTS = [{"document_code": "TK-KS", "filename": "to-khai.pdf", "content_type": "application/pdf",
-                "content_b64": b64(PDF)},
-               {"document_code": "GCS", "filename": "giay-chung-sinh.png", "content_type": "image/png",
-                "content_b64": b64(PNG)}]
+ATTACHMENTS = [
+    {"document_code": "TK-KS", "filename": "to-khai.pdf", "content_type": "application/pdf", "content_b64": b64(PDF)},
+    {"document_code": "GCS", "filename": "giay-chung-sinh.png", "content_type": "image/png", "content_b64": b64(PNG)},
+]
 BIRTH = {"procedure_code": "TP-HT-01", "form_data": BIRTH_FORM, "delivery_method": "in_person"}
 
 
@@ -23,6 +24,7 @@ def connect(suite):
         client = MinistryClient(suite["env"]["AMQP_URI"], system, secret, timeout=20, **kw)
         clients.append(client)
         return client
+
     yield make
     for c in clients:
         c.close()
@@ -51,11 +53,16 @@ def test_ministry_files_reads_and_hears_status_changes(suite, connect):
     assert refused(moj.file_dossier, issue, other, ATTACHMENTS) == "issue_reused"
 
     reception = official(api, "off-gr-reception")
-    history = wait_for(lambda: requests.get(f"{api}/cases/{code}/history", headers=reception, timeout=10)
-                       .json().get("entries"))
+    history = wait_for(
+        lambda: requests.get(f"{api}/cases/{code}/history", headers=reception, timeout=10).json().get("entries")
+    )
     opened = history[0]
-    assert opened["action"] == "open" and opened["actor"] == {"id": "ministry:moj-hotich", "role": "ministry_system",
-                                                               "agency_id": None, "department_id": None}
+    assert opened["action"] == "open" and opened["actor"] == {
+        "id": "ministry:moj-hotich",
+        "role": "ministry_system",
+        "agency_id": None,
+        "department_id": None,
+    }
     assert "moj-hotich" in opened["reason"] and issue in opened["reason"]
 
     command(api, reception, code, "receive")
@@ -65,8 +72,11 @@ def test_ministry_files_reads_and_hears_status_changes(suite, connect):
 
     changes = list(moj.status_changes(timeout=10, max_messages=1))
     assert changes and changes[0]["dossier_code"] == code and changes[0]["issue"] == issue
-    assert (changes[0]["action"], changes[0]["from_status"], changes[0]["to_status"]) == \
-        ("receive", "submitted", "received")
+    assert (changes[0]["action"], changes[0]["from_status"], changes[0]["to_status"]) == (
+        "receive",
+        "submitted",
+        "received",
+    )
 
     # Both reads are in the case history with the system and the issue reference (the dossier code).
     bca = connect("bca-readall", "bca-test-secret")
@@ -79,9 +89,14 @@ def test_ministry_files_reads_and_hears_status_changes(suite, connect):
 
     # The dossier counts under the ministry-system channel.
     operator = official(api, "off-province-operator")
-    figures = wait_for(lambda: (lambda f: f if f["received_ministry_system"] >= 1 else None)(
-        requests.get(f"{api}/dashboard", params={"dim": "procedure", "value": "TP-HT-01"}, headers=operator,
-                     timeout=10).json()["figures"]), timeout=20)
+    figures = wait_for(
+        lambda: (lambda f: f if f["received_ministry_system"] >= 1 else None)(
+            requests.get(
+                f"{api}/dashboard", params={"dim": "procedure", "value": "TP-HT-01"}, headers=operator, timeout=10
+            ).json()["figures"]
+        ),
+        timeout=20,
+    )
     assert figures and figures["received_ministry_system"] >= 1
 
 
@@ -92,8 +107,10 @@ def test_every_scope_violation_is_refused_with_its_code(suite, connect):
     assert refused(connect("moj-hotich", "wrong-secret").dossier_status, code) == "invalid_credentials"
     assert refused(connect("no-such-system", "x").dossier_status, code) == "invalid_credentials"
     # Read-only systems cannot file; write-only systems cannot read or subscribe.
-    assert refused(connect("bca-readall", "bca-test-secret").file_dossier, "X-1", BIRTH, ATTACHMENTS) \
+    assert (
+        refused(connect("bca-readall", "bca-test-secret").file_dossier, "X-1", BIRTH, ATTACHMENTS)
         == "write_not_allowed"
+    )
     mof = connect("mof-writeonly", "mof-test-secret")
     assert refused(mof.dossier_status, code) == "read_not_allowed"
     assert refused(mof.subscribe) == "read_not_allowed"

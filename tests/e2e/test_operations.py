@@ -1,5 +1,6 @@
 """Issue #7 operations: health and metrics reflect a stopped service, an incident reaches the
 operations team (R24), and logs are JSON with correlation ids and no personal data."""
+
 import json
 import re
 import time
@@ -39,8 +40,10 @@ def test_health_metrics_and_incident_follow_a_stopped_service(suite):
     procs["ministry"].terminate()
     procs["ministry"].wait(timeout=30)
     try:
-        health = wait_for(lambda: (lambda r: r if r.status_code == 503 else None)(
-            requests.get(f"{url}/health", timeout=30)), timeout=30)
+        health = wait_for(
+            lambda: (lambda r: r if r.status_code == 503 else None)(requests.get(f"{url}/health", timeout=30)),
+            timeout=30,
+        )
         assert health is not None and health.json()["status"] == "degraded"
         assert health.json()["services"]["ministry"]["status"] == "down"
         assert health.json()["services"]["intake"]["status"] == "ok"
@@ -49,14 +52,20 @@ def test_health_metrics_and_incident_follow_a_stopped_service(suite):
         assert metric(m.text, "portal_service_up", service="intake") == 1
 
         ops = env["OPERATIONS_EMAIL"]
-        opened = wait_for(lambda: [x for x in mails_to(env["MAIL_DIR"], ops)
-                                   if "[Sự cố] Dịch vụ ministry" in x["Subject"]], timeout=45, interval=1)
+        opened = wait_for(
+            lambda: [x for x in mails_to(env["MAIL_DIR"], ops) if "[Sự cố] Dịch vụ ministry" in x["Subject"]],
+            timeout=45,
+            interval=1,
+        )
         assert len(opened) == 1, "one incident notice per outage"
     finally:
         procs["ministry"] = suite_mod.start("ministry", env, suite["log_dir"])
     assert wait_for(lambda: requests.get(f"{url}/health", timeout=30).status_code == 200, timeout=60, interval=1)
-    resolved = wait_for(lambda: [x for x in mails_to(env["MAIL_DIR"], ops)
-                                 if "[Đã khắc phục] Dịch vụ ministry" in x["Subject"]], timeout=45, interval=1)
+    resolved = wait_for(
+        lambda: [x for x in mails_to(env["MAIL_DIR"], ops) if "[Đã khắc phục] Dịch vụ ministry" in x["Subject"]],
+        timeout=45,
+        interval=1,
+    )
     assert len(resolved) == 1
     assert metric(requests.get(f"{url}/metrics", timeout=30).text, "portal_service_up", service="ministry") == 1
 

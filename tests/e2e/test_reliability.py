@@ -13,6 +13,7 @@ and one case in processing's, the outboxes must be empty and /health all ok. The
 runs two replicas of intake and of processing on the same queues, and stops the run with SIGINT
 where the first, started as a background job would be (SIGINT ignored), stops it with SIGTERM.
 """
+
 import os
 import re
 import signal
@@ -35,15 +36,30 @@ pytestmark = pytest.mark.e2e
 
 OUTAGE_SECONDS = float(os.environ.get("RELIABILITY_OUTAGE_SECONDS", "15"))
 CONCURRENCY = 16
-FORM = {"full_name": "Nguyễn Văn An", "national_id": "079090001234", "date_of_birth": "1990-05-17",
-        "residence": "Quy Nhơn, Bình Định", "marital_status": "chưa kết hôn", "purpose": "Kết hôn"}
+FORM = {
+    "full_name": "Nguyễn Văn An",
+    "national_id": "079090001234",
+    "date_of_birth": "1990-05-17",
+    "residence": "Quy Nhơn, Bình Định",
+    "marital_status": "chưa kết hôn",
+    "purpose": "Kết hôn",
+}
 
 
 def filing(n):
-    return {"procedure_code": "TP-HT-02", "form_data": {**FORM, "purpose": f"Hồ sơ thử {n}"},
-            "delivery_method": "in_person",
-            "attachments": [{"document_code": "TK-XNHN", "filename": "to-khai.pdf",
-                             "content_type": "application/pdf", "content_b64": b64(PDF)}]}
+    return {
+        "procedure_code": "TP-HT-02",
+        "form_data": {**FORM, "purpose": f"Hồ sơ thử {n}"},
+        "delivery_method": "in_person",
+        "attachments": [
+            {
+                "document_code": "TK-XNHN",
+                "filename": "to-khai.pdf",
+                "content_type": "application/pdf",
+                "content_b64": b64(PDF),
+            }
+        ],
+    }
 
 
 class Filings:
@@ -59,8 +75,12 @@ class Filings:
         self.threads = []
 
     def post(self, worker, key, body):
-        r = requests.post(f"{self.api}/dossiers", json=body, timeout=60, headers={
-            "Authorization": f"Bearer {self.tokens[worker]}", "Idempotency-Key": key})
+        r = requests.post(
+            f"{self.api}/dossiers",
+            json=body,
+            timeout=60,
+            headers={"Authorization": f"Bearer {self.tokens[worker]}", "Idempotency-Key": key},
+        )
         return r.status_code, (r.json()["dossier"]["code"] if r.status_code == 201 else None), r.headers
 
     def file_until_accepted(self, worker, key, body):
@@ -108,14 +128,18 @@ class Filings:
 def sign_in(api):
     profile = new_citizen()
     requests.post(f"{api}/auth/register", json=profile, timeout=60).raise_for_status()
-    r = requests.post(f"{api}/auth/login", json={"login": profile["email"], "password": profile["password"]},
-                      timeout=60)
+    r = requests.post(
+        f"{api}/auth/login", json={"login": profile["email"], "password": profile["password"]}, timeout=60
+    )
     r.raise_for_status()
     return r.json()["access_token"]
 
 
-@pytest.mark.parametrize("replicas,stop_with", [({}, signal.SIGTERM), ({"intake": 2, "processing": 2}, signal.SIGINT)],
-                         ids=["one-each", "two-replicas"])
+@pytest.mark.parametrize(
+    "replicas,stop_with",
+    [({}, signal.SIGTERM), ({"intake": 2, "processing": 2}, signal.SIGINT)],
+    ids=["one-each", "two-replicas"],
+)
 def test_filings_survive_kill_9_and_a_broker_restart(infra, private_broker, mongo, replicas, stop_with):
     prefix = f"{infra['db_prefix']}_rel{len(replicas)}"
     env = {**suite_env(infra, private_broker.vhost(prefix), prefix), "TRUSTED_CA_FILE": ""}
@@ -126,8 +150,15 @@ def test_filings_survive_kill_9_and_a_broker_restart(infra, private_broker, mong
     cmd += [f"--replicas={name}={n}" for name, n in replicas.items()]
     # A background job of a shell has SIGINT ignored; only SIGTERM can stop it.
     ignore_sigint = (lambda: signal.signal(signal.SIGINT, signal.SIG_IGN)) if stop_with == signal.SIGTERM else None
-    runner = subprocess.Popen(cmd, cwd=ROOT, env={**os.environ, **env}, stdout=open(log_dir / "runner.out", "ab"),
-                              stderr=subprocess.STDOUT, preexec_fn=ignore_sigint, start_new_session=True)
+    runner = subprocess.Popen(
+        cmd,
+        cwd=ROOT,
+        env={**os.environ, **env},
+        stdout=open(log_dir / "runner.out", "ab"),
+        stderr=subprocess.STDOUT,
+        preexec_fn=ignore_sigint,
+        start_new_session=True,
+    )
     url = suite_mod.gateway_url(env)
     api = f"{url}/api/v1"
     load = None
@@ -145,8 +176,13 @@ def test_filings_survive_kill_9_and_a_broker_restart(infra, private_broker, mong
         for pids in killed.values():
             for pid in pids:
                 os.kill(pid, signal.SIGKILL)
-        wait_for(lambda: all(len(sup.pids(n)) == len(pids) and not set(sup.pids(n)) & set(pids)
-                             for n, pids in killed.items()), 60, "supervisord to restart intake and processing")
+        wait_for(
+            lambda: all(
+                len(sup.pids(n)) == len(pids) and not set(sup.pids(n)) & set(pids) for n, pids in killed.items()
+            ),
+            60,
+            "supervisord to restart intake and processing",
+        )
         load.wait_more(CONCURRENCY, 180, "filings after the kills")
 
         # the broker goes away and comes back, filings in flight
@@ -171,9 +207,15 @@ def test_filings_survive_kill_9_and_a_broker_restart(infra, private_broker, mong
 
         # exactly one case per dossier, once every outbox has drained
         processing = mongo[f"{prefix}_processing"]
-        wait_for(lambda: processing.cases.count_documents({}) >= len(codes)
-                 and intake.dossiers_pending.count_documents({}) == 0
-                 and processing.cases_pending.count_documents({}) == 0, 180, "a case for every dossier")
+        wait_for(
+            lambda: (
+                processing.cases.count_documents({}) >= len(codes)
+                and intake.dossiers_pending.count_documents({}) == 0
+                and processing.cases_pending.count_documents({}) == 0
+            ),
+            180,
+            "a case for every dossier",
+        )
         assert {c["_id"] for c in processing.cases.find({}, {"_id": 1})} == codes
 
         health = suite_mod.wait_healthy(url, timeout=60)
@@ -190,8 +232,10 @@ def test_filings_survive_kill_9_and_a_broker_restart(infra, private_broker, mong
         runner.send_signal(stop_with)
         assert runner.wait(90) == 0
         assert not [pid for pid in pids if os.path.exists(f"/proc/{pid}")]
-        print(f"\n{len(codes)} filings accepted; {len(load.failures)} attempts refused during the faults "
-              f"(statuses {sorted(set(map(str, load.failures)))})")
+        print(
+            f"\n{len(codes)} filings accepted; {len(load.failures)} attempts refused during the faults "
+            f"(statuses {sorted(set(map(str, load.failures)))})"
+        )
     finally:
         if load is not None:
             load.stopping = True

@@ -3,6 +3,7 @@ invalid requests for every operation, as a citizen, as an official and as the po
 against the running suite, and every answer must be no server error, a status the operation
 documents, with the content type and body schema it documents. Bounded: a fixed number of
 examples per operation, derandomised so that every run tries the same requests."""
+
 from itertools import islice
 from urllib.parse import urlsplit
 
@@ -12,7 +13,10 @@ from hypothesis import HealthCheck, Phase, example, given, settings
 from hypothesis.errors import Unsatisfiable
 from schemathesis.checks import not_a_server_error
 from schemathesis.specs.openapi.checks import (
-    content_type_conformance, negative_data_rejection, response_schema_conformance, status_code_conformance,
+    content_type_conformance,
+    negative_data_rejection,
+    response_schema_conformance,
+    status_code_conformance,
 )
 
 from tests.e2e.test_postal import VNPOST, signed_headers
@@ -21,8 +25,13 @@ from tests.helpers import new_citizen
 
 EXAMPLES = 10  # generated per operation and mode, each sent as a citizen and as an official
 COVERAGE = 30  # boundary cases per operation and mode
-CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance, response_schema_conformance,
-          negative_data_rejection]
+CHECKS = [
+    not_a_server_error,
+    status_code_conformance,
+    content_type_conformance,
+    response_schema_conformance,
+    negative_data_rejection,
+]
 EXCLUDED = {
     # Failed sign-ins count against the client address, which every e2e test shares (127.0.0.1):
     # fuzzing it would lock the later tests out. Its answers are covered by test_bad_input and
@@ -42,8 +51,9 @@ class PostalSigningSession(requests.Session):
 
     def send(self, request, **kwargs):
         body = request.body or b""
-        signed = signed_headers(request.method, urlsplit(request.url).path,
-                                body.encode() if isinstance(body, str) else body, self.creds)
+        signed = signed_headers(
+            request.method, urlsplit(request.url).path, body.encode() if isinstance(body, str) else body, self.creds
+        )
         signed.pop("Content-Type")  # the case's own, which a negative case may have made wrong
         request.headers.update(signed)
         return super().send(request, **kwargs)
@@ -52,17 +62,18 @@ class PostalSigningSession(requests.Session):
 def _callers(api: str) -> dict:
     profile = new_citizen()
     requests.post(f"{api}/auth/register", json=profile, timeout=30).raise_for_status()
-    return {"citizen": (requests.Session(), login(api, profile["email"], profile["password"])),
-            "official": (requests.Session(), official(api, "off-gr-reception")),
-            "postal": (PostalSigningSession(VNPOST), {})}
+    return {
+        "citizen": (requests.Session(), login(api, profile["email"], profile["password"])),
+        "official": (requests.Session(), official(api, "off-gr-reception")),
+        "postal": (PostalSigningSession(VNPOST), {}),
+    }
 
 
 def _coverage_cases(op, mode) -> list:
     """Schemathesis's coverage phase: boundary and just-out-of-bounds values of every parameter and
     field (the huge page numbers, the over-long strings), deterministic, at most COVERAGE of them."""
     config = op.schema.config.generation_for(operation=op, phase="coverage")
-    return list(islice(op.schema.iter_coverage_cases(op, generation_modes=[mode], generation_config=config),
-                       COVERAGE))
+    return list(islice(op.schema.iter_coverage_cases(op, generation_modes=[mode], generation_config=config), COVERAGE))
 
 
 def test_every_operation_answers_as_documented(suite):
@@ -82,13 +93,20 @@ def test_every_operation_answers_as_documented(suite):
         def call(case):
             for name in names:
                 session, headers = callers[name]
-                case.call_and_validate(base_url=suite["url"], session=session, headers=headers, checks=checks,
-                                       timeout=30)
+                case.call_and_validate(
+                    base_url=suite["url"], session=session, headers=headers, checks=checks, timeout=30
+                )
 
         for mode in (schemathesis.GenerationMode.POSITIVE, schemathesis.GenerationMode.NEGATIVE):
             run = given(case=op.as_strategy(generation_mode=mode))(call)
-            run = settings(max_examples=EXAMPLES, deadline=None, derandomize=True, database=None,
-                           phases=[Phase.explicit, Phase.generate], suppress_health_check=list(HealthCheck))(run)
+            run = settings(
+                max_examples=EXAMPLES,
+                deadline=None,
+                derandomize=True,
+                database=None,
+                phases=[Phase.explicit, Phase.generate],
+                suppress_health_check=list(HealthCheck),
+            )(run)
             for case in _coverage_cases(op, mode):
                 run = example(case=case)(run)
             try:

@@ -5,6 +5,7 @@ horizontal scrolling on a 390 px phone, and with axe-core for WCAG 2.1 A/AA; eve
 level-3/4 procedure is filed through its web form; search works without diacritics; the printed
 receipt's QR code is read back and opens the public lookup. Screenshots land in var/artifacts/web/.
 """
+
 import re
 import subprocess
 import time
@@ -13,15 +14,17 @@ import pytest
 import requests
 
 from services.common.config import ROOT
-from tests.e2e.test_web_portal import ARTIFACTS, DEMO_PASSWORD, browser, files, sign_in, sign_out  # noqa: F401
 from tests.e2e.test_processing_journey import wait_for
+from tests.e2e.test_web_portal import ARTIFACTS, DEMO_PASSWORD, browser, files, sign_in, sign_out  # noqa: F401
 from tests.helpers import new_citizen
 
 AXE = ROOT / "var" / "node" / "node_modules" / "axe-core" / "axe.min.js"
 # What must never reach a person: pydantic's / jsonschema's / werkzeug's English, raw codes.
-ENGLISH = re.compile(r"Field required|String should|Value error|Input should|is not one of|is a required property|"
-                     r"Extra inputs|not permitted|does not match|Not Found|Method Not Allowed|Internal Server Error|"
-                     r"Bad Request|Unauthorized|Forbidden\b")
+ENGLISH = re.compile(
+    r"Field required|String should|Value error|Input should|is not one of|is a required property|"
+    r"Extra inputs|not permitted|does not match|Not Found|Method Not Allowed|Internal Server Error|"
+    r"Bad Request|Unauthorized|Forbidden\b"
+)
 SNAKE = re.compile(r"\b[a-z][a-z0-9]*_[a-z0-9_]+\b")
 CHECK_PAGE = """
 const text = document.body.innerText;
@@ -127,8 +130,18 @@ def test_every_page_for_every_role_reads_vietnamese_fits_a_phone_and_passes_axe(
     online = [p for p in catalog if p["level"] >= 3]
 
     # Anonymous: the catalog, every procedure page, lookup, statistics, Q&A, directory, accounts, errors.
-    for path in ["/", "/?q=khai+sinh", "/tra-cuu", "/thong-ke", "/hoi-dap", "/co-quan", "/dang-nhap", "/dang-ky",
-                 "/dang-ky?loai=to-chuc", "/trang-khong-co"] + [f"/thu-tuc/{p['code']}" for p in catalog]:
+    for path in [
+        "/",
+        "/?q=khai+sinh",
+        "/tra-cuu",
+        "/thong-ke",
+        "/hoi-dap",
+        "/co-quan",
+        "/dang-nhap",
+        "/dang-ky",
+        "/dang-ky?loai=to-chuc",
+        "/trang-khong-co",
+    ] + [f"/thu-tuc/{p['code']}" for p in catalog]:
         crawl.check(path, "khách", shot={"/": "trang-chu", "/trang-khong-co": "404"}.get(path))
     b.get(f"{url}/dang-ky")  # a refused registration: every message in Vietnamese, next to its field
     b.js("document.getElementById('dang-ky').noValidate = true")
@@ -154,17 +167,29 @@ def test_every_page_for_every_role_reads_vietnamese_fits_a_phone_and_passes_axe(
     b.click("#nop-ho-so button[type=submit]")
     b.text("#loi-nop", timeout=20)
     crawl.inspect("/nop-ho-so/TP-HT-01 (bị từ chối)", "công dân", shot="nop-ho-so-loi")
-    for path in ["/ho-so-cua-toi", f"/ho-so-cua-toi/{code}", "/thong-bao", "/hoi-dap", "/nop-ho-so/TP-LLTP-01",
-                 "/nop-ho-so/DD-TT-01", "/can-bo"]:
+    for path in [
+        "/ho-so-cua-toi",
+        f"/ho-so-cua-toi/{code}",
+        "/thong-bao",
+        "/hoi-dap",
+        "/nop-ho-so/TP-LLTP-01",
+        "/nop-ho-so/DD-TT-01",
+        "/can-bo",
+    ]:
         crawl.check(path, "công dân", shot={"/ho-so-cua-toi": "ho-so-cua-toi"}.get(path))
     sign_out(b)
 
     # An organisation registers on the web form (with its representative) and signs in by tax code.
     tax_code = f"{int(time.time() * 1000) % 10**10:010d}"
     b.get(f"{url}/dang-ky?loai=to-chuc")
-    for css, value in {"#name": "Công ty TNHH Thử Nghiệm", "#tax_code": tax_code,
-                       "#representative": "Võ Văn Đại Diện", "#email": f"cty.{tax_code}@example.vn",
-                       "#phone": "0256123456", "#password": "mat-khau-to-chuc-2026"}.items():
+    for css, value in {
+        "#name": "Công ty TNHH Thử Nghiệm",
+        "#tax_code": tax_code,
+        "#representative": "Võ Văn Đại Diện",
+        "#email": f"cty.{tax_code}@example.vn",
+        "#phone": "0256123456",
+        "#password": "mat-khau-to-chuc-2026",
+    }.items():
         b.type(css, value)
     b.go("#dang-ky button[type=submit]")
     assert "Đăng ký thành công" in b.text(".notice")
@@ -176,10 +201,12 @@ def test_every_page_for_every_role_reads_vietnamese_fits_a_phone_and_passes_axe(
 
     # Officials: reception, specialist, leader (the dossiers just filed are in their queues) and an admin.
     birth = filed["TP-HT-01"]
-    for who, extra in (("off-gr-reception", ["/can-bo/tiep-nhan", "/can-bo/tiep-nhan/TP-CT-01", "/can-bo/bao-cao",
-                                             "/ho-so-cua-toi"]),
-                       ("off-gr-specialist", []), ("off-gr-leader", []),
-                       ("off-gr-admin", ["/can-bo/quy-trinh", "/can-bo/quy-trinh/TP-HT-02"])):
+    for who, extra in (
+        ("off-gr-reception", ["/can-bo/tiep-nhan", "/can-bo/tiep-nhan/TP-CT-01", "/can-bo/bao-cao", "/ho-so-cua-toi"]),
+        ("off-gr-specialist", []),
+        ("off-gr-leader", []),
+        ("off-gr-admin", ["/can-bo/quy-trinh", "/can-bo/quy-trinh/TP-HT-02"]),
+    ):
         sign_in(b, url, f"{who}@demo.binhdinh.gov.vn", DEMO_PASSWORD)
         for path in ["/can-bo", f"/can-bo/ho-so/{birth}", *extra]:
             crawl.check(path, who, shot={"/can-bo": f"hang-doi-{who}"}.get(path))
@@ -191,27 +218,48 @@ def test_every_page_for_every_role_reads_vietnamese_fits_a_phone_and_passes_axe(
 
 def test_search_without_diacritics_and_the_printed_receipt_with_its_qr_code(suite, browser, files):
     url, api, b = suite["url"], suite["api"], browser
-    for typed, expected in (("giay phep lai xe", "GT-GPLX-01"), ("LY LICH TU PHAP", "TP-LLTP-01"),
-                            ("ho kinh doanh", "KH-HKD-01"), ("dang ky khai sinh", "TP-HT-01")):
+    for typed, expected in (
+        ("giay phep lai xe", "GT-GPLX-01"),
+        ("LY LICH TU PHAP", "TP-LLTP-01"),
+        ("ho kinh doanh", "KH-HKD-01"),
+        ("dang ky khai sinh", "TP-HT-01"),
+    ):
         b.get(f"{url}/?q={typed.replace(' ', '+')}")
         assert b.find_all(f"a[href='/thu-tuc/{expected}']"), typed
         shown = len(b.find_all("#danh-muc tbody a"))
         assert f"Tìm thấy {shown} thủ tục" in b.text("#so-thu-tuc"), typed  # the total is the rows shown
 
     # Q&A: a published answer about marriage status is found typing "hon nhan".
-    asked = requests.post(f"{api}/feedback", timeout=20, json={
-        "kind": "question", "subject": "Xác nhận tình trạng hôn nhân để vay vốn",
-        "body": "Tôi cần giấy xác nhận tình trạng hôn nhân trong bao lâu?", "procedure_code": "TP-HT-02",
-        "publish_consent": True, "contact": {"name": "Người Hỏi", "email": "hoi.honnhan@example.vn"}}).json()
-    token = requests.post(f"{api}/auth/login", timeout=20, json={
-        "login": "off-gr-reception@demo.binhdinh.gov.vn", "password": DEMO_PASSWORD}).json()["access_token"]
-    r = requests.post(f"{api}/feedback/{asked['id']}/answer", headers={"Authorization": f"Bearer {token}"},
-                      json={"answer": "Trong 3 ngày làm việc kể từ khi nhận đủ hồ sơ."}, timeout=20)
+    asked = requests.post(
+        f"{api}/feedback",
+        timeout=20,
+        json={
+            "kind": "question",
+            "subject": "Xác nhận tình trạng hôn nhân để vay vốn",
+            "body": "Tôi cần giấy xác nhận tình trạng hôn nhân trong bao lâu?",
+            "procedure_code": "TP-HT-02",
+            "publish_consent": True,
+            "contact": {"name": "Người Hỏi", "email": "hoi.honnhan@example.vn"},
+        },
+    ).json()
+    token = requests.post(
+        f"{api}/auth/login",
+        timeout=20,
+        json={"login": "off-gr-reception@demo.binhdinh.gov.vn", "password": DEMO_PASSWORD},
+    ).json()["access_token"]
+    r = requests.post(
+        f"{api}/feedback/{asked['id']}/answer",
+        headers={"Authorization": f"Bearer {token}"},
+        json={"answer": "Trong 3 ngày làm việc kể từ khi nhận đủ hồ sơ."},
+        timeout=20,
+    )
     assert r.status_code == 200, r.text
     b.get(f"{url}/hoi-dap?q=hon+nhan")
     assert "Xác nhận tình trạng hôn nhân để vay vốn" in b.source
-    assert b.js("return document.querySelector('#procedure_code option[value=\"TP-HT-02\"]').textContent") \
-        == "Xác nhận tình trạng hôn nhân"  # the procedure is chosen by its name
+    assert (
+        b.js("return document.querySelector('#procedure_code option[value=\"TP-HT-02\"]').textContent")
+        == "Xác nhận tình trạng hôn nhân"
+    )  # the procedure is chosen by its name
 
     # File, then print the receipt and read its QR code back: it opens the public lookup.
     person = new_citizen()
@@ -228,10 +276,12 @@ def test_search_without_diacritics_and_the_printed_receipt_with_its_qr_code(suit
     text = subprocess.run(["pdftotext", str(path), "-"], capture_output=True, text=True, check=True).stdout
     assert "GIẤY TIẾP NHẬN HỒ SƠ VÀ HẸN TRẢ KẾT QUẢ" in text and code in text and secret in text
     assert "Xác nhận tình trạng hôn nhân" in text and "15.000 đ" in text
-    subprocess.run(["pdftoppm", "-r", "150", "-png", "-singlefile", str(path), str(ARTIFACTS / "giay-tiep-nhan")],
-                   check=True)
-    qr = subprocess.run(["zbarimg", "-q", "--raw", str(ARTIFACTS / "giay-tiep-nhan.png")], capture_output=True,
-                        text=True, check=True).stdout.strip()
+    subprocess.run(
+        ["pdftoppm", "-r", "150", "-png", "-singlefile", str(path), str(ARTIFACTS / "giay-tiep-nhan")], check=True
+    )
+    qr = subprocess.run(
+        ["zbarimg", "-q", "--raw", str(ARTIFACTS / "giay-tiep-nhan.png")], capture_output=True, text=True, check=True
+    ).stdout.strip()
     assert qr.startswith(f"{url}/tra-cuu?") and code in qr and secret in qr
     sign_out(b)
     b.get(qr)  # anyone holding the paper
@@ -246,8 +296,9 @@ def test_search_without_diacritics_and_the_printed_receipt_with_its_qr_code(suit
     form = requests.get(f"{api}/procedures/TP-HT-01/forms/TK-KS", timeout=20)
     assert "filename*=UTF-8''T%E1%BB%9D" in form.headers["Content-Disposition"]
     (ARTIFACTS / "mau.pdf").write_bytes(form.content)
-    text = subprocess.run(["pdftotext", str(ARTIFACTS / "mau.pdf"), "-"], capture_output=True, text=True,
-                          check=True).stdout
+    text = subprocess.run(
+        ["pdftotext", str(ARTIFACTS / "mau.pdf"), "-"], capture_output=True, text=True, check=True
+    ).stdout
     assert "Tờ khai đăng ký khai sinh" in text
 
 

@@ -3,6 +3,7 @@ a citizen registers, files a dossier from the generated eForm with attachments a
 an official finds it in the work queue and receives it; the pages work on a phone-sized screen,
 load nothing from outside, and refuse forms without their CSRF token. Screenshots are kept in
 var/artifacts/web/ for the CI run."""
+
 import re
 import time
 
@@ -10,8 +11,8 @@ import pytest
 import requests
 
 from ops import suite as suite_mod
-from services.common.config import ROOT
 from services.common.calendar import default_calendar
+from services.common.config import ROOT
 from tests.e2e.test_payments import file_signed
 from tests.helpers import PDF, PNG, new_citizen
 from tests.webdriver import Browser, find_browser
@@ -85,8 +86,10 @@ def test_citizen_files_and_follows_a_dossier_an_official_receives_it(suite, brow
     # The filing form generated from the eForm schema: the browser's checks speak Vietnamese.
     b.get(f"{url}/nop-ho-so/TP-HT-01")
     assert unlabelled(b) == []
-    message = b.js("const f = document.getElementById('nop-ho-so'); f.reportValidity();"
-                   "return document.getElementById('tk-child_full_name').validationMessage")
+    message = b.js(
+        "const f = document.getElementById('nop-ho-so'); f.reportValidity();"
+        "return document.getElementById('tk-child_full_name').validationMessage"
+    )
     assert message == "Vui lòng nhập thông tin này."
     b.type("#tk-child_full_name", "Trần Gia Hân")
     b.js("document.getElementById('tk-child_date_of_birth').value = '2026-11-20'")
@@ -196,8 +199,10 @@ def test_citizen_files_and_follows_a_dossier_an_official_receives_it(suite, brow
 
 def unlabelled(b):
     """Form controls a screen reader could not name (accessibility)."""
-    return b.js("return Array.from(document.querySelectorAll('input:not([type=hidden]), select, textarea'))"
-                ".filter(e => !e.labels.length && !e.getAttribute('aria-label')).map(e => e.name || e.id)")
+    return b.js(
+        "return Array.from(document.querySelectorAll('input:not([type=hidden]), select, textarea'))"
+        ".filter(e => !e.labels.length && !e.getAttribute('aria-label')).map(e => e.name || e.id)"
+    )
 
 
 def act(b, action, fields, uploads=None):
@@ -242,14 +247,32 @@ def test_anonymous_question_with_its_csrf_token_is_accepted_and_bad_input_explai
     with requests.Session() as web:
         page = web.get(f"{url}/hoi-dap", timeout=10).text
         token = re.search(r'name="csrf" value="([^"]+)"', page).group(1)
-        r = web.post(f"{url}/hoi-dap", timeout=20, data={
-            "csrf": token, "subject": "Hỏi về giấy khai sinh", "body": "Tôi cần mang theo giấy tờ gì khi nhận kết quả?",
-            "procedure_code": "TP-HT-01", "name": "Người Hỏi", "email": "nguoi.hoi@example.vn"})
+        r = web.post(
+            f"{url}/hoi-dap",
+            timeout=20,
+            data={
+                "csrf": token,
+                "subject": "Hỏi về giấy khai sinh",
+                "body": "Tôi cần mang theo giấy tờ gì khi nhận kết quả?",
+                "procedure_code": "TP-HT-01",
+                "name": "Người Hỏi",
+                "email": "nguoi.hoi@example.vn",
+            },
+        )
         assert r.status_code == 201 and "Đã gửi câu hỏi" in r.text
         assert "nguoi.hoi@example.vn" not in r.text  # the asker's address is not echoed into the public page
-        r = web.post(f"{url}/hoi-dap", timeout=20, data={
-            "csrf": token, "subject": "Hỏi", "body": "ngắn", "procedure_code": "TP-HT-01", "name": "A",
-            "email": "khong-phai-email"})
+        r = web.post(
+            f"{url}/hoi-dap",
+            timeout=20,
+            data={
+                "csrf": token,
+                "subject": "Hỏi",
+                "body": "ngắn",
+                "procedure_code": "TP-HT-01",
+                "name": "A",
+                "email": "khong-phai-email",
+            },
+        )
         assert r.status_code == 422 and 'role="alert"' in r.text
 
 

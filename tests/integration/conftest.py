@@ -1,4 +1,5 @@
 """In-process nameko containers against the real broker and Mongo-wire server."""
+
 import pytest
 
 from services.common.config import load_config
@@ -11,8 +12,15 @@ def amqp_uri(infra):
 
 @pytest.fixture
 def intake_config(infra, amqp_uri):
-    return load_config("intake", {"AMQP_URI": amqp_uri, "MONGO_URI": infra["mongo_uri"],
-                                  "MONGO_DB": f"{infra['db_prefix']}_intake_int", "TRACKING_SECRET_KEY": "it"})
+    return load_config(
+        "intake",
+        {
+            "AMQP_URI": amqp_uri,
+            "MONGO_URI": infra["mongo_uri"],
+            "MONGO_DB": f"{infra['db_prefix']}_intake_int",
+            "TRACKING_SECRET_KEY": "it",
+        },
+    )
 
 
 @pytest.fixture

@@ -6,6 +6,7 @@ Found by an operator: the RPC reply of a request in flight when RabbitMQ went aw
 ``OperationalError: ECONNREFUSED`` in nameko's ``Responder.send_response`` and the whole
 container (the intake process) died.
 """
+
 import time
 import uuid
 from typing import ClassVar
@@ -106,8 +107,10 @@ def test_a_reply_lost_to_an_outage_does_not_kill_the_service(private_broker, run
     private_broker.stop_app()
     try:
         state["release"].send()  # the worker finishes while the broker is away, and must reply
-        wait_for(lambda: any("RPC reply to outage_probe.slow not sent" in r.getMessage() for r in caplog.records),
-                 what="the lost reply to be logged")
+        wait_for(
+            lambda: any("RPC reply to outage_probe.slow not sent" in r.getMessage() for r in caplog.records),
+            what="the lost reply to be logged",
+        )
         eventlet.sleep(0.5)
         assert not died.dead, "the container died with the broker (stock nameko kills it here)"
     finally:
@@ -140,7 +143,9 @@ def test_an_event_handler_that_cannot_publish_is_requeued_not_parked(private_bro
     event_dispatcher({"AMQP_URI": uri})(Poked.source, Poked.type, event)
 
     db = mongo[db_name]
-    wait_for(lambda: (db[PROCESSED].find_one({"_id": event["event_id"]}) or {}).get("status") == "done",
-             what="the redelivered event to be handled")
+    wait_for(
+        lambda: (db[PROCESSED].find_one({"_id": event["event_id"]}) or {}).get("status") == "done",
+        what="the redelivered event to be handled",
+    )
     assert state["attempts"] == 2  # once refused, once handled: not retried in place, not dropped
     assert db[PARKED].count_documents({}) == 0

@@ -1,5 +1,6 @@
 """Chunked file storage on the real server: several files in one round trip, a resumed attempt
 keeps what an interrupted one stored, large files in several batches (services.common.files)."""
+
 import uuid
 
 import pytest
@@ -32,7 +33,7 @@ def test_several_files_are_stored_together_and_read_back_checked(collection):
 def test_a_resumed_attempt_keeps_the_chunks_already_stored(collection):
     store = ChunkStore(collection)
     content = b"%PDF-" + b"x" * (files.CHUNK_BYTES + 10)
-    collection.insert_one({"_id": "R-1:0", "data": content[:files.CHUNK_BYTES]})  # the interrupted attempt's
+    collection.insert_one({"_id": "R-1:0", "data": content[: files.CHUNK_BYTES]})  # the interrupted attempt's
     assert store.put_many([("R-1", content)]) == [2]
     assert store.get("R-1", 2, sha256(content)) == content
     assert store.put("R-1", content) == 2  # and again: nothing doubled, nothing refused

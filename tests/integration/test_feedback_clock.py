@@ -1,5 +1,6 @@
 """Feedback answer clock (R19) on the real server with the time set by the test: 3 working days
 across a weekend and holidays, at-risk and overdue flags, escalation, publication without personal data."""
+
 import uuid
 from datetime import datetime
 from unittest.mock import MagicMock
@@ -30,8 +31,12 @@ def svc(infra):
     intake.get_procedure.return_value = {"agency_id": "STP"}
     intake.get_agency.side_effect = lambda a: {"id": a}
     intake.get_account.return_value = {"name": "Nguyễn Văn An", "email": "an@example.vn", "phone": "0905123456"}
-    service = worker_factory(FeedbackService, store=FeedbackStore(db), intake=intake,
-                             settings=FeedbackSettings(feedback_at_risk_working_days=1))
+    service = worker_factory(
+        FeedbackService,
+        store=FeedbackStore(db),
+        intake=intake,
+        settings=FeedbackSettings(feedback_at_risk_working_days=1),
+    )
     now = [vn(2026, 4, 24, 10)]
     service._now = lambda: now[0]
     service.clock = now
@@ -39,10 +44,14 @@ def svc(infra):
     client.close()
 
 
-QUESTION = {"kind": "question", "subject": "Thời gian cấp phiếu lý lịch tư pháp",
-            "body": "Tôi là Nguyễn Văn An, CCCD 079090001234, điện thoại 0905 123 456, email an@example.vn. "
-                    "Hồ sơ 52-261129-ABCD1234 của tôi bao lâu thì có kết quả?",
-            "procedure_code": "TP-LLTP-01", "publish_consent": True}
+QUESTION = {
+    "kind": "question",
+    "subject": "Thời gian cấp phiếu lý lịch tư pháp",
+    "body": "Tôi là Nguyễn Văn An, CCCD 079090001234, điện thoại 0905 123 456, email an@example.vn. "
+    "Hồ sơ 52-261129-ABCD1234 của tôi bao lâu thì có kết quả?",
+    "procedure_code": "TP-LLTP-01",
+    "publish_consent": True,
+}
 
 
 def test_three_working_days_across_weekend_and_holidays(svc):
@@ -51,10 +60,10 @@ def test_three_working_days_across_weekend_and_holidays(svc):
     # until 24:00 local that day
     assert item["due_date"] == "2026-05-04" and datetime.fromisoformat(item["due_at"]) == vn(2026, 5, 5)
     assert item["agency_id"] == "STP" and item["channel"] == "portal"
-    svc.clock[0] = vn(2026, 4, 29, 12)   # 29/4 and 4/5 left
+    svc.clock[0] = vn(2026, 4, 29, 12)  # 29/4 and 4/5 left
     svc.sweep()
     assert svc.get(OFFICIAL, item["id"])["flags"] == {"overdue": False, "at_risk": False}
-    svc.clock[0] = vn(2026, 5, 2, 12)    # Saturday: only 4/5 is left
+    svc.clock[0] = vn(2026, 5, 2, 12)  # Saturday: only 4/5 is left
     svc.sweep()
     assert svc.get(OFFICIAL, item["id"])["flags"] == {"overdue": False, "at_risk": True}
     svc.clock[0] = vn(2026, 5, 4, 23, 59)  # the last minute of the due day is still on time
@@ -63,8 +72,15 @@ def test_three_working_days_across_weekend_and_holidays(svc):
 
 
 def test_overdue_escalates_to_the_province_office_once(svc):
-    item = svc.record(OFFICIAL, {**QUESTION, "channel": "phone", "publish_consent": False,
-                                 "contact": {"name": "Trần Thị Bình", "phone": "0912345678"}})
+    item = svc.record(
+        OFFICIAL,
+        {
+            **QUESTION,
+            "channel": "phone",
+            "publish_consent": False,
+            "contact": {"name": "Trần Thị Bình", "phone": "0912345678"},
+        },
+    )
     assert item["channel"] == "phone"
     svc.clock[0] = vn(2026, 5, 4, 23, 59)  # due 4/5: not yet overdue
     assert svc.sweep()["escalated"] == 0
@@ -100,7 +116,9 @@ def test_anonymous_needs_a_contact_and_others_cannot_answer(svc):
     assert info.value.code == "contact_required"
     item = svc.submit(None, {**QUESTION, "contact": {"name": "Khách", "email": "khach@example.vn"}})
     with pytest.raises(Exception) as info:
-        svc.answer({"id": "x", "role": "specialist", "agency_id": "SXD"}, item["id"], {"answer": "Không phải việc của tôi"})
+        svc.answer(
+            {"id": "x", "role": "specialist", "agency_id": "SXD"}, item["id"], {"answer": "Không phải việc của tôi"}
+        )
     assert info.value.code == "feedback_not_found"
 
 

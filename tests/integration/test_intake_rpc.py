@@ -1,4 +1,5 @@
 """Intake RPCs through the real broker and server (in-process container)."""
+
 import uuid
 from datetime import timedelta
 from typing import ClassVar
@@ -7,11 +8,11 @@ import pytest
 from nameko.containers import ServiceContainer
 from nameko.standalone.rpc import ServiceRpcProxy
 
+from devtools.demo_data import seed
+from ops.parked import replay
 from services.common.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from services.common.events import EventPayload, handles, new_event, utcnow
 from services.common.mongo import MongoDatabase
-from ops.parked import replay
-from devtools.demo_data import seed
 from services.intake.dependencies import IntakeStore
 from services.intake.service import IntakeService
 from tests.helpers import PDF, EventTap, b64, new_citizen
@@ -36,9 +37,18 @@ def citizen(intake) -> dict:
 
 
 def marriage(purpose="Kết hôn"):
-    return {"procedure_code": "TP-HT-02", "delivery_method": "in_person",
-            "form_data": {"full_name": "An", "national_id": "079090001234", "date_of_birth": "1990-01-01",
-                          "residence": "Quy Nhơn", "marital_status": "chưa kết hôn", "purpose": purpose}}
+    return {
+        "procedure_code": "TP-HT-02",
+        "delivery_method": "in_person",
+        "form_data": {
+            "full_name": "An",
+            "national_id": "079090001234",
+            "date_of_birth": "1990-01-01",
+            "residence": "Quy Nhơn",
+            "marital_status": "chưa kết hôn",
+            "purpose": purpose,
+        },
+    }
 
 
 TK = [{"document_code": "TK-XNHN", "filename": "tk.pdf", "content_type": "application/pdf", "content_b64": b64(PDF)}]
@@ -122,10 +132,12 @@ def test_processing_time_never_exceeds_the_announced_one(intake):
 
 def test_declared_workflows_are_checked_and_versioned(intake):
     """R32, R33: stages with roles and budgets; bad definitions get 422 naming the problem."""
-    stages = [{"code": "tn", "name": "Tiếp nhận", "kind": "reception", "roles": ["reception"], "days": 1},
-              {"code": "td", "name": "Thẩm định", "kind": "review", "roles": ["specialist"], "days": 2},
-              {"code": "pd", "name": "Phê duyệt", "kind": "approval", "roles": ["leader"], "days": 1},
-              {"code": "tkq", "name": "Trả kết quả", "kind": "result", "roles": ["reception"], "days": None}]
+    stages = [
+        {"code": "tn", "name": "Tiếp nhận", "kind": "reception", "roles": ["reception"], "days": 1},
+        {"code": "td", "name": "Thẩm định", "kind": "review", "roles": ["specialist"], "days": 2},
+        {"code": "pd", "name": "Phê duyệt", "kind": "approval", "roles": ["leader"], "days": 1},
+        {"code": "tkq", "name": "Trả kết quả", "kind": "result", "roles": ["reception"], "days": None},
+    ]
     before = intake.get_procedure("TP-HT-02")
     for bad, problem in [
         ([{**stages[0], "roles": ["janitor"]}, *stages[1:]], "workflow_unknown_role"),
@@ -184,6 +196,7 @@ def test_concurrent_registrations_make_one_account(intake, intake_db, intake_con
 
 class Filed(EventPayload):
     """Stand-ins for intake's events: only their ids are looked at."""
+
     source: ClassVar[str] = "intake"
     type: ClassVar[str] = "dossier_submitted"
     code: str
@@ -202,15 +215,34 @@ def test_commit_left_by_a_crash_is_projected_and_published(intake, intake_config
         created = new_event(Filed(code=code), {"id": "c", "role": "citizen"}, code)
         withdrawn = new_event(Withdrawn(code=code), {"id": "c", "role": "citizen"}, code)
         # Only the claims and transition records were committed; the dossier was never written.
-        intake_db.dossiers_pending.insert_many([
-            {"_id": f"{code}#1", "doc_id": code, "version": 1, "at": long_ago},
-            {"_id": f"{code}#2", "doc_id": code, "version": 2, "at": long_ago + timedelta(seconds=1)}])
-        intake_db.dossiers_transitions.insert_many([
-            {"_id": f"{code}#1", "doc_id": code, "version": 1, "published": False, "at": long_ago,
-             "set": {"code": code, "status": "submitted", "version": 1}, "events": [created]},
-            {"_id": f"{code}#2", "doc_id": code, "version": 2, "published": False,
-             "at": long_ago + timedelta(seconds=1), "set": {"status": "withdrawn", "version": 2},
-             "events": [withdrawn]}])
+        intake_db.dossiers_pending.insert_many(
+            [
+                {"_id": f"{code}#1", "doc_id": code, "version": 1, "at": long_ago},
+                {"_id": f"{code}#2", "doc_id": code, "version": 2, "at": long_ago + timedelta(seconds=1)},
+            ]
+        )
+        intake_db.dossiers_transitions.insert_many(
+            [
+                {
+                    "_id": f"{code}#1",
+                    "doc_id": code,
+                    "version": 1,
+                    "published": False,
+                    "at": long_ago,
+                    "set": {"code": code, "status": "submitted", "version": 1},
+                    "events": [created],
+                },
+                {
+                    "_id": f"{code}#2",
+                    "doc_id": code,
+                    "version": 2,
+                    "published": False,
+                    "at": long_ago + timedelta(seconds=1),
+                    "set": {"status": "withdrawn", "version": 2},
+                    "events": [withdrawn],
+                },
+            ]
+        )
         got = tap.drain(wait=10, until=2)
         assert [e["event_id"] for e in got] == [created["event_id"], withdrawn["event_id"]]
         doc = intake_db.dossiers.find_one({"_id": code})
@@ -226,10 +258,16 @@ def test_a_staged_supplement_changes_nothing_until_committed(intake):
     the case accepted the supplement (commit), once, however often the commit is repeated."""
     who = citizen(intake)
     d = intake.file_dossier(who, marriage(), TK)["dossier"]
-    ba = {"document_code": "BA-LYHON", "filename": "ban-an.pdf", "content_type": "application/pdf",
-          "content_b64": b64(PDF)}
+    ba = {
+        "document_code": "BA-LYHON",
+        "filename": "ban-an.pdf",
+        "content_type": "application/pdf",
+        "content_b64": b64(PDF),
+    }
     staged = intake.stage_supplement(who, d["code"], [ba], {"purpose": "Du học", "residence": "Quy Nhơn"})
-    assert staged["amendments"] == [{"field": "purpose", "old": "Kết hôn", "new": "Du học"}]  # unchanged fields left out
+    assert staged["amendments"] == [
+        {"field": "purpose", "old": "Kết hôn", "new": "Du học"}
+    ]  # unchanged fields left out
     before = intake.get_dossier(who, d["code"])
     assert len(before["attachments"]) == 1 and before["form_data"]["purpose"] == "Kết hôn"
     intake.commit_supplement(d["code"], staged["staging_id"])
@@ -258,8 +296,9 @@ def test_tampered_attachment_is_detected_not_served(intake, intake_db):
     d = intake.file_dossier(who, marriage(), TK)["dossier"]
     attachment = d["attachments"][0]
     assert intake.get_attachment(who, d["code"], attachment["id"])["sha256"] == attachment["sha256"]
-    intake_db.attachment_chunks.update_one({"_id": f"{attachment['id']}:0"},
-                                           {"$set": {"data": b"%PDF-1.4 altered after filing"}})
+    intake_db.attachment_chunks.update_one(
+        {"_id": f"{attachment['id']}:0"}, {"$set": {"data": b"%PDF-1.4 altered after filing"}}
+    )
     with pytest.raises(Conflict) as info:
         intake.get_attachment(who, d["code"], attachment["id"])
     assert info.value.code == "attachment_integrity"
@@ -268,12 +307,22 @@ def test_tampered_attachment_is_detected_not_served(intake, intake_db):
 def test_unsigned_level_4_is_handled_as_level_3(intake):
     """R35 / Art. 7.2a: without a digital signature, no online return (the reason is given)."""
     who = citizen(intake)
-    birth = {"procedure_code": "TP-HT-01", "delivery_method": "online",
-             "form_data": {"child_full_name": "Bé An", "child_date_of_birth": "2026-11-20", "child_sex": "nữ",
-                           "place_of_birth": "Bệnh viện tỉnh", "mother_full_name": "Lê Thị Hoa",
-                           "relationship_of_declarant": "mẹ"}}
-    files = [{"document_code": "TK-KS", "filename": "tk.pdf", "content_type": "application/pdf", "content_b64": b64(PDF)},
-             {"document_code": "GCS", "filename": "gcs.pdf", "content_type": "application/pdf", "content_b64": b64(PDF)}]
+    birth = {
+        "procedure_code": "TP-HT-01",
+        "delivery_method": "online",
+        "form_data": {
+            "child_full_name": "Bé An",
+            "child_date_of_birth": "2026-11-20",
+            "child_sex": "nữ",
+            "place_of_birth": "Bệnh viện tỉnh",
+            "mother_full_name": "Lê Thị Hoa",
+            "relationship_of_declarant": "mẹ",
+        },
+    }
+    files = [
+        {"document_code": "TK-KS", "filename": "tk.pdf", "content_type": "application/pdf", "content_b64": b64(PDF)},
+        {"document_code": "GCS", "filename": "gcs.pdf", "content_type": "application/pdf", "content_b64": b64(PDF)},
+    ]
     with pytest.raises(ValidationFailed) as info:
         intake.file_dossier(who, birth, files)
     assert info.value.code == "online_return_needs_signature"
@@ -287,14 +336,17 @@ def test_desk_filing_by_reception(intake):
     reception = {"id": "off-gr-reception", "role": "reception", "agency_id": "UBND-GR"}
     profile = new_citizen()
     account = intake.register(profile)
-    walk_in = {**marriage(), "applicant": {"name": "Trần Thị Bình", "national_id": "079190009999",
-                                           "phone": "0912345678"}}
+    walk_in = {
+        **marriage(),
+        "applicant": {"name": "Trần Thị Bình", "national_id": "079190009999", "phone": "0912345678"},
+    }
     filed = intake.file_at_desk(reception, walk_in, TK)
     d = filed["dossier"]
     assert d["channel"] == "in_person" and d["applicant_id"].startswith("walk-in:") and filed["tracking_secret"]
     assert d["filed_by"] == "off-gr-reception" and d["applicant"]["name"] == "Trần Thị Bình"
-    linked = intake.file_at_desk(reception, {**walk_in, "applicant": {"name": profile["full_name"],
-                                                                      "national_id": profile["national_id"]}}, TK)
+    linked = intake.file_at_desk(
+        reception, {**walk_in, "applicant": {"name": profile["full_name"], "national_id": profile["national_id"]}}, TK
+    )
     assert linked["dossier"]["applicant_id"] == account["id"]  # the citizen sees it in their account
     assert intake.get_dossier({"id": account["id"], "role": "citizen"}, linked["dossier"]["code"])
     with pytest.raises(Forbidden) as info:
@@ -320,6 +372,7 @@ class ProbeEvent(EventPayload):
 
 class Listener:
     """A tiny consumer of intake events, to exercise the idempotent-consumer helper."""
+
     name = "listener"
     store = MongoDatabase(IntakeStore)
 
@@ -349,6 +402,7 @@ def test_consumer_dedupes_parks_and_replays(intake_config, intake_db, amqp_uri):
         dispatch("intake", "probe_event", {"not": "an envelope"})
 
         import eventlet
+
         for _ in range(100):
             if db.parked_messages.count_documents({}) >= 2:
                 break

@@ -3,6 +3,7 @@
 PyMongo dropped official eventlet support in 4.16; this proves the pinned
 version works the way the services use it: one client, many green threads.
 """
+
 import eventlet
 import pytest
 from eventlet.green import threading as green_threading

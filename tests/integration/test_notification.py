@@ -1,4 +1,5 @@
 """Notification deliveries: one message per event and channel, retries with backoff, then give up."""
+
 import uuid
 from unittest.mock import MagicMock
 
@@ -20,23 +21,46 @@ def svc(infra):
     intake = MagicMock()
     intake.get_account.return_value = {"name": "An", "email": "an@example.vn", "phone": "0905123456"}
     # Nothing listens on this port: every email attempt fails.
-    service = worker_factory(NotificationService, store=NotificationStore(db), intake=intake,
-                             settings=NotificationSettings(smtp_host="127.0.0.1", smtp_port=9, delivery_max_attempts=3,
-                                                           delivery_backoff_seconds=0, sms_adapter="log"))
+    service = worker_factory(
+        NotificationService,
+        store=NotificationStore(db),
+        intake=intake,
+        settings=NotificationSettings(
+            smtp_host="127.0.0.1", smtp_port=9, delivery_max_attempts=3, delivery_backoff_seconds=0, sms_adapter="log"
+        ),
+    )
     yield service
     client.close()
 
 
 def changed(code: str, action: str, **fields) -> CaseStatusChanged:
-    return CaseStatusChanged(code=code, action=action, applicant_id="c1", procedure_code="TP-KS-01",
-                             procedure_name="Khai sinh", agency_id="STP", level=3, delivery_method="in_person",
-                             **fields)
+    return CaseStatusChanged(
+        code=code,
+        action=action,
+        applicant_id="c1",
+        procedure_code="TP-KS-01",
+        procedure_name="Khai sinh",
+        agency_id="STP",
+        level=3,
+        delivery_method="in_person",
+        **fields,
+    )
 
 
 def received(code="52-N-1"):
-    return new_event(changed(code, "receive", from_="submitted", to="received", due_at="2026-12-01T17:00:00+00:00",
-                             due_date="2026-12-01", case_version=2), {"id": "r", "role": "reception"},
-                     dossier_code=code)
+    return new_event(
+        changed(
+            code,
+            "receive",
+            from_="submitted",
+            to="received",
+            due_at="2026-12-01T17:00:00+00:00",
+            due_date="2026-12-01",
+            case_version=2,
+        ),
+        {"id": "r", "role": "reception"},
+        dossier_code=code,
+    )
 
 
 def test_one_message_per_event_and_channel_with_retries(svc):
@@ -59,8 +83,11 @@ def test_one_message_per_event_and_channel_with_retries(svc):
 
 
 def test_actions_citizens_need_not_hear_about_send_nothing(svc):
-    event = new_event(changed("52-N-2", "propose", from_="in_review", to="proposed", case_version=5),
-                      {"id": "s", "role": "specialist"}, dossier_code="52-N-2")
+    event = new_event(
+        changed("52-N-2", "propose", from_="in_review", to="proposed", case_version=5),
+        {"id": "s", "role": "specialist"},
+        dossier_code="52-N-2",
+    )
     svc.notify_applicant(event)
     assert svc.store.db.inbox.count_documents({}) == 0
 

@@ -1,11 +1,12 @@
 """A processing worker killed (SIGKILL) in the middle of a burst loses nothing and doubles
 nothing once restarted; an event delivered twice opens one case (R20)."""
+
 import json
 import os
 import signal
 import time
 import uuid
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import pika
 import pytest
@@ -21,18 +22,34 @@ N = 100
 
 
 def submitted(code):
-    return new_event(DossierSubmitted(
-        code=code, procedure_code="TP-HT-02", procedure_version=1,
-        procedure_name="Xác nhận tình trạng hôn nhân", agency_id="UBND-GR", level=3,
-        handled_as_level=3, channel="online", processing_days=3, applicant_id="c1",
-        delivery_method="in_person", fee_vnd=15000, submitted_at=datetime.now(timezone.utc)),
-        {"id": "c1", "role": "citizen"}, dossier_code=code)
+    return new_event(
+        DossierSubmitted(
+            code=code,
+            procedure_code="TP-HT-02",
+            procedure_version=1,
+            procedure_name="Xác nhận tình trạng hôn nhân",
+            agency_id="UBND-GR",
+            level=3,
+            handled_as_level=3,
+            channel="online",
+            processing_days=3,
+            applicant_id="c1",
+            delivery_method="in_person",
+            fee_vnd=15000,
+            submitted_at=datetime.now(UTC),
+        ),
+        {"id": "c1", "role": "citizen"},
+        dossier_code=code,
+    )
 
 
 @pytest.fixture
 def processing_proc(infra, mongo):
-    env = {"AMQP_URI": infra["amqp_for"](f"crash{uuid.uuid4().hex[:4]}"), "MONGO_URI": infra["mongo_uri"],
-           "DB_PREFIX": f"{infra['db_prefix']}c{uuid.uuid4().hex[:4]}"}
+    env = {
+        "AMQP_URI": infra["amqp_for"](f"crash{uuid.uuid4().hex[:4]}"),
+        "MONGO_URI": infra["mongo_uri"],
+        "DB_PREFIX": f"{infra['db_prefix']}c{uuid.uuid4().hex[:4]}",
+    }
     log_dir = suite.ROOT / "var" / "log" / f"test-{infra['db_prefix']}"
     state = {"env": env, "proc": None, "db": mongo[f"{env['DB_PREFIX']}_processing"]}
 
@@ -61,9 +78,12 @@ def publish(amqp_uri, envelopes):
     ch = conn.channel()
     ch.exchange_declare("intake.events", exchange_type="topic", durable=True)
     for env in envelopes:
-        ch.basic_publish("intake.events", "dossier_submitted", json.dumps(env).encode(),
-                         pika.BasicProperties(content_type="application/json", content_encoding="utf-8",
-                                              delivery_mode=2))
+        ch.basic_publish(
+            "intake.events",
+            "dossier_submitted",
+            json.dumps(env).encode(),
+            pika.BasicProperties(content_type="application/json", content_encoding="utf-8", delivery_mode=2),
+        )
     conn.close()
 
 

@@ -1,5 +1,6 @@
 """The processing workflow on the real Mongo-wire server, with the clock set by the test
 (nameko worker_factory: real store, captured events, intake replaced)."""
+
 import uuid
 from datetime import datetime
 from unittest.mock import MagicMock
@@ -45,22 +46,43 @@ def svc(infra, clock):
     db = client[f"{infra['db_prefix']}_processing_wf"]
     ProcessingStore.ensure_indexes(db)
     intake = MagicMock()
-    intake.get_agency.side_effect = lambda agency_id: AGENCY if agency_id == "STP" else {"id": agency_id,
-                                                                                          "departments": []}
-    service = worker_factory(ProcessingService, store=ProcessingStore(db), intake=intake,
-                             settings=ProcessingSettings(at_risk_working_days=1, max_document_bytes=1_000_000))
+    intake.get_agency.side_effect = lambda agency_id: (
+        AGENCY if agency_id == "STP" else {"id": agency_id, "departments": []}
+    )
+    service = worker_factory(
+        ProcessingService,
+        store=ProcessingStore(db),
+        intake=intake,
+        settings=ProcessingSettings(at_risk_working_days=1, max_document_bytes=1_000_000),
+    )
     yield service
     client.close()
 
 
 def open_case(svc, days=10, rule="restart", delivery="in_person"):
     code = f"52-TEST-{uuid.uuid4().hex[:8].upper()}"
-    envelope = new_event(DossierSubmitted(
-        code=code, procedure_code="TP-LLTP-01", procedure_version=1,
-        procedure_name="Cấp Phiếu lý lịch tư pháp", agency_id="STP", sector="Tư pháp",
-        field="Lý lịch tư pháp", level=4, handled_as_level=3, channel="online",
-        processing_days=days, supplement_clock=rule, applicant_id=CITIZEN["id"],
-        delivery_method=delivery, fee_vnd=200000, submitted_at=vn(2026, 2, 9, 8)), CITIZEN, dossier_code=code)
+    envelope = new_event(
+        DossierSubmitted(
+            code=code,
+            procedure_code="TP-LLTP-01",
+            procedure_version=1,
+            procedure_name="Cấp Phiếu lý lịch tư pháp",
+            agency_id="STP",
+            sector="Tư pháp",
+            field="Lý lịch tư pháp",
+            level=4,
+            handled_as_level=3,
+            channel="online",
+            processing_days=days,
+            supplement_clock=rule,
+            applicant_id=CITIZEN["id"],
+            delivery_method=delivery,
+            fee_vnd=200000,
+            submitted_at=vn(2026, 2, 9, 8),
+        ),
+        CITIZEN,
+        dossier_code=code,
+    )
     svc.open_case(envelope)
     return code, envelope
 
@@ -78,8 +100,13 @@ def test_supplement_across_tet_2026(svc, clock, rule, due):
     assert received["due_date"] == "2026-03-03" and datetime.fromisoformat(received["due_at"]) == vn(2026, 3, 4)
     act(svc, RECEPTION, code, "assign", department_id="STP-LLTP")
     clock[0] = vn(2026, 2, 12, 10)
-    case = act(svc, SPECIALIST, code, "request_supplement",
-               missing=[{"document_code": "CCCD", "description": "Bản chụp CCCD rõ nét, đủ hai mặt"}])
+    case = act(
+        svc,
+        SPECIALIST,
+        code,
+        "request_supplement",
+        missing=[{"document_code": "CCCD", "description": "Bản chụp CCCD rõ nét, đủ hai mặt"}],
+    )
     assert case["status"] == "returned_for_supplement" and case["paused"]
     clock[0] = vn(2026, 2, 24, 15)
     timeline = svc.supplement(CITIZEN, code, {"note": "Đã bổ sung bản chụp CCCD"})
@@ -104,31 +131,36 @@ def test_supplement_at_reception_does_not_start_the_clock(svc, clock):
 def test_late_case_needs_an_apology_before_it_continues(svc, clock):
     code, _ = open_case(svc, days=3)
     clock[0] = vn(2026, 3, 2, 9)
-    act(svc, RECEPTION, code, "receive")                       # due Thu 5/3 (until 24:00)
+    act(svc, RECEPTION, code, "receive")  # due Thu 5/3 (until 24:00)
     act(svc, RECEPTION, code, "assign", department_id="STP-LLTP")
-    clock[0] = vn(2026, 3, 9, 10)                             # two working days late
+    clock[0] = vn(2026, 3, 9, 10)  # two working days late
     before = svc.store.case(code)["version"]
     with pytest.raises(Conflict) as info:
         act(svc, SPECIALIST, code, "propose", summary="Đủ điều kiện cấp phiếu")
     assert info.value.code == "apology_required" and svc.store.case(code)["version"] == before
     with pytest.raises(Forbidden):
         act(svc, SPECIALIST, code, "issue_apology", letter="Xin lỗi vì chậm trễ ...", new_due_date="2026-03-11")
-    case = act(svc, LEADER, code, "issue_apology", letter="Sở Tư pháp xin lỗi Ông/Bà vì hồ sơ chậm trả kết quả.",
-               new_due_date="2026-03-11")
+    case = act(
+        svc,
+        LEADER,
+        code,
+        "issue_apology",
+        letter="Sở Tư pháp xin lỗi Ông/Bà vì hồ sơ chậm trả kết quả.",
+        new_due_date="2026-03-11",
+    )
     assert case["due_date"] == "2026-03-11" and case["statutory_due_date"] == "2026-03-05"
     act(svc, SPECIALIST, code, "propose", summary="Đủ điều kiện cấp phiếu")
     act(svc, LEADER, code, "approve", result_document=PDF_DOC)
     case = act(svc, RECEPTION, code, "mark_result_ready")
     assert case["timing_class"] == "late"  # R15: counted against the published time
-    events = [c.args[1]["payload"]["action"] for c in svc.dispatch.call_args_list
-              if c.args[0] == "case_status_changed"]
+    events = [c.args[1]["payload"]["action"] for c in svc.dispatch.call_args_list if c.args[0] == "case_status_changed"]
     assert "issue_apology" in events
 
 
 def test_early_and_on_time(svc, clock):
     code, _ = open_case(svc, days=10)
     clock[0] = vn(2026, 3, 2, 9)
-    act(svc, RECEPTION, code, "receive")                       # due 16/3
+    act(svc, RECEPTION, code, "receive")  # due 16/3
     act(svc, RECEPTION, code, "assign", department_id="STP-LLTP")
     act(svc, SPECIALIST, code, "propose", summary="Đủ điều kiện")
     act(svc, LEADER, code, "approve", result_document=PDF_DOC)
@@ -136,14 +168,17 @@ def test_early_and_on_time(svc, clock):
     assert act(svc, RECEPTION, code, "mark_result_ready")["timing_class"] == "early"
 
 
-@pytest.mark.parametrize("actor,action,fields,code_", [
-    (SPECIALIST, "receive", {}, "forbidden_role"),
-    (OTHER_RECEPTION, "receive", {}, "dossier_not_found"),
-    (RECEPTION, "approve", {"result_document": PDF_DOC}, "forbidden_role"),
-    (LEADER, "approve", {"result_document": PDF_DOC}, "invalid_transition"),
-    (RECEPTION, "assign", {"department_id": "STP-LLTP"}, "invalid_transition"),
-    (RECEPTION, "receive", {"expected_version": 99}, "stale_version"),
-])
+@pytest.mark.parametrize(
+    "actor,action,fields,code_",
+    [
+        (SPECIALIST, "receive", {}, "forbidden_role"),
+        (OTHER_RECEPTION, "receive", {}, "dossier_not_found"),
+        (RECEPTION, "approve", {"result_document": PDF_DOC}, "forbidden_role"),
+        (LEADER, "approve", {"result_document": PDF_DOC}, "invalid_transition"),
+        (RECEPTION, "assign", {"department_id": "STP-LLTP"}, "invalid_transition"),
+        (RECEPTION, "receive", {"expected_version": 99}, "stale_version"),
+    ],
+)
 def test_forbidden_transitions_change_nothing(svc, clock, actor, action, fields, code_):
     code, _ = open_case(svc)
     before = svc.store.case(code)
@@ -162,13 +197,19 @@ def test_other_agency_cannot_act_even_when_it_can_see(svc, clock):
     act(svc, RECEPTION, code, "assign", department_id="STP-LLTP")
     act(svc, SPECIALIST, code, "request_cohandling", agency_id="SXD", task="Xác minh thông tin", days=2)
     outsider = {"id": "s9", "role": "specialist", "agency_id": "SXD", "department_id": "SXD-QLXD"}
-    assert svc.get_case(outsider, code)["code"] == code    # the co-handling agency sees the case
+    assert svc.get_case(outsider, code)["code"] == code  # the co-handling agency sees the case
     with pytest.raises(Forbidden) as info:
         act(svc, outsider, code, "propose", summary="x" * 10)
     assert info.value.code == "other_agency"
     with pytest.raises(Forbidden):  # another specialist department of the lead agency cannot answer
-        act(svc, {**SPECIALIST, "department_id": "STP-HCTP"}, code, "answer_cohandling",
-            request_id=svc.store.case(code)["cohandling"][0]["id"], answer="Ý kiến")
+        act(
+            svc,
+            {**SPECIALIST, "department_id": "STP-HCTP"},
+            code,
+            "answer_cohandling",
+            request_id=svc.store.case(code)["cohandling"][0]["id"],
+            answer="Ý kiến",
+        )
     with pytest.raises(Conflict) as info:
         act(svc, SPECIALIST, code, "propose", summary="Chưa có ý kiến phối hợp")
     assert info.value.code == "cohandling_pending"
@@ -190,19 +231,26 @@ def test_duplicate_submission_event_opens_one_case(svc, clock):
 def test_sweep_flags_once(svc, clock):
     code, _ = open_case(svc, days=2)
     clock[0] = vn(2026, 3, 2, 9)
-    act(svc, RECEPTION, code, "receive")                      # due Wed 4/3
-    clock[0] = vn(2026, 3, 3, 23, 59)                         # Tue: Tue and Wed left
+    act(svc, RECEPTION, code, "receive")  # due Wed 4/3
+    clock[0] = vn(2026, 3, 3, 23, 59)  # Tue: Tue and Wed left
     svc.sweep()
     assert not svc.store.case(code)["flags"]["at_risk"]
-    clock[0] = vn(2026, 3, 4, 0, 1)                           # the due day
+    clock[0] = vn(2026, 3, 4, 0, 1)  # the due day
     svc.sweep()
-    assert svc.store.case(code)["flags"] == {"overdue": False, "at_risk": True, "reception_at_risk": False,
-                                             "reception_overdue": False}
+    assert svc.store.case(code)["flags"] == {
+        "overdue": False,
+        "at_risk": True,
+        "reception_at_risk": False,
+        "reception_overdue": False,
+    }
     clock[0] = vn(2026, 3, 5, 0, 1)
     svc.sweep()
     svc.sweep()
-    flagged = [c.args[1]["payload"] for c in svc.dispatch.call_args_list
-               if c.args[0] == "case_deadline_flagged" and c.args[1]["payload"]["code"] == code]
+    flagged = [
+        c.args[1]["payload"]
+        for c in svc.dispatch.call_args_list
+        if c.args[0] == "case_deadline_flagged" and c.args[1]["payload"]["code"] == code
+    ]
     assert [f["newly"] for f in flagged] == [["at_risk"], ["overdue"]]
     assert svc.verify_history(RECEPTION, code)["valid"]
 
@@ -214,7 +262,7 @@ def test_sweep_in_chunks_flags_each_case_once(svc, clock, monkeypatch):
     codes = [open_case(svc, days=2)[0] for _ in range(5)]
     clock[0] = vn(2026, 3, 2, 9)
     for code in codes:
-        act(svc, RECEPTION, code, "receive")                  # due Wed 4/3
+        act(svc, RECEPTION, code, "receive")  # due Wed 4/3
     for day, flag in ((4, "at_risk"), (5, "overdue")):
         clock[0] = vn(2026, 3, day, 0, 1)
         svc.sweep()
@@ -222,13 +270,19 @@ def test_sweep_in_chunks_flags_each_case_once(svc, clock, monkeypatch):
         for code in codes:
             case = svc.store.case(code)
             assert case["flags"][flag] and case["version"] == (3 if flag == "at_risk" else 4)
-            raised = {d["_id"] for d in svc.store.db.flagged_cases.find({"_id": {"$in": [f"{code}|at_risk",
-                                                                                          f"{code}|overdue"]}})}
+            raised = {
+                d["_id"]
+                for d in svc.store.db.flagged_cases.find({"_id": {"$in": [f"{code}|at_risk", f"{code}|overdue"]}})
+            }
             assert raised == {f"{code}|{flag}"}
-    flagged = [c.args[1]["payload"] for c in svc.dispatch.call_args_list
-               if c.args[0] == "case_deadline_flagged" and c.args[1]["payload"]["code"] in codes]
+    flagged = [
+        c.args[1]["payload"]
+        for c in svc.dispatch.call_args_list
+        if c.args[0] == "case_deadline_flagged" and c.args[1]["payload"]["code"] in codes
+    ]
     assert sorted((f["code"], f["newly"][0]) for f in flagged) == sorted(
-        (code, flag) for code in codes for flag in ("at_risk", "overdue"))
+        (code, flag) for code in codes for flag in ("at_risk", "overdue")
+    )
     assert svc.store.cases.pending.count_documents({"doc_id": {"$in": codes}}) == 0
 
 
@@ -236,8 +290,13 @@ def test_history_verification_reports_a_direct_database_edit(svc, clock):
     code, _ = open_case(svc)
     act(svc, RECEPTION, code, "receive")
     act(svc, RECEPTION, code, "assign", department_id="STP-LLTP")
-    assert svc.verify_history(RECEPTION, code) == {"code": code, "valid": True, "checked": 3, "broken_at": None,
-                                                   "reason": None}
+    assert svc.verify_history(RECEPTION, code) == {
+        "code": code,
+        "valid": True,
+        "checked": 3,
+        "broken_at": None,
+        "reason": None,
+    }
     svc.store.cases.log.update_one({"_id": f"{code}#2"}, {"$set": {"history.actor.id": "someone-else"}})
     report = svc.verify_history(RECEPTION, code)
     assert report["valid"] is False and report["broken_at"] == 2
@@ -246,14 +305,31 @@ def test_history_verification_reports_a_direct_database_edit(svc, clock):
 def test_a_fee_paid_before_the_case_opened_is_not_lost(svc, clock):
     """The payment's event may overtake the filing's: the opening then finds the fee paid (R10)."""
     code = f"52-TEST-{uuid.uuid4().hex[:8].upper()}"
-    paid = new_event(PaymentSucceeded(payment_id="PAY1", code=code, amount_vnd=200000),
-                     {"id": "payment", "role": "system"}, dossier_code=code)
+    paid = new_event(
+        PaymentSucceeded(payment_id="PAY1", code=code, amount_vnd=200000),
+        {"id": "payment", "role": "system"},
+        dossier_code=code,
+    )
     svc.fee_paid(paid)  # no case yet
-    envelope = new_event(DossierSubmitted(
-        code=code, procedure_code="TP-LLTP-01", procedure_version=1, procedure_name="LLTP",
-        agency_id="STP", level=4, handled_as_level=4, channel="online", processing_days=10,
-        applicant_id=CITIZEN["id"], delivery_method="online", fee_vnd=200000,
-        submitted_at=vn(2026, 2, 9, 8)), CITIZEN, dossier_code=code)
+    envelope = new_event(
+        DossierSubmitted(
+            code=code,
+            procedure_code="TP-LLTP-01",
+            procedure_version=1,
+            procedure_name="LLTP",
+            agency_id="STP",
+            level=4,
+            handled_as_level=4,
+            channel="online",
+            processing_days=10,
+            applicant_id=CITIZEN["id"],
+            delivery_method="online",
+            fee_vnd=200000,
+            submitted_at=vn(2026, 2, 9, 8),
+        ),
+        CITIZEN,
+        dossier_code=code,
+    )
     svc.open_case(envelope)
     case = svc.store.case(code)
     assert case["fee_status"] == "paid_online" and case["payment_id"] == "PAY1"

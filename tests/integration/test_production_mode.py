@@ -2,6 +2,7 @@
 refuses to start on development secrets or the guest broker user, saying which; with real
 secrets it starts. (Before: a token signed with the README's development TOKEN_SECRET was valid
 and nothing stopped such a start.)"""
+
 import os
 import secrets
 import subprocess
@@ -18,22 +19,40 @@ from services.common.production import SECRETS
 
 pytestmark = pytest.mark.integration
 
-SECRET_OF = {"gateway": ["TOKEN_SECRET", "POSTAL_OPERATORS"], "intake": ["TRACKING_SECRET_KEY"],
-             "payment": ["PROVIDER_SECRET"], "ministry": ["MINISTRY_SYSTEMS"]}
+SECRET_OF = {
+    "gateway": ["TOKEN_SECRET", "POSTAL_OPERATORS"],
+    "intake": ["TRACKING_SECRET_KEY"],
+    "payment": ["PROVIDER_SECRET"],
+    "ministry": ["MINISTRY_SYSTEMS"],
+}
 
 
 def production_env(infra, **extra):
     env = {k: v for k, v in os.environ.items() if k not in SECRETS}
-    return {**env, "PORTAL_ENV": "production", "MONGO_URI": infra["mongo_uri"],
-            "DB_PREFIX": f"{infra['db_prefix']}_prod", **extra}
+    return {
+        **env,
+        "PORTAL_ENV": "production",
+        "MONGO_URI": infra["mongo_uri"],
+        "DB_PREFIX": f"{infra['db_prefix']}_prod",
+        **extra,
+    }
 
 
 def test_every_component_refuses_development_secrets_and_says_which(infra):
     # Nothing listens on port 1: a component that did not refuse would wait for the broker
     # forever, and communicate() below would time out.
     env = suite.child_env(production_env(infra, AMQP_URI="pyamqp://guest:guest@127.0.0.1:1/"))
-    procs = {name: subprocess.Popen(suite.command(name, env), cwd=suite.ROOT, env=env, stdout=subprocess.PIPE,
-                                    stderr=subprocess.STDOUT, text=True) for name in suite.COMPONENTS}
+    procs = {
+        name: subprocess.Popen(
+            suite.command(name, env),
+            cwd=suite.ROOT,
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+        )
+        for name in suite.COMPONENTS
+    }
     try:
         for name, proc in procs.items():
             out, _ = proc.communicate(timeout=120)
@@ -54,9 +73,15 @@ def test_with_real_secrets_a_production_start_succeeds(infra, private_broker):
     private_broker.vhost(vhost)
     amqp = private_broker.add_user(vhost, f"portal-{uuid.uuid4().hex[:6]}", secrets.token_hex(16))
     address = f"127.0.0.1:{suite.free_port()}"
-    env = production_env(infra, AMQP_URI=amqp, GATEWAY_ADDRESS=address, TOKEN_SECRET=secrets.token_urlsafe(48),
-                         POSTAL_OPERATORS=f"vnpost:{secrets.token_hex(8)}:{secrets.token_hex(16)}",
-                         TRACKING_SECRET_KEY=secrets.token_hex(24), HEALTH_SERVICES="intake")
+    env = production_env(
+        infra,
+        AMQP_URI=amqp,
+        GATEWAY_ADDRESS=address,
+        TOKEN_SECRET=secrets.token_urlsafe(48),
+        POSTAL_OPERATORS=f"vnpost:{secrets.token_hex(8)}:{secrets.token_hex(16)}",
+        TRACKING_SECRET_KEY=secrets.token_hex(24),
+        HEALTH_SERVICES="intake",
+    )
     log_dir = suite.ROOT / "var" / "log" / f"test-{infra['db_prefix']}" / "prod"
     procs = {name: suite.start(name, env, log_dir) for name in ("intake", "gateway")}
     try:

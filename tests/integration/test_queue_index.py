@@ -1,8 +1,9 @@
 """The agencies' queues read by _id (services/processing/queue_index.py) give exactly the pages a
 filter-and-sort over every case gives, on the real Mongo-wire server, however the states arrive."""
+
 import random
 import uuid
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 
 import pytest
 
@@ -23,19 +24,36 @@ def index(infra):
 def case(rng, code, version, agency):
     status = rng.choice(STATUSES)
     due = None if status == "submitted" else date(2026, 3, 2) + timedelta(days=rng.randrange(20))
-    submitted = datetime(2026, 2, 1, tzinfo=timezone.utc) + timedelta(minutes=rng.randrange(50_000))
-    return {"code": code, "version": version, "agency_id": agency, "status": status,
-            "department_id": rng.choice(["D1", "D2", None]), "submitted_at": submitted,
-            "due_date": due.isoformat() if due else None,
-            "due_at": datetime(due.year, due.month, due.day, 17, tzinfo=timezone.utc) if due else None}
+    submitted = datetime(2026, 2, 1, tzinfo=UTC) + timedelta(minutes=rng.randrange(50_000))
+    return {
+        "code": code,
+        "version": version,
+        "agency_id": agency,
+        "status": status,
+        "department_id": rng.choice(["D1", "D2", None]),
+        "submitted_at": submitted,
+        "due_date": due.isoformat() if due else None,
+        "due_at": datetime(due.year, due.month, due.day, 17, tzinfo=UTC) if due else None,
+    }
 
 
 def expected(cases, agency, status=None, department=None, day_filter=None):
-    rows = [c for c in cases.values() if c["agency_id"] == agency and (status is None or c["status"] == status)
-            and (department is None or c["department_id"] == department)
-            and (day_filter is None or (c["due_date"] and c["status"] in CLOCK and day_filter(c["due_date"])))]
-    rows.sort(key=lambda c: (c["due_date"] is not None, c["due_at"] or datetime.min.replace(tzinfo=timezone.utc),
-                             c["submitted_at"], c["code"]))
+    rows = [
+        c
+        for c in cases.values()
+        if c["agency_id"] == agency
+        and (status is None or c["status"] == status)
+        and (department is None or c["department_id"] == department)
+        and (day_filter is None or (c["due_date"] and c["status"] in CLOCK and day_filter(c["due_date"])))
+    ]
+    rows.sort(
+        key=lambda c: (
+            c["due_date"] is not None,
+            c["due_at"] or datetime.min.replace(tzinfo=UTC),
+            c["submitted_at"],
+            c["code"],
+        )
+    )
     return [c["code"] for c in rows]
 
 
@@ -52,11 +70,17 @@ def test_pages_equal_a_full_filter_and_sort(index):
     assert index.fold() >= 300
     today = date(2026, 3, 10)
     for agency in ("GR", "STP"):
-        for kwargs, day_filter in [({}, None), ({"status": "in_review"}, None), ({"department": "D1"}, None),
-                                   ({"status": "received", "department": "D2"}, None),
-                                   ({"overdue_before": today, "clock_statuses": CLOCK}, lambda d: d < today.isoformat()),
-                                   ({"due_between": (today, today + timedelta(days=2)), "clock_statuses": CLOCK},
-                                    lambda d: today.isoformat() <= d <= (today + timedelta(days=2)).isoformat())]:
+        for kwargs, day_filter in [
+            ({}, None),
+            ({"status": "in_review"}, None),
+            ({"department": "D1"}, None),
+            ({"status": "received", "department": "D2"}, None),
+            ({"overdue_before": today, "clock_statuses": CLOCK}, lambda d: d < today.isoformat()),
+            (
+                {"due_between": (today, today + timedelta(days=2)), "clock_statuses": CLOCK},
+                lambda d: today.isoformat() <= d <= (today + timedelta(days=2)).isoformat(),
+            ),
+        ]:
             want = expected(latest, agency, kwargs.get("status"), kwargs.get("department"), day_filter)
             got, total = [], None
             for page in range(0, len(want) // 7 + 2):

@@ -3,13 +3,14 @@ once whatever is redelivered, whenever a writer dies (before its journal entry, 
 checkpoint) and whichever order events come in; a rebuild gives the same read models; and the
 batch consumer in a real process loses and doubles nothing when it is killed mid-burst, and parks
 what is not an event."""
+
 import json
 import os
 import signal
 import time
 import uuid
 from collections import defaultdict
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pika
 import pytest
@@ -27,24 +28,59 @@ from services.reporting.writer import Writer
 from tests.helpers import amqp_params
 
 SETTINGS = ReportingSettings(reporting_writer_lease_seconds=0.3, orphan_event_seconds=3600)
-T0 = datetime(2026, 3, 2, 1, tzinfo=timezone.utc)
+T0 = datetime(2026, 3, 2, 1, tzinfo=UTC)
 
 
 def dossier_events(i: int) -> list[dict]:
     code = f"52-T-{i:05d}"
-    base = {"code": code, "agency_id": ("STP", "SXD")[i % 2], "procedure_code": f"P{i % 3}", "sector": "S",
-            "level": 3, "procedure_name": "Thủ tục", "applicant_id": "c", "delivery_method": "in_person"}
+    base = {
+        "code": code,
+        "agency_id": ("STP", "SXD")[i % 2],
+        "procedure_code": f"P{i % 3}",
+        "sector": "S",
+        "level": 3,
+        "procedure_name": "Thủ tục",
+        "applicant_id": "c",
+        "delivery_method": "in_person",
+    }
     actor = {"id": "c", "role": "citizen"}
-    events = [new_event(DossierSubmitted(**base, handled_as_level=3, channel="online", procedure_version=1,
-                                         processing_days=3, submitted_at=T0), actor, code),
-              new_event(CaseStatusChanged(**base, action="receive", from_="submitted", to="received", case_version=2,
-                                          reception_late=i % 4 == 0), actor, code),
-              new_event(CaseStatusChanged(**base, action="mark_result_ready", from_="approved", to="result_ready",
-                                          case_version=6, timing_class=("early", "on_time", "late")[i % 3],
-                                          stage_completed={"code": "r", "name": "Trả kết quả", "kind": "result",
-                                                           "department_id": "D1", "due_date": "2026-03-09",
-                                                           "late": False}), actor, code),
-              new_event(PaymentSucceeded(code=code, amount_vnd=1000 * i, payment_id=f"P{i}"), actor, code)]
+    events = [
+        new_event(
+            DossierSubmitted(
+                **base, handled_as_level=3, channel="online", procedure_version=1, processing_days=3, submitted_at=T0
+            ),
+            actor,
+            code,
+        ),
+        new_event(
+            CaseStatusChanged(
+                **base, action="receive", from_="submitted", to="received", case_version=2, reception_late=i % 4 == 0
+            ),
+            actor,
+            code,
+        ),
+        new_event(
+            CaseStatusChanged(
+                **base,
+                action="mark_result_ready",
+                from_="approved",
+                to="result_ready",
+                case_version=6,
+                timing_class=("early", "on_time", "late")[i % 3],
+                stage_completed={
+                    "code": "r",
+                    "name": "Trả kết quả",
+                    "kind": "result",
+                    "department_id": "D1",
+                    "due_date": "2026-03-09",
+                    "late": False,
+                },
+            ),
+            actor,
+            code,
+        ),
+        new_event(PaymentSucceeded(code=code, amount_vnd=1000 * i, payment_id=f"P{i}"), actor, code),
+    ]
     for k, e in enumerate(events):  # distinct instants, in the order they happen
         e["occurred_at"] = (T0 + timedelta(minutes=10 * i + k)).isoformat().replace("+00:00", "Z")
     return events
@@ -102,10 +138,10 @@ def test_redeliveries_and_writer_deaths_neither_lose_nor_double(db):
     # the batch whose writer dies
     ahead = [e for e in events[:40] if e["type"] != "dossier_submitted"]
     arriving = ahead + [e for e in events[:40] if e["type"] == "dossier_submitted"] + events[40:]
-    batches = [arriving[k:k + 15] for k in range(0, 60, 15)] + [arriving[60:90], arriving[90:]]
+    batches = [arriving[k : k + 15] for k in range(0, 60, 15)] + [arriving[60:90], arriving[90:]]
 
     w = writer()
-    run(w, store, batches[0] + batches[0][:3])          # the same event twice in one batch
+    run(w, store, batches[0] + batches[0][:3])  # the same event twice in one batch
     run(w, store, batches[1])
     # dies after storing batch 2, before its journal entry: the broker redelivers it to the next writer
     store.append_journal = lambda *a: (_ for _ in ()).throw(Crash())
@@ -124,12 +160,12 @@ def test_redeliveries_and_writer_deaths_neither_lose_nor_double(db):
     del store.checkpoint
     w3 = writer()
     run(w3, store, batches[3])
-    run(w3, store, batches[4] + batches[1][:5])           # a producer's duplicate, long after
+    run(w3, store, batches[4] + batches[1][:5])  # a producer's duplicate, long after
     run(w3, store, batches[5])
     finish(w3, store)
 
     assert counters(db) == expected_counters(events)
-    assert db.events.count_documents({}) == len(events)   # stored once
+    assert db.events.count_documents({}) == len(events)  # stored once
     assert db.meta.find_one({"_id": "fold"})["folded"] == len(events)
     assert not list(db.journal.find()) and json.loads(db.deferred.find_one()["blob"]) == []  # none waits
 
@@ -158,8 +194,12 @@ def test_events_waiting_for_their_filing_survive_a_new_writer(db):
 # ------------------------------------------------------------------ a real process, killed
 @pytest.fixture
 def reporting_proc(infra, mongo):
-    env = {"AMQP_URI": infra["amqp_for"](f"rep{uuid.uuid4().hex[:4]}"), "MONGO_URI": infra["mongo_uri"],
-           "DB_PREFIX": f"{infra['db_prefix']}r{uuid.uuid4().hex[:4]}", "REPORTING_WRITER_LEASE_SECONDS": "2"}
+    env = {
+        "AMQP_URI": infra["amqp_for"](f"rep{uuid.uuid4().hex[:4]}"),
+        "MONGO_URI": infra["mongo_uri"],
+        "DB_PREFIX": f"{infra['db_prefix']}r{uuid.uuid4().hex[:4]}",
+        "REPORTING_WRITER_LEASE_SECONDS": "2",
+    }
     log_dir = suite.ROOT / "var" / "log" / f"test-{infra['db_prefix']}"
     state = {"env": env, "proc": None, "db": mongo[f"{env['DB_PREFIX']}_reporting"]}
 
@@ -184,8 +224,12 @@ def publish(amqp_uri: str, events: list, kind: str = "") -> None:
         body = json.dumps(e).encode() if isinstance(e, dict) else e
         kind_ = kind or e["type"]
         ch.exchange_declare(f"{source[kind_]}.events", exchange_type="topic", durable=True)
-        ch.basic_publish(f"{source[kind_]}.events", kind_, body,
-                         pika.BasicProperties(content_type="application/json", delivery_mode=2))
+        ch.basic_publish(
+            f"{source[kind_]}.events",
+            kind_,
+            body,
+            pika.BasicProperties(content_type="application/json", delivery_mode=2),
+        )
     conn.close()
 
 
@@ -204,14 +248,16 @@ def test_killed_reporting_process_loses_and_doubles_nothing(reporting_proc):
     proc.wait(10)
     reporting_proc["start"]()
     deadline = time.time() + 90
-    while time.time() < deadline and (counters(db) != expected_counters(events)
-                                      or db.locks.find_one({"_id": "fold"})["owner"] == killed):
+    while time.time() < deadline and (
+        counters(db) != expected_counters(events) or db.locks.find_one({"_id": "fold"})["owner"] == killed
+    ):
         time.sleep(0.5)
     assert counters(db) == expected_counters(events)
     assert db.events.count_documents({}) == len(events)
     parked = list(db.parked_messages.find())
     assert len(parked) == 2 and {p["queue"] for p in parked} == {
-        "evt-intake-dossier_submitted--reporting.on_dossier_submitted"}
+        "evt-intake-dossier_submitted--reporting.on_dossier_submitted"
+    }
     # stopped cleanly, the writer hands its role over at once (killed, it held it until its lease ran out)
     reporting_proc["proc"].terminate()
     reporting_proc["proc"].wait(15)

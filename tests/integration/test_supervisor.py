@@ -4,6 +4,7 @@ retried with backoff and then given up, and SIGTERM stops everything.
 
 Issue #14 item 9: under the old runner, one component exiting stopped the whole portal.
 """
+
 import os
 import shutil
 import signal
@@ -43,8 +44,15 @@ def supervised():
 
     def start(programs, policy=Policy(start_seconds=1, start_retries=3, stop_wait_seconds=3)):
         run_dir = ROOT / "var" / "run" / f"test-sv-{uuid.uuid4().hex[:6]}"
-        sup = Supervisor(programs, run_dir, run_dir / "log", ROOT, env=dict(os.environ),
-                         output=run_dir / "supervisord.out", policy=policy)
+        sup = Supervisor(
+            programs,
+            run_dir,
+            run_dir / "log",
+            ROOT,
+            env=dict(os.environ),
+            output=run_dir / "supervisord.out",
+            policy=policy,
+        )
         started.append(sup)
         sup.start()
         sup.wait_ready()
@@ -67,8 +75,10 @@ def test_a_killed_process_is_restarted_and_the_restart_logged(supervised):
     os.kill(first, signal.SIGKILL)
     os.kill(pair[0], signal.SIGKILL)
     again = wait_for(lambda: [p for p in sup.pids("sleeper") if p != first], what="sleeper to come back")
-    wait_for(lambda: len(set(sup.pids("pair")) - set(pair)) == 1 and len(sup.pids("pair")) == 2,
-             what="the killed replica to come back")
+    wait_for(
+        lambda: len(set(sup.pids("pair")) - set(pair)) == 1 and len(sup.pids("pair")) == 2,
+        what="the killed replica to come back",
+    )
     assert pair[1] in sup.pids("pair")  # its sibling was left alone
     text = log_of(sup)
     assert "exited: sleeper (terminated by SIGKILL; not expected)" in text

@@ -1,4 +1,5 @@
 """Optimistic concurrency that holds on FerretDB as on MongoDB (services.common.versioned)."""
+
 import uuid
 
 import eventlet
@@ -28,8 +29,12 @@ def test_raw_conditional_update_is_not_a_guard_on_this_server(infra):
     doc_id = str(uuid.uuid4())
     coll.insert_one({"_id": doc_id, "version": 1})
     pool = eventlet.GreenPool(8)
-    wins = sum(pool.imap(lambda i: coll.update_one({"_id": doc_id, "version": 1},
-                                                   {"$set": {"version": 2, "by": i}}).modified_count, range(8)))
+    wins = sum(
+        pool.imap(
+            lambda i: coll.update_one({"_id": doc_id, "version": 1}, {"$set": {"version": 2, "by": i}}).modified_count,
+            range(8),
+        )
+    )
     assert wins >= 1
     client.close()
 
@@ -90,8 +95,17 @@ def test_recover_projects_in_order_and_publishes_once(docs):
     # a crash after committing version 2: claim and record present, projection and publish missing
     at = docs.log.find_one()["at"]
     docs.pending.insert_one({"_id": f"{doc_id}#2", "doc_id": doc_id, "version": 2, "at": at})
-    docs.log.insert_one({"_id": f"{doc_id}#2", "doc_id": doc_id, "version": 2, "set": {"n": 2, "version": 2},
-                         "events": [{"type": "changed", "event_id": "b"}], "at": at, "published": False})
+    docs.log.insert_one(
+        {
+            "_id": f"{doc_id}#2",
+            "doc_id": doc_id,
+            "version": 2,
+            "set": {"n": 2, "version": 2},
+            "events": [{"type": "changed", "event_id": "b"}],
+            "at": at,
+            "published": False,
+        }
+    )
     # and a claim whose writer died before committing: freed, nothing published
     docs.pending.insert_one({"_id": f"{doc_id}#3", "doc_id": doc_id, "version": 3, "at": at})
     docs.recover(lambda t, e: sent.append(e["event_id"]))
@@ -104,6 +118,7 @@ def test_recover_projects_in_order_and_publishes_once(docs):
 def test_events_wait_in_the_outbox_while_the_broker_is_down(docs):
     """Issue #14 item 9: a change committed while RabbitMQ is down stands (the request succeeds),
     its events stay in the outbox, and recovery publishes each once the broker is back."""
+
     def broker_down(event_type, envelope):
         raise BrokerUnavailable("broker down", {"event_type": event_type})
 

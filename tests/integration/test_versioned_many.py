@@ -1,5 +1,6 @@
 """Many transitions at once (VersionedDocuments.transition_many, the deadline sweep's path) on the
 real server: each version won once, each record's events published once, nothing lost."""
+
 import uuid
 
 import eventlet
@@ -23,13 +24,19 @@ def things(db, stale_after: float = 10.0) -> VersionedDocuments:
 
 
 def made(docs: VersionedDocuments, count: int) -> list[dict]:
-    return [docs.create(str(uuid.uuid4()), {"n": n, "flag": False}, [], dispatch=lambda t, e: None)[0]
-            for n in range(count)]
+    return [
+        docs.create(str(uuid.uuid4()), {"n": n, "flag": False}, [], dispatch=lambda t, e: None)[0] for n in range(count)
+    ]
 
 
 def flag(doc: dict, tag: str = "x") -> tuple:
-    return (doc["_id"], doc["version"], {"flag": True, "by": tag},
-            [{"type": "flagged", "event_id": f"{doc['_id']}:{doc['version'] + 1}:{tag}"}], {"why": tag})
+    return (
+        doc["_id"],
+        doc["version"],
+        {"flag": True, "by": tag},
+        [{"type": "flagged", "event_id": f"{doc['_id']}:{doc['version'] + 1}:{tag}"}],
+        {"why": tag},
+    )
 
 
 @pytest.mark.parametrize("stale_after", [10.0, 0.0], ids=["caller's copy", "read again"])
@@ -61,8 +68,9 @@ def test_many_lose_versions_someone_else_took(db):
     current = made(docs, 4)
     docs.transition(current[1]["_id"], 1, {"by": "official"}, [])  # moved on since the caller read it
     # committed and published long ago: its marker is gone, the record is there
-    docs.transition(current[2]["_id"], 1, {"by": "earlier"}, [{"type": "t", "event_id": "earlier"}],
-                    dispatch=lambda t, e: None)
+    docs.transition(
+        current[2]["_id"], 1, {"by": "earlier"}, [{"type": "t", "event_id": "earlier"}], dispatch=lambda t, e: None
+    )
     sent = []
     out = docs.transition_many([flag(d) for d in current], lambda t, e: sent.append(e["event_id"]), current=current)
     assert out[0]["flag"] and out[3]["flag"] and out[1] is None and out[2] is None
@@ -80,8 +88,14 @@ def test_concurrent_sweeps_flag_each_document_once(db, monkeypatch):
     current = made(docs, 10)
     sent = []
     pool = eventlet.GreenPool(2)
-    outs = list(pool.imap(lambda tag: docs.transition_many(
-        [flag(d, tag) for d in current], lambda t, e: sent.append(e["event_id"]), current=current), ["a", "b"]))
+    outs = list(
+        pool.imap(
+            lambda tag: docs.transition_many(
+                [flag(d, tag) for d in current], lambda t, e: sent.append(e["event_id"]), current=current
+            ),
+            ["a", "b"],
+        )
+    )
     for i, doc in enumerate(current):
         winners = [tag for tag, out in zip("ab", outs, strict=True) if out[i] is not None]
         assert len(winners) == 1

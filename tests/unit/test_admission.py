@@ -1,5 +1,6 @@
 """The gateway's in-flight limit for filings (gateway/admission.py): green threads, no network,
 no clock read by any assertion."""
+
 import json
 
 import eventlet
@@ -107,8 +108,14 @@ def test_filing_routes_document_the_busy_answer(path):
     assert "service_busy" in answer["description"] and "Retry-After" in answer["headers"]
 
 
-@pytest.mark.parametrize("bad", [dict(limit=0, max_waiting=1, max_wait=1), dict(limit=1, max_waiting=-1, max_wait=1),
-                                 dict(limit=1, max_waiting=1, max_wait=0)])
+@pytest.mark.parametrize(
+    "bad",
+    [
+        dict(limit=0, max_waiting=1, max_wait=1),
+        dict(limit=1, max_waiting=-1, max_wait=1),
+        dict(limit=1, max_waiting=1, max_wait=0),
+    ],
+)
 def test_nonsense_settings_are_refused(bad):
     with pytest.raises(ValueError):
         InFlightLimit("intake", **bad)

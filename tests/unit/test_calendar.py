@@ -1,13 +1,22 @@
 """The working-day calendar and the one deadline convention (R15, R19, R23; Civil Code Art. 147–148):
 a period of N working days from an event on day D ends at 24:00 local time of the N-th working day
 after D; an event on a day off counts from the next working day."""
-from datetime import date, datetime, timedelta, timezone
+
+from datetime import UTC, date, datetime, timedelta
 
 import pytest
-from hypothesis import given, settings, strategies as st
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from services.common.calendar import (
-    DEFAULT_FILE, VN_TZ, CalendarFileError, WorkingCalendar, check_file, deadline_flags, default_calendar, main,
+    DEFAULT_FILE,
+    VN_TZ,
+    CalendarFileError,
+    WorkingCalendar,
+    check_file,
+    deadline_flags,
+    default_calendar,
+    main,
 )
 
 CAL = default_calendar()
@@ -37,7 +46,7 @@ KNOWN = [
     (vn(2026, 3, 2, 10), 0, date(2026, 3, 2), "zero days: the day itself"),
     (vn(2026, 3, 1, 10), 0, date(2026, 3, 2), "zero days from a Sunday: Monday"),
     # UTC instants that are already the next local day
-    (datetime(2026, 3, 1, 17, 30, tzinfo=timezone.utc), 1, date(2026, 3, 3), "Sun 17:30 UTC is Mon 00:30 local"),
+    (datetime(2026, 3, 1, 17, 30, tzinfo=UTC), 1, date(2026, 3, 3), "Sun 17:30 UTC is Mon 00:30 local"),
 ]
 
 
@@ -48,41 +57,65 @@ def test_known_deadlines(event, n, due, why):
 
 def test_due_instant_is_the_end_of_the_local_day():
     end = CAL.end_of_day(date(2026, 2, 27))
-    assert end == vn(2026, 2, 28) and end.astimezone(timezone.utc) == datetime(2026, 2, 27, 17, tzinfo=timezone.utc)
+    assert end == vn(2026, 2, 28) and end.astimezone(UTC) == datetime(2026, 2, 27, 17, tzinfo=UTC)
 
 
-@pytest.mark.parametrize("day,working", [
-    (date(2025, 1, 27), False), (date(2025, 2, 3), True), (date(2025, 4, 26), True),
-    (date(2025, 5, 2), False), (date(2025, 9, 1), False), (date(2025, 9, 2), False),
-    (date(2026, 2, 16), False), (date(2026, 2, 20), False), (date(2026, 2, 23), True),
-    (date(2026, 4, 27), False), (date(2026, 8, 22), True), (date(2026, 8, 31), False),
-    # 2/9 is two days: with 1/9 in 2026, with 3/9 in 2027
-    (date(2026, 9, 1), False), (date(2026, 9, 2), False), (date(2026, 9, 3), True),
-    (date(2027, 9, 2), False), (date(2027, 9, 3), False), (date(2027, 9, 6), True),
-    # 24/11: national holiday (Vietnam Cultural Day) from 2026
-    (date(2025, 11, 24), True), (date(2026, 11, 24), False), (date(2027, 11, 24), False),
-    (date(2026, 11, 28), False), (date(2026, 11, 30), True),
-])
+@pytest.mark.parametrize(
+    "day,working",
+    [
+        (date(2025, 1, 27), False),
+        (date(2025, 2, 3), True),
+        (date(2025, 4, 26), True),
+        (date(2025, 5, 2), False),
+        (date(2025, 9, 1), False),
+        (date(2025, 9, 2), False),
+        (date(2026, 2, 16), False),
+        (date(2026, 2, 20), False),
+        (date(2026, 2, 23), True),
+        (date(2026, 4, 27), False),
+        (date(2026, 8, 22), True),
+        (date(2026, 8, 31), False),
+        # 2/9 is two days: with 1/9 in 2026, with 3/9 in 2027
+        (date(2026, 9, 1), False),
+        (date(2026, 9, 2), False),
+        (date(2026, 9, 3), True),
+        (date(2027, 9, 2), False),
+        (date(2027, 9, 3), False),
+        (date(2027, 9, 6), True),
+        # 24/11: national holiday (Vietnam Cultural Day) from 2026
+        (date(2025, 11, 24), True),
+        (date(2026, 11, 24), False),
+        (date(2027, 11, 24), False),
+        (date(2026, 11, 28), False),
+        (date(2026, 11, 30), True),
+    ],
+)
 def test_known_days(day, working):
     assert CAL.is_working_day(day) is working
 
 
-@pytest.mark.parametrize("finished,expected", [
-    (vn(2026, 3, 2, 23, 59), "early"),
-    (vn(2026, 3, 3, 0, 0), "on_time"),      # any time of the due day is on time
-    (vn(2026, 3, 3, 23, 59), "on_time"),
-    (vn(2026, 3, 4, 0, 1), "late"),
-])
+@pytest.mark.parametrize(
+    "finished,expected",
+    [
+        (vn(2026, 3, 2, 23, 59), "early"),
+        (vn(2026, 3, 3, 0, 0), "on_time"),  # any time of the due day is on time
+        (vn(2026, 3, 3, 23, 59), "on_time"),
+        (vn(2026, 3, 4, 0, 1), "late"),
+    ],
+)
 def test_classification_by_local_day(finished, expected):
     assert CAL.classify(finished, date(2026, 3, 3)) == expected
 
 
-@pytest.mark.parametrize("now,flags", [
-    (vn(2026, 3, 2, 9), {"at_risk": False, "overdue": False}),   # Monday: Mon, Tue left
-    (vn(2026, 3, 3, 0, 1), {"at_risk": True, "overdue": False}),  # the due day: one left
-    (vn(2026, 3, 3, 23, 59), {"at_risk": True, "overdue": False}),  # never "late" before 24:00
-    (vn(2026, 3, 4, 0, 1), {"at_risk": False, "overdue": True}),
-])
+@pytest.mark.parametrize(
+    "now,flags",
+    [
+        (vn(2026, 3, 2, 9), {"at_risk": False, "overdue": False}),  # Monday: Mon, Tue left
+        (vn(2026, 3, 3, 0, 1), {"at_risk": True, "overdue": False}),  # the due day: one left
+        (vn(2026, 3, 3, 23, 59), {"at_risk": True, "overdue": False}),  # never "late" before 24:00
+        (vn(2026, 3, 4, 0, 1), {"at_risk": False, "overdue": True}),
+    ],
+)
 def test_flags_by_day(now, flags):
     assert deadline_flags(CAL, now, date(2026, 3, 3), 1) == flags
 
@@ -111,8 +144,9 @@ def test_the_project_file_is_valid_and_the_check_command_says_so(capsys):
 
 def test_check_command_finds_mistakes(tmp_path, capsys):
     f = tmp_path / "cal.yaml"
-    f.write_text("extra_days_off: [2026-12-26, 2026-09-02, 2026-12-30]\nmake_up_working_days: [2026-12-30, "
-                 "2026-12-29]\n")
+    f.write_text(
+        "extra_days_off: [2026-12-26, 2026-09-02, 2026-12-30]\nmake_up_working_days: [2026-12-30, 2026-12-29]\n"
+    )
     problems = check_file(f)
     assert any("30/12/2026 vừa là ngày nghỉ bù vừa là ngày làm bù" in p for p in problems)
     assert any("26/12/2026" in p and "thứ Bảy" in p for p in problems)
@@ -133,8 +167,7 @@ def test_naive_datetimes_refused():
 
 
 days = st.dates(min_value=date(2024, 1, 1), max_value=date(2027, 12, 31))
-instants = st.datetimes(min_value=datetime(2024, 1, 1), max_value=datetime(2027, 12, 31),
-                        timezones=st.just(timezone.utc))
+instants = st.datetimes(min_value=datetime(2024, 1, 1), max_value=datetime(2027, 12, 31), timezones=st.just(UTC))
 
 
 @settings(max_examples=150, deadline=None)

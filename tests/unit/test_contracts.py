@@ -1,6 +1,7 @@
 """The HTTP contract is written once, in contracts/ (or, for what only HTTP has, gateway/schemas.py):
 the gateway never imports a service's own schemas module, and no model of a route comes from a
 service's own package (issue #16). services/common (the workflow definition) is shared by all."""
+
 import ast
 from typing import get_args
 
@@ -48,6 +49,9 @@ def test_no_route_model_comes_from_a_services_own_package():
         for model in (spec.body, spec.query, spec.response):
             _models(model, models)
     assert len(models) > 60, "the walk found too few models: is it still following the fields?"
-    elsewhere = sorted(f"{m.__module__}.{m.__name__}" for m in models
-                       if not m.__module__.startswith(("contracts.", "gateway.", "services.common.")))
+    elsewhere = sorted(
+        f"{m.__module__}.{m.__name__}"
+        for m in models
+        if not m.__module__.startswith(("contracts.", "gateway.", "services.common."))
+    )
     assert elsewhere == []

@@ -1,4 +1,5 @@
 """Deadlines as a pure function of clock events (R15, R23), checked by hand across Tết 2026."""
+
 from datetime import date, datetime
 
 from services.common.calendar import VN_TZ, default_calendar
@@ -60,8 +61,9 @@ def test_history_chain_detects_edits():
     for version, to in enumerate(["submitted", "received", "in_review"], start=1):
         changes = {"status": to, "version": version, "at": vn(2026, 1, 5, 8, version)}
         entry = make_entry("D1", version, prev, changes, action=to, actor={"id": "u"}, at=changes["at"])
-        records.append({"doc_id": "D1", "version": version, "set": {**changes, "history_head": entry["hash"]},
-                        "history": entry})
+        records.append(
+            {"doc_id": "D1", "version": version, "set": {**changes, "history_head": entry["hash"]}, "history": entry}
+        )
         prev = entry["hash"]
     assert verify(records)["valid"] and verify(records)["checked"] == 3
     tampered = [dict(r) for r in records]

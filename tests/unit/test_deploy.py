@@ -1,5 +1,6 @@
 """deploy/docker-compose.yml stays honest: every component is there, with a
 command that names a real config file and an importable service class."""
+
 import importlib
 import re
 import shutil
@@ -8,8 +9,8 @@ import tomllib
 
 import yaml
 
-from services.common.config import ROOT
 from ops.suite import COMPONENTS
+from services.common.config import ROOT
 
 COMPOSE = ROOT / "deploy" / "docker-compose.yml"
 
@@ -68,7 +69,6 @@ def test_dockerfile_is_multi_stage_pinned_and_non_root():
     assert "\nUSER portal" in text
 
 
-
 def test_smoke_runs_the_stack_or_says_why_it_cannot():
     """deploy/smoke.py needs a Docker engine; without one it exits 2 with the reason."""
     import sys
@@ -82,8 +82,9 @@ def test_smoke_runs_the_stack_or_says_why_it_cannot():
         sys.path.pop(0)
     ok, detail = smoke.engine_available()
     if not ok:
-        result = subprocess.run([sys.executable, str(ROOT / "deploy" / "smoke.py")], capture_output=True, text=True,
-                                timeout=60)
+        result = subprocess.run(
+            [sys.executable, str(ROOT / "deploy" / "smoke.py")], capture_output=True, text=True, timeout=60
+        )
         assert result.returncode == smoke.NO_ENGINE and "smoke test skipped" in result.stderr
         pytest.skip(f"deploy/smoke.py: {detail}")
     result = subprocess.run([sys.executable, str(ROOT / "deploy" / "smoke.py")], timeout=1800)
@@ -106,5 +107,7 @@ def test_development_stand_ins_stay_out_of_production():
         uses_devtools = "devtools" in " ".join(map(str, service.get("entrypoint") or []))
         if target:
             assert (target == "trial") == uses_devtools, name
-    assert "devtools" not in tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["setuptools"]["packages"][
-        "find"]["include"]
+    assert (
+        "devtools"
+        not in tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["setuptools"]["packages"]["find"]["include"]
+    )

@@ -1,4 +1,5 @@
 """The error hierarchy survives RPC serialisation; envelopes are well-formed."""
+
 import pytest
 from nameko.exceptions import deserialize, serialize
 from pydantic import ValidationError
@@ -14,8 +15,12 @@ def test_every_error_round_trips_through_nameko(cls):
     err = cls("thông điệp", {"field": "x"}, "some_code")
     back = deserialize(serialize(err))
     assert type(back) is cls
-    assert (back.message, back.details, back.code, back.status) == ("thông điệp", {"field": "x"}, "some_code",
-                                                                       cls.status)
+    assert (back.message, back.details, back.code, back.status) == (
+        "thông điệp",
+        {"field": "x"},
+        "some_code",
+        cls.status,
+    )
 
 
 def test_default_code_and_empty_details_survive():
@@ -54,8 +59,10 @@ def test_event_envelope():
 
 
 def test_queue_name_matches_nameko_convention():
-    assert queue_name("intake", "dossier_submitted", "processing", "open_case") == \
-        "evt-intake-dossier_submitted--processing.open_case"
+    assert (
+        queue_name("intake", "dossier_submitted", "processing", "open_case")
+        == "evt-intake-dossier_submitted--processing.open_case"
+    )
 
 
 def test_retry_stale_decides_again_on_the_newer_version_and_only_after_a_stale_version():

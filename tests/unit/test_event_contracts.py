@@ -1,10 +1,11 @@
 """Issue #16 part 2: one payload model per event, with a schema version; publishers build them,
 consumers parse them, one decorator declares a handled event; the queues keep their names; the
 JSON Schemas in docs/EVENTS.md are what the models say."""
+
 import ast
 import importlib
 import inspect
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from types import SimpleNamespace
 from unittest import mock
 
@@ -36,11 +37,20 @@ QUEUES = {
     "evt-intake-dossier_submitted--processing.open_case",
     "evt-payment-payment_succeeded--processing.fee_paid",
     "evt-postal-shipment_lost--processing.redo_after_loss",
-    *(f"evt-{source}-{type_}--reporting.on_{type_}" for source, type_ in [
-        ("intake", "dossier_submitted"), ("processing", "case_status_changed"),
-        ("processing", "case_deadline_flagged"), ("payment", "payment_succeeded"), ("payment", "refund_completed"),
-        ("postal", "shipment_delivered"), ("feedback", "feedback_received"), ("feedback", "feedback_answered"),
-        ("feedback", "dossier_rated")]),
+    *(
+        f"evt-{source}-{type_}--reporting.on_{type_}"
+        for source, type_ in [
+            ("intake", "dossier_submitted"),
+            ("processing", "case_status_changed"),
+            ("processing", "case_deadline_flagged"),
+            ("payment", "payment_succeeded"),
+            ("payment", "refund_completed"),
+            ("postal", "shipment_delivered"),
+            ("feedback", "feedback_received"),
+            ("feedback", "feedback_answered"),
+            ("feedback", "dossier_rated"),
+        ]
+    ),
 }
 CITIZEN = {"id": "c1", "role": "citizen"}
 
@@ -68,7 +78,10 @@ def source_calls(name: str) -> list[tuple[str, ast.Call]]:
     out = []
     for path in [*ROOT.glob("services/**/*.py"), *ROOT.glob("gateway/**/*.py")]:
         for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
-            if isinstance(node, ast.Call) and name in (getattr(node.func, "id", None), getattr(node.func, "attr", None)):
+            if isinstance(node, ast.Call) and name in (
+                getattr(node.func, "id", None),
+                getattr(node.func, "attr", None),
+            ):
                 out.append((str(path.relative_to(ROOT)), node))
     return out
 
@@ -82,9 +95,21 @@ def test_every_event_is_published_and_handled_through_its_model():
         published.add(model)
         assert model in modelled or where == "services/processing/service.py", (where, ast.unparse(call))
     # processing publishes its case events through workflow.case_event (the model of the decision)
-    assert published >= {"AccountRegistered", "DossierSubmitted", "CaseOpened", "PaymentSucceeded", "RefundCompleted",
-                         "FeedbackReceived", "FeedbackAnswered", "FeedbackEscalated", "DossierRated",
-                         "ShipmentDelivered", "ShipmentLost", "IncidentOpened", "IncidentResolved"}
+    assert published >= {
+        "AccountRegistered",
+        "DossierSubmitted",
+        "CaseOpened",
+        "PaymentSucceeded",
+        "RefundCompleted",
+        "FeedbackReceived",
+        "FeedbackAnswered",
+        "FeedbackEscalated",
+        "DossierRated",
+        "ShipmentDelivered",
+        "ShipmentLost",
+        "IncidentOpened",
+        "IncidentResolved",
+    }
     handled = {ast.unparse(call.args[0]) for _, call in source_calls("handles")}
     assert handled <= modelled and handled
     # one way to declare a handler: nameko's decorator only inside services.common.events.handles
@@ -99,54 +124,110 @@ def test_every_model_declares_its_source_type_and_version():
 
 def test_the_docs_are_what_the_command_prints():
     committed = (ROOT / "docs" / "EVENTS.md").read_text(encoding="utf-8")
-    assert committed == contracts.markdown(), \
+    assert committed == contracts.markdown(), (
         "docs/EVENTS.md is stale: python -m services.common.event_contracts > docs/EVENTS.md"
+    )
 
 
 # What intake published before the models (a message of this shape may still be in a queue).
 QUEUED_FILING = {
-    "code": "52-260302-ABCDEFGH", "procedure_code": "TP-HT-02", "procedure_version": 3,
-    "procedure_name": "Xác nhận tình trạng hôn nhân", "agency_id": "UBND-GR", "sector": "Hộ tịch", "field": "Hộ tịch",
-    "level": 3, "handled_as_level": 3, "signed": False, "channel": "online", "processing_days": 3, "workflow": None,
-    "supplement_clock": "restart", "delivery_address": None, "delivery_province_code": None, "applicant_id": "c1",
-    "delivery_method": "in_person", "fee_vnd": 15000, "origin": None, "awaiting_fee": False,
+    "code": "52-260302-ABCDEFGH",
+    "procedure_code": "TP-HT-02",
+    "procedure_version": 3,
+    "procedure_name": "Xác nhận tình trạng hôn nhân",
+    "agency_id": "UBND-GR",
+    "sector": "Hộ tịch",
+    "field": "Hộ tịch",
+    "level": 3,
+    "handled_as_level": 3,
+    "signed": False,
+    "channel": "online",
+    "processing_days": 3,
+    "workflow": None,
+    "supplement_clock": "restart",
+    "delivery_address": None,
+    "delivery_province_code": None,
+    "applicant_id": "c1",
+    "delivery_method": "in_person",
+    "fee_vnd": 15000,
+    "origin": None,
+    "awaiting_fee": False,
     "submitted_at": "2026-03-02T02:00:00.123456+00:00",
     "attachments": [{"id": "52-260302-ABCDEFGH-1", "document_code": "TK", "sha256": "ab" * 32, "size": 41}],
 }
 
 
 def test_a_message_without_a_version_is_version_1_and_unknown_fields_are_ignored():
-    body = new_event(DossierSubmitted(**{**QUEUED_FILING, "submitted_at": datetime.now(timezone.utc)}), CITIZEN)
+    body = new_event(DossierSubmitted(**{**QUEUED_FILING, "submitted_at": datetime.now(UTC)}), CITIZEN)
     body["payload"] = {**QUEUED_FILING, "added_by_a_newer_producer": {"x": 1}}
     event = Event[DossierSubmitted].model_validate(body, context={"reading": True})
     p = event.payload
     assert p.schema_version == 1 and p.code == QUEUED_FILING["code"] and p.attachments[0].size == 41
-    assert p.submitted_at == datetime(2026, 3, 2, 2, 0, 0, 123456, tzinfo=timezone.utc)
+    assert p.submitted_at == datetime(2026, 3, 2, 2, 0, 0, 123456, tzinfo=UTC)
     # what goes on the wire again is what came, with the instant in one notation and the version stamped
     assert DossierSubmitted(**QUEUED_FILING).wire() == {
-        **QUEUED_FILING, "submitted_at": "2026-03-02T02:00:00.123456Z", "schema_version": 1}
+        **QUEUED_FILING,
+        "submitted_at": "2026-03-02T02:00:00.123456Z",
+        "schema_version": 1,
+    }
 
 
 def test_a_producer_cannot_misspell_a_field_or_leave_out_a_required_one():
     with pytest.raises(ValidationError, match="has no field procedure_versoin"):
         DossierSubmitted(**{**QUEUED_FILING, "procedure_versoin": 3})
     with pytest.raises(ValidationError, match="has no field stage_compleetd"):
-        CaseStatusChanged.model_validate({"code": "X", "action": "receive", "from": "submitted", "to": "received",
-                                          "case_version": 2, "procedure_code": "P", "procedure_name": "N",
-                                          "agency_id": "A", "applicant_id": "c1", "level": 3,
-                                          "delivery_method": "online", "stage_compleetd": {}})
+        CaseStatusChanged.model_validate(
+            {
+                "code": "X",
+                "action": "receive",
+                "from": "submitted",
+                "to": "received",
+                "case_version": 2,
+                "procedure_code": "P",
+                "procedure_name": "N",
+                "agency_id": "A",
+                "applicant_id": "c1",
+                "level": 3,
+                "delivery_method": "online",
+                "stage_compleetd": {},
+            }
+        )
     with pytest.raises(ValidationError):
         DossierSubmitted(**{k: v for k, v in QUEUED_FILING.items() if k != "applicant_id"})
 
 
 def test_a_case_event_carries_only_its_action_fields():
-    change = CaseStatusChanged(code="X", action="fee_paid", from_="submitted", to="submitted", case_version=3,
-                               procedure_code="P", procedure_name="N", agency_id="A", applicant_id="c1", level=4,
-                               delivery_method="online", payment_id="PAY1", reason=None)
-    assert change.wire() == {"schema_version": 1, "code": "X", "action": "fee_paid", "from": "submitted",
-                             "to": "submitted", "case_version": 3, "procedure_code": "P", "procedure_name": "N",
-                             "agency_id": "A", "applicant_id": "c1", "level": 4, "delivery_method": "online",
-                             "payment_id": "PAY1", "reason": None}
+    change = CaseStatusChanged(
+        code="X",
+        action="fee_paid",
+        from_="submitted",
+        to="submitted",
+        case_version=3,
+        procedure_code="P",
+        procedure_name="N",
+        agency_id="A",
+        applicant_id="c1",
+        level=4,
+        delivery_method="online",
+        payment_id="PAY1",
+        reason=None,
+    )
+    assert change.wire() == {
+        "schema_version": 1,
+        "code": "X",
+        "action": "fee_paid",
+        "from": "submitted",
+        "to": "submitted",
+        "case_version": 3,
+        "procedure_code": "P",
+        "procedure_name": "N",
+        "agency_id": "A",
+        "applicant_id": "c1",
+        "level": 4,
+        "delivery_method": "online",
+        "payment_id": "PAY1",
+        "reason": None,
+    }
     assert new_event(change, CITIZEN, "X")["type"] == "case_status_changed"
 
 

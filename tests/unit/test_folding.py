@@ -1,7 +1,8 @@
 """Folding events into read models: exact counts, and the same result in any order (rebuild = live)."""
+
 import random
 from collections import Counter
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from services.reporting.folding import Fold, bucket
 from services.reporting.periods import key, periods
@@ -19,10 +20,14 @@ EVENTS = [
     ev("case_status_changed", {"code": "A", "action": "receive", "to": "received", "case_version": 2}),
     ev("case_status_changed", {"code": "B", "action": "receive", "to": "received", "case_version": 2}),
     ev("case_deadline_flagged", {"code": "B", "flags": {"overdue": True}, "case_version": 3}),
-    ev("case_status_changed", {"code": "A", "action": "mark_result_ready", "to": "result_ready", "case_version": 6,
-                               "timing_class": "early"}),
-    ev("case_status_changed", {"code": "C", "action": "request_supplement", "to": "returned_for_supplement",
-                               "case_version": 2}),
+    ev(
+        "case_status_changed",
+        {"code": "A", "action": "mark_result_ready", "to": "result_ready", "case_version": 6, "timing_class": "early"},
+    ),
+    ev(
+        "case_status_changed",
+        {"code": "C", "action": "request_supplement", "to": "returned_for_supplement", "case_version": 2},
+    ),
     ev("case_status_changed", {"code": "C", "action": "withdraw", "to": "withdrawn", "case_version": 3}),
     ev("payment_succeeded", {"code": "A", "amount_vnd": 200000, "payment_id": "P"}),
     ev("refund_completed", {"code": "A", "amount_vnd": 50000, "refund_id": "R", "payment_id": "P"}),
@@ -44,15 +49,27 @@ def fold(events):
 def test_exact_counts():
     deltas, states = fold(EVENTS)
     q1 = "Q2026-1"
-    for metric, value in [("received", 3), ("received_online_l4", 1), ("received_online_l3", 1),
-                          ("received_postal", 1), ("processed_early", 1), ("returned_for_supplement", 1),
-                          ("withdrawn", 1), ("payments", 1), ("payments_vnd", 200000), ("refunds_vnd", 50000),
-                          ("postal_returns_on_time", 1), ("feedback_received", 1), ("feedback_answered_on_time", 1),
-                          ("ratings", 1), ("rating_points", 4)]:
+    for metric, value in [
+        ("received", 3),
+        ("received_online_l4", 1),
+        ("received_online_l3", 1),
+        ("received_postal", 1),
+        ("processed_early", 1),
+        ("returned_for_supplement", 1),
+        ("withdrawn", 1),
+        ("payments", 1),
+        ("payments_vnd", 200000),
+        ("refunds_vnd", 50000),
+        ("postal_returns_on_time", 1),
+        ("feedback_received", 1),
+        ("feedback_answered_on_time", 1),
+        ("ratings", 1),
+        ("rating_points", 4),
+    ]:
         assert deltas[key(metric, "agency", "STP", q1)] == value, metric
         assert deltas[key(metric, "all", "*", "Y2026")] == value, metric
     assert deltas[key("received", "sector", "Tư pháp", "M2026-03")] == 3
-    assert deltas[key("pending_overdue", "agency", "STP", "NOW")] == 1   # B
+    assert deltas[key("pending_overdue", "agency", "STP", "NOW")] == 1  # B
     assert key("pending_on_time", "agency", "STP", "NOW") not in deltas  # A closed its clock, net 0
     assert states["B"]["overdue"] is True and states["C"]["status"] == "withdrawn"
 
@@ -76,14 +93,12 @@ def test_any_order_gives_the_same_read_models():
     for deltas in shuffled_folds(EVENTS, 7):
         # gauges excluded: these events share one instant, so a flag may pass the transition it follows
         counts = {k: v for k, v in deltas.items() if not k.split("|")[0].startswith(("pending", "awaiting"))}
-        assert counts == {k: v for k, v in expected.items()
-                          if not k.split("|")[0].startswith(("pending", "awaiting"))}
+        assert counts == {k: v for k, v in expected.items() if not k.split("|")[0].startswith(("pending", "awaiting"))}
 
 
 def test_periods_follow_vietnamese_days():
     # 31/12/2025 18:00 UTC is already 1/1/2026 in Vietnam
-    assert periods(datetime(2025, 12, 31, 18, tzinfo=timezone.utc)) == ["D2026-01-01", "M2026-01", "Q2026-1",
-                                                                         "Y2026", "ALL"]
+    assert periods(datetime(2025, 12, 31, 18, tzinfo=UTC)) == ["D2026-01-01", "M2026-01", "Q2026-1", "Y2026", "ALL"]
 
 
 def test_waiting_events_survive_batches_and_orphans_are_folded_with_what_they_carry():
@@ -115,38 +130,87 @@ STAGE = {"code": "review", "name": "Thẩm định", "kind": "review", "due_date
 RECEPTION = [
     # F: level 4 waiting for its fee, paid online, then received late; its review stage done late in HC
     ev("dossier_submitted", {"code": "F", **L4, "handled_as_level": 4, "channel": "online", "awaiting_fee": True}),
-    ev("case_status_changed", {"code": "F", "action": "fee_paid", "from": "submitted", "to": "submitted",
-                               "case_version": 1}, at="2026-03-02T03:00:00+00:00"),
-    ev("case_status_changed", {"code": "F", "action": "receive", "from": "submitted", "to": "received",
-                               "case_version": 2, "due_date": "2026-03-10", "reception_due_date": "2026-03-02",
-                               "reception_late": True}, at="2026-03-03T02:00:00+00:00"),
-    ev("case_status_changed", {"code": "F", "action": "propose", "from": "in_review", "to": "proposed",
-                               "case_version": 4, "stage_completed": {**STAGE, "department_id": "STP-HC",
-                                                                      "late": True}},
-       at="2026-03-05T02:00:00+00:00"),
+    ev(
+        "case_status_changed",
+        {"code": "F", "action": "fee_paid", "from": "submitted", "to": "submitted", "case_version": 1},
+        at="2026-03-02T03:00:00+00:00",
+    ),
+    ev(
+        "case_status_changed",
+        {
+            "code": "F",
+            "action": "receive",
+            "from": "submitted",
+            "to": "received",
+            "case_version": 2,
+            "due_date": "2026-03-10",
+            "reception_due_date": "2026-03-02",
+            "reception_late": True,
+        },
+        at="2026-03-03T02:00:00+00:00",
+    ),
+    ev(
+        "case_status_changed",
+        {
+            "code": "F",
+            "action": "propose",
+            "from": "in_review",
+            "to": "proposed",
+            "case_version": 4,
+            "stage_completed": {**STAGE, "department_id": "STP-HC", "late": True},
+        },
+        at="2026-03-05T02:00:00+00:00",
+    ),
     # G: filed at the desk, received on time; a stage with no department, on time
     ev("dossier_submitted", {"code": "G", **L4, "handled_as_level": 3, "channel": "in_person"}),
-    ev("case_status_changed", {"code": "G", "action": "receive", "from": "submitted", "to": "received",
-                               "case_version": 2, "reception_due_date": "2026-03-03", "reception_late": False,
-                               "stage_completed": {**STAGE, "code": "reception", "kind": "reception",
-                                                   "department_id": None, "late": False}},
-       at="2026-03-02T04:00:00+00:00"),
+    ev(
+        "case_status_changed",
+        {
+            "code": "G",
+            "action": "receive",
+            "from": "submitted",
+            "to": "received",
+            "case_version": 2,
+            "reception_due_date": "2026-03-03",
+            "reception_late": False,
+            "stage_completed": {
+                **STAGE,
+                "code": "reception",
+                "kind": "reception",
+                "department_id": None,
+                "late": False,
+            },
+        },
+        at="2026-03-02T04:00:00+00:00",
+    ),
     # H: waits for reception past its reception due date, then is withdrawn
     ev("dossier_submitted", {"code": "H", **L4, "handled_as_level": 3, "channel": "online"}),
-    ev("case_deadline_flagged", {"code": "H", "flags": {"reception_at_risk": True, "reception_overdue": True,
-                                                        "at_risk": False, "overdue": False},
-                                 "newly": ["reception_overdue"], "case_version": 1}, at="2026-03-04T02:00:00+00:00"),
-    ev("case_status_changed", {"code": "H", "action": "withdraw", "from": "submitted", "to": "withdrawn",
-                               "case_version": 2}, at="2026-03-05T02:00:00+00:00"),
+    ev(
+        "case_deadline_flagged",
+        {
+            "code": "H",
+            "flags": {"reception_at_risk": True, "reception_overdue": True, "at_risk": False, "overdue": False},
+            "newly": ["reception_overdue"],
+            "case_version": 1,
+        },
+        at="2026-03-04T02:00:00+00:00",
+    ),
+    ev(
+        "case_status_changed",
+        {"code": "H", "action": "withdraw", "from": "submitted", "to": "withdrawn", "case_version": 2},
+        at="2026-03-05T02:00:00+00:00",
+    ),
     # K: still waiting for reception, overdue for it; M: still waiting for its fee; N: waiting, in time
     ev("dossier_submitted", {"code": "K", **L4, "handled_as_level": 3, "channel": "online"}),
-    ev("case_deadline_flagged", {"code": "K", "flags": {"reception_overdue": True}, "case_version": 1},
-       at="2026-03-04T02:00:00+00:00"),
+    ev(
+        "case_deadline_flagged",
+        {"code": "K", "flags": {"reception_overdue": True}, "case_version": 1},
+        at="2026-03-04T02:00:00+00:00",
+    ),
     ev("dossier_submitted", {"code": "M", **L4, "handled_as_level": 4, "channel": "online", "awaiting_fee": True}),
     ev("dossier_submitted", {"code": "N", **L4, "handled_as_level": 3, "channel": "online"}),
 ]
-GAUGE_NAMES = ("awaiting_fee", "awaiting_reception", "awaiting_reception_overdue", "pending_on_time",
-               "pending_overdue")
+GAUGE_NAMES = ("awaiting_fee", "awaiting_reception", "awaiting_reception_overdue", "pending_on_time", "pending_overdue")
 
 
 def gauges(deltas, dim="agency", value="STP"):
@@ -172,8 +236,13 @@ def test_reception_timeliness_and_stages_by_department():
 def test_a_waiting_dossier_is_in_exactly_one_gauge_and_moves_with_fee_reception_and_flags():
     deltas, _ = fold(RECEPTION)
     # F, G received (pending within time), H withdrawn, K overdue for reception, M waits for its fee, N waits
-    assert gauges(deltas) == {"awaiting_fee": 1, "awaiting_reception": 1, "awaiting_reception_overdue": 1,
-                              "pending_on_time": 2, "pending_overdue": 0}
+    assert gauges(deltas) == {
+        "awaiting_fee": 1,
+        "awaiting_reception": 1,
+        "awaiting_reception_overdue": 1,
+        "pending_on_time": 2,
+        "pending_overdue": 0,
+    }
     assert gauges(deltas, "all", "*") == gauges(deltas)
     steps: dict = {"F": [], "H": []}
     for upto in range(1, len(RECEPTION) + 1):
@@ -198,21 +267,37 @@ def test_a_dossier_filed_before_the_waiting_gauges_is_never_taken_out_of_them():
     waiting gauge negative (a rebuild counts such dossiers properly)."""
     old = {"A": {**SUBMIT, "status": "submitted", "version": 0}}
     f = Fold(lambda code: old.get(code))
-    f.apply(ev("case_status_changed", {"code": "A", "action": "receive", "from": "submitted", "to": "received",
-                                       "case_version": 2}))
+    f.apply(
+        ev(
+            "case_status_changed",
+            {"code": "A", "action": "receive", "from": "submitted", "to": "received", "case_version": 2},
+        )
+    )
     assert f.deltas[key("pending_on_time", "agency", "STP", "NOW")] == 1
     assert not [k for k, v in f.deltas.items() if k.startswith("awaiting") and v]
 
 
 def test_a_transition_that_lowers_a_flag_moves_the_gauge_back():
     """An apology letter's new day ends "overdue": its event carries the flags it left."""
-    events = [ev("dossier_submitted", {"code": "Z", **SUBMIT, "handled_as_level": 3, "channel": "online"}),
-              ev("case_status_changed", {"code": "Z", "action": "receive", "from": "submitted", "to": "received",
-                                         "case_version": 2}),
-              ev("case_deadline_flagged", {"code": "Z", "flags": {"overdue": True}, "case_version": 3}),
-              ev("case_status_changed", {"code": "Z", "action": "issue_apology", "from": "received",
-                                         "to": "received", "case_version": 4,
-                                         "flags": {"at_risk": False, "overdue": False}})]
+    events = [
+        ev("dossier_submitted", {"code": "Z", **SUBMIT, "handled_as_level": 3, "channel": "online"}),
+        ev(
+            "case_status_changed",
+            {"code": "Z", "action": "receive", "from": "submitted", "to": "received", "case_version": 2},
+        ),
+        ev("case_deadline_flagged", {"code": "Z", "flags": {"overdue": True}, "case_version": 3}),
+        ev(
+            "case_status_changed",
+            {
+                "code": "Z",
+                "action": "issue_apology",
+                "from": "received",
+                "to": "received",
+                "case_version": 4,
+                "flags": {"at_risk": False, "overdue": False},
+            },
+        ),
+    ]
     overdue, _ = fold(events[:3])
     assert gauges(overdue)["pending_overdue"] == 1
     after, _ = fold(events)

@@ -1,6 +1,7 @@
 """The gateway by area (issue #16): GatewayService is its areas' mixins and nothing else, no area
 hides another's member (a route or page of the same name would silently lose its entrypoint), and
 each area's API routes are for its audience."""
+
 import inspect
 
 from nameko.extensions import ENTRYPOINT_EXTENSIONS_ATTR
@@ -14,8 +15,11 @@ AREAS = [c for c in GatewayService.__mro__ if c.__module__.startswith("gateway.a
 
 
 def entrypoints(members) -> set[tuple[str, str, str]]:
-    return {(type(e).__name__, getattr(e, "method", ""), getattr(e, "url", "")) for attr in members
-            for e in getattr(attr, ENTRYPOINT_EXTENSIONS_ATTR, ())}
+    return {
+        (type(e).__name__, getattr(e, "method", ""), getattr(e, "url", ""))
+        for attr in members
+        for e in getattr(attr, ENTRYPOINT_EXTENSIONS_ATTR, ())
+    }
 
 
 def test_the_service_is_its_areas():
@@ -46,7 +50,9 @@ def test_each_areas_routes_are_for_its_audience():
         "PublicArea": lambda a: a == "public",
         "AccountsArea": lambda a: a in ("public", "user"),
         "CitizensArea": lambda a: a == "user" or "citizen" in a,
-        "OfficialsArea": lambda a: a == "user" or (isinstance(a, tuple) and "citizen" not in a and a != PROVINCE_OFFICE),
+        "OfficialsArea": lambda a: (
+            a == "user" or (isinstance(a, tuple) and "citizen" not in a and a != PROVINCE_OFFICE)
+        ),
         "OperatorArea": lambda a: a == PROVINCE_OFFICE,
         "PostalArea": lambda a: a == "postal",
         "MetaArea": lambda a: False,

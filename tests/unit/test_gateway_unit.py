@@ -1,6 +1,6 @@
 """Gateway tokens and the OpenAPI document, without a network."""
+
 import time
-from datetime import datetime, timezone
 from unittest.mock import MagicMock
 
 import jwt
@@ -15,8 +15,12 @@ from gateway.openapi import build_openapi
 from gateway.settings import GatewaySettings
 from services.common.errors import RateLimited, Unauthorized
 
-SETTINGS = GatewaySettings(token_secret="unit-test-secret-0123456789abcdef0123", token_ttl_seconds=60,
-                           login_max_attempts=2, login_window_seconds=60)
+SETTINGS = GatewaySettings(
+    token_secret="unit-test-secret-0123456789abcdef0123",
+    token_ttl_seconds=60,
+    login_max_attempts=2,
+    login_window_seconds=60,
+)
 
 
 def request_with(token: str | None) -> Request:
@@ -37,16 +41,25 @@ def test_issue_and_verify():
     assert claims["sub"] == "u1" and claims["role"] == "citizen" and claims["exp"] - claims["iat"] == 60
 
 
-@pytest.mark.parametrize("make,code", [
-    (lambda c: None, "auth_required"),
-    (lambda c: "garbage", "invalid_token"),
-    (lambda c: jwt.encode({**c, "role": "operator"}, "other-secret-0123456789abcdef0123", algorithm="HS256"),
-     "invalid_token"),
-    (lambda c: jwt.encode({**c, "exp": int(time.time()) - 1}, SETTINGS.token_secret, algorithm="HS256"),
-     "token_expired"),
-    (lambda c: jwt.encode({k: v for k, v in c.items() if k != "jti"}, SETTINGS.token_secret, algorithm="HS256"),
-     "invalid_token"),
-])
+@pytest.mark.parametrize(
+    "make,code",
+    [
+        (lambda c: None, "auth_required"),
+        (lambda c: "garbage", "invalid_token"),
+        (
+            lambda c: jwt.encode({**c, "role": "operator"}, "other-secret-0123456789abcdef0123", algorithm="HS256"),
+            "invalid_token",
+        ),
+        (
+            lambda c: jwt.encode({**c, "exp": int(time.time()) - 1}, SETTINGS.token_secret, algorithm="HS256"),
+            "token_expired",
+        ),
+        (
+            lambda c: jwt.encode({k: v for k, v in c.items() if k != "jti"}, SETTINGS.token_secret, algorithm="HS256"),
+            "invalid_token",
+        ),
+    ],
+)
 def test_rejected_tokens(make, code):
     a = auth()
     claims = jwt.decode(a.issue({"id": "u1", "role": "citizen"})["access_token"], options={"verify_signature": False})

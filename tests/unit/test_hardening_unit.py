@@ -1,5 +1,6 @@
 """Issue #14 pieces that need no server: safe file names and their download header, page bounds,
 expected errors in the log, and an OpenAPI that documents what the gateway answers."""
+
 import logging
 import sys
 
@@ -13,10 +14,17 @@ from services.common.observability import ExpectedErrors
 from services.common.schemas import MAX_PAGE, page_bounds
 
 
-@pytest.mark.parametrize("given,stored", [
-    ("../../etc/passwd", "passwd"), ("C:\\Users\\An\\to-khai.pdf", "to-khai.pdf"),
-    ("ban-an\r\nX-Injected: 1\r\n.pdf", "ban-an X-Injected: 1 .pdf"), ("..", "tep"), ("\u202egpj.exe", "gpj.exe"),
-    ("Giấy khai sinh.pdf", "Giấy khai sinh.pdf")])
+@pytest.mark.parametrize(
+    "given,stored",
+    [
+        ("../../etc/passwd", "passwd"),
+        ("C:\\Users\\An\\to-khai.pdf", "to-khai.pdf"),
+        ("ban-an\r\nX-Injected: 1\r\n.pdf", "ban-an X-Injected: 1 .pdf"),
+        ("..", "tep"),
+        ("\u202egpj.exe", "gpj.exe"),
+        ("Giấy khai sinh.pdf", "Giấy khai sinh.pdf"),
+    ],
+)
 def test_file_names_are_stored_without_controls_or_paths(given, stored):
     assert safe_filename(given) == stored
 
@@ -31,8 +39,12 @@ def test_download_header_is_one_line_with_an_ascii_fallback_and_the_utf8_name():
 def test_a_download_carries_its_hash_for_the_gateway_to_serve():
     pdf = b"%PDF-1.4 bien lai"
     f = download("biên lai.pdf", "application/pdf", pdf)
-    assert f == {"filename": "biên lai.pdf", "content_type": "application/pdf", "sha256": sha256(pdf),
-                 "content_b64": "JVBERi0xLjQgYmllbiBsYWk="}
+    assert f == {
+        "filename": "biên lai.pdf",
+        "content_type": "application/pdf",
+        "sha256": sha256(pdf),
+        "content_b64": "JVBERi0xLjQgYmllbiBsYWk=",
+    }
     response = file_response(f)  # what the gateway answers
     assert response.get_data() == pdf and response.headers["X-Content-SHA256"] == sha256(pdf)
     assert download("x.pdf", "application/pdf", pdf, "a" * 64)["sha256"] == "a" * 64  # a stored file's, checked
@@ -51,11 +63,19 @@ def _worker_error(exc: BaseException) -> logging.LogRecord:
 
     class Worker:
         service_name, entrypoint = "intake", Entrypoint()
+
     try:
         raise exc
     except BaseException:
-        return logging.LogRecord("nameko.containers", logging.ERROR, __file__, 1, "error handling worker %s: %s",
-                                 (Worker(), exc), sys.exc_info())
+        return logging.LogRecord(
+            "nameko.containers",
+            logging.ERROR,
+            __file__,
+            1,
+            "error handling worker %s: %s",
+            (Worker(), exc),
+            sys.exc_info(),
+        )
 
 
 @pytest.fixture

@@ -1,5 +1,6 @@
 """Every service uses the broker-outage-proof extensions of services.common.messaging
 (issue #14 item 9); the real outages are in tests/integration/test_broker_outage.py."""
+
 import importlib
 import inspect
 import sys
@@ -16,8 +17,12 @@ from ops.suite import COMPONENTS
 from services.common import messaging
 from services.common.errors import BrokerUnavailable
 
-STOCK = {nameko_rpc.Rpc: messaging.Rpc, nameko_rpc.RpcProxy: messaging.RpcProxy,
-         nameko_events.EventHandler: messaging.EventHandler, nameko_events.EventDispatcher: messaging.EventDispatcher}
+STOCK = {
+    nameko_rpc.Rpc: messaging.Rpc,
+    nameko_rpc.RpcProxy: messaging.RpcProxy,
+    nameko_events.EventHandler: messaging.EventHandler,
+    nameko_events.EventDispatcher: messaging.EventDispatcher,
+}
 
 
 def service_class(target):

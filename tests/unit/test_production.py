@@ -1,5 +1,6 @@
 """Production mode (issue #14 item 10): development secrets and default credentials are refused
 by name. The real `nameko run` starts are in tests/integration/test_production_mode.py."""
+
 import importlib
 import inspect
 import secrets
@@ -11,16 +12,24 @@ from ops.suite import COMPONENTS
 from services.common import production
 from services.common.config import ROOT, load_config
 
-SECRET_OF = {"gateway": ["TOKEN_SECRET", "POSTAL_OPERATORS"], "intake": ["TRACKING_SECRET_KEY"],
-             "payment": ["PROVIDER_SECRET"], "ministry": ["MINISTRY_SYSTEMS"]}
+SECRET_OF = {
+    "gateway": ["TOKEN_SECRET", "POSTAL_OPERATORS"],
+    "intake": ["TRACKING_SECRET_KEY"],
+    "payment": ["PROVIDER_SECRET"],
+    "ministry": ["MINISTRY_SYSTEMS"],
+}
 
 
 def real_values() -> dict:
-    return {"TOKEN_SECRET": secrets.token_urlsafe(48), "TRACKING_SECRET_KEY": secrets.token_hex(24),
-            "PROVIDER_SECRET": secrets.token_hex(24), "POSTAL_OPERATORS": f"vnpost:{secrets.token_hex(8)}:{secrets.token_hex(16)}",
-            "MINISTRY_SYSTEMS": f"moj:{secrets.token_hex(16)}:rw:*",
-            "AMQP_URI": f"pyamqp://portal:{secrets.token_hex(12)}@rabbitmq:5672/",
-            "MONGO_URI": f"mongodb://intake:{secrets.token_hex(12)}@mongo:27017/?authSource=portal_intake"}
+    return {
+        "TOKEN_SECRET": secrets.token_urlsafe(48),
+        "TRACKING_SECRET_KEY": secrets.token_hex(24),
+        "PROVIDER_SECRET": secrets.token_hex(24),
+        "POSTAL_OPERATORS": f"vnpost:{secrets.token_hex(8)}:{secrets.token_hex(16)}",
+        "MINISTRY_SYSTEMS": f"moj:{secrets.token_hex(16)}:rw:*",
+        "AMQP_URI": f"pyamqp://portal:{secrets.token_hex(12)}@rabbitmq:5672/",
+        "MONGO_URI": f"mongodb://intake:{secrets.token_hex(12)}@mongo:27017/?authSource=portal_intake",
+    }
 
 
 def development_config(component: str, monkeypatch) -> dict:
@@ -42,18 +51,29 @@ def test_real_secrets_pass(component, monkeypatch):
     assert production.problems(config, environ={}) == []
 
 
-@pytest.mark.parametrize("name,value,why", [
-    ("TOKEN_SECRET", "", "TOKEN_SECRET is empty"),
-    ("TOKEN_SECRET", "change-me-to-32-or-more-random-bytes", "TOKEN_SECRET has a development value"),
-    ("TOKEN_SECRET", "short-but-random-8f3a", "TOKEN_SECRET is shorter than 32 characters"),
-    ("POSTAL_OPERATORS", "vnpost:change-me-api-key:change-me-hmac-secret", "POSTAL_OPERATORS has a development value"),
-    ("MINISTRY_SYSTEMS", "moj-hotich:change-me:rw:TP-HT-01|TP-HT-02", "MINISTRY_SYSTEMS has a development value"),
-    ("PROVIDER_SECRET", "  ", "PROVIDER_SECRET is empty"),
-    ("AMQP_URI", "pyamqp://guest:guest@rabbitmq:5672/", "AMQP_URI uses RabbitMQ's default guest user"),
-    ("AMQP_URI", "pyamqp://rabbitmq:5672/", "AMQP_URI uses RabbitMQ's default guest user"),
-    ("AMQP_URI", "pyamqp://portal:dev-only-rabbit-password@rabbitmq:5672/", "AMQP_URI has a development password"),
-    ("MONGO_URI", "mongodb://intake:dev-only-intake-db-password@mongo:27017/", "MONGO_URI has a development password"),
-])
+@pytest.mark.parametrize(
+    "name,value,why",
+    [
+        ("TOKEN_SECRET", "", "TOKEN_SECRET is empty"),
+        ("TOKEN_SECRET", "change-me-to-32-or-more-random-bytes", "TOKEN_SECRET has a development value"),
+        ("TOKEN_SECRET", "short-but-random-8f3a", "TOKEN_SECRET is shorter than 32 characters"),
+        (
+            "POSTAL_OPERATORS",
+            "vnpost:change-me-api-key:change-me-hmac-secret",
+            "POSTAL_OPERATORS has a development value",
+        ),
+        ("MINISTRY_SYSTEMS", "moj-hotich:change-me:rw:TP-HT-01|TP-HT-02", "MINISTRY_SYSTEMS has a development value"),
+        ("PROVIDER_SECRET", "  ", "PROVIDER_SECRET is empty"),
+        ("AMQP_URI", "pyamqp://guest:guest@rabbitmq:5672/", "AMQP_URI uses RabbitMQ's default guest user"),
+        ("AMQP_URI", "pyamqp://rabbitmq:5672/", "AMQP_URI uses RabbitMQ's default guest user"),
+        ("AMQP_URI", "pyamqp://portal:dev-only-rabbit-password@rabbitmq:5672/", "AMQP_URI has a development password"),
+        (
+            "MONGO_URI",
+            "mongodb://intake:dev-only-intake-db-password@mongo:27017/",
+            "MONGO_URI has a development password",
+        ),
+    ],
+)
 def test_each_bad_value_is_named(name, value, why):
     assert production.problems({**real_values(), name: value}, environ={}) == [why]
 

@@ -1,6 +1,7 @@
 """Typed settings (issue #16 part 4): each component declares its settings once, their defaults are
 config.yaml's, a bad value refuses the start by name, and no use site reads a setting from the raw
 configuration."""
+
 import importlib
 import inspect
 import re
@@ -30,8 +31,9 @@ def model_of(component: str) -> type[ServiceSettings]:
 def yaml_settings(component: str) -> dict[str, str]:
     """KEY → the environment variable its ``${ENV:default}`` reads, for the application keys."""
     text = config_path(component).read_text(encoding="utf-8")
-    return {key: env for key, env in re.findall(r"^([A-Za-z_]+): \$\{([A-Z0-9_]+):", text, re.M)
-            if key not in NAMEKO_KEYS}
+    return {
+        key: env for key, env in re.findall(r"^([A-Za-z_]+): \$\{([A-Z0-9_]+):", text, re.M) if key not in NAMEKO_KEYS
+    }
 
 
 def without_environment(component: str, monkeypatch) -> dict:
@@ -65,7 +67,11 @@ def test_environment_values_arrive_typed(monkeypatch):
     monkeypatch.setenv("WEB_SECURE_COOKIES", "true")
     monkeypatch.setenv("HEALTH_SERVICES", " intake, payment ,")
     gateway = GatewaySettings.from_config(load_config("gateway"), "gateway")
-    assert (gateway.rpc_timeout, gateway.web_secure_cookies, gateway.health_services) == (2.5, True, ("intake", "payment"))
+    assert (gateway.rpc_timeout, gateway.web_secure_cookies, gateway.health_services) == (
+        2.5,
+        True,
+        ("intake", "payment"),
+    )
     monkeypatch.setenv("HEALTH_SERVICES", "")  # nobody to ask (an empty value reaches us as None)
     assert GatewaySettings.from_config(load_config("gateway"), "gateway").health_services == ()
     monkeypatch.setenv("SMTP_USER", "")
@@ -80,14 +86,17 @@ def test_province_code_given_as_a_number_is_text():
     assert IntakeSettings.model_validate({"PROVINCE_CODE": 52}).province_code == "52"
 
 
-@pytest.mark.parametrize("component, key, value", [
-    ("intake", "MAX_ATTACHMENTS", "many"),
-    ("gateway", "RPC_TIMEOUT", "soon"),
-    ("gateway", "WEB_SECURE_COOKIES", "maybe"),
-    ("notification", "SMS_ADAPTER", "pigeon"),
-    ("reporting", "ONLINE_FILING_TARGETS", "2025=40"),
-    ("processing", "FEE_PAYABLE_AT_DESK", "sometimes"),
-])
+@pytest.mark.parametrize(
+    "component, key, value",
+    [
+        ("intake", "MAX_ATTACHMENTS", "many"),
+        ("gateway", "RPC_TIMEOUT", "soon"),
+        ("gateway", "WEB_SECURE_COOKIES", "maybe"),
+        ("notification", "SMS_ADAPTER", "pigeon"),
+        ("reporting", "ONLINE_FILING_TARGETS", "2025=40"),
+        ("processing", "FEE_PAYABLE_AT_DESK", "sometimes"),
+    ],
+)
 def test_a_bad_value_refuses_the_start_naming_the_variable(component, key, value):
     config = {**load_config(component), key: value}
     with pytest.raises(SettingsRefused) as refused:
@@ -106,8 +115,8 @@ def test_a_secret_is_never_repeated_in_the_refusal():
 
 
 def test_extensions_read_the_service_s_one_settings(monkeypatch):
-    from gateway.settings import GatewaySettings
     from gateway.service import GatewayService
+    from gateway.settings import GatewaySettings
 
     monkeypatch.setenv("FILING_MAX_WAITING", "7")
     container = ServiceContainer(GatewayService, load_config("gateway"))

@@ -1,15 +1,20 @@
 """Digital-signature checks on level-4 dossiers (R10), with a PKI made by the test."""
-from datetime import datetime, timedelta, timezone
+
+from datetime import timedelta
 
 import pytest
 
 from services.common.errors import ValidationFailed
 from services.intake.signatures import canonical_payload, verify
-from tests.pki import NOW, Pki, issue, _name
+from tests.pki import NOW, Pki, _name, issue
 
 NID = "079090001234"
-PAYLOAD = canonical_payload("TP-LLTP-01", 1, {"full_name": "An", "copies": 1},
-                            [{"document_code": "CCCD", "sha256": "ab" * 32}, {"document_code": "TK", "sha256": "cd" * 32}])
+PAYLOAD = canonical_payload(
+    "TP-LLTP-01",
+    1,
+    {"full_name": "An", "copies": 1},
+    [{"document_code": "CCCD", "sha256": "ab" * 32}, {"document_code": "TK", "sha256": "cd" * 32}],
+)
 
 
 @pytest.fixture(scope="module")
@@ -25,8 +30,7 @@ def trust(tmp_path, pki):
 
 
 def sig(signer, payload=PAYLOAD, chain=None):
-    return {"certificate_pem": signer.pem, "signature_b64": signer.sign(payload),
-            "chain_pem": chain}
+    return {"certificate_pem": signer.pem, "signature_b64": signer.sign(payload), "chain_pem": chain}
 
 
 def test_valid_rsa_signature_through_an_intermediate(pki, trust):
@@ -45,16 +49,19 @@ def test_canonical_payload_ignores_attachment_order():
     assert canonical_payload("X", 1, {"b": 1, "a": 2}, a) == canonical_payload("X", 1, {"a": 2, "b": 1}, a[::-1])
 
 
-@pytest.mark.parametrize("case,code", [
-    ("tampered", "invalid_signature"),
-    ("expired", "certificate_expired"),
-    ("not_yet_valid", "certificate_expired"),
-    ("wrong_ca", "untrusted_certificate"),
-    ("missing_intermediate", "untrusted_certificate"),
-    ("wrong_subject", "certificate_subject_mismatch"),
-    ("no_signing_usage", "certificate_usage"),
-    ("garbage_pem", "invalid_certificate"),
-])
+@pytest.mark.parametrize(
+    "case,code",
+    [
+        ("tampered", "invalid_signature"),
+        ("expired", "certificate_expired"),
+        ("not_yet_valid", "certificate_expired"),
+        ("wrong_ca", "untrusted_certificate"),
+        ("missing_intermediate", "untrusted_certificate"),
+        ("wrong_subject", "certificate_subject_mismatch"),
+        ("no_signing_usage", "certificate_usage"),
+        ("garbage_pem", "invalid_certificate"),
+    ],
+)
 def test_rejections(pki, trust, case, code):
     chain = pki.intermediate.pem
     if case == "tampered":
@@ -72,8 +79,10 @@ def test_rejections(pki, trust, case, code):
     elif case == "no_signing_usage":
         s = sig(issue(_name("AN", f"CCCD:{NID}"), pki.intermediate, digital_signature=False), chain=chain)
     else:
-        s = {"certificate_pem": "-----BEGIN CERTIFICATE-----\nnope\n-----END CERTIFICATE-----\n",
-             "signature_b64": "AAAA"}
+        s = {
+            "certificate_pem": "-----BEGIN CERTIFICATE-----\nnope\n-----END CERTIFICATE-----\n",
+            "signature_b64": "AAAA",
+        }
     with pytest.raises(ValidationFailed) as info:
         verify(s, PAYLOAD, NID, trust, NOW)
     assert info.value.code == code

@@ -1,6 +1,7 @@
 """A service reaches its collections only through its store (issue #16): the store's methods name
 what is read or written, so a query's shape, its indexes and what FerretDB can push down are
 decided in one file per service (``dependencies.py``) and in services/common's storage modules."""
+
 import ast
 
 from services.common.config import ROOT

@@ -1,6 +1,7 @@
 """docs/TRACEABILITY.md names the tests that prove each requirement: every requirement R1–R38 has a
 row, and every test it cites exists (a renamed or deleted test must not leave a requirement proven
 on paper only)."""
+
 import re
 
 from services.common.config import ROOT

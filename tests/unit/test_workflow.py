@@ -1,6 +1,7 @@
 """The case lifecycle table (services/processing/workflow.py) without a database: guards, stages
 and deadlines at fixed instants — Sunday 23:59, Monday 00:01, Friday 16:59, the eve of Tết, 31/12,
 a swap working Saturday — so nothing here depends on when the tests run (R12–R15, R23, R32–R33, R36)."""
+
 from datetime import date, datetime
 from typing import get_args
 
@@ -13,7 +14,14 @@ from services.common.event_contracts import CaseDeadlineFlagged, DossierSubmitte
 from services.common.workflows import Workflow, default_workflow, problems
 from services.processing import schemas
 from services.processing.workflow import (
-    LIFECYCLE, OFFICIAL_ACTIONS, OPEN_STATUSES, Context, available_actions, case_event, decide, initial_case,
+    LIFECYCLE,
+    OFFICIAL_ACTIONS,
+    OPEN_STATUSES,
+    Context,
+    available_actions,
+    case_event,
+    decide,
+    initial_case,
 )
 from tests.helpers import PDF, b64
 
@@ -31,26 +39,61 @@ def vn(*a):
 
 
 def ctx(now):
-    return Context(now=now, calendar=CAL, at_risk_days=1, departments=lambda a: {"STP-TN", "STP-LLTP", "STP-HCTP"},
-                   agency_exists=lambda a: a in ("STP", "SXD"), pay_at_desk=True, reception_days=1,
-                   store_document=lambda kind, d: {"id": f"{kind}-1", "filename": d.filename, "size": 1,
-                                                   "content_type": d.content_type, "sha256": "x", "chunks": 1})
+    return Context(
+        now=now,
+        calendar=CAL,
+        at_risk_days=1,
+        departments=lambda a: {"STP-TN", "STP-LLTP", "STP-HCTP"},
+        agency_exists=lambda a: a in ("STP", "SXD"),
+        pay_at_desk=True,
+        reception_days=1,
+        store_document=lambda kind, d: {
+            "id": f"{kind}-1",
+            "filename": d.filename,
+            "size": 1,
+            "content_type": d.content_type,
+            "sha256": "x",
+            "chunks": 1,
+        },
+    )
 
 
 def open_case(at, days=3, workflow=None, level=3, fee=0, signed=False, rule="restart"):
-    payload = {"code": "52-T-1", "procedure_code": "TP-LLTP-01", "procedure_version": 1, "procedure_name": "LLTP",
-               "agency_id": "STP", "level": level, "handled_as_level": 4 if signed else min(level, 3),
-               "applicant_id": "c1", "delivery_method": "in_person", "fee_vnd": fee, "processing_days": days,
-               "supplement_clock": rule, "submitted_at": at.isoformat(), "workflow": workflow}
+    payload = {
+        "code": "52-T-1",
+        "procedure_code": "TP-LLTP-01",
+        "procedure_version": 1,
+        "procedure_name": "LLTP",
+        "agency_id": "STP",
+        "level": level,
+        "handled_as_level": 4 if signed else min(level, 3),
+        "applicant_id": "c1",
+        "delivery_method": "in_person",
+        "fee_vnd": fee,
+        "processing_days": days,
+        "supplement_clock": rule,
+        "submitted_at": at.isoformat(),
+        "workflow": workflow,
+    }
     return {**initial_case(DossierSubmitted(**payload), at, ctx(at)), "version": 1}
 
 
 def step(case, actor, action, at, **fields):
     """Decide and apply in memory, as the service commits."""
-    model = next(m for m in (*get_args(get_args(CaseCommandUnion)[0]), schemas.Withdraw,
-                             schemas.SupplementCommand, schemas.CollectResult, schemas.FeePaid,
-                             schemas.RedoAfterLoss, schemas.DeadlineFlag, schemas.ExternalRead)
-                 if get_args(m.model_fields["action"].annotation)[0] == action)
+    model = next(
+        m
+        for m in (
+            *get_args(get_args(CaseCommandUnion)[0]),
+            schemas.Withdraw,
+            schemas.SupplementCommand,
+            schemas.CollectResult,
+            schemas.FeePaid,
+            schemas.RedoAfterLoss,
+            schemas.DeadlineFlag,
+            schemas.ExternalRead,
+        )
+        if get_args(m.model_fields["action"].annotation)[0] == action
+    )
     cmd = model.model_validate({"action": action, "expected_version": case["version"], **fields})
     decision = decide(case, actor, cmd, ctx(at))
     case_event(case, action, decision, case["version"] + 1)  # every field it sets is in the event's contract
@@ -66,27 +109,40 @@ def through_review(at, **kw):
 
 # ------------------------------------------------------------------ the table
 def test_every_action_has_one_row_and_official_commands_match_the_api():
-    api_actions = {get_args(m.model_fields["action"].annotation)[0]
-                   for m in get_args(get_args(CaseCommandUnion)[0])}
+    api_actions = {get_args(m.model_fields["action"].annotation)[0] for m in get_args(get_args(CaseCommandUnion)[0])}
     assert api_actions == set(OFFICIAL_ACTIONS)
-    assert {"withdraw", "supplement", "fee_paid", "collect_result", "redo_after_loss", "deadline_flag",
-            "external_read"} <= set(LIFECYCLE)
+    assert {
+        "withdraw",
+        "supplement",
+        "fee_paid",
+        "collect_result",
+        "redo_after_loss",
+        "deadline_flag",
+        "external_read",
+    } <= set(LIFECYCLE)
     for action, t in LIFECYCLE.items():
-        assert t.sources and set(t.sources) <= set(OPEN_STATUSES) | {"delivered", "rejected_at_reception",
-                                                                       "returned_with_reasons", "withdrawn"}, action
+        assert t.sources and set(t.sources) <= set(OPEN_STATUSES) | {
+            "delivered",
+            "rejected_at_reception",
+            "returned_with_reasons",
+            "withdrawn",
+        }, action
         assert t.label and t.by in ("stage", "roles", "cohandler", "applicant", "system", "ministry_system")
         assert (t.by == "stage") == bool(t.stage), action
 
 
 # ------------------------------------------------------------------ deadlines
-@pytest.mark.parametrize("received,days,due", [
-    (vn(2026, 3, 6, 16, 59), 1, date(2026, 3, 9)),      # Friday 16:59 → Monday
-    (vn(2026, 3, 1, 23, 59), 1, date(2026, 3, 3)),      # Sunday 23:59 counts as Monday → Tuesday
-    (vn(2026, 3, 2, 0, 1), 1, date(2026, 3, 3)),        # Monday 00:01 → Tuesday
-    (vn(2026, 2, 13, 16, 0), 5, date(2026, 2, 27)),     # the eve of Tết → after Tết
-    (vn(2026, 12, 31, 10), 1, date(2027, 1, 4)),        # 31/12 → Monday 4/1
-    (vn(2026, 8, 22, 9), 2, date(2026, 8, 25)),         # received on the swap working Saturday
-])
+@pytest.mark.parametrize(
+    "received,days,due",
+    [
+        (vn(2026, 3, 6, 16, 59), 1, date(2026, 3, 9)),  # Friday 16:59 → Monday
+        (vn(2026, 3, 1, 23, 59), 1, date(2026, 3, 3)),  # Sunday 23:59 counts as Monday → Tuesday
+        (vn(2026, 3, 2, 0, 1), 1, date(2026, 3, 3)),  # Monday 00:01 → Tuesday
+        (vn(2026, 2, 13, 16, 0), 5, date(2026, 2, 27)),  # the eve of Tết → after Tết
+        (vn(2026, 12, 31, 10), 1, date(2027, 1, 4)),  # 31/12 → Monday 4/1
+        (vn(2026, 8, 22, 9), 2, date(2026, 8, 25)),  # received on the swap working Saturday
+    ],
+)
 def test_received_at_any_time_of_day_is_due_at_the_end_of_the_nth_working_day(received, days, due):
     case, decision = step(open_case(received, days=days), RECEPTION, "receive", received)
     assert case["due_date"] == due.isoformat() == case["statutory_due_date"]
@@ -95,7 +151,7 @@ def test_received_at_any_time_of_day_is_due_at_the_end_of_the_nth_working_day(re
 
 
 def test_never_late_before_the_due_day_ends():
-    case = through_review(vn(2026, 3, 2, 10), days=3)                  # due Thu 5/3
+    case = through_review(vn(2026, 3, 2, 10), days=3)  # due Thu 5/3
     case, _ = step(case, SPECIALIST, "propose", vn(2026, 3, 5, 23, 0), summary="Đủ điều kiện")
     case, _ = step(case, LEADER, "approve", vn(2026, 3, 5, 23, 30), result_document=DOC)
     on_time, _ = step(case, RECEPTION, "mark_result_ready", vn(2026, 3, 5, 23, 59))
@@ -114,7 +170,7 @@ def test_early_on_an_earlier_day():
 
 
 def test_apology_sets_a_working_day_and_the_case_still_counts_late():
-    case = through_review(vn(2026, 3, 2, 10), days=3)                  # due Thu 5/3
+    case = through_review(vn(2026, 3, 2, 10), days=3)  # due Thu 5/3
     late = vn(2026, 3, 9, 10)
     with pytest.raises(Forbidden):
         step(case, SPECIALIST, "issue_apology", late, letter="Xin lỗi vì chậm trễ.", new_due_date="2026-03-11")
@@ -132,12 +188,12 @@ def test_apology_sets_a_working_day_and_the_case_still_counts_late():
 def test_cohandling_up_to_the_case_due_day_even_across_midnight():
     """The co-handling sub-deadline is a day, not an instant: requested at 23:59 on the receiving
     day with every remaining day, or at 00:01 the next day with one day less, both fit."""
-    case = through_review(vn(2026, 3, 2, 23, 58), days=3)              # due Thu 5/3
-    ok, _ = step(case, SPECIALIST, "request_cohandling", vn(2026, 3, 2, 23, 59), agency_id="SXD", task="Xác minh",
-                 days=3)
+    case = through_review(vn(2026, 3, 2, 23, 58), days=3)  # due Thu 5/3
+    ok, _ = step(
+        case, SPECIALIST, "request_cohandling", vn(2026, 3, 2, 23, 59), agency_id="SXD", task="Xác minh", days=3
+    )
     assert ok["cohandling"][0]["sub_due_date"] == "2026-03-05"
-    ok, _ = step(case, SPECIALIST, "request_cohandling", vn(2026, 3, 3, 0, 1), agency_id="SXD", task="Xác minh",
-                 days=2)
+    ok, _ = step(case, SPECIALIST, "request_cohandling", vn(2026, 3, 3, 0, 1), agency_id="SXD", task="Xác minh", days=2)
     assert ok["cohandling"][0]["sub_due_date"] == "2026-03-05"
     with pytest.raises(ValidationFailed) as info:
         step(case, SPECIALIST, "request_cohandling", vn(2026, 3, 3, 0, 1), agency_id="SXD", task="Xác minh", days=3)
@@ -146,18 +202,25 @@ def test_cohandling_up_to_the_case_due_day_even_across_midnight():
 
 def test_supplement_pause_carries_whole_days_over_with_the_resume_rule():
     case = through_review(vn(2026, 2, 10, 9), days=10, rule="resume")  # due Tue 3/3 (Tết in between)
-    case, _ = step(case, SPECIALIST, "request_supplement", vn(2026, 2, 12, 10),
-                   missing=[{"description": "Bản chụp CCCD rõ nét"}])
+    case, _ = step(
+        case, SPECIALIST, "request_supplement", vn(2026, 2, 12, 10), missing=[{"description": "Bản chụp CCCD rõ nét"}]
+    )
     assert case["paused"] and case["status"] == "returned_for_supplement"
-    case, decision = step(case, CITIZEN, "supplement", vn(2026, 2, 24, 15), attachment_ids=["a"],
-                          amendments=[{"field": "purpose", "old": "Xin việc", "new": "Du học"}])
+    case, decision = step(
+        case,
+        CITIZEN,
+        "supplement",
+        vn(2026, 2, 24, 15),
+        attachment_ids=["a"],
+        amendments=[{"field": "purpose", "old": "Xin việc", "new": "Du học"}],
+    )
     assert case["status"] == "in_review" and not case["paused"] and case["due_date"] == "2026-03-06"
     assert decision.event["amendments"][0]["new"] == "Du học"
 
 
 # ------------------------------------------------------------------ reception
 def test_reception_deadline_and_late_reception():
-    case = open_case(vn(2026, 3, 6, 16, 59))                           # Friday → reception due Monday
+    case = open_case(vn(2026, 3, 6, 16, 59))  # Friday → reception due Monday
     assert case["reception_due_date"] == "2026-03-09" and case["stage"]["kind"] == "reception"
     case2, decision = step(case, RECEPTION, "receive", vn(2026, 3, 10, 8))
     assert decision.event["reception_late"] is True and case2["reception_late"]
@@ -177,7 +240,7 @@ def test_a_level_4_dossier_waiting_for_its_fee_is_not_late_for_reception():
 
 
 def test_sweep_flags_reception_then_the_processing_clock():
-    case = open_case(vn(2026, 3, 2, 9))                                # reception due Tue 3/3
+    case = open_case(vn(2026, 3, 2, 9))  # reception due Tue 3/3
     flagged, decision = step(case, SYSTEM, "deadline_flag", vn(2026, 3, 3, 8))
     assert decision.event_model is CaseDeadlineFlagged and decision.event["newly"] == ["reception_at_risk"]
     flagged, decision = step(flagged, SYSTEM, "deadline_flag", vn(2026, 3, 4, 8))
@@ -188,28 +251,35 @@ def test_sweep_flags_reception_then_the_processing_clock():
 
 # ------------------------------------------------------------------ declared workflows
 def wf(*stages):
-    return {"stages": [dict(zip(("code", "name", "kind", "roles", "days"), s)) | {"cohandling": True}
-                       for s in stages]}
+    return {"stages": [dict(zip(("code", "name", "kind", "roles", "days"), s)) | {"cohandling": True} for s in stages]}
 
 
-COMMUNE = wf(("tn", "Tiếp nhận", "reception", ["reception"], 1),
-             ("td", "Thẩm định", "review", ["specialist"], 2),
-             ("pd", "Phê duyệt", "approval", ["leader"], 1),
-             ("tkq", "Trả kết quả", "result", ["reception", "leader"], 1))
+COMMUNE = wf(
+    ("tn", "Tiếp nhận", "reception", ["reception"], 1),
+    ("td", "Thẩm định", "review", ["specialist"], 2),
+    ("pd", "Phê duyệt", "approval", ["leader"], 1),
+    ("tkq", "Trả kết quả", "result", ["reception", "leader"], 1),
+)
 
 
 def test_stages_with_budgets_roles_and_late_stages():
-    at = vn(2026, 3, 2, 9)                                              # Monday
+    at = vn(2026, 3, 2, 9)  # Monday
     case = open_case(at, days=5, workflow=COMMUNE)
     with pytest.raises(ValidationFailed) as info:  # no assignment stage: reception names the department
         step(case, RECEPTION, "receive", at)
     assert info.value.code == "department_required"
     case, decision = step(case, RECEPTION, "receive", at, department_id="STP-LLTP")
     assert case["status"] == "in_review" and case["due_date"] == "2026-03-09"
-    assert case["stage"]["code"] == "td" and case["stage"]["due_date"] == "2026-03-04"   # 2 days
+    assert case["stage"]["code"] == "td" and case["stage"]["due_date"] == "2026-03-04"  # 2 days
     case, decision = step(case, SPECIALIST, "propose", vn(2026, 3, 5, 9), summary="Đủ điều kiện")  # a day late
-    assert decision.event["stage_completed"] == {"code": "td", "name": "Thẩm định", "kind": "review",
-                                                 "department_id": "STP-LLTP", "due_date": "2026-03-04", "late": True}
+    assert decision.event["stage_completed"] == {
+        "code": "td",
+        "name": "Thẩm định",
+        "kind": "review",
+        "department_id": "STP-LLTP",
+        "due_date": "2026-03-04",
+        "late": True,
+    }
     assert case["stage"]["code"] == "pd" and case["stage"]["due_date"] == "2026-03-06"
     case, _ = step(case, LEADER, "approve", vn(2026, 3, 5, 10), result_document=DOC)
     # the result stage may be acted on by a leader in this workflow
@@ -220,11 +290,13 @@ def test_stages_with_budgets_roles_and_late_stages():
 
 
 def test_roles_come_from_the_stage_not_a_fixed_list():
-    leader_reviews = wf(("tn", "Tiếp nhận", "reception", ["reception"], None),
-                        ("pc", "Phân công", "assignment", ["leader"], None),
-                        ("td", "Thẩm định", "review", ["leader"], None),
-                        ("pd", "Phê duyệt", "approval", ["leader"], None),
-                        ("tkq", "Trả kết quả", "result", ["reception"], None))
+    leader_reviews = wf(
+        ("tn", "Tiếp nhận", "reception", ["reception"], None),
+        ("pc", "Phân công", "assignment", ["leader"], None),
+        ("td", "Thẩm định", "review", ["leader"], None),
+        ("pd", "Phê duyệt", "approval", ["leader"], None),
+        ("tkq", "Trả kết quả", "result", ["reception"], None),
+    )
     at = vn(2026, 3, 2, 9)
     case, _ = step(open_case(at, workflow=leader_reviews), RECEPTION, "receive", at)
     with pytest.raises(Forbidden) as info:  # reception may not assign in this workflow
@@ -240,35 +312,51 @@ def test_roles_come_from_the_stage_not_a_fixed_list():
 def test_available_actions_follow_role_and_stage():
     at = vn(2026, 3, 2, 9)
     case = open_case(at)
-    assert set(available_actions(case, RECEPTION, ctx(at))) == {"receive", "request_supplement",
-                                                                "reject_at_reception"}
+    assert set(available_actions(case, RECEPTION, ctx(at))) == {"receive", "request_supplement", "reject_at_reception"}
     assert available_actions(case, LEADER, ctx(at)) == []
     case = through_review(at)
-    assert set(available_actions(case, SPECIALIST, ctx(at))) == {"request_supplement", "request_cohandling",
-                                                                 "propose", "draft_refusal"}
+    assert set(available_actions(case, SPECIALIST, ctx(at))) == {
+        "request_supplement",
+        "request_cohandling",
+        "propose",
+        "draft_refusal",
+    }
     assert available_actions(case, {**SPECIALIST, "department_id": "STP-HCTP"}, ctx(at)) == []
     assert available_actions(case, RECEPTION, ctx(at)) == []
-    assert available_actions(case, SPECIALIST, ctx(vn(2026, 3, 20, 9))) == []       # past due: apology first
+    assert available_actions(case, SPECIALIST, ctx(vn(2026, 3, 20, 9))) == []  # past due: apology first
     assert available_actions(case, LEADER, ctx(vn(2026, 3, 20, 9))) == ["issue_apology"]
 
 
 def test_bad_workflow_definitions_are_named():
     def codes(definition, days=5):
         return [p["problem"] for p in problems(Workflow.model_validate(definition), days)]
+
     assert codes(COMMUNE) == []
     assert codes(default_workflow()) == []
-    assert "workflow_unknown_role" in codes(wf(("tn", "Tiếp nhận", "reception", ["janitor"], 1),
-                                               ("td", "Thẩm định", "review", ["specialist"], 2),
-                                               ("pd", "Phê duyệt", "approval", ["leader"], 1),
-                                               ("tkq", "Trả kết quả", "result", ["reception"], 1)))
-    assert "workflow_budget_exceeds_processing_time" in codes(COMMUNE, days=3)   # 2 + 1 + 1 > 3
-    assert "workflow_no_final_stage" in codes(wf(("tn", "Tiếp nhận", "reception", ["reception"], 1),
-                                                 ("td", "Thẩm định", "review", ["specialist"], 2),
-                                                 ("pd", "Phê duyệt", "approval", ["leader"], 1)))
-    assert "workflow_stage_order" in codes(wf(("tn", "Tiếp nhận", "reception", ["reception"], 1),
-                                              ("pd", "Phê duyệt", "approval", ["leader"], 1),
-                                              ("td", "Thẩm định", "review", ["specialist"], 2),
-                                              ("tkq", "Trả kết quả", "result", ["reception"], 1)))
+    assert "workflow_unknown_role" in codes(
+        wf(
+            ("tn", "Tiếp nhận", "reception", ["janitor"], 1),
+            ("td", "Thẩm định", "review", ["specialist"], 2),
+            ("pd", "Phê duyệt", "approval", ["leader"], 1),
+            ("tkq", "Trả kết quả", "result", ["reception"], 1),
+        )
+    )
+    assert "workflow_budget_exceeds_processing_time" in codes(COMMUNE, days=3)  # 2 + 1 + 1 > 3
+    assert "workflow_no_final_stage" in codes(
+        wf(
+            ("tn", "Tiếp nhận", "reception", ["reception"], 1),
+            ("td", "Thẩm định", "review", ["specialist"], 2),
+            ("pd", "Phê duyệt", "approval", ["leader"], 1),
+        )
+    )
+    assert "workflow_stage_order" in codes(
+        wf(
+            ("tn", "Tiếp nhận", "reception", ["reception"], 1),
+            ("pd", "Phê duyệt", "approval", ["leader"], 1),
+            ("td", "Thẩm định", "review", ["specialist"], 2),
+            ("tkq", "Trả kết quả", "result", ["reception"], 1),
+        )
+    )
 
 
 # ------------------------------------------------------------------ the applicant and the system
