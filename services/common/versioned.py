@@ -20,8 +20,8 @@ A crash anywhere is repaired by :meth:`recover` (a timer), which only reads the
 pending markers — a small collection — never the growing log. Queries here
 filter on ``_id`` alone: FerretDB on SQLite uses its index for nothing else.
 Writes are kept to what the protocol needs (FerretDB serialises them): claim,
-record, projection, marker deletion; :meth:`transition_many` does the first two
-for many documents in one round trip each.
+record, projection, marker deletion; :meth:`transition_many` does the claims, the
+records and the marker deletions of many documents in one round trip each.
 """
 
 from __future__ import annotations
@@ -50,6 +50,9 @@ Dispatch = Callable[[str, dict[str, Any]], None]
 Decide = Callable[[dict[str, Any]], "tuple[dict[str, Any], list[dict[str, Any]]] | None"]
 T = TypeVar("T")
 D = TypeVar("D")
+
+#: transitions per chunk in :meth:`VersionedDocuments.transition_many`
+MANY_CHUNK = 250
 
 
 def stale_version(doc_id: str, expected: int) -> PortalError:
@@ -242,31 +245,106 @@ class VersionedDocuments:
         items: Iterable[tuple[str, int, dict[str, Any], list[dict[str, Any]], dict[str, Any] | None]],
         dispatch: Dispatch,
         concurrency: int = 8,
+        current: Iterable[dict[str, Any]] | None = None,
     ) -> list[dict[str, Any] | None]:
-        """Many independent transitions (doc id, expected version, changes, events, extra) with the
-        claims and the records each written in one round trip; the document after each, or None
-        where someone else got that version first. The events are published."""
+        """Many independent transitions (doc id, expected version, changes, events, extra); the
+        document after each, or None where someone else got that version first. The events are
+        published.
+
+        ``current``: the documents as the caller read them, one per item. One whose version is the
+        expected one is projected without reading it again (see :meth:`_project`).
+
+        In chunks of ``MANY_CHUNK``, each: the claims in one insert, the records in one insert, then
+        each projection (one update by ``_id``) followed by its events, and the markers of all that
+        were published in one delete (the pending collection is small, so a filter on it is cheap).
+        Chunks keep every claim young while it is worked on: :meth:`recover` leaves young claims alone."""
+        items = list(items)
+        known: list[dict[str, Any] | None] = list(current) if current is not None else [None] * len(items)
+        outcome: list[dict[str, Any] | None] = []
+        refused = [False]  # the broker refused an event: leave the rest in the outbox for recover
+        for start in range(0, len(items), MANY_CHUNK):
+            outcome += self._transition_chunk(
+                items[start : start + MANY_CHUNK], known[start : start + MANY_CHUNK], dispatch, concurrency, refused
+            )
+        return outcome
+
+    def _transition_chunk(
+        self,
+        items: list[tuple[str, int, dict[str, Any], list[dict[str, Any]], dict[str, Any] | None]],
+        known: list[dict[str, Any] | None],
+        dispatch: Dispatch,
+        concurrency: int,
+        refused: list[bool],
+    ) -> list[dict[str, Any] | None]:
+        claimed_at = time.monotonic()  # before the records' "at", which recover ages the markers by
         records = [
             self._record(doc_id, version + 1, changes, events, extra)
             for doc_id, version, changes, events, extra in items
         ]
         if not records:
             return []
-        claims = [{"_id": r["_id"], "doc_id": r["doc_id"], "version": r["version"], "at": r["at"]} for r in records]
-        won = insert_new(self.pending, claims)
+        won = insert_new(self.pending, [self._marker(r) for r in records])
         committed = [r for r in records if r["_id"] in won]
         logged = insert_new(self.log, committed)
-        with ThreadPoolExecutor(concurrency) as pool:
-            list(
-                pool.map(
-                    lambda r: self.pending.delete_one({"_id": r["_id"]}),
-                    [r for r in committed if r["_id"] not in logged],
-                )
-            )
-            done = [r for r in committed if r["_id"] in logged]
-            docs = dict(zip([r["_id"] for r in done], pool.map(self._apply, done), strict=True))
-            list(pool.map(lambda r: self._publish(r, dispatch), done))
+        lost = [r["_id"] for r in committed if r["_id"] not in logged]
+        if lost:  # committed and published long ago (their markers were gone): drop our claims
+            self.pending.delete_many({"_id": {"$in": lost}})
+        done = [(r, doc) for r, doc in zip(records, known, strict=True) if r["_id"] in logged]
+        if done and time.monotonic() - claimed_at > self.stale_after.total_seconds() / 2:
+            # Slow enough that recovery may have freed our claims before the records went in: put
+            # the markers back, they are what guarantees the events get published (as _commit does).
+            insert_new(self.pending, [self._marker(r) for r, _ in done])
+
+        published: list[str] = []
+
+        def finish(pair: tuple[dict[str, Any], dict[str, Any] | None]) -> dict[str, Any] | None:
+            record, doc = pair
+            projected = self._project(record, doc, claimed_at)
+            if not refused[0]:
+                if self._send(record, dispatch):
+                    published.append(record["_id"])
+                else:
+                    refused[0] = True
+            return projected
+
+        try:
+            with ThreadPoolExecutor(concurrency) as pool:
+                finished = list(pool.map(finish, done))
+        finally:  # even if one of them failed: what was published must not be published again
+            if published:
+                self.pending.delete_many({"_id": {"$in": published}})  # the markers gone = published
+        docs = {r["_id"]: projected for (r, _), projected in zip(done, finished, strict=True)}
         return [docs.get(r["_id"]) for r in records]
+
+    def _project(self, record: dict[str, Any], doc: dict[str, Any] | None, claimed_at: float) -> dict[str, Any] | None:
+        """:meth:`_apply`, without reading the document again when the caller's copy is at the version
+        just before the record's and the claim is younger than half of ``stale_after``. Holding the
+        claim, nobody else can commit this version, and :meth:`recover` (the only other writer of
+        this record's projection) leaves claims younger than ``stale_after`` alone, so the document
+        is still the caller's copy — the same guarantee as :meth:`_apply`'s read, one read fewer."""
+        if (
+            doc is not None
+            and doc.get("version") == record["version"] - 1
+            and record["version"] > 1
+            and time.monotonic() - claimed_at < self.stale_after.total_seconds() / 2
+        ):
+            self.docs.update_one({"_id": record["doc_id"]}, {"$set": record["set"]})
+            return {**doc, **record["set"]}
+        return self._apply(record)
+
+    @staticmethod
+    def _marker(record: dict[str, Any]) -> dict[str, Any]:
+        return {"_id": record["_id"], "doc_id": record["doc_id"], "version": record["version"], "at": record["at"]}
+
+    def _send(self, record: dict[str, Any], dispatch: Dispatch) -> bool:
+        """Dispatch a record's events; False (they stay in the outbox) if the broker refuses them."""
+        try:
+            for envelope in record.get("events") or []:
+                dispatch(envelope["type"], envelope)
+        except BrokerUnavailable:
+            log.warning("events of %s kept in the outbox until the broker is back", record["_id"])
+            return False
+        return True
 
     def _record(
         self,

@@ -69,6 +69,7 @@ log = logging.getLogger(__name__)
 
 SYSTEM = {"id": "processing", "role": "system"}
 SWEEP_CONCURRENCY = 8
+SWEEP_CHUNK = 250  # cases read, then flagged, at a time
 #: history entries a citizen's timeline leaves out: the agency's internal work and notes
 INTERNAL_ACTIONS = (
     "deadline_flag",
@@ -591,32 +592,49 @@ class ProcessingService(PortalService):
                 )
                 self.store.calendar.mark_built()
             due = sorted(self.store.calendar.due(ctx.today))
-            with ThreadPoolExecutor(SWEEP_CONCURRENCY) as pool:  # reads: the cost is round trips
-                cases = [c for c in pool.map(self.store.case, due) if c is not None]
-            changed = [c for c in cases if live_flags(c, ctx) != {**NO_FLAGS, **(c.get("flags") or {})}]
-            prepared = [
-                self._prepare(
-                    c,
-                    SYSTEM,
-                    "deadline_flag",
-                    decide(c, SYSTEM, DeadlineFlag(action="deadline_flag", expected_version=c["version"]), ctx),
-                    ctx.now,
-                )
-                for c in changed
-            ]
-            # One round trip for the claims and one for the records of every flag change.
-            results = self.store.cases.transition_many(prepared, self.dispatch, SWEEP_CONCURRENCY)
-            for case, updated in zip(changed, results, strict=True):
-                if updated is None:  # changed meanwhile: look again in the next sweep
-                    self.store.calendar.schedule(case["code"], [ctx.today], f"{case['code']}#retry-{new_owner()}")
-            self._after(
-                [(case, items[2]) for case, items, updated in zip(changed, prepared, results, strict=True) if updated]
-            )
-            checked, flagged = len(cases), sum(r is not None for r in results)
+            chunks = [due[i : i + SWEEP_CHUNK] for i in range(0, len(due), SWEEP_CHUNK)]
+            checked = flagged = 0
+            # Reads cost round trips, several at a time; the next chunk's are read while this chunk's
+            # flags are written (FerretDB serves reads beside its one writer).
+            with ThreadPoolExecutor(SWEEP_CONCURRENCY) as readers, ThreadPoolExecutor(1) as ahead:
+
+                def read(codes: list[str]) -> list[dict]:
+                    return [c for c in readers.map(self.store.case, codes) if c is not None]
+
+                reading = [ahead.submit(read, chunk) for chunk in chunks[:1]]
+                for n in range(len(chunks)):
+                    cases = reading.pop().result()
+                    reading += [ahead.submit(read, chunk) for chunk in chunks[n + 1 : n + 2]]
+                    checked += len(cases)
+                    flagged += self._flag(cases, ctx)
             self.store.calendar.swept(ctx.today)
             return {"checked": checked, "flagged": flagged}
         finally:
             self.store.calendar.unlock(owner)
+
+    def _flag(self, cases: list[dict], ctx: Context) -> int:
+        """The sweep's flag changes among ``cases``, each a transition; how many were committed."""
+        changed = [c for c in cases if live_flags(c, ctx) != {**NO_FLAGS, **(c.get("flags") or {})}]
+        prepared = [
+            self._prepare(
+                c,
+                SYSTEM,
+                "deadline_flag",
+                decide(c, SYSTEM, DeadlineFlag(action="deadline_flag", expected_version=c["version"]), ctx),
+                ctx.now,
+            )
+            for c in changed
+        ]
+        # A round trip each for the claims, the records and the markers of many flag changes, and
+        # the cases as read here: each projection is one update, without reading the case again.
+        results = self.store.cases.transition_many(prepared, self.dispatch, SWEEP_CONCURRENCY, current=changed)
+        for case, updated in zip(changed, results, strict=True):
+            if updated is None:  # changed meanwhile: look again in the next sweep
+                self.store.calendar.schedule(case["code"], [ctx.today], f"{case['code']}#retry-{new_owner()}")
+        self._after(
+            [(case, items[2]) for case, items, updated in zip(changed, prepared, results, strict=True) if updated]
+        )
+        return sum(r is not None for r in results)
 
 
 __all__ = ["ProcessingService", "CLOCK_STATUSES"]

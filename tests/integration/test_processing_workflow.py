@@ -255,6 +255,37 @@ def test_sweep_flags_once(svc, clock):
     assert svc.verify_history(RECEPTION, code)["valid"]
 
 
+def test_sweep_in_chunks_flags_each_case_once(svc, clock, monkeypatch):
+    """Cases read a chunk ahead of the one being flagged: every due case flagged once, with its
+    event, its projection and its entry in the set of raised flags."""
+    monkeypatch.setattr("services.processing.service.SWEEP_CHUNK", 2)
+    codes = [open_case(svc, days=2)[0] for _ in range(5)]
+    clock[0] = vn(2026, 3, 2, 9)
+    for code in codes:
+        act(svc, RECEPTION, code, "receive")  # due Wed 4/3
+    for day, flag in ((4, "at_risk"), (5, "overdue")):
+        clock[0] = vn(2026, 3, day, 0, 1)
+        svc.sweep()
+        svc.sweep()
+        for code in codes:
+            case = svc.store.case(code)
+            assert case["flags"][flag] and case["version"] == (3 if flag == "at_risk" else 4)
+            raised = {
+                d["_id"]
+                for d in svc.store.db.flagged_cases.find({"_id": {"$in": [f"{code}|at_risk", f"{code}|overdue"]}})
+            }
+            assert raised == {f"{code}|{flag}"}
+    flagged = [
+        c.args[1]["payload"]
+        for c in svc.dispatch.call_args_list
+        if c.args[0] == "case_deadline_flagged" and c.args[1]["payload"]["code"] in codes
+    ]
+    assert sorted((f["code"], f["newly"][0]) for f in flagged) == sorted(
+        (code, flag) for code in codes for flag in ("at_risk", "overdue")
+    )
+    assert svc.store.cases.pending.count_documents({"doc_id": {"$in": codes}}) == 0
+
+
 def test_history_verification_reports_a_direct_database_edit(svc, clock):
     code, _ = open_case(svc)
     act(svc, RECEPTION, code, "receive")
