@@ -12,7 +12,7 @@ import uuid
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from functools import partial
-from typing import Any, cast
+from typing import Any
 
 from pymongo.collection import Collection
 from pymongo.database import Database
@@ -229,13 +229,17 @@ class ReportingStore:
 
     # ---------------------------------------------------------------- rebuild
     def request_rebuild(self) -> str:
+        """Ask for a rebuild, or join the one already asked for; its request id."""
         request = uuid.uuid4().hex
-        try:
-            self.db.control.insert_one({"_id": "rebuild", "request": request, "at": _events.utcnow()})
-        except DuplicateKeyError:  # one is already asked for: wait for that one
-            # there unless that rebuild finished in this very instant (then None: a TypeError, as ever)
-            request = cast(dict, self.db.control.find_one({"_id": "rebuild"}))["request"]
-        return request
+        while True:
+            try:
+                self.db.control.insert_one({"_id": "rebuild", "request": request, "at": _events.utcnow()})
+                return request
+            except DuplicateKeyError:  # one is already asked for: wait for that one
+                pending = self.db.control.find_one({"_id": "rebuild"})
+                if pending is not None:
+                    return str(pending["request"])
+                # it finished in this very instant: ask again
 
     def rebuild_request(self) -> str | None:
         return (self.db.control.find_one({"_id": "rebuild"}) or {}).get("request")
