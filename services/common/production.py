@@ -81,6 +81,23 @@ def problems(config: Mapping[str, Any], environ: Mapping[str, str] | None = None
     return out
 
 
+def effective_config(service_cls: type, config: Mapping[str, Any]) -> dict[str, Any]:
+    """``config`` with each secret the service's settings declare and ``config`` lacks at the value
+    the service would run with: its settings default, the development value. A configuration file
+    written by hand without the line is then refused like one that keeps the default."""
+    from .settings import Settings  # settings imports this module's SECRETS
+
+    effective = dict(config)
+    for klass in service_cls.__mro__:
+        for provider in vars(klass).values():
+            if isinstance(provider, Settings):
+                for name, field in provider.model.model_fields.items():
+                    key = field.alias or name.upper()
+                    if key in SECRETS and key not in effective:
+                        effective[key] = field.default
+    return effective
+
+
 class ProductionRefused(SystemExit):
     """Ends ``nameko run`` with status 1 and the reasons on stderr."""
 
@@ -98,7 +115,7 @@ class ProductionGuard(DependencyProvider):  # type: ignore[misc]  # nameko is un
     """Every service has one (PortalService, GatewayService); it injects nothing."""
 
     def bind(self, container: Any, attr_name: str) -> ProductionGuard:
-        check(container.config, container.service_name)
+        check(effective_config(container.service_cls, container.config), container.service_name)
         bound: ProductionGuard = super().bind(container, attr_name)  # nameko's bind returns a copy of self
         return bound
 

@@ -796,7 +796,9 @@ class IntakeService(PortalService):
             return changes, []
 
         # Another change landing first is applied on top of: the supplement is decided again on it.
-        self.store.dossiers.change(code, attach)
+        dossier, _ = self.store.dossiers.change(code, attach)
+        if dossier is None:  # cannot happen (dossiers are never deleted): leave it staged, not committed
+            return
         self.store.mark_supplement_committed(staging_id)
 
     @handles(CaseStatusChanged)

@@ -106,3 +106,17 @@ def test_compose_runs_in_production_mode():
     for name in COMPONENTS:
         assert "PORTAL_ENV" in doc["services"][name]["environment"]
     assert "\nPORTAL_ENV=production\n" in (ROOT / "deploy" / ".env.example").read_text()
+
+
+@pytest.mark.parametrize("component", sorted(SECRET_OF))
+def test_a_secret_left_out_of_the_configuration_is_refused_like_its_default(component, monkeypatch):
+    """A hand-written configuration without the secret's line would run on the settings' default,
+    the development value: production mode refuses it by name."""
+    module, cls = COMPONENTS[component].split(":")
+    service_cls = getattr(importlib.import_module(module), cls)
+    config = {**development_config(component, monkeypatch), **real_values()}
+    for name in SECRET_OF[component]:
+        del config[name]
+    effective = production.effective_config(service_cls, config)
+    found = production.problems(effective, environ={})
+    assert found == [f"{name} has a development value" for name in SECRET_OF[component]]
