@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-import time
 import uuid
 from datetime import UTC, datetime, timedelta
 
@@ -15,6 +14,7 @@ from pymongo.errors import DuplicateKeyError
 from werkzeug.wrappers import Request
 
 from services.common import error_catalogue as catalogue
+from services.common.clock import wall_now
 
 from .rpc import JsonDict
 from .settings import GatewaySettings
@@ -32,7 +32,7 @@ class GatewayStore:
 
     @staticmethod
     def _window(window_seconds: int) -> tuple[int, int]:
-        now = int(time.time())
+        now = int(wall_now().timestamp())
         return now - now % window_seconds, now
 
     def count(self, key: str, window_seconds: int) -> tuple[int, int]:
@@ -92,7 +92,7 @@ class GatewayStore:
             return False
 
     def purge_expired(self) -> None:
-        now = datetime.now(UTC)
+        now = wall_now()
         self.db.revoked_tokens.delete_many({"expires_at": {"$lt": now}})
         self.db.rate_limits.delete_many({"expires_at": {"$lt": now}})
         self.db.postal_nonces.delete_many({"expires_at": {"$lt": now}})
@@ -113,7 +113,7 @@ class TokenAuth:
         self.login_window = settings.login_window_seconds
 
     def issue(self, account: JsonDict) -> JsonDict:
-        now = datetime.now(UTC)
+        now = wall_now()  # PyJWT checks exp against the system clock
         exp = now + timedelta(seconds=self.ttl)
         claims = {
             "sub": account["id"],
@@ -197,7 +197,7 @@ class PostalAuth:
         given = request.headers.get("X-Postal-Signature", "")
         if not 8 <= len(nonce) <= 100:
             raise catalogue.error("invalid_postal_signature", None, "Thiếu X-Postal-Nonce (8–100 ký tự)")
-        if not timestamp.isdigit() or abs(time.time() - int(timestamp)) > self.skew:
+        if not timestamp.isdigit() or abs(wall_now().timestamp() - int(timestamp)) > self.skew:
             raise catalogue.error("stale_postal_request")
         expected = self.signature(secret, request.method, request.path, timestamp, nonce, request.get_data(cache=True))
         if not hmac.compare_digest(given, expected):

@@ -34,7 +34,15 @@ def now() -> datetime:
     """The current instant, timezone-aware (UTC)."""
     if _source is not None:
         return _source()
-    return datetime.now(UTC) + timedelta(seconds=_offset())
+    return wall_now() + timedelta(seconds=_offset())
+
+
+def wall_now() -> datetime:
+    """The real instant, never moved by a test: for what is compared with other parties' clocks —
+    bearer-token expiry (PyJWT checks ``exp`` against the system clock), the postal operator's
+    signed timestamps, sign-in rate-limit windows and the expiry of those records. Deadlines,
+    business dates and everything a person reads take :func:`now`."""
+    return datetime.now(UTC)
 
 
 def set_source(source: Callable[[], datetime] | None) -> None:
@@ -63,7 +71,7 @@ def write_offset(path: str | Path, target: datetime) -> float:
     """Set the clock of every process reading ``path`` to ``target`` (now); returns the offset."""
     if target.tzinfo is None:
         raise ValueError("the target instant must be timezone-aware")
-    offset = (target - datetime.now(UTC)).total_seconds()
+    offset = (target - wall_now()).total_seconds()
     tmp = Path(f"{path}.tmp")
     tmp.write_text(f"{offset:.6f}\n", encoding="utf-8")
     tmp.replace(path)  # atomic: readers never see half a number
