@@ -64,20 +64,20 @@ def problems(config: Mapping[str, Any], environ: Mapping[str, str] | None = None
             continue
         value = str(config.get(name) or "").strip()
         if not value:
-            out.append(f"{name} is empty")
+            out.append(f"{name} để trống")
         elif value == defaults.get(name) or _marked(value):
-            out.append(f"{name} has a development value")
+            out.append(f"{name} đang là giá trị dành cho phát triển")
         elif name == "TOKEN_SECRET" and len(value) < MIN_TOKEN_SECRET:
-            out.append(f"TOKEN_SECRET is shorter than {MIN_TOKEN_SECRET} characters")
+            out.append(f"TOKEN_SECRET ngắn hơn {MIN_TOKEN_SECRET} ký tự")
     amqp = urlsplit(str(config.get("AMQP_URI") or ""))
     if (amqp.username or "guest") == "guest":
-        out.append("AMQP_URI uses RabbitMQ's default guest user")
+        out.append("AMQP_URI dùng tài khoản guest mặc định của RabbitMQ")
     if _marked(str(config.get("AMQP_URI") or "")):
-        out.append("AMQP_URI has a development password")
+        out.append("AMQP_URI có mật khẩu dành cho phát triển")
     if _marked(str(config.get("MONGO_URI") or "")):
-        out.append("MONGO_URI has a development password")
+        out.append("MONGO_URI có mật khẩu dành cho phát triển")
     if environ.get(CLOCK_FILE, "").strip():
-        out.append(f"{CLOCK_FILE} is set (a test clock)")
+        out.append(f"{CLOCK_FILE} đang được đặt (đồng hồ dành cho kiểm thử)")
     return out
 
 
@@ -107,8 +107,8 @@ def check(config: Mapping[str, Any], service: str, environ: Mapping[str, str] | 
         return
     found = problems(config, environ)
     if found:
-        log.critical("%s refuses to start with PORTAL_ENV=production: %s", service, "; ".join(found))
-        raise ProductionRefused(f"{service}: refusing to start with PORTAL_ENV=production: {'; '.join(found)}")
+        log.critical("%s không khởi động với PORTAL_ENV=production: %s", service, "; ".join(found))
+        raise ProductionRefused(f"{service}: không khởi động với PORTAL_ENV=production: {'; '.join(found)}")
 
 
 class ProductionGuard(DependencyProvider):  # type: ignore[misc]  # nameko is untyped

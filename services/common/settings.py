@@ -27,6 +27,7 @@ from typing import Any, TypeVar
 from nameko.extensions import DependencyProvider
 from pydantic import BaseModel, ConfigDict, ValidationError, model_validator
 
+from .error_catalogue import pydantic_message
 from .production import SECRETS
 
 log = logging.getLogger(__name__)
@@ -70,15 +71,15 @@ class ServiceSettings(BaseModel):
             return cls.model_validate(config)
         except ValidationError as exc:
             found = "; ".join(_problem(error) for error in exc.errors())
-            log.critical("%s refuses to start: %s", service, found)
-            raise SettingsRefused(f"{service}: refusing to start, bad setting: {found}") from None
+            log.critical("%s không khởi động được, cấu hình sai: %s", service, found)
+            raise SettingsRefused(f"{service}: không khởi động được, cấu hình sai: {found}") from None
 
 
 def _problem(error: Mapping[str, Any]) -> str:
     name = ".".join(str(part) for part in error["loc"]) or "settings"
     # A secret's value is never repeated into logs; others are, so the operator sees what was read.
-    shown = "" if name in SECRETS else f" (got {error.get('input')!r})"
-    return f"{name}: {error['msg']}{shown}"
+    shown = "" if name in SECRETS else f" (giá trị đọc được: {error.get('input')!r})"
+    return f"{name}: {pydantic_message(error)}{shown}"
 
 
 class Settings(DependencyProvider):  # type: ignore[misc]  # nameko is untyped

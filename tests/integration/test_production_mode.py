@@ -57,10 +57,10 @@ def test_every_component_refuses_development_secrets_and_says_which(infra):
         for name, proc in procs.items():
             out, _ = proc.communicate(timeout=120)
             assert proc.returncode != 0, f"{name} started:\n{out}"
-            assert f"{name}: refusing to start with PORTAL_ENV=production" in out, out
+            assert f"{name}: không khởi động với PORTAL_ENV=production" in out, out
             for secret in SECRET_OF.get(name, []):
-                assert f"{secret} has a development value" in out, out
-            assert "AMQP_URI uses RabbitMQ's default guest user" in out
+                assert f"{secret} đang là giá trị dành cho phát triển" in out, out
+            assert "AMQP_URI dùng tài khoản guest mặc định của RabbitMQ" in out
     finally:
         for proc in procs.values():
             if proc.poll() is None:

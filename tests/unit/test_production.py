@@ -41,8 +41,8 @@ def development_config(component: str, monkeypatch) -> dict:
 @pytest.mark.parametrize("component", sorted(COMPONENTS))
 def test_the_development_defaults_are_refused_by_name(component, monkeypatch):
     found = production.problems(development_config(component, monkeypatch), environ={})
-    expected = [f"{name} has a development value" for name in SECRET_OF.get(component, [])]
-    assert found == expected + ["AMQP_URI uses RabbitMQ's default guest user"]
+    expected = [f"{name} đang là giá trị dành cho phát triển" for name in SECRET_OF.get(component, [])]
+    assert found == expected + ["AMQP_URI dùng tài khoản guest mặc định của RabbitMQ"]
 
 
 @pytest.mark.parametrize("component", sorted(COMPONENTS))
@@ -54,23 +54,31 @@ def test_real_secrets_pass(component, monkeypatch):
 @pytest.mark.parametrize(
     "name,value,why",
     [
-        ("TOKEN_SECRET", "", "TOKEN_SECRET is empty"),
-        ("TOKEN_SECRET", "change-me-to-32-or-more-random-bytes", "TOKEN_SECRET has a development value"),
-        ("TOKEN_SECRET", "short-but-random-8f3a", "TOKEN_SECRET is shorter than 32 characters"),
+        ("TOKEN_SECRET", "", "TOKEN_SECRET để trống"),
+        ("TOKEN_SECRET", "change-me-to-32-or-more-random-bytes", "TOKEN_SECRET đang là giá trị dành cho phát triển"),
+        ("TOKEN_SECRET", "short-but-random-8f3a", "TOKEN_SECRET ngắn hơn 32 ký tự"),
         (
             "POSTAL_OPERATORS",
             "vnpost:change-me-api-key:change-me-hmac-secret",
-            "POSTAL_OPERATORS has a development value",
+            "POSTAL_OPERATORS đang là giá trị dành cho phát triển",
         ),
-        ("MINISTRY_SYSTEMS", "moj-hotich:change-me:rw:TP-HT-01|TP-HT-02", "MINISTRY_SYSTEMS has a development value"),
-        ("PROVIDER_SECRET", "  ", "PROVIDER_SECRET is empty"),
-        ("AMQP_URI", "pyamqp://guest:guest@rabbitmq:5672/", "AMQP_URI uses RabbitMQ's default guest user"),
-        ("AMQP_URI", "pyamqp://rabbitmq:5672/", "AMQP_URI uses RabbitMQ's default guest user"),
-        ("AMQP_URI", "pyamqp://portal:dev-only-rabbit-password@rabbitmq:5672/", "AMQP_URI has a development password"),
+        (
+            "MINISTRY_SYSTEMS",
+            "moj-hotich:change-me:rw:TP-HT-01|TP-HT-02",
+            "MINISTRY_SYSTEMS đang là giá trị dành cho phát triển",
+        ),
+        ("PROVIDER_SECRET", "  ", "PROVIDER_SECRET để trống"),
+        ("AMQP_URI", "pyamqp://guest:guest@rabbitmq:5672/", "AMQP_URI dùng tài khoản guest mặc định của RabbitMQ"),
+        ("AMQP_URI", "pyamqp://rabbitmq:5672/", "AMQP_URI dùng tài khoản guest mặc định của RabbitMQ"),
+        (
+            "AMQP_URI",
+            "pyamqp://portal:dev-only-rabbit-password@rabbitmq:5672/",
+            "AMQP_URI có mật khẩu dành cho phát triển",
+        ),
         (
             "MONGO_URI",
             "mongodb://intake:dev-only-intake-db-password@mongo:27017/",
-            "MONGO_URI has a development password",
+            "MONGO_URI có mật khẩu dành cho phát triển",
         ),
     ],
 )
@@ -80,7 +88,7 @@ def test_each_bad_value_is_named(name, value, why):
 
 def test_a_test_clock_is_refused():
     found = production.problems(real_values(), environ={"PORTAL_CLOCK_FILE": "/tmp/clock.json"})
-    assert found == ["PORTAL_CLOCK_FILE is set (a test clock)"]
+    assert found == ["PORTAL_CLOCK_FILE đang được đặt (đồng hồ dành cho kiểm thử)"]
 
 
 def test_only_production_mode_refuses(monkeypatch):
@@ -119,4 +127,4 @@ def test_a_secret_left_out_of_the_configuration_is_refused_like_its_default(comp
         del config[name]
     effective = production.effective_config(service_cls, config)
     found = production.problems(effective, environ={})
-    assert found == [f"{name} has a development value" for name in SECRET_OF[component]]
+    assert found == [f"{name} đang là giá trị dành cho phát triển" for name in SECRET_OF[component]]
