@@ -54,6 +54,15 @@ class MongoDatabase(DependencyProvider):  # type: ignore[misc]  # nameko is unty
         return self.api(self.database) if self.api else self.database
 
 
+def find_page(
+    collection: Collection[Any], filt: dict[str, Any], sort: list[tuple[str, int]], page: int, page_size: int
+) -> tuple[list[dict[str, Any]], int]:
+    """One page (numbered from 1) of the documents matching ``filt`` in ``sort`` order, and how many
+    match in all (page numbers are bounded where they are parsed, so the skip always fits)."""
+    cursor = collection.find(filt).sort(sort).skip((page - 1) * page_size).limit(page_size)
+    return list(cursor), collection.count_documents(filt)
+
+
 def insert_new(collection: Collection[Any], docs: list[dict[str, Any]]) -> set[Any]:
     """Insert ``docs`` in one round trip (one statement: FerretDB leaks connections on multi-statement
     writes only); the ids that went in — the others already existed (any other error is raised)."""

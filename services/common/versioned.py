@@ -41,7 +41,7 @@ from pymongo.errors import DuplicateKeyError
 from . import error_catalogue as catalogue
 from .errors import BrokerUnavailable, Conflict, PortalError
 from .events import utcnow
-from .mongo import insert_new
+from .mongo import find_page, insert_new
 
 log = logging.getLogger(__name__)
 
@@ -111,7 +111,7 @@ class VersionedDocuments:
         self, filt: dict[str, Any], sort: list[tuple[str, int]], page: int, page_size: int
     ) -> tuple[list[dict[str, Any]], int]:
         """One page (numbered from 1) of the documents matching ``filt`` and how many match in all."""
-        return self.find(filt, sort, limit=page_size, skip=(page - 1) * page_size), self.count(filt)
+        return find_page(self.docs, filt, sort, page, page_size)
 
     # ------------------------------------------------------------ writes
     def _claim(self, doc_id: str, version: int) -> bool:

@@ -6,6 +6,7 @@ from pymongo.database import Database
 from pymongo.errors import DuplicateKeyError
 
 from services.common.deadline_calendar import DeadlineCalendar
+from services.common.mongo import find_page
 from services.common.text import search_key
 from services.common.versioned import VersionedDocuments
 
@@ -45,9 +46,7 @@ class FeedbackStore:
 
     def public_questions(self, filt: dict, page: int, page_size: int) -> tuple[list[dict], int]:
         """One page of the published Q&A (newest answers first) and how many match in all."""
-        coll = self.db.public_questions
-        docs = coll.find(filt).sort("answered_at", -1).skip((page - 1) * page_size).limit(page_size)
-        return list(docs), coll.count_documents(filt)
+        return find_page(self.db.public_questions, filt, [("answered_at", -1)], page, page_size)
 
     def publish_question(self, doc: dict) -> None:
         doc = {**doc, "search_text": _search_text(doc)}
