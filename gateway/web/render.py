@@ -11,7 +11,7 @@ from collections.abc import Callable
 from datetime import date, datetime
 from functools import wraps
 from pathlib import Path
-from typing import Any, Concatenate, Protocol
+from typing import Any, Concatenate
 from urllib.parse import quote, urlencode
 
 from jinja2 import Environment, FileSystemLoader, select_autoescape
@@ -177,24 +177,19 @@ def error_page(request: Request, exc: BaseException, session: Session | None, se
 PageMethod = Callable[Concatenate[GatewayT, Request, Any, ...], Response]
 
 
-class PageHandler(Protocol[GatewayT]):
-    """A page as nameko calls it, (worker, request, **the path's values), with the method as written
-    in ``__wrapped__`` (functools.wraps), which a page may call to show another with a message."""
-
-    __wrapped__: PageMethod[GatewayT]
-
-    def __call__(self, *args: Any, **path_values: Any) -> Response: ...
+#: a page as nameko calls it: (worker, request, **the path's values)
+PageHandler = Callable[..., Response]
 
 
 def page(
     method: str, path: str, auth: str | tuple[str, ...] | None = None
-) -> Callable[[PageMethod[GatewayT]], PageHandler[GatewayT]]:
+) -> Callable[[PageMethod[GatewayT]], PageHandler]:
     """A page: ``auth`` None (public), "user" (signed in) or a tuple of roles. The method gets
     (self, request, session, **path values) and returns a Response; a PortalError becomes an
     error page with its human message, never a traceback."""
     nameko_path = re.sub(r"\{(\w+)\}", r"<\1>", path)
 
-    def decorate(fn: PageMethod[GatewayT]) -> PageHandler[GatewayT]:
+    def decorate(fn: PageMethod[GatewayT]) -> PageHandler:
         @wraps(fn)
         def handler(self: GatewayT, request: Request, **path_values: Any) -> Response:
             session = self.web_session(request)
